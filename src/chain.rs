@@ -1,0 +1,136 @@
+//! The chain link (docs/SPEC.md §3): each record's `audit.integrity.value`
+//! binds the stream, its position, the previous link and its own content.
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+pub type Hash = [u8; 32];
+
+/// Domain separation for link messages; no other hash input of auditchain
+/// starts with these bytes.
+const LINK_DOMAIN: &[u8] = b"auditchain.link.v1\0";
+
+/// How `audit.integrity.value` is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Algorithm {
+    /// SHA-256 over the link message: detects edits by anyone who cannot
+    /// rewrite the whole stream.
+    #[serde(rename = "sha256-chain-v1")]
+    Sha256,
+    /// HMAC-SHA256 over the link message under the stream's epoch key.
+    #[serde(rename = "hmac-sha256-chain-v1")]
+    HmacSha256,
+}
+
+impl Algorithm {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256-chain-v1",
+            Algorithm::HmacSha256 => "hmac-sha256-chain-v1",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "sha256-chain-v1" => Some(Algorithm::Sha256),
+            "hmac-sha256-chain-v1" => Some(Algorithm::HmacSha256),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a link commits to.
+#[derive(Clone, Copy, Debug)]
+pub struct Link<'a> {
+    pub stream_id: &'a str,
+    pub sequence: u64,
+    pub key_epoch: u64,
+    /// The previous record's link; `None` for the first record.
+    pub previous: Option<&'a Hash>,
+    pub record_hash: &'a Hash,
+}
+
+impl Link<'_> {
+    /// The link message: domain ‖ u32be(len(stream id)) ‖ stream id ‖
+    /// u64be(sequence) ‖ u64be(key epoch) ‖ previous (32 zero bytes on the
+    /// first record) ‖ record hash.
+    pub fn message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(LINK_DOMAIN.len() + 4 + self.stream_id.len() + 16 + 64);
+        m.extend_from_slice(LINK_DOMAIN);
+        m.extend_from_slice(&(self.stream_id.len() as u32).to_be_bytes());
+        m.extend_from_slice(self.stream_id.as_bytes());
+        m.extend_from_slice(&self.sequence.to_be_bytes());
+        m.extend_from_slice(&self.key_epoch.to_be_bytes());
+        m.extend_from_slice(self.previous.unwrap_or(&[0; 32]));
+        m.extend_from_slice(self.record_hash);
+        m
+    }
+
+    /// The plain link: SHA-256 of the message.
+    pub fn sha256(&self) -> Hash {
+        Sha256::digest(self.message()).into()
+    }
+
+    /// The keyed link: HMAC-SHA256 of the message under the epoch key.
+    pub fn hmac(&self, epoch_key: &Hash) -> Hash {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(epoch_key).expect("HMAC takes any key length");
+        mac.update(&self.message());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Lowercase hex of a hash.
+pub fn to_hex(h: &Hash) -> String {
+    let mut out = Vec::with_capacity(64);
+    crate::canonical::jcs::write_hex(&mut out, h);
+    String::from_utf8(out).expect("hex is ASCII")
+}
+
+/// Parses 64 hex digits (either case) into a hash.
+pub fn from_hex(s: &str) -> Option<Hash> {
+    crate::canonical::json::decode_hex(s)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_input_changes_the_link() {
+        let rh = [7u8; 32];
+        let prev = [9u8; 32];
+        let base = Link { stream_id: "s", sequence: 2, key_epoch: 0, previous: Some(&prev), record_hash: &rh };
+        let h = base.sha256();
+        let other_rh = [8u8; 32];
+        let variants = [
+            Link { stream_id: "t", ..base },
+            Link { sequence: 3, ..base },
+            Link { key_epoch: 1, ..base },
+            Link { previous: None, ..base },
+            Link { record_hash: &other_rh, ..base },
+        ];
+        for v in variants {
+            assert_ne!(v.sha256(), h, "{v:?}");
+        }
+        assert_ne!(base.hmac(&[1; 32]), h);
+        assert_ne!(base.hmac(&[1; 32]), base.hmac(&[2; 32]));
+    }
+
+    #[test]
+    fn stream_id_length_prefix_prevents_shifting_bytes() {
+        // "ab" + seq vs "a" + a sequence whose bytes start with 'b' must differ.
+        let rh = [0u8; 32];
+        let a = Link { stream_id: "ab", sequence: 1, key_epoch: 0, previous: None, record_hash: &rh };
+        let b = Link { stream_id: "a", sequence: u64::from_be_bytes(*b"b\0\0\0\0\0\0\0"), ..a };
+        assert_ne!(a.message(), b.message());
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let h = [0xab; 32];
+        assert_eq!(from_hex(&to_hex(&h)), Some(h));
+        assert_eq!(from_hex(&to_hex(&h).to_uppercase()), Some(h));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex(&"zz".repeat(32)), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! Engine configuration, received as JSON across the C ABI. The member
+//! names are the processor's YAML keys, so that every message can name the
+//! key the user has to fix.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Names the stream; the stream id is `<stream_name>-<start time>-<random>`.
+    pub stream_name: String,
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Where the stream state lives; `None` keeps it in memory only (a new
+    /// stream at every start, for tests and `auditchain` library users).
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Start a new stream when the saved state is missing or unreadable,
+    /// instead of refusing to start.
+    #[serde(default)]
+    pub new_stream: bool,
+}
+
+/// A configuration error, naming the YAML key at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Longest stream name: the name is part of file names and of every record.
+pub const MAX_STREAM_NAME: usize = 128;
+
+/// Checks a stream name: 1 to 128 of `A-Z a-z 0-9 . _ -`, starting with a
+/// letter or digit. The name becomes a directory name, so nothing else.
+pub fn check_stream_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > MAX_STREAM_NAME {
+        return Err(format!("must be at most {MAX_STREAM_NAME} characters"));
+    }
+    if !name.as_bytes()[0].is_ascii_alphanumeric() {
+        return Err(format!("{name:?} must start with a letter or digit"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(format!("{name:?} contains {c:?}; use letters, digits, '.', '_' and '-'"));
+    }
+    Ok(())
+}
+
+impl EngineConfig {
+    pub fn from_json(json: &[u8]) -> Result<EngineConfig, ConfigError> {
+        let cfg: EngineConfig = serde_json::from_slice(json)
+            .map_err(|e| ConfigError { key: "", message: format!("invalid engine configuration: {e}") })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_stream_name(&self.stream_name).map_err(|message| ConfigError { key: "stream_name", message })?;
+        if let Some(dir) = &self.state.directory {
+            if dir.as_os_str().is_empty() {
+                return Err(ConfigError { key: "state.directory", message: "must not be empty".into() });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects() {
+        let c = EngineConfig::from_json(br#"{"stream_name":"host-1","state":{"directory":"/tmp/x"}}"#).unwrap();
+        assert_eq!(c.stream_name, "host-1");
+        assert_eq!(c.state.directory.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        let e = EngineConfig::from_json(br#"{"stream_name":"a/b"}"#).unwrap_err();
+        assert_eq!(e.key, "stream_name");
+        assert!(e.to_string().contains("'/'"), "{e}");
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","bogus":1}"#).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = EngineConfig::from_json(b"{").unwrap_err();
+        assert!(e.to_string().contains("invalid engine configuration"), "{e}");
+    }
+}
