@@ -45,6 +45,8 @@ pub struct Link<'a> {
     pub stream_id: &'a str,
     pub sequence: u64,
     pub key_epoch: u64,
+    /// True on the record that ends the stream (`audit.sequence.end`).
+    pub end: bool,
     /// The previous record's link; `None` for the first record.
     pub previous: Option<&'a Hash>,
     pub record_hash: &'a Hash,
@@ -52,8 +54,9 @@ pub struct Link<'a> {
 
 impl Link<'_> {
     /// The link message: domain ‖ u32be(len(stream id)) ‖ stream id ‖
-    /// u64be(sequence) ‖ u64be(key epoch) ‖ previous (32 zero bytes on the
-    /// first record) ‖ record hash.
+    /// u64be(sequence) ‖ u64be(key epoch) ‖ flags (1 byte: 0x01 when the
+    /// record ends the stream) ‖ previous (32 zero bytes on the first
+    /// record) ‖ record hash.
     pub fn message(&self) -> Vec<u8> {
         let mut m = Vec::with_capacity(LINK_DOMAIN.len() + 4 + self.stream_id.len() + 16 + 64);
         m.extend_from_slice(LINK_DOMAIN);
@@ -61,6 +64,7 @@ impl Link<'_> {
         m.extend_from_slice(self.stream_id.as_bytes());
         m.extend_from_slice(&self.sequence.to_be_bytes());
         m.extend_from_slice(&self.key_epoch.to_be_bytes());
+        m.push(u8::from(self.end));
         m.extend_from_slice(self.previous.unwrap_or(&[0; 32]));
         m.extend_from_slice(self.record_hash);
         m
@@ -99,13 +103,14 @@ mod tests {
     fn every_input_changes_the_link() {
         let rh = [7u8; 32];
         let prev = [9u8; 32];
-        let base = Link { stream_id: "s", sequence: 2, key_epoch: 0, previous: Some(&prev), record_hash: &rh };
+        let base = Link { stream_id: "s", sequence: 2, key_epoch: 0, end: false, previous: Some(&prev), record_hash: &rh };
         let h = base.sha256();
         let other_rh = [8u8; 32];
         let variants = [
             Link { stream_id: "t", ..base },
             Link { sequence: 3, ..base },
             Link { key_epoch: 1, ..base },
+            Link { end: true, ..base },
             Link { previous: None, ..base },
             Link { record_hash: &other_rh, ..base },
         ];
@@ -120,7 +125,7 @@ mod tests {
     fn stream_id_length_prefix_prevents_shifting_bytes() {
         // "ab" + seq vs "a" + a sequence whose bytes start with 'b' must differ.
         let rh = [0u8; 32];
-        let a = Link { stream_id: "ab", sequence: 1, key_epoch: 0, previous: None, record_hash: &rh };
+        let a = Link { stream_id: "ab", sequence: 1, key_epoch: 0, end: false, previous: None, record_hash: &rh };
         let b = Link { stream_id: "a", sequence: u64::from_be_bytes(*b"b\0\0\0\0\0\0\0"), ..a };
         assert_ne!(a.message(), b.message());
     }

@@ -217,17 +217,23 @@ impl Inner {
         let saved = (self.stream.clone(), self.pending.clone());
         let mut builder = StampsBuilder::new(&self.stream.stream_id, self.stream.algorithm, hashes.len());
         let first = self.stream.next_sequence;
-        for h in hashes {
-            let link = self.stream.issue(h);
-            builder.stamped(&link);
-        }
-        let controls: Vec<(ControlRecord, Issued)> = std::mem::take(&mut self.pending)
+        // Control records owed from before this call come first: a stream
+        // starts with its start record, a resumed one with its resume
+        // record. `close` passes no hashes, so its end record is last.
+        let pending = std::mem::take(&mut self.pending);
+        let n = pending.len();
+        let controls: Vec<(ControlRecord, Issued)> = pending
             .into_iter()
-            .map(|rec| {
-                let link = self.stream.issue(&control::record_hash(&rec));
+            .enumerate()
+            .map(|(i, rec)| {
+                let link = self.stream.issue(&control::record_hash(&rec), end && i + 1 == n);
                 (rec, link)
             })
             .collect();
+        for h in hashes {
+            let link = self.stream.issue(h, false);
+            builder.stamped(&link);
+        }
         let last = self.stream.next_sequence - 1;
         let mut stamps = builder.finish();
         if !controls.is_empty() {

@@ -17,3 +17,4 @@ pub mod stamps;
 pub mod state;
 pub mod stream;
 pub mod timefmt;
+pub mod verify;

@@ -159,7 +159,7 @@ mod tests {
 
     fn state() -> StreamState {
         let mut s = StreamState::genesis("s1", Algorithm::Sha256, 1);
-        s.issue(&[1; 32]);
+        s.issue(&[1; 32], false);
         s
     }
 

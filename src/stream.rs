@@ -54,13 +54,15 @@ impl StreamState {
         }
     }
 
-    /// Issues the next link for a record with the given content hash.
-    pub fn issue(&mut self, record_hash: &Hash) -> Issued {
+    /// Issues the next link for a record with the given content hash;
+    /// `end` marks the record that ends the stream.
+    pub fn issue(&mut self, record_hash: &Hash, end: bool) -> Issued {
         let sequence = self.next_sequence;
         let link = Link {
             stream_id: &self.stream_id,
             sequence,
             key_epoch: 0,
+            end,
             previous: self.head.as_ref(),
             record_hash,
         };
@@ -135,8 +137,8 @@ mod tests {
     fn genesis_then_links() {
         let mut s = StreamState::genesis("host-1", Algorithm::Sha256, 1_795_320_660_000_000_000);
         assert!(s.stream_id.starts_with("host-1-20261122T041100Z-"), "{}", s.stream_id);
-        let a = s.issue(&[1; 32]);
-        let b = s.issue(&[2; 32]);
+        let a = s.issue(&[1; 32], false);
+        let b = s.issue(&[2; 32], false);
         assert_eq!((a.sequence, a.previous), (1, None));
         assert_eq!((b.sequence, b.previous), (2, Some(a.value)));
         assert_eq!(s.head, Some(b.value));

@@ -19,9 +19,9 @@ pub type StampAttr<'v> = (&'v str, &'v Value);
 /// Receives the records of a request in order.
 pub trait RecordSink<'v> {
     fn envelope(&mut self, envelope: &Envelope);
-    /// The canonical record object and its stamp, or why the record has no
-    /// canonical form (the walk goes on with the next record).
-    fn record(&mut self, record: Result<(&[u8], &[StampAttr<'v>]), CanonicalError>);
+    /// The record as read (`raw`) with its canonical object and stamp, or
+    /// why it has no canonical form (the walk goes on with the next record).
+    fn record(&mut self, raw: &'v Value, record: Result<(&[u8], &[StampAttr<'v>]), CanonicalError>);
 }
 
 /// Walks every log record of an OTLP/JSON `ExportLogsServiceRequest`.
@@ -208,8 +208,8 @@ fn scope_logs<'v>(
         stamp.clear();
         out.clear();
         match log_record(r, scratch, &mut stamp, &mut out) {
-            Ok(()) => sink.record(Ok((&out, &stamp))),
-            Err(e) => sink.record(Err(at(e, format_args!(".logRecords[{i}]")))),
+            Ok(()) => sink.record(r, Ok((&out, &stamp))),
+            Err(e) => sink.record(r, Err(at(e, format_args!(".logRecords[{i}]")))),
         }
     }
     Ok(())

@@ -533,7 +533,7 @@ pub fn log_records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>
         fn envelope(&mut self, envelope: &Envelope) {
             self.bytes.envelope = envelope.clone();
         }
-        fn record(&mut self, record: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>) {
+        fn record(&mut self, _raw: &'v serde_json::Value, record: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>) {
             match record {
                 Ok((canonical, _)) => self.bytes.push(canonical),
                 Err(e) => {

@@ -1,0 +1,34 @@
+//! `auditchain canonical`: the canonical bytes of each record.
+
+use super::{CanonicalArgs, Error};
+use auditchain::canonical::log_records_from_json;
+use auditchain::verify::input;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::process::ExitCode;
+
+pub fn run(args: CanonicalArgs) -> Result<ExitCode, Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = false;
+    for file in &args.files {
+        let bytes = input::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for (line, value) in input::json_values(&bytes) {
+            let records = value.and_then(|v| log_records_from_json(&v).map_err(|e| e.to_string()));
+            match records {
+                Ok(records) => {
+                    for c in records {
+                        let h = Sha256::digest(&c);
+                        let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+                        writeln!(out, "{hex} {}", String::from_utf8_lossy(&c))?;
+                    }
+                }
+                Err(e) => {
+                    eprintln!("auditchain: {}:{line}: {e}", file.display());
+                    failed = true;
+                }
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,121 @@
+//! The human form of a verification report: one line per stream with its
+//! verdict, its findings indented below, a summary last.
+
+use auditchain::verify::report::{Finding, Kind, Location, Report, Severity, StreamReport, Verdict};
+use std::io::{self, Write};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn verdict(&self, v: Verdict) -> String {
+        match v {
+            Verdict::Pass => self.paint("1;32", "ok  "),
+            Verdict::Fail => self.paint("1;31", "FAIL"),
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        match s {
+            Severity::Error => self.paint("31", "error  "),
+            Severity::Warning => self.paint("33", "warning"),
+            Severity::Info => self.paint("36", "info   "),
+        }
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn location(l: &Location) -> String {
+    format!("{}:{} #{}", l.file, l.line, l.record)
+}
+
+fn summary(s: &StreamReport) -> String {
+    if s.records == 0 {
+        return "no records".into();
+    }
+    let missing: u64 = s.missing.iter().map(|[a, b]| b - a + 1).sum();
+    let mut parts = vec![format!("records {}..{}", s.first_sequence.min(1), s.last_sequence)];
+    parts.push(if missing == 0 { "all present".into() } else { format!("{} present, {} missing", s.records, missing) });
+    if s.duplicates > 0 {
+        parts.push(format!("{} (benign)", plural(s.duplicates, "duplicate", "duplicates")));
+    }
+    if s.ended {
+        parts.push("ended".into());
+    }
+    parts.join(", ")
+}
+
+fn finding(out: &mut impl Write, st: &Style, f: &Finding) -> io::Result<()> {
+    write!(out, "      {}  {}", st.severity(f.severity), f.message)?;
+    match f.locations.len() {
+        0 => {}
+        1 => write!(out, "  ({})", location(&f.locations[0]))?,
+        n => write!(out, "  ({} and {} more)", location(&f.locations[0]), n - 1)?,
+    }
+    writeln!(out)
+}
+
+pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
+    let st = Style { color };
+    let mut plain = 0u64;
+    for s in &r.streams {
+        writeln!(out, "{}  {}  {}  [{}]", st.verdict(s.verdict), st.paint("1", &s.stream_id), summary(s), s.algorithm)?;
+        for f in &s.findings {
+            if f.kind == Kind::PlainChain {
+                plain += 1;
+                continue;
+            }
+            if f.severity == Severity::Info && !verbose {
+                continue;
+            }
+            finding(out, &st, f)?;
+        }
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "{}  records outside any stream", if r.verdict == Verdict::Fail { st.verdict(Verdict::Fail) } else { st.verdict(Verdict::Pass) })?;
+        for f in &r.findings {
+            finding(out, &st, f)?;
+        }
+    }
+    if !r.errors.is_empty() {
+        writeln!(out, "{}", st.paint("1;31", "input errors:"))?;
+        for e in &r.errors {
+            match e.line {
+                Some(l) => writeln!(out, "      {}:{l}: {}", e.file, e.message)?,
+                None => writeln!(out, "      {}: {}", e.file, e.message)?,
+            }
+        }
+    }
+    if plain > 0 {
+        writeln!(
+            out,
+            "{}: {} the unkeyed SHA-256 chain: it detects edits, deletions and reordering inside a stream, but not a rewrite of the whole store nor the deletion of a stream's newest records; configure key_file and signing_key_file for that",
+            st.paint("33", "note"),
+            if plain == 1 { "1 stream uses".to_string() } else { format!("{plain} streams use") }
+        )?;
+    }
+    let failed = r.streams.iter().filter(|s| s.verdict == Verdict::Fail).count();
+    let verdict = match (r.verdict, r.errors.is_empty()) {
+        (Verdict::Fail, _) => st.paint("1;31", "FAILED"),
+        (Verdict::Pass, false) => st.paint("1;31", "INCOMPLETE"),
+        (Verdict::Pass, true) => st.paint("1;32", "verified"),
+    };
+    writeln!(
+        out,
+        "{verdict}: {}, {} in {}{}",
+        plural(r.streams.len() as u64, "stream", "streams"),
+        plural(r.inputs.records, "record", "records"),
+        plural(r.inputs.files, "file", "files"),
+        if failed > 0 { format!("; {failed} failed") } else { String::new() }
+    )
+}

@@ -1,0 +1,89 @@
+//! Command-line parsing and dispatch.
+
+mod canonical;
+mod human;
+mod verify;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Tamper-evident audit logs for the OpenTelemetry Collector.
+#[derive(Parser)]
+#[command(name = "auditchain", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify exported audit files: every stream, every record, every link.
+    ///
+    /// Reads files and directories (recursively) of OTLP/JSON as the
+    /// fileexporter (format: json) or awss3exporter (otlp_json) write them,
+    /// gzip-compressed or not, in any order. Exit status: 0 when every
+    /// stream verifies, 1 on any integrity failure, 2 on usage or input
+    /// errors.
+    Verify(VerifyArgs),
+    /// Print the canonical form of every record in OTLP/JSON files, one per
+    /// line, with its record hash (for implementers and investigations).
+    Canonical(CanonicalArgs),
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Files or directories to verify.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Report records without a stamp as a warning, not a failure.
+    #[arg(long)]
+    allow_unstamped: bool,
+    /// Show info findings (restarts, lineage) in human output.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CanonicalArgs {
+    /// OTLP/JSON files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// A failure of the command itself (not a verification verdict).
+pub type Error = Box<dyn std::error::Error>;
+
+pub fn run() -> Result<ExitCode, Error> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors exit 2.
+            e.print()?;
+            return Ok(ExitCode::from(if e.use_stderr() { 2 } else { 0 }));
+        }
+    };
+    match cli.command {
+        Command::Verify(args) => verify::run(args),
+        Command::Canonical(args) => canonical::run(args),
+    }
+}

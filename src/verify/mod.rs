@@ -1,0 +1,95 @@
+//! `auditchain verify`: reads exported files and checks every stream found
+//! in them (docs/SPEC.md §8 gives the rules, docs/VERIFY.md the report).
+
+pub mod analyze;
+pub mod ingest;
+pub mod input;
+pub mod report;
+
+use crate::canonical::Scratch;
+use report::{Finding, InputError, Inputs, Kind, Report, Severity, Verdict, REPORT_VERSION};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Treat records without a stamp as a warning instead of a failure.
+    pub allow_unstamped: bool,
+}
+
+/// Verifies everything under `paths`.
+pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+    let (files, walk_errors) = input::discover(paths);
+    let mut errors: Vec<InputError> = walk_errors
+        .into_iter()
+        .map(|(p, e)| InputError { file: p.display().to_string(), line: None, message: e })
+        .collect();
+    let mut ing = ingest::Ingested::default();
+    let mut scratch = Scratch::new();
+    for (i, path) in files.iter().enumerate() {
+        let name = path.display().to_string();
+        ing.files.push(name.clone());
+        let bytes = match input::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(InputError { file: name, line: None, message: e });
+                continue;
+            }
+        };
+        for (line, value) in input::json_values(&bytes) {
+            let result = value.and_then(|v| ing.request(i as u32, line, &v, &mut scratch).map_err(|e| e.to_string()));
+            if let Err(message) = result {
+                errors.push(InputError { file: name.clone(), line: Some(line), message });
+            }
+        }
+    }
+
+    if ing.records == 0 && errors.is_empty() {
+        errors.push(InputError {
+            file: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
+            line: None,
+            message: "no log records found: nothing was verified".into(),
+        });
+    }
+
+    let mut analyzed = BTreeMap::new();
+    let mut streams = std::mem::take(&mut ing.streams);
+    for (id, entries) in streams.iter_mut() {
+        analyzed.insert(id.clone(), analyze::stream(&ing, id, entries));
+    }
+    analyze::lineage(&mut analyzed);
+
+    let mut findings = std::mem::take(&mut ing.findings);
+    if !ing.unstamped.is_empty() {
+        let (severity, advice) = if options.allow_unstamped {
+            (Severity::Warning, "")
+        } else {
+            (Severity::Error, "; every record of an audit pipeline should be stamped (pass --allow-unstamped when some are not on purpose)")
+        };
+        let mut f = Finding::new(
+            severity,
+            Kind::UnstampedRecords,
+            format!("{} records carry no auditchain stamp, so nothing vouches for them{advice}", ing.unstamped.len()),
+        );
+        for loc in ing.unstamped.iter().take(20) {
+            f = f.located(ing.location(*loc));
+        }
+        findings.push(f);
+    }
+
+    let mut stream_reports: Vec<_> = analyzed.into_values().map(|a| a.report).collect();
+    for r in &mut stream_reports {
+        analyze::conclude(r);
+    }
+    let failed = stream_reports.iter().any(|s| s.verdict == Verdict::Fail)
+        || findings.iter().any(|f| f.severity == Severity::Error);
+    Report {
+        version: REPORT_VERSION,
+        verdict: if failed { Verdict::Fail } else { Verdict::Pass },
+        inputs: Inputs { files: files.len() as u64, requests: ing.requests, records: ing.records },
+        unstamped_records: ing.unstamped.len() as u64,
+        streams: stream_reports,
+        findings,
+        errors,
+    }
+}

@@ -1,0 +1,157 @@
+//! The verification report (docs/VERIFY.md documents its JSON form; the
+//! field names here are that contract).
+
+use serde::Serialize;
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// What a finding is about. The JSON names are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The record's content or position no longer matches its
+    /// `audit.integrity.value`.
+    ContentMismatch,
+    /// `audit.sequence.previous_hash` differs from the previous record's
+    /// `audit.integrity.value`.
+    BrokenLink,
+    /// Sequence numbers absent from the inputs.
+    MissingRecords,
+    /// Two different records claim the same sequence number.
+    Fork,
+    /// The first record is not a proper start of a stream.
+    BadGenesis,
+    /// A stamp attribute is present but malformed.
+    MalformedStamp,
+    /// A record that cannot be read into its canonical form.
+    UnreadableRecord,
+    /// Records without any stamp.
+    UnstampedRecords,
+    /// Records numbered after the record that ended the stream.
+    RecordsAfterEnd,
+    /// The stream uses the unkeyed chain (what that can and cannot detect).
+    PlainChain,
+    /// The collector restarted and resumed the stream.
+    Restart,
+    /// A stream's start record names a predecessor that disagrees with it.
+    LineageMismatch,
+    /// Facts about the stream's lineage.
+    Lineage,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    /// 1-based line of the export request in the file.
+    pub line: u64,
+    /// 0-based index of the record within that request.
+    pub record: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, kind: Kind, message: impl Into<String>) -> Finding {
+        Finding { severity, kind, sequence: None, first: None, last: None, locations: Vec::new(), message: message.into() }
+    }
+    pub fn at(mut self, sequence: u64) -> Finding {
+        self.sequence = Some(sequence);
+        self
+    }
+    pub fn range(mut self, first: u64, last: u64) -> Finding {
+        self.first = Some(first);
+        self.last = Some(last);
+        self
+    }
+    pub fn located(mut self, loc: Location) -> Finding {
+        self.locations.push(loc);
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamReport {
+    pub stream_id: String,
+    pub verdict: Verdict,
+    pub algorithm: String,
+    /// Distinct sequence numbers present.
+    pub records: u64,
+    /// Identical copies beyond the first (at-least-once delivery).
+    pub duplicates: u64,
+    pub first_sequence: u64,
+    pub last_sequence: u64,
+    /// True when the stream's last record carries `audit.sequence.end`.
+    pub ended: bool,
+    /// Sequence numbers absent from the inputs, as `[first, last]` ranges.
+    pub missing: Vec<[u64; 2]>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Inputs {
+    pub files: u64,
+    pub requests: u64,
+    pub records: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InputError {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub verdict: Verdict,
+    pub inputs: Inputs,
+    pub unstamped_records: u64,
+    pub streams: Vec<StreamReport>,
+    /// Findings that belong to no stream (unstamped or unreadable records).
+    pub findings: Vec<Finding>,
+    /// Files or lines that could not be read at all.
+    pub errors: Vec<InputError>,
+}
+
+impl Report {
+    /// 0 clean, 1 integrity failure, 2 input errors (and no failure).
+    pub fn exit_code(&self) -> u8 {
+        if self.verdict == Verdict::Fail {
+            1
+        } else if !self.errors.is_empty() {
+            2
+        } else {
+            0
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Shared test helpers: OTLP requests built with prost, the same stamping
+//! the Go shim does (apply the engine's attribute operations to the
+//! records, append its extra records), and an OTLP/JSON encoder written
+//! from the OTLP/JSON rules, as the fileexporter would write the result.
+#![allow(dead_code)]
+
+use auditchain::stamps::{AttrKind, Stamps, ATTRIBUTE_KEYS};
+use base64::Engine as _;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+use serde_json::{json, Map, Value};
+
+pub fn s(v: &str) -> AnyValue {
+    AnyValue { value: Some(any_value::Value::StringValue(v.to_string())) }
+}
+
+pub fn kv(k: &str, v: AnyValue) -> KeyValue {
+    KeyValue { key: k.to_string(), value: Some(v), ..Default::default() }
+}
+
+/// An audit record like seed 000's: actor, action, resource and a JSON body.
+pub fn audit_record(i: u64) -> LogRecord {
+    LogRecord {
+        time_unix_nano: 1_795_320_660_000_000_000 + i,
+        observed_time_unix_nano: 1_795_320_660_000_000_500 + i,
+        severity_number: 9,
+        severity_text: "INFO".into(),
+        body: Some(s(&format!(r#"{{"actor":"user-{i}","action":"delete","resource":"doc-{i}"}}"#))),
+        attributes: vec![
+            kv("audit.actor", s(&format!("user-{i}"))),
+            kv("audit.action", s("delete")),
+            kv("audit.resource", s(&format!("doc-{i}"))),
+            kv("audit.schema_version", s("1.0")),
+        ],
+        ..Default::default()
+    }
+}
+
+/// A request with `n` audit records under one resource and scope.
+pub fn request(records: impl IntoIterator<Item = LogRecord>) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource { attributes: vec![kv("service.name", s("audit.service"))], ..Default::default() }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope { name: "audit.service".into(), ..Default::default() }),
+                log_records: records.into_iter().collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// What the Go shim does with the engine's result.
+pub fn apply(req: &mut ExportLogsServiceRequest, stamps: &Stamps) {
+    let text = std::str::from_utf8(&stamps.text).unwrap();
+    let mut i = 0;
+    for rl in &mut req.resource_logs {
+        for sl in &mut rl.scope_logs {
+            for lr in &mut sl.log_records {
+                let r = stamps.records[i];
+                i += 1;
+                for op in &stamps.attrs[r.first as usize..(r.first + r.count) as usize] {
+                    let key = ATTRIBUTE_KEYS[op.key as usize];
+                    let value = match op.kind {
+                        AttrKind::Str => any_value::Value::StringValue(text[op.value as usize..(op.value + op.len) as usize].to_string()),
+                        AttrKind::Int => any_value::Value::IntValue(op.value as i64),
+                        AttrKind::Bool => any_value::Value::BoolValue(op.value != 0),
+                    };
+                    lr.attributes.push(kv(key, AnyValue { value: Some(value) }));
+                }
+            }
+        }
+    }
+    assert_eq!(i, stamps.records.len(), "one stamp per record");
+    if !stamps.extra_logs.is_empty() {
+        let extra = ExportLogsServiceRequest::decode(&stamps.extra_logs[..]).unwrap();
+        req.resource_logs.extend(extra.resource_logs);
+    }
+}
+
+/// The extra records of a call that stamped no batch (tick, close).
+pub fn extra_only(stamps: &Stamps) -> ExportLogsServiceRequest {
+    assert!(stamps.records.is_empty());
+    ExportLogsServiceRequest::decode(&stamps.extra_logs[..]).unwrap_or_default()
+}
+
+// ---- OTLP/JSON, as pdata's JSON marshaler writes it ----
+
+pub fn any_json(v: &AnyValue) -> Value {
+    use any_value::Value as V;
+    match &v.value {
+        None => json!({}),
+        Some(V::StringValue(s)) => json!({ "stringValue": s }),
+        Some(V::BoolValue(b)) => json!({ "boolValue": b }),
+        Some(V::IntValue(i)) => json!({ "intValue": i.to_string() }),
+        Some(V::DoubleValue(d)) if d.is_nan() => json!({ "doubleValue": "NaN" }),
+        Some(V::DoubleValue(d)) if d.is_infinite() => json!({ "doubleValue": if *d > 0.0 { "Infinity" } else { "-Infinity" } }),
+        Some(V::DoubleValue(d)) => json!({ "doubleValue": d }),
+        Some(V::BytesValue(b)) => json!({ "bytesValue": base64::engine::general_purpose::STANDARD.encode(b) }),
+        Some(V::ArrayValue(a)) => json!({ "arrayValue": { "values": a.values.iter().map(any_json).collect::<Vec<_>>() } }),
+        Some(V::KvlistValue(l)) => json!({ "kvlistValue": { "values": kvs_json(&l.values) } }),
+        Some(_) => panic!("unsupported value"),
+    }
+}
+
+pub fn kvs_json(kvs: &[KeyValue]) -> Vec<Value> {
+    kvs.iter()
+        .map(|kv| json!({ "key": kv.key, "value": kv.value.as_ref().map(any_json).unwrap_or(json!({})) }))
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn record_json(l: &LogRecord) -> Value {
+    let mut o = Map::new();
+    if l.time_unix_nano != 0 {
+        o.insert("timeUnixNano".into(), json!(l.time_unix_nano.to_string()));
+    }
+    if l.observed_time_unix_nano != 0 {
+        o.insert("observedTimeUnixNano".into(), json!(l.observed_time_unix_nano.to_string()));
+    }
+    if l.severity_number != 0 {
+        o.insert("severityNumber".into(), json!(l.severity_number));
+    }
+    if !l.severity_text.is_empty() {
+        o.insert("severityText".into(), json!(l.severity_text));
+    }
+    o.insert("body".into(), l.body.as_ref().map(any_json).unwrap_or(json!({})));
+    if !l.attributes.is_empty() {
+        o.insert("attributes".into(), json!(kvs_json(&l.attributes)));
+    }
+    if l.dropped_attributes_count != 0 {
+        o.insert("droppedAttributesCount".into(), json!(l.dropped_attributes_count));
+    }
+    if l.flags != 0 {
+        o.insert("flags".into(), json!(l.flags));
+    }
+    if !l.trace_id.is_empty() {
+        o.insert("traceId".into(), json!(hex(&l.trace_id)));
+    }
+    if !l.span_id.is_empty() {
+        o.insert("spanId".into(), json!(hex(&l.span_id)));
+    }
+    if !l.event_name.is_empty() {
+        o.insert("eventName".into(), json!(l.event_name));
+    }
+    Value::Object(o)
+}
+
+pub fn request_json(req: &ExportLogsServiceRequest) -> Value {
+    json!({
+        "resourceLogs": req.resource_logs.iter().map(|rl| {
+            let mut o = Map::new();
+            let r = rl.resource.clone().unwrap_or_default();
+            let mut res = Map::new();
+            if !r.attributes.is_empty() {
+                res.insert("attributes".into(), json!(kvs_json(&r.attributes)));
+            }
+            o.insert("resource".into(), Value::Object(res));
+            o.insert("scopeLogs".into(), json!(rl.scope_logs.iter().map(|sl| {
+                let sc = sl.scope.clone().unwrap_or_default();
+                let mut scope = Map::new();
+                if !sc.name.is_empty() { scope.insert("name".into(), json!(sc.name)); }
+                if !sc.version.is_empty() { scope.insert("version".into(), json!(sc.version)); }
+                if !sc.attributes.is_empty() { scope.insert("attributes".into(), json!(kvs_json(&sc.attributes))); }
+                json!({ "scope": scope, "logRecords": sl.log_records.iter().map(record_json).collect::<Vec<_>>() })
+            }).collect::<Vec<_>>()));
+            if !rl.schema_url.is_empty() {
+                o.insert("schemaUrl".into(), json!(rl.schema_url));
+            }
+            Value::Object(o)
+        }).collect::<Vec<_>>()
+    })
+}
+
+/// One JSON line per request, as the fileexporter writes.
+pub fn json_lines(reqs: &[ExportLogsServiceRequest]) -> String {
+    reqs.iter().map(|r| format!("{}\n", request_json(r))).collect()
+}

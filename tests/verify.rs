@@ -1,0 +1,371 @@
+//! The verifier against streams stamped by the real engine and written as
+//! the fileexporter writes them, then tampered with, file by file.
+
+mod support;
+
+use auditchain::config::{EngineConfig, StateConfig};
+use auditchain::engine::Engine;
+use auditchain::verify::report::{Kind, Report, Severity, Verdict};
+use auditchain::verify::{verify, Options};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use prost::Message;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::*;
+
+const T0: u64 = 1_795_320_660_000_000_000;
+
+fn engine(state: Option<&Path>) -> Engine {
+    let config = EngineConfig {
+        stream_name: "test-host".into(),
+        state: StateConfig { directory: state.map(Path::to_path_buf), new_stream: false },
+    };
+    Engine::new(config, T0).unwrap()
+}
+
+/// Stamps `batches` batches of `per_batch` records, delivering each, and
+/// closes the stream when `close`. Returns the exported requests.
+fn stream(e: &Engine, batches: u64, per_batch: u64, close: bool) -> Vec<ExportLogsServiceRequest> {
+    let mut out = Vec::new();
+    for b in 0..batches {
+        let mut req = request((0..per_batch).map(|i| audit_record(b * per_batch + i)));
+        let stamps = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
+        apply(&mut req, &stamps);
+        e.settle(stamps.batch_id, true, T0).unwrap();
+        out.push(req);
+    }
+    if close {
+        let stamps = e.close(T0).unwrap();
+        out.push(extra_only(&stamps));
+        e.settle(stamps.batch_id, true, T0).unwrap();
+    }
+    out
+}
+
+fn write(dir: &Path, name: &str, reqs: &[ExportLogsServiceRequest]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, json_lines(reqs)).unwrap();
+    p
+}
+
+fn write_lines(dir: &Path, name: &str, lines: &[Value]) {
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn check(dir: &Path) -> Report {
+    verify(&[dir.to_path_buf()], &Options::default())
+}
+
+fn kinds(r: &Report, severity: Severity) -> Vec<(Kind, Option<u64>, Option<u64>)> {
+    r.streams
+        .iter()
+        .flat_map(|s| &s.findings)
+        .chain(&r.findings)
+        .filter(|f| f.severity == severity)
+        .map(|f| (f.kind, f.sequence.or(f.first), f.last))
+        .collect()
+}
+
+fn lines(reqs: &[ExportLogsServiceRequest]) -> Vec<Value> {
+    reqs.iter().map(request_json).collect()
+}
+
+/// Where the record with sequence number `seq` sits: line, resource,
+/// scope, record.
+fn find(lines: &[Value], seq: u64) -> [usize; 4] {
+    for (a, line) in lines.iter().enumerate() {
+        for (b, rl) in line["resourceLogs"].as_array().unwrap().iter().enumerate() {
+            for (c, sl) in rl["scopeLogs"].as_array().unwrap().iter().enumerate() {
+                for (d, lr) in sl["logRecords"].as_array().unwrap().iter().enumerate() {
+                    let n = lr["attributes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|kv| kv["key"] == "audit.sequence.number")
+                        .map(|kv| kv["value"]["intValue"].as_str().unwrap().parse::<u64>().unwrap());
+                    if n == Some(seq) {
+                        return [a, b, c, d];
+                    }
+                }
+            }
+        }
+    }
+    panic!("no record {seq}")
+}
+
+fn at(lines: &mut [Value], [a, b, c, d]: [usize; 4]) -> &mut Value {
+    &mut lines[a]["resourceLogs"][b]["scopeLogs"][c]["logRecords"][d]
+}
+
+/// The JSON of the record with sequence number `seq`.
+fn record_mut(lines: &mut [Value], seq: u64) -> &mut Value {
+    let path = find(lines, seq);
+    at(lines, path)
+}
+
+fn attr_mut<'a>(record: &'a mut Value, key: &str) -> &'a mut Value {
+    record["attributes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|kv| kv["key"] == key)
+        .map(|kv| &mut kv["value"])
+        .unwrap()
+}
+
+#[test]
+fn a_clean_stream_verifies_and_counts_every_record() {
+    let d = tempfile::tempdir().unwrap();
+    let e = engine(None);
+    write(d.path(), "audit.jsonl", &stream(&e, 3, 4, true));
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r);
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.streams.len(), 1);
+    let s = &r.streams[0];
+    // 12 audit records + the start record + the end record.
+    assert_eq!((s.records, s.first_sequence, s.last_sequence, s.duplicates), (14, 1, 14, 0));
+    assert!(s.ended);
+    assert!(s.missing.is_empty());
+    assert_eq!(kinds(&r, Severity::Error), vec![]);
+    assert_eq!(kinds(&r, Severity::Warning), vec![(Kind::PlainChain, None, None)]);
+    assert_eq!(r.inputs.records, 14);
+}
+
+#[test]
+fn a_changed_body_is_a_content_mismatch_on_that_record() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = lines(&stream(&engine(None), 2, 3, true));
+    // Record 1 is the stream's start record; the first batch holds 2..4.
+    let body = &mut record_mut(&mut l, 5)["body"]["stringValue"];
+    *body = Value::String(body.as_str().unwrap().replacen("delete", "deleta", 1));
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 1);
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(5), None)]);
+    let f = &r.streams[0].findings[0];
+    assert_eq!((f.locations[0].line, f.locations[0].record), (2, 0), "the second batch holds record 5 first");
+}
+
+#[test]
+fn a_changed_attribute_is_a_content_mismatch() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = lines(&stream(&engine(None), 2, 3, true));
+    *attr_mut(record_mut(&mut l, 3), "audit.actor") = serde_json::json!({"stringValue": "mallory"});
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(3), None)]);
+}
+
+#[test]
+fn a_deleted_record_is_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = lines(&stream(&engine(None), 2, 3, true));
+    let target = record_mut(&mut l, 5).clone();
+    for line in &mut l {
+        for rl in line["resourceLogs"].as_array_mut().unwrap() {
+            for sl in rl["scopeLogs"].as_array_mut().unwrap() {
+                sl["logRecords"].as_array_mut().unwrap().retain(|r| *r != target);
+            }
+        }
+    }
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 1);
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::MissingRecords, Some(5), Some(5))]);
+    assert_eq!(r.streams[0].missing, vec![[5, 5]]);
+}
+
+#[test]
+fn swapped_sequence_numbers_are_reported_on_both_records() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = lines(&stream(&engine(None), 2, 3, true));
+    let (p3, p4) = (find(&l, 3), find(&l, 4));
+    *attr_mut(at(&mut l, p3), "audit.sequence.number") = serde_json::json!({"intValue": "4"});
+    *attr_mut(at(&mut l, p4), "audit.sequence.number") = serde_json::json!({"intValue": "3"});
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 1);
+    let errors = kinds(&r, Severity::Error);
+    assert!(errors.contains(&(Kind::ContentMismatch, Some(3), None)), "{errors:?}");
+    assert!(errors.contains(&(Kind::ContentMismatch, Some(4), None)), "{errors:?}");
+}
+
+#[test]
+fn reordered_split_files_and_duplicated_batches_verify_clean() {
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 4, 3, true);
+    // Reverse order across files named so that sorting puts them backwards,
+    // and deliver batch 2 twice (at-least-once delivery).
+    for (i, r) in reqs.iter().enumerate() {
+        write(d.path(), &format!("part-{}.jsonl", 9 - i), std::slice::from_ref(r));
+    }
+    write(d.path(), "retry.jsonl", &reqs[1..2]);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams[0].duplicates, 3);
+    assert_eq!(r.streams[0].records, 14);
+}
+
+#[test]
+fn a_rewritten_link_is_a_broken_link() {
+    let d = tempfile::tempdir().unwrap();
+    let mut l = lines(&stream(&engine(None), 2, 3, true));
+    *attr_mut(record_mut(&mut l, 6), "audit.sequence.previous_hash") = serde_json::json!({"stringValue": "00".repeat(32)});
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    let errors = kinds(&r, Severity::Error);
+    // The record's own hash covers its previous_hash, and the link breaks.
+    assert!(errors.contains(&(Kind::ContentMismatch, Some(6), None)), "{errors:?}");
+    assert!(errors.contains(&(Kind::BrokenLink, Some(6), None)), "{errors:?}");
+}
+
+#[test]
+fn a_forged_copy_of_a_record_is_a_fork_or_mismatch() {
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 2, 3, true);
+    let mut l = lines(&reqs);
+    write_lines(d.path(), "a.jsonl", &l);
+    // A second copy of batch 1 with record 2's body changed.
+    let body = &mut record_mut(&mut l[..1], 2)["body"]["stringValue"];
+    *body = Value::String("forged".into());
+    write_lines(d.path(), "b.jsonl", &l[..1]);
+    let r = check(d.path());
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(2), None)]);
+    assert_eq!(r.streams[0].findings[0].locations[0].file, d.path().join("b.jsonl").display().to_string());
+}
+
+#[test]
+fn records_after_the_end_are_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let e = engine(None);
+    let reqs = stream(&e, 1, 2, true);
+    // Mark record 2 as the end of the stream, as an attacker hiding the
+    // records after it would.
+    let mut l = lines(&reqs);
+    let rec = record_mut(&mut l, 2);
+    rec["attributes"].as_array_mut().unwrap().push(serde_json::json!({"key": "audit.sequence.end", "value": {"boolValue": true}}));
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    let errors = kinds(&r, Severity::Error);
+    // The end flag is part of the link, so adding it breaks the record's
+    // hash, and the records after it are flagged too.
+    assert!(errors.contains(&(Kind::ContentMismatch, Some(2), None)), "{errors:?}");
+    assert!(errors.contains(&(Kind::RecordsAfterEnd, Some(3), Some(4))), "{errors:?}");
+}
+
+#[test]
+fn a_missing_start_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 2, 2, true);
+    // The start record travels in the first batch's extra records.
+    let mut first = reqs[0].clone();
+    first.resource_logs.retain(|rl| rl.scope_logs[0].scope.as_ref().unwrap().name != "auditchain");
+    write(d.path(), "audit.jsonl", &[first, reqs[1].clone(), reqs[2].clone()]);
+    let r = check(d.path());
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::MissingRecords, Some(1), Some(1))]);
+}
+
+#[test]
+fn unstamped_and_unreadable_records_fail_unless_allowed() {
+    let d = tempfile::tempdir().unwrap();
+    let mut reqs = stream(&engine(None), 1, 2, true);
+    reqs.push(request([audit_record(99)]));
+    write(d.path(), "audit.jsonl", &reqs);
+    let r = check(d.path());
+    assert_eq!(r.unstamped_records, 1);
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::UnstampedRecords, None, None)]);
+    let r = verify(&[d.path().to_path_buf()], &Options { allow_unstamped: true });
+    assert_eq!(r.verdict, Verdict::Pass);
+    // A record whose stamp is garbled.
+    let mut l = lines(&reqs[..2]);
+    *attr_mut(record_mut(&mut l, 2), "audit.integrity.value") = serde_json::json!({"stringValue": "xyz"});
+    write_lines(d.path(), "audit.jsonl", &l);
+    let r = check(d.path());
+    let errors = kinds(&r, Severity::Error);
+    assert!(errors.contains(&(Kind::MalformedStamp, None, None)), "{errors:?}");
+    assert!(errors.contains(&(Kind::MissingRecords, Some(2), Some(2))), "{errors:?}");
+}
+
+#[test]
+fn input_errors_exit_2_and_empty_inputs_are_not_a_pass() {
+    let d = tempfile::tempdir().unwrap();
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 2);
+    assert!(r.errors[0].message.contains("no log records"), "{:?}", r.errors);
+    std::fs::write(d.path().join("bad.jsonl"), "{not json\n").unwrap();
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.errors[0].line, Some(1));
+    let r = verify(&[d.path().join("nope")], &Options::default());
+    assert_eq!(r.exit_code(), 2);
+}
+
+#[test]
+fn a_crash_resumes_the_stream_and_explains_the_lost_batch() {
+    let state = tempfile::tempdir().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let mut exported;
+    {
+        let e = engine(Some(state.path()));
+        exported = stream(&e, 2, 2, false);
+        // A batch stamped, durable in the state, then the process dies
+        // before the exporter accepted it.
+        let lost = request([audit_record(50), audit_record(51)]);
+        let stamps = e.stamp_logs(&lost.encode_to_vec(), T0).unwrap();
+        assert_eq!((stamps.first_sequence, stamps.last_sequence), (6, 7));
+    }
+    let e = engine(Some(state.path()));
+    exported.extend(stream(&e, 1, 2, true));
+    write(d.path(), "audit.jsonl", &exported);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams.len(), 1, "a restart continues the stream");
+    let s = &r.streams[0];
+    assert_eq!(s.missing, vec![[6, 7]]);
+    assert_eq!(kinds(&r, Severity::Warning)[0], (Kind::MissingRecords, Some(6), Some(7)));
+    assert!(kinds(&r, Severity::Info).contains(&(Kind::Restart, Some(8), None)));
+    // Deleting a record that was delivered is still an error.
+    let mut l = lines(&exported);
+    *attr_mut(record_mut(&mut l, 3), "audit.actor") = serde_json::json!({"stringValue": "x"});
+    write_lines(d.path(), "audit.jsonl", &l);
+    assert_eq!(check(d.path()).exit_code(), 1);
+}
+
+#[test]
+fn a_refused_batch_is_announced_as_a_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let e = engine(None);
+    let mut exported = stream(&e, 1, 2, false);
+    let refused = request([audit_record(7)]);
+    let stamps = e.stamp_logs(&refused.encode_to_vec(), T0).unwrap();
+    e.settle(stamps.batch_id, false, T0).unwrap();
+    exported.extend(stream(&e, 1, 1, true));
+    write(d.path(), "audit.jsonl", &exported);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams[0].missing, vec![[4, 4]]);
+    assert_eq!(kinds(&r, Severity::Warning)[0], (Kind::MissingRecords, Some(4), Some(4)));
+}
+
+#[test]
+fn a_clean_restart_starts_a_successor_that_anchors_the_old_tail() {
+    let state = tempfile::tempdir().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let first = stream(&engine(Some(state.path())), 2, 2, true);
+    let second = stream(&engine(Some(state.path())), 1, 2, true);
+    write(d.path(), "a.jsonl", &first);
+    write(d.path(), "b.jsonl", &second);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams.len(), 2);
+    assert!(kinds(&r, Severity::Info).iter().any(|k| k.0 == Kind::Lineage));
+    // Drop the old stream's last batch and its end record: without the
+    // successor that would be undetectable in a plain chain.
+    write(d.path(), "a.jsonl", &first[..1]);
+    let r = check(d.path());
+    assert_eq!(r.exit_code(), 1);
+    let errors = kinds(&r, Severity::Error);
+    assert_eq!(errors, vec![(Kind::MissingRecords, Some(4), Some(6))], "{errors:?}");
+}
