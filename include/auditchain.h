@@ -90,7 +90,7 @@ typedef struct auditchain_engine auditchain_engine;
 // `auditchain_error_free`.
 typedef struct auditchain_error auditchain_error;
 
-// The result of a stamping call. Read it with `auditchain_stamps_view`,
+// The result of a stamping call. Read it with `auditchain_stamps_get_view`,
 // free it with `auditchain_stamps_free`.
 typedef struct auditchain_stamps auditchain_stamps;
 
@@ -219,7 +219,7 @@ void auditchain_engine_free(auditchain_engine *engine);
 //
 // # Safety
 // `stamps` is a live stamps object; `view_out` is valid for a write.
-auditchain_result auditchain_stamps_view(const auditchain_stamps *stamps, auditchain_stamps_view *view_out);
+auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, auditchain_stamps_view *view_out);
 
 // Frees stamps. NULL is allowed.
 //

@@ -51,7 +51,7 @@ pub struct auditchain_engine {
     stream_id: String,
 }
 
-/// The result of a stamping call. Read it with `auditchain_stamps_view`,
+/// The result of a stamping call. Read it with `auditchain_stamps_get_view`,
 /// free it with `auditchain_stamps_free`.
 pub struct auditchain_stamps {
     stamps: Stamps,
@@ -352,7 +352,7 @@ pub unsafe extern "C" fn auditchain_engine_free(engine: *mut auditchain_engine) 
 /// # Safety
 /// `stamps` is a live stamps object; `view_out` is valid for a write.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn auditchain_stamps_view(stamps: *const auditchain_stamps, view_out: *mut auditchain_stamps_view) -> Code {
+pub unsafe extern "C" fn auditchain_stamps_get_view(stamps: *const auditchain_stamps, view_out: *mut auditchain_stamps_view) -> Code {
     guard_or(Code::Panic, || {
         // SAFETY: the caller's contract.
         let (Some(s), false) = (unsafe { stamps.as_ref() }, view_out.is_null()) else {
@@ -391,3 +391,8 @@ pub unsafe extern "C" fn auditchain_stamps_free(stamps: *mut auditchain_stamps) 
         }
     })
 }
+
+/// The header cbindgen generates from this module at build time, for the
+/// drift test against the committed include/auditchain.h.
+#[doc(hidden)]
+pub const GENERATED_HEADER: &str = include_str!(concat!(env!("OUT_DIR"), "/auditchain.h"));

@@ -1,0 +1,254 @@
+/*
+ * The C ABI exercised from C through the committed header: create an
+ * engine, stamp a batch, read the stamps, settle, bad inputs, close, free.
+ * Run by `make test-c`, also under valgrind to catch leaks and bad reads.
+ */
+#define _DEFAULT_SOURCE
+#include "auditchain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                \
+  do {                                                                  \
+    if (!(cond)) {                                                      \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                     \
+      fprintf(stderr, "\n");                                            \
+      failures++;                                                       \
+    }                                                                   \
+  } while (0)
+
+static int str_eq(auditchain_str s, const char *c) {
+  return s.len == strlen(c) && memcmp(s.data, c, s.len) == 0;
+}
+
+static int str_contains(auditchain_str s, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; i + n <= s.len; i++)
+    if (memcmp(s.data + i, needle, n) == 0) return 1;
+  return 0;
+}
+
+/* ---- a minimal protobuf writer for the test batch ---- */
+
+typedef struct {
+  uint8_t buf[4096];
+  size_t len;
+} pb;
+
+static void pb_varint(pb *p, uint64_t v) {
+  while (v >= 0x80) {
+    p->buf[p->len++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p->buf[p->len++] = (uint8_t)v;
+}
+
+static void pb_bytes(pb *p, uint32_t field, const void *data, size_t n) {
+  pb_varint(p, ((uint64_t)field << 3) | 2);
+  pb_varint(p, n);
+  memcpy(p->buf + p->len, data, n);
+  p->len += n;
+}
+
+static void pb_str(pb *p, uint32_t field, const char *s) { pb_bytes(p, field, s, strlen(s)); }
+
+static void pb_msg(pb *p, uint32_t field, const pb *m) { pb_bytes(p, field, m->buf, m->len); }
+
+/* KeyValue{key, AnyValue{string_value}} */
+static pb kv(const char *key, const char *value) {
+  pb any = {0}, out = {0};
+  pb_str(&any, 1, value);
+  pb_str(&out, 1, key);
+  pb_msg(&out, 2, &any);
+  return out;
+}
+
+/* An ExportLogsServiceRequest with `n` records; record `stamped` (if >= 0)
+ * already carries an audit.sequence.number attribute. */
+static pb batch(int n, int stamped) {
+  pb scope_logs = {0}, rl = {0}, req = {0};
+  for (int i = 0; i < n; i++) {
+    pb lr = {0}, body = {0};
+    pb_str(&body, 1, "{\"actor\":\"alice\",\"action\":\"delete\"}");
+    pb_msg(&lr, 5, &body);
+    pb a = kv("audit.action", "delete");
+    pb_msg(&lr, 6, &a);
+    if (i == stamped) {
+      pb s = kv("audit.sequence.number", "7");
+      pb_msg(&lr, 6, &s);
+    }
+    pb_msg(&scope_logs, 2, &lr);
+  }
+  pb_msg(&rl, 2, &scope_logs);
+  pb_msg(&req, 1, &rl);
+  return req;
+}
+
+static char state_dir[256];
+
+static auditchain_result new_engine(const char *name, auditchain_engine **engine, auditchain_error **err) {
+  char config[512];
+  snprintf(config, sizeof config, "{\"stream_name\":\"%s\",\"state\":{\"directory\":\"%s\"}}", name, state_dir);
+  return auditchain_engine_new((const uint8_t *)config, strlen(config), 1795320660000000000ull, engine, err);
+}
+
+static void test_static_tables(void) {
+  CHECK(strlen(auditchain_version()) > 0, "version");
+  CHECK(str_eq(auditchain_result_name(AUDITCHAIN_RESULT_STATE), "AUDITCHAIN_RESULT_STATE"), "result name");
+  CHECK(str_eq(auditchain_result_name(9999), "AUDITCHAIN_RESULT_UNKNOWN"), "unknown result name");
+  CHECK(str_eq(auditchain_attribute_key(0), "audit.sequence.stream_id"), "key 0");
+  CHECK(auditchain_attribute_key(1000).len == 0, "past the end");
+  /* NULL is accepted by every free function and by the error accessors. */
+  auditchain_engine_free(NULL);
+  auditchain_stamps_free(NULL);
+  auditchain_error_free(NULL);
+  CHECK(auditchain_error_code(NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "code of NULL");
+  CHECK(auditchain_error_message(NULL).len == 0, "message of NULL");
+}
+
+static void test_bad_config(void) {
+  auditchain_engine *engine = NULL;
+  auditchain_error *err = NULL;
+  const char *bad = "{\"stream_name\":\"a/b\"}";
+  auditchain_result r = auditchain_engine_new((const uint8_t *)bad, strlen(bad), 0, &engine, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_CONFIG, "got %u", r);
+  CHECK(engine == NULL, "no engine on failure");
+  CHECK(auditchain_error_code(err) == AUDITCHAIN_RESULT_INVALID_CONFIG, "error code");
+  CHECK(str_contains(auditchain_error_message(err), "stream_name"), "message names the key");
+  auditchain_error_free(err);
+
+  /* error_out may be NULL: the code alone still comes back. */
+  r = auditchain_engine_new((const uint8_t *)"{", 1, 0, &engine, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_CONFIG, "got %u", r);
+  r = auditchain_engine_new((const uint8_t *)bad, strlen(bad), 0, NULL, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine_out: got %u", r);
+  r = auditchain_engine_new(NULL, 5, 0, &engine, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL config with a length: got %u", r);
+}
+
+static void test_stamp_settle_close(void) {
+  auditchain_engine *engine = NULL;
+  auditchain_error *err = NULL;
+  auditchain_result r = new_engine("c-test", &engine, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "engine_new: %.*s", (int)auditchain_error_message(err).len,
+        (const char *)auditchain_error_message(err).data);
+  if (r != AUDITCHAIN_RESULT_OK) {
+    auditchain_error_free(err);
+    return;
+  }
+  auditchain_str id = auditchain_engine_stream_id(engine);
+  CHECK(id.len > 8 && memcmp(id.data, "c-test-", 7) == 0, "stream id %.*s", (int)id.len, (const char *)id.data);
+
+  /* A second engine on the same state is refused while the first runs. */
+  auditchain_engine *other = NULL;
+  r = new_engine("c-test", &other, &err);
+  CHECK(r == AUDITCHAIN_RESULT_STATE, "second engine: got %u", r);
+  CHECK(str_contains(auditchain_error_message(err), "locked"), "lock message");
+  auditchain_error_free(err);
+  err = NULL;
+
+  pb req = batch(2, -1);
+  auditchain_stamps *stamps = NULL;
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 1, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "stamp: %u", r);
+  auditchain_stamps_view v;
+  CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
+  CHECK(v.record_count == 2, "records %zu", v.record_count);
+  /* Sequence 1 is the stream's start record (in extra_logs), then the batch. */
+  CHECK(v.first_sequence == 1 && v.last_sequence == 3, "range %llu..%llu", (unsigned long long)v.first_sequence,
+        (unsigned long long)v.last_sequence);
+  CHECK(v.records[0].sequence == 2 && v.records[1].sequence == 3, "record sequences");
+  CHECK(v.extra_logs_len > 0, "start record emitted");
+  CHECK(v.batch_id != 0, "batch id");
+  int saw_value = 0, saw_previous = 0;
+  for (uint32_t i = v.records[1].first; i < v.records[1].first + v.records[1].count; i++) {
+    const auditchain_attr *a = &v.attrs[i];
+    auditchain_str key = auditchain_attribute_key(a->key);
+    if (str_eq(key, "audit.sequence.number")) CHECK(a->kind == AUDITCHAIN_ATTR_KIND_INT && a->value == 3, "number");
+    if (str_eq(key, "audit.integrity.value") || str_eq(key, "audit.sequence.previous_hash")) {
+      CHECK(a->kind == AUDITCHAIN_ATTR_KIND_STR && a->len == 64 && a->value + a->len <= v.text_len, "hex in text");
+      saw_value += str_eq(key, "audit.integrity.value");
+      saw_previous += str_eq(key, "audit.sequence.previous_hash");
+    }
+  }
+  CHECK(saw_value == 1 && saw_previous == 1, "value %d previous %d", saw_value, saw_previous);
+  uint64_t batch_id = v.batch_id;
+  auditchain_stamps_free(stamps);
+
+  CHECK(auditchain_engine_settle(engine, batch_id, true, 2, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  r = auditchain_engine_settle(engine, batch_id, true, 2, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "settling twice: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+
+  /* A truncated batch is malformed; nothing is issued. */
+  stamps = NULL;
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len - 3, 3, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_MALFORMED_BATCH, "truncated: %u", r);
+  CHECK(stamps == NULL, "no stamps on failure");
+  CHECK(str_contains(auditchain_error_message(err), "truncated"), "message says why");
+  auditchain_error_free(err);
+  err = NULL;
+
+  /* A record that arrives already stamped is refused. */
+  pb stamped = batch(3, 1);
+  r = auditchain_engine_stamp_logs(engine, stamped.buf, stamped.len, 3, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_REJECTED_RECORD, "already stamped: %u", r);
+  CHECK(str_contains(auditchain_error_message(err), "logRecords[1]"), "message locates the record");
+  auditchain_error_free(err);
+  err = NULL;
+
+  /* NULL arguments. */
+  CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
+  CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
+
+  /* The next batch continues the numbering: the failures issued nothing. */
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 4, &stamps, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "stamp again");
+  CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
+  CHECK(v.first_sequence == 4 && v.extra_logs_len == 0, "continues at 4 without extra records");
+  CHECK(auditchain_engine_settle(engine, v.batch_id, true, 4, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  auditchain_stamps_free(stamps);
+
+  r = auditchain_engine_close(engine, 5, &stamps, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "close");
+  CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
+  CHECK(v.record_count == 0 && v.extra_logs_len > 0, "close emits the end record");
+  CHECK(v.first_sequence == 6 && v.last_sequence == 6, "end record is 6");
+  auditchain_stamps_free(stamps);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 6, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_CLOSED, "after close: %u", r);
+  auditchain_error_free(err);
+  auditchain_engine_free(engine);
+
+  /* The lock is released with the engine; the state continues. */
+  r = new_engine("c-test", &engine, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "reopen after free");
+  auditchain_engine_free(engine);
+}
+
+int main(void) {
+  snprintf(state_dir, sizeof state_dir, "/tmp/auditchain-c-XXXXXX");
+  if (!mkdtemp(state_dir)) {
+    perror("mkdtemp");
+    return 2;
+  }
+  test_static_tables();
+  test_bad_config();
+  test_stamp_settle_close();
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", state_dir);
+  if (failures) {
+    fprintf(stderr, "%d checks failed\n", failures);
+    return 1;
+  }
+  printf("C ABI test: all checks passed\n");
+  return 0;
+}
