@@ -142,6 +142,9 @@ typedef struct {
   // (both 0 when none).
   uint64_t first_sequence;
   uint64_t last_sequence;
+  // A problem to log that did not fail the call (for example the
+  // checkpoint file could not be written); empty when none.
+  auditchain_str warning;
 } auditchain_stamps_view;
 
 #ifdef __cplusplus

@@ -17,6 +17,9 @@ pub const INTEGRITY_ALGORITHM: &str = "audit.integrity.algorithm";
 /// How the record was serialised before hashing.
 pub const INTEGRITY_CANONICALIZATION: &str = "audit.integrity.canonicalization";
 
+/// The key epoch of a keyed chain (absent on plain chains).
+pub const KEY_EPOCH: &str = "audit.integrity.key_epoch";
+
 /// The stamp: the attributes left out of the canonical form because the
 /// processor writes them after hashing.
 pub const STAMP: &[&str] = &[
@@ -27,6 +30,7 @@ pub const STAMP: &[&str] = &[
     INTEGRITY_VALUE,
     INTEGRITY_ALGORITHM,
     INTEGRITY_CANONICALIZATION,
+    KEY_EPOCH,
 ];
 
 /// Prefixes reserved to auditchain: a record that reaches the processor

@@ -77,10 +77,38 @@ impl Link<'_> {
 
     /// The keyed link: HMAC-SHA256 of the message under the epoch key.
     pub fn hmac(&self, epoch_key: &Hash) -> Hash {
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(epoch_key).expect("HMAC takes any key length");
-        mac.update(&self.message());
-        mac.finalize().into_bytes().into()
+        hmac(epoch_key, &[&self.message()])
     }
+}
+
+/// HMAC-SHA256 of `parts` under `key`.
+fn hmac(key: &Hash, parts: &[&[u8]]) -> Hash {
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Epoch 0 key of a stream derived straight from the chain key (a stream
+/// with no keyed predecessor): HMAC(chain key, "auditchain.stream-key.v1\0" ‖ stream id).
+pub fn root_stream_key(chain_key: &Hash, stream_id: &str) -> Hash {
+    hmac(chain_key, &[b"auditchain.stream-key.v1\0", stream_id.as_bytes()])
+}
+
+/// Epoch 0 key of a stream that succeeds a closed one, derived from the
+/// predecessor's key for the epoch after its last:
+/// HMAC(key, "auditchain.successor-key.v1\0" ‖ stream id). The collector
+/// thus needs the chain key only for a stream's first start.
+pub fn successor_stream_key(predecessor_next_key: &Hash, stream_id: &str) -> Hash {
+    hmac(predecessor_next_key, &[b"auditchain.successor-key.v1\0", stream_id.as_bytes()])
+}
+
+/// The key of epoch `next_epoch` from the key of the epoch before it:
+/// HMAC(key, "auditchain.evolve.v1\0" ‖ u64be(next epoch)). One-way, so the
+/// current key reveals nothing about earlier ones.
+pub fn evolve_key(key: &Hash, next_epoch: u64) -> Hash {
+    hmac(key, &[b"auditchain.evolve.v1\0", &next_epoch.to_be_bytes()])
 }
 
 /// Lowercase hex of a hash.
@@ -128,6 +156,17 @@ mod tests {
         let a = Link { stream_id: "ab", sequence: 1, key_epoch: 0, end: false, previous: None, record_hash: &rh };
         let b = Link { stream_id: "a", sequence: u64::from_be_bytes(*b"b\0\0\0\0\0\0\0"), ..a };
         assert_ne!(a.message(), b.message());
+    }
+
+    #[test]
+    fn key_derivations_are_distinct_and_one_way_chained() {
+        let k = [5u8; 32];
+        let root = root_stream_key(&k, "s");
+        assert_ne!(root, root_stream_key(&k, "t"));
+        assert_ne!(root, successor_stream_key(&k, "s"));
+        let e1 = evolve_key(&root, 1);
+        assert_ne!(e1, evolve_key(&root, 2), "the epoch number is bound in");
+        assert_ne!(evolve_key(&e1, 2), e1);
     }
 
     #[test]

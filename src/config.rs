@@ -13,6 +13,60 @@ pub struct EngineConfig {
     pub stream_name: String,
     #[serde(default)]
     pub state: StateConfig,
+    /// The chain key: makes the chain keyed (HMAC-SHA256 under forward-
+    /// evolving epoch keys). Read only when a stream without a keyed
+    /// predecessor starts; it can be removed from the host afterwards.
+    #[serde(default, deserialize_with = "empty_path_is_none")]
+    pub key_file: Option<PathBuf>,
+    /// The Ed25519 key that signs checkpoints.
+    #[serde(default, deserialize_with = "empty_path_is_none")]
+    pub signing_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_epoch: KeyEpochConfig,
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+}
+
+fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let p = Option::<PathBuf>::deserialize(d)?;
+    Ok(p.filter(|p| !p.as_os_str().is_empty()))
+}
+
+const SECOND: u64 = 1_000_000_000;
+
+/// When the epoch key of a keyed chain evolves (whichever comes first).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyEpochConfig {
+    pub records: u64,
+    /// Nanoseconds.
+    pub interval: u64,
+}
+
+impl Default for KeyEpochConfig {
+    fn default() -> Self {
+        KeyEpochConfig { records: 10_000, interval: 60 * SECOND }
+    }
+}
+
+/// When signed checkpoints are emitted (whichever comes first; a checkpoint
+/// is emitted every interval even when no records arrive).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointConfig {
+    /// Nanoseconds.
+    pub interval: u64,
+    pub records: u64,
+    /// A local file the checkpoints are also appended to, one JSON object
+    /// per line, to ship to a separate store.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        CheckpointConfig { interval: 60 * SECOND, records: 10_000, file: None }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -69,6 +123,19 @@ pub fn check_stream_name(name: &str) -> Result<(), String> {
 }
 
 impl EngineConfig {
+    /// A configuration with every default: in-memory state, plain chain,
+    /// no checkpoints.
+    pub fn new(stream_name: &str) -> EngineConfig {
+        EngineConfig {
+            stream_name: stream_name.into(),
+            state: StateConfig::default(),
+            key_file: None,
+            signing_key_file: None,
+            key_epoch: KeyEpochConfig::default(),
+            checkpoint: CheckpointConfig::default(),
+        }
+    }
+
     pub fn from_json(json: &[u8]) -> Result<EngineConfig, ConfigError> {
         let cfg: EngineConfig = serde_json::from_slice(json)
             .map_err(|e| ConfigError { key: "", message: format!("invalid engine configuration: {e}") })?;
@@ -82,6 +149,22 @@ impl EngineConfig {
             if dir.as_os_str().is_empty() {
                 return Err(ConfigError { key: "state.directory", message: "must not be empty".into() });
             }
+        }
+        let positive = |key: &'static str, v: u64| {
+            if v == 0 { Err(ConfigError { key, message: "must be at least 1".into() }) } else { Ok(()) }
+        };
+        let seconds = |key: &'static str, v: u64| {
+            if v < SECOND { Err(ConfigError { key, message: "must be at least 1s".into() }) } else { Ok(()) }
+        };
+        positive("key_epoch.records", self.key_epoch.records)?;
+        seconds("key_epoch.interval", self.key_epoch.interval)?;
+        positive("checkpoint.records", self.checkpoint.records)?;
+        seconds("checkpoint.interval", self.checkpoint.interval)?;
+        if self.checkpoint.file.is_some() && self.signing_key_file.is_none() {
+            return Err(ConfigError {
+                key: "checkpoint.file",
+                message: "checkpoints need signing_key_file; set it or remove checkpoint.file".into(),
+            });
         }
         Ok(())
     }
@@ -101,6 +184,12 @@ mod tests {
         assert!(e.to_string().contains("'/'"), "{e}");
         let e = EngineConfig::from_json(br#"{"stream_name":"a","bogus":1}"#).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","checkpoint":{"interval":5}}"#).unwrap_err();
+        assert_eq!(e.to_string(), "checkpoint.interval: must be at least 1s");
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","checkpoint":{"file":"/x"}}"#).unwrap_err();
+        assert_eq!(e.key, "checkpoint.file");
+        let c = EngineConfig::from_json(br#"{"stream_name":"a","key_file":"","key_epoch":{"records":5}}"#).unwrap();
+        assert_eq!((c.key_file, c.key_epoch.records, c.key_epoch.interval), (None, 5, 60 * SECOND));
         let e = EngineConfig::from_json(b"{").unwrap_err();
         assert!(e.to_string().contains("invalid engine configuration"), "{e}");
     }

@@ -27,11 +27,21 @@ pub const UNCONFIRMED: &str = "audit.stream.unconfirmed";
 /// Ranges refused downstream (the client was told and will resend).
 pub const UNDELIVERED: &str = "audit.stream.undelivered";
 
+/// On `start` of a keyed stream: the chain key id and how the stream's key
+/// derives from it (see `stream::lineage_key`).
+pub const CHAIN_KEY_ID: &str = "audit.stream.chain_key_id";
+pub const KEY_LINEAGE: &str = "audit.stream.key_lineage";
+/// On `start` and `resume` when checkpoints are signed: the signing key id
+/// and the checkpoint interval in seconds.
+pub const SIGNER: &str = "audit.stream.signer";
+pub const CHECKPOINT_INTERVAL: &str = "audit.stream.checkpoint_interval";
+
 /// Values of `audit.stream.event`.
 pub const EVENT_START: &str = "start";
 pub const EVENT_RESUME: &str = "resume";
 pub const EVENT_GAP: &str = "gap";
 pub const EVENT_END: &str = "end";
+pub const EVENT_CHECKPOINT: &str = "checkpoint";
 
 /// Values of `audit.stream.reason`.
 pub const REASON_FIRST_START: &str = "first_start";
@@ -129,6 +139,11 @@ fn encode_record(rec: &ControlRecord, stamp: Option<&ControlStamp<'_>>) -> Write
         }
         lr.message(6, &key_value(attrs::INTEGRITY_VALUE, &any_string(&chain::to_hex(&s.issued.value))));
         lr.message(6, &key_value(attrs::INTEGRITY_ALGORITHM, &any_string(s.algorithm.name())));
+        if let Some(e) = s.issued.key_epoch {
+            let mut n = Writer::new();
+            n.uint64(3, e);
+            lr.message(6, &key_value(attrs::KEY_EPOCH, &n));
+        }
         lr.message(
             6,
             &key_value(attrs::INTEGRITY_CANONICALIZATION, &any_string(crate::canonical::CANONICALIZATION)),
@@ -189,7 +204,7 @@ mod tests {
     fn control_records_hash_without_their_stamp() {
         let rec = ControlRecord::new(EVENT_GAP, 5, "gap".into())
             .with(UNDELIVERED, CtlValue::StrArray(vec!["3-4".into()]));
-        let issued = Issued { sequence: 7, previous: Some([1; 32]), value: [2; 32] };
+        let issued = Issued { sequence: 7, previous: Some([1; 32]), value: [2; 32], key_epoch: Some(3) };
         let stamp = ControlStamp { stream_id: "s", algorithm: Algorithm::Sha256, issued: &issued, end: true };
         let stamped = encode(&[(&rec, Some(stamp))]);
         let plain = encode(&[(&rec, None)]);

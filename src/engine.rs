@@ -1,5 +1,5 @@
 //! The stamping engine behind the processor: one stream, its durable state,
-//! and the control records it owes the stream.
+//! its keys, and the control records it owes the stream.
 //!
 //! Concurrency: records are canonicalised and hashed outside the lock, so
 //! concurrent batches hash in parallel; only issuing sequence numbers and
@@ -7,14 +7,18 @@
 //! unique across concurrent callers.
 
 use crate::canonical::{proto, RecordHasher, Scratch};
-use crate::chain::{Algorithm, Hash};
+use crate::chain::{self, Algorithm, Hash};
 use crate::config::EngineConfig;
 use crate::control::{self, ControlRecord, ControlStamp, CtlValue};
 use crate::error::{Code, Error};
+use crate::keys;
+use crate::note::{Checkpoint, NoteSigner};
 use crate::stamps::{Issued, Stamps, StampsBuilder};
 use crate::state::{Loaded, StateStore};
-use crate::stream::{self, SeqRange, StreamState};
+use crate::stream::{self, EpochPolicy, SeqRange, StreamState};
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 pub struct Engine {
@@ -24,12 +28,27 @@ pub struct Engine {
 struct Inner {
     stream: StreamState,
     store: Option<StateStore>,
+    signer: Option<NoteSigner>,
+    epochs: EpochPolicy,
+    checkpoint_interval_ns: u64,
+    checkpoint_records: u64,
+    checkpoint_file: Option<PathBuf>,
+    /// Checkpoint lines not yet appended to `checkpoint_file`.
+    checkpoint_backlog: Vec<String>,
     /// Control records owed to the stream, emitted with the next call.
     pending: Vec<ControlRecord>,
     next_batch_id: u64,
     /// Issued ranges by batch id, until the caller settles them.
     in_flight: BTreeMap<u64, SeqRange>,
     closed: bool,
+}
+
+/// What a call to [`Inner::issue`] is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Stamp,
+    Tick,
+    Close,
 }
 
 /// Collects a batch's record hashes.
@@ -55,12 +74,28 @@ pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
     Ok(sink.hashes)
 }
 
+fn key_error(message: String) -> Error {
+    Error::new(Code::Key, message)
+}
+
 impl Engine {
     /// Opens the stream: continues the saved one, or starts a new one and
     /// says why in its first record.
     pub fn new(config: EngineConfig, now_unix_nano: u64) -> Result<Engine, Error> {
         config.validate()?;
         let name = config.stream_name.as_str();
+        let signer = match &config.signing_key_file {
+            Some(p) => Some(keys::load_signing_key(p, "signing_key_file").map_err(key_error)?),
+            None => None,
+        };
+        let chain_key = || -> Result<Option<keys::ChainKey>, Error> {
+            match &config.key_file {
+                Some(p) => keys::load_chain_key(p, "key_file")
+                    .map(Some)
+                    .map_err(|e| key_error(format!("{e} (the chain key is needed to start a new keyed stream)"))),
+                None => Ok(None),
+            }
+        };
         let (store, loaded) = match &config.state.directory {
             Some(dir) => {
                 let (store, loaded) = StateStore::open(dir, name, config.state.new_stream)?;
@@ -74,24 +109,35 @@ impl Engine {
                 .with(control::NAME, CtlValue::Str(name.to_string()))
                 .with(control::REASON, CtlValue::Str(reason.to_string()))
         };
-        let (stream, first) = match loaded {
-            Loaded::FirstStart => {
-                let s = genesis();
-                let rec = start(&s, control::REASON_FIRST_START, "first start".into());
-                (s, rec)
-            }
-            Loaded::Reset(problem) => {
-                let s = genesis();
-                let rec = start(&s, control::REASON_STATE_RESET, format!("state.new_stream is set and {problem}"));
+        let (mut stream, first) = match loaded {
+            Loaded::FirstStart | Loaded::Reset(_) => {
+                let mut s = genesis();
+                if let Some(k) = chain_key()? {
+                    s.key_from_chain_key(&k, now_unix_nano);
+                }
+                let rec = match loaded {
+                    Loaded::Reset(problem) => {
+                        start(&s, control::REASON_STATE_RESET, format!("state.new_stream is set and {problem}"))
+                    }
+                    _ => start(&s, control::REASON_FIRST_START, "first start".into()),
+                };
                 (s, rec)
             }
             Loaded::Saved(old) if old.ended => {
-                let s = genesis();
+                let mut s = genesis();
+                match &old.key {
+                    Some(k) => s.key_from_predecessor(k, now_unix_nano),
+                    None => {
+                        if let Some(k) = chain_key()? {
+                            s.key_from_chain_key(&k, now_unix_nano);
+                        }
+                    }
+                }
                 let mut rec = start(&s, control::REASON_PREVIOUS_ENDED, format!("stream {} ended cleanly", old.stream_id))
                     .with(control::PREDECESSOR_ID, CtlValue::Str(old.stream_id.clone()))
                     .with(control::PREDECESSOR_SEQUENCE, CtlValue::Int((old.next_sequence - 1) as i64));
                 if let Some(h) = &old.head {
-                    rec = rec.with(control::PREDECESSOR_HASH, CtlValue::Str(crate::chain::to_hex(h)));
+                    rec = rec.with(control::PREDECESSOR_HASH, CtlValue::Str(chain::to_hex(h)));
                 }
                 if !old.in_flight.is_empty() {
                     rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&old.in_flight)));
@@ -111,9 +157,30 @@ impl Engine {
                 (s, rec)
             }
         };
+        let mut first = first;
+        if let Some(k) = &stream.key {
+            if first.attributes.iter().any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_START.into())) {
+                first = first
+                    .with(control::CHAIN_KEY_ID, CtlValue::Str(k.chain_key_id.clone()))
+                    .with(control::KEY_LINEAGE, CtlValue::StrArray(k.lineage.clone()));
+            }
+        }
+        if let Some(s) = &signer {
+            first = first
+                .with(control::SIGNER, CtlValue::Str(s.id.to_string()))
+                .with(control::CHECKPOINT_INTERVAL, CtlValue::Int((config.checkpoint.interval / 1_000_000_000) as i64));
+            // The first checkpoint is due one interval after the (re)start.
+            stream.last_checkpoint_unix_nano = now_unix_nano;
+        }
         let inner = Inner {
             stream,
             store,
+            signer,
+            epochs: EpochPolicy { records: config.key_epoch.records, interval_ns: config.key_epoch.interval },
+            checkpoint_interval_ns: config.checkpoint.interval,
+            checkpoint_records: config.checkpoint.records,
+            checkpoint_file: config.checkpoint.file.clone(),
+            checkpoint_backlog: Vec::new(),
             pending: vec![first],
             next_batch_id: 1,
             in_flight: BTreeMap::new(),
@@ -125,9 +192,8 @@ impl Engine {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave a half-issued batch
-        // behind (issuing is rolled back on every error path), so the state
-        // is usable even if the mutex was poisoned.
+        // Every error path restores the state before returning, so the
+        // state is consistent even if a panic poisoned the mutex.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -137,19 +203,35 @@ impl Engine {
 
     /// Stamps every log record of an OTLP protobuf `ExportLogsServiceRequest`.
     /// The returned stamps are durable in the state before this returns.
-    pub fn stamp_logs(&self, request: &[u8], _now_unix_nano: u64) -> Result<Stamps, Error> {
+    pub fn stamp_logs(&self, request: &[u8], now_unix_nano: u64) -> Result<Stamps, Error> {
         let hashes = hash_log_records(request)?;
-        let mut inner = self.lock();
-        inner.issue(&hashes, false)
+        self.lock().issue(&hashes, now_unix_nano, Call::Stamp)
     }
 
-    /// Emits the control records that are due even without traffic.
-    pub fn tick(&self, _now_unix_nano: u64) -> Result<Stamps, Error> {
+    /// Does what is due without traffic: owed control records, the
+    /// heartbeat checkpoint, and retiring an expired epoch key.
+    pub fn tick(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
         let mut inner = self.lock();
-        if inner.closed || inner.pending.is_empty() {
+        if inner.closed {
             return Ok(Stamps::default());
         }
-        inner.issue(&[], false)
+        let saved = inner.stream.clone();
+        let epochs = inner.epochs;
+        let evolved = match &mut inner.stream.key {
+            Some(k) => k.maybe_evolve(now_unix_nano, epochs),
+            None => false,
+        };
+        if !inner.pending.is_empty() || inner.checkpoint_due(now_unix_nano) {
+            return inner.issue(&[], now_unix_nano, Call::Tick);
+        }
+        if evolved {
+            // Erase the old epoch key from the saved state too.
+            if let Err(e) = inner.save() {
+                inner.stream = saved;
+                return Err(e);
+            }
+        }
+        Ok(Stamps::default())
     }
 
     /// Reports whether a stamped batch was accepted downstream. A refused
@@ -170,33 +252,29 @@ impl Engine {
             return Ok(());
         }
         if !delivered {
+            let r = stream::range_strings(&[range]);
             inner.pending.push(
                 ControlRecord::new(
                     control::EVENT_GAP,
                     now_unix_nano,
-                    format!("records {} were stamped but refused downstream; their senders were told to retry", stream::range_strings(&[range])[0]),
+                    format!("records {} were stamped but refused downstream; their senders were told to retry", r[0]),
                 )
-                .with(control::UNDELIVERED, CtlValue::StrArray(stream::range_strings(&[range]))),
+                .with(control::UNDELIVERED, CtlValue::StrArray(r)),
             );
         }
         Ok(())
     }
 
-    /// Ends the stream: the last record carries `audit.sequence.end`. Later
-    /// calls fail with [`Code::Closed`]; the next engine on the same state
-    /// starts a new stream that names this one as its predecessor.
+    /// Ends the stream: the last record carries `audit.sequence.end` (and is
+    /// the final checkpoint when a signing key is configured). Later calls
+    /// fail with [`Code::Closed`]; the next engine on the same state starts
+    /// a new stream that names this one as its predecessor.
     pub fn close(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
         let mut inner = self.lock();
         if inner.closed {
             return Err(Error::new(Code::Closed, "the stream is already closed"));
         }
-        let id = inner.stream.stream_id.clone();
-        inner.pending.push(ControlRecord::new(
-            control::EVENT_END,
-            now_unix_nano,
-            format!("auditchain stream {id} ended: the collector shut down cleanly"),
-        ));
-        inner.issue(&[], true)
+        inner.issue(&[], now_unix_nano, Call::Close)
     }
 }
 
@@ -208,34 +286,72 @@ impl Inner {
         }
     }
 
-    /// Issues links for `hashes` and for the pending control records, saves
-    /// the state, and builds the stamps. On any error nothing is issued.
-    fn issue(&mut self, hashes: &[Hash], end: bool) -> Result<Stamps, Error> {
+    fn checkpoint_due(&self, now: u64) -> bool {
+        self.signer.is_some()
+            && (self.stream.records_since_checkpoint >= self.checkpoint_records
+                || now.saturating_sub(self.stream.last_checkpoint_unix_nano) >= self.checkpoint_interval_ns)
+    }
+
+    /// A checkpoint over everything issued so far, as a control record.
+    fn checkpoint_record(&self, signer: &NoteSigner, now: u64) -> ControlRecord {
+        let cp = Checkpoint {
+            origin: self.stream.stream_id.clone(),
+            size: self.stream.next_sequence - 1,
+            root: self.stream.head.unwrap_or([0; 32]),
+            time_unix_nano: now,
+            interval_seconds: self.checkpoint_interval_ns / 1_000_000_000,
+        };
+        ControlRecord::new(control::EVENT_CHECKPOINT, now, signer.sign(&cp.text()))
+    }
+
+    /// Issues links for the owed control records, then `hashes`, then the
+    /// checkpoint or end record that is due; saves the state; builds the
+    /// stamps. On any error nothing is issued.
+    fn issue(&mut self, hashes: &[Hash], now: u64, call: Call) -> Result<Stamps, Error> {
         if self.closed {
             return Err(Error::new(Code::Closed, "the stream was closed; no more records can join it"));
         }
         let saved = (self.stream.clone(), self.pending.clone());
-        let mut builder = StampsBuilder::new(&self.stream.stream_id, self.stream.algorithm, hashes.len());
         let first = self.stream.next_sequence;
-        // Control records owed from before this call come first: a stream
-        // starts with its start record, a resumed one with its resume
-        // record. `close` passes no hashes, so its end record is last.
-        let pending = std::mem::take(&mut self.pending);
-        let n = pending.len();
-        let controls: Vec<(ControlRecord, Issued)> = pending
-            .into_iter()
-            .enumerate()
-            .map(|(i, rec)| {
-                let link = self.stream.issue(&control::record_hash(&rec), end && i + 1 == n);
-                (rec, link)
-            })
-            .collect();
+        let epochs = self.epochs;
+        let mut controls: Vec<(ControlRecord, Issued)> = Vec::new();
+        // Owed control records first: a stream starts with its start
+        // record, a resumed one with its resume record.
+        for rec in std::mem::take(&mut self.pending) {
+            let link = self.stream.issue(&control::record_hash(&rec), false, now, epochs);
+            controls.push((rec, link));
+        }
+        let mut builder = StampsBuilder::new(&self.stream.stream_id, self.stream.algorithm, hashes.len());
         for h in hashes {
-            let link = self.stream.issue(h, false);
+            let link = self.stream.issue(h, false, now, epochs);
             builder.stamped(&link);
+        }
+        // Then the checkpoint or the end.
+        let last_record = match (call, &self.signer) {
+            (Call::Close, Some(signer)) => Some((self.checkpoint_record(signer, now), true)),
+            (Call::Close, None) => {
+                let id = &self.stream.stream_id;
+                Some((ControlRecord::new(control::EVENT_END, now, format!("auditchain stream {id} ended: the collector shut down cleanly")), true))
+            }
+            (_, Some(signer)) if self.checkpoint_due(now) => Some((self.checkpoint_record(signer, now), false)),
+            _ => None,
+        };
+        let mut checkpoint_line = None;
+        if let Some((rec, end)) = last_record {
+            let link = self.stream.issue(&control::record_hash(&rec), end, now, epochs);
+            if rec.attributes.iter().any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_CHECKPOINT.into())) {
+                self.stream.last_checkpoint_unix_nano = now;
+                self.stream.records_since_checkpoint = 0;
+                let line = serde_json::json!({ "stream_id": self.stream.stream_id, "sequence": link.sequence, "note": rec.body });
+                checkpoint_line = Some(line.to_string());
+            }
+            controls.push((rec, link));
         }
         let last = self.stream.next_sequence - 1;
         let mut stamps = builder.finish();
+        if last < first {
+            return Ok(stamps);
+        }
         if !controls.is_empty() {
             let n = controls.len();
             let recs: Vec<_> = controls
@@ -246,32 +362,63 @@ impl Inner {
                         stream_id: &self.stream.stream_id,
                         algorithm: self.stream.algorithm,
                         issued: link,
-                        end: end && i + 1 == n,
+                        end: call == Call::Close && i + 1 == n,
                     };
                     (rec, Some(stamp))
                 })
                 .collect();
             stamps.extra_logs = control::encode(&recs);
         }
-        if last >= first {
-            let batch_id = self.next_batch_id;
-            self.stream.in_flight.push([first, last]);
-            if end {
-                self.stream.ended = true;
-            }
-            if let Err(e) = self.save() {
-                (self.stream, self.pending) = saved;
-                return Err(e);
-            }
-            self.next_batch_id += 1;
-            self.in_flight.insert(batch_id, [first, last]);
-            if end {
-                self.closed = true;
-            }
-            stamps.batch_id = batch_id;
-            stamps.first_sequence = first;
-            stamps.last_sequence = last;
+        let batch_id = self.next_batch_id;
+        self.stream.in_flight.push([first, last]);
+        if call == Call::Close {
+            self.stream.ended = true;
+            self.stream.retire_key(now);
         }
+        if let Err(e) = self.save() {
+            (self.stream, self.pending) = saved;
+            return Err(e);
+        }
+        // Durable: from here on the records exist.
+        self.next_batch_id += 1;
+        self.in_flight.insert(batch_id, [first, last]);
+        if call == Call::Close {
+            self.closed = true;
+        }
+        if let Some(line) = checkpoint_line {
+            self.checkpoint_backlog.push(line);
+        }
+        stamps.warning = self.flush_checkpoint_file();
+        stamps.batch_id = batch_id;
+        stamps.first_sequence = first;
+        stamps.last_sequence = last;
         Ok(stamps)
+    }
+
+    /// Appends owed checkpoint lines to the checkpoint file. A failure does
+    /// not fail the batch (its records are already durable and stamped);
+    /// the lines are kept and retried, and the caller is warned.
+    fn flush_checkpoint_file(&mut self) -> Option<String> {
+        let path = self.checkpoint_file.as_ref()?;
+        if self.checkpoint_backlog.is_empty() {
+            return None;
+        }
+        let text: String = self.checkpoint_backlog.iter().map(|l| format!("{l}\n")).collect();
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_data()
+        };
+        match write() {
+            Ok(()) => {
+                self.checkpoint_backlog.clear();
+                None
+            }
+            Err(e) => Some(format!(
+                "checkpoint.file: cannot append to {}: {e} ({} checkpoints kept for the next attempt)",
+                path.display(),
+                self.checkpoint_backlog.len()
+            )),
+        }
     }
 }

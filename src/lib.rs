@@ -11,6 +11,8 @@ pub mod config;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod keys;
+pub mod note;
 pub mod ffi;
 pub mod protowire;
 pub mod stamps;

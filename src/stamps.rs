@@ -20,6 +20,7 @@ pub const ATTRIBUTE_KEYS: &[&str] = &[
     attrs::INTEGRITY_VALUE,
     attrs::INTEGRITY_ALGORITHM,
     attrs::INTEGRITY_CANONICALIZATION,
+    attrs::KEY_EPOCH,
 ];
 
 const KEY_STREAM_ID: u32 = 0;
@@ -28,6 +29,7 @@ const KEY_PREVIOUS_HASH: u32 = 2;
 const KEY_INTEGRITY_VALUE: u32 = 4;
 const KEY_INTEGRITY_ALGORITHM: u32 = 5;
 const KEY_INTEGRITY_CANONICALIZATION: u32 = 6;
+const KEY_KEY_EPOCH: u32 = 7;
 
 /// The type of an attribute operation's value.
 #[repr(u32)]
@@ -69,6 +71,8 @@ pub struct Issued {
     pub sequence: u64,
     pub previous: Option<Hash>,
     pub value: Hash,
+    /// The key epoch of a keyed chain.
+    pub key_epoch: Option<u64>,
 }
 
 /// The result of one stamping call.
@@ -85,6 +89,8 @@ pub struct Stamps {
     /// Sequence numbers issued by this call, including the extra records.
     pub first_sequence: u64,
     pub last_sequence: u64,
+    /// Something the caller should log (the records are stamped anyway).
+    pub warning: Option<String>,
 }
 
 /// Builds [`Stamps`] for one stream.
@@ -140,6 +146,9 @@ impl StampsBuilder {
         self.hex_op(KEY_INTEGRITY_VALUE, &link.value);
         self.str_op(KEY_INTEGRITY_ALGORITHM, self.algorithm);
         self.str_op(KEY_INTEGRITY_CANONICALIZATION, self.canonicalization);
+        if let Some(e) = link.key_epoch {
+            self.stamps.attrs.push(AttrOp { key: KEY_KEY_EPOCH, kind: AttrKind::Int, value: e, len: 0 });
+        }
         let count = self.stamps.attrs.len() as u32 - first;
         self.stamps.records.push(RecordStamp { first, count, sequence: link.sequence });
     }

@@ -33,6 +33,19 @@ pub struct StateStore {
     dir: PathBuf,
     /// Held for the life of the store; closing it releases the flock.
     _lock: File,
+    /// The directory was created by this store and holds no state yet: if
+    /// the engine fails to start, it is removed again, so that the next
+    /// start is a first start rather than a "missing state" refusal.
+    fresh: std::cell::Cell<bool>,
+}
+
+impl Drop for StateStore {
+    fn drop(&mut self) {
+        if self.fresh.get() {
+            let _ = fs::remove_file(self.dir.join(LOCK_FILE));
+            let _ = fs::remove_dir(&self.dir);
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -81,7 +94,7 @@ impl StateStore {
                 format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())
             }));
         }
-        let store = StateStore { dir, _lock: lock };
+        let store = StateStore { dir, _lock: lock, fresh: std::cell::Cell::new(first_start) };
         if first_start {
             return Ok((store, Loaded::FirstStart));
         }
@@ -148,7 +161,9 @@ impl StateStore {
             fs::rename(&tmp, self.path())?;
             File::open(&self.dir)?.sync_all()
         };
-        write().map_err(|e| state_error(format!("cannot save stream state {}: {e}", self.path().display())))
+        write().map_err(|e| state_error(format!("cannot save stream state {}: {e}", self.path().display())))?;
+        self.fresh.set(false);
+        Ok(())
     }
 }
 
@@ -159,7 +174,7 @@ mod tests {
 
     fn state() -> StreamState {
         let mut s = StreamState::genesis("s1", Algorithm::Sha256, 1);
-        s.issue(&[1; 32], false);
+        s.issue(&[1; 32], false, 0, crate::stream::EpochPolicy { records: 10, interval_ns: 10 });
         s
     }
 
@@ -178,6 +193,16 @@ mod tests {
         }
         let mode = fs::metadata(d.path().join("s1/state.json")).unwrap();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_first_start_that_never_saved_leaves_nothing_behind() {
+        let d = tempfile::tempdir().unwrap();
+        let (store, _) = StateStore::open(d.path(), "s1", false).unwrap();
+        drop(store);
+        assert!(!d.path().join("s1").exists());
+        let (_store, loaded) = StateStore::open(d.path(), "s1", false).unwrap();
+        assert!(matches!(loaded, Loaded::FirstStart));
     }
 
     #[test]

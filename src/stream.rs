@@ -1,9 +1,11 @@
 //! A stream: its identity and the head of its chain. Everything here is
 //! what must survive a restart (docs/SPEC.md §6).
 
-use crate::chain::{Algorithm, Hash, Link};
+use crate::chain::{self, Algorithm, Hash, Link};
+use crate::keys::ChainKey;
 use crate::stamps::Issued;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A closed range of sequence numbers, `[first, last]`.
 pub type SeqRange = [u64; 2];
@@ -26,6 +28,77 @@ pub struct StreamState {
     pub in_flight: Vec<SeqRange>,
     /// Set once the final record (with `audit.sequence.end`) was issued.
     pub ended: bool,
+    /// The keyed chain's state; `None` for a plain SHA-256 chain.
+    pub key: Option<KeyState>,
+    /// When the last checkpoint was made and how many records followed it.
+    pub last_checkpoint_unix_nano: u64,
+    pub records_since_checkpoint: u64,
+}
+
+/// The evolving key of a keyed stream. Only the current epoch's key is
+/// ever held; evolving overwrites it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct KeyState {
+    /// Id of the chain key at the root of the lineage.
+    pub chain_key_id: String,
+    /// How this stream's epoch 0 key derives from the chain key: the root
+    /// stream id, then `<epoch>:<stream id>` for each successor.
+    pub lineage: Vec<String>,
+    pub epoch: u64,
+    #[serde(with = "hex_key")]
+    pub key: Hash,
+    pub epoch_started_unix_nano: u64,
+    pub epoch_records: u64,
+}
+
+/// When the epoch key evolves: after `records` records or `interval_ns`,
+/// whichever comes first (and only once the epoch has been used).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochPolicy {
+    pub records: u64,
+    pub interval_ns: u64,
+}
+
+impl KeyState {
+    fn evolve(&mut self, now_unix_nano: u64) {
+        self.epoch += 1;
+        self.key = chain::evolve_key(&self.key, self.epoch);
+        self.epoch_started_unix_nano = now_unix_nano;
+        self.epoch_records = 0;
+    }
+
+    /// Evolves the key when the current epoch is used up or expired.
+    pub fn maybe_evolve(&mut self, now_unix_nano: u64, policy: EpochPolicy) -> bool {
+        let due = self.epoch_records > 0
+            && (self.epoch_records >= policy.records
+                || now_unix_nano.saturating_sub(self.epoch_started_unix_nano) >= policy.interval_ns);
+        if due {
+            self.evolve(now_unix_nano);
+        }
+        due
+    }
+}
+
+/// Derives a stream's epoch 0 key from the chain key and its lineage, as
+/// the verifier does.
+pub fn lineage_key(chain_key: &Hash, lineage: &[String], stream_id: &str) -> Result<Hash, String> {
+    let (root, hops) = lineage.split_first().ok_or("the key lineage is empty")?;
+    let mut key = chain::root_stream_key(chain_key, root);
+    let mut last = root.as_str();
+    for hop in hops {
+        let (epoch, id) = hop.split_once(':').ok_or_else(|| format!("malformed lineage step {hop:?}"))?;
+        let epoch: u64 = epoch.parse().map_err(|_| format!("malformed lineage step {hop:?}"))?;
+        for e in 1..=epoch {
+            key = chain::evolve_key(&key, e);
+        }
+        key = chain::successor_stream_key(&key, id);
+        last = id;
+    }
+    if last != stream_id {
+        return Err(format!("the key lineage ends at {last:?}, not at this stream"));
+    }
+    Ok(key)
 }
 
 impl StreamState {
@@ -51,29 +124,66 @@ impl StreamState {
             head: None,
             in_flight: Vec::new(),
             ended: false,
+            key: None,
+            last_checkpoint_unix_nano: now_unix_nano,
+            records_since_checkpoint: 0,
         }
+    }
+
+    /// Makes a new stream keyed, with epoch 0 derived from the chain key.
+    pub fn key_from_chain_key(&mut self, chain_key: &ChainKey, now_unix_nano: u64) {
+        self.set_key(chain_key.id(), vec![self.stream_id.clone()], chain::root_stream_key(chain_key.secret(), &self.stream_id), now_unix_nano);
+    }
+
+    /// Makes a new stream keyed, with epoch 0 derived from its closed
+    /// predecessor's next key (which the predecessor's state holds).
+    pub fn key_from_predecessor(&mut self, pred: &KeyState, now_unix_nano: u64) {
+        let mut lineage = pred.lineage.clone();
+        lineage.push(format!("{}:{}", pred.epoch, self.stream_id));
+        self.set_key(pred.chain_key_id.clone(), lineage, chain::successor_stream_key(&pred.key, &self.stream_id), now_unix_nano);
+    }
+
+    fn set_key(&mut self, chain_key_id: String, lineage: Vec<String>, key: Hash, now_unix_nano: u64) {
+        self.algorithm = Algorithm::HmacSha256;
+        self.key = Some(KeyState { chain_key_id, lineage, epoch: 0, key, epoch_started_unix_nano: now_unix_nano, epoch_records: 0 });
     }
 
     /// Issues the next link for a record with the given content hash;
     /// `end` marks the record that ends the stream.
-    pub fn issue(&mut self, record_hash: &Hash, end: bool) -> Issued {
+    pub fn issue(&mut self, record_hash: &Hash, end: bool, now_unix_nano: u64, policy: EpochPolicy) -> Issued {
         let sequence = self.next_sequence;
+        if let Some(k) = &mut self.key {
+            k.maybe_evolve(now_unix_nano, policy);
+        }
+        let key_epoch = self.key.as_ref().map(|k| k.epoch);
         let link = Link {
             stream_id: &self.stream_id,
             sequence,
-            key_epoch: 0,
+            key_epoch: key_epoch.unwrap_or(0),
             end,
             previous: self.head.as_ref(),
             record_hash,
         };
-        let value = match self.algorithm {
-            Algorithm::Sha256 => link.sha256(),
-            Algorithm::HmacSha256 => unreachable!("keyed chains are issued by the keyed stream"),
+        let value = match &self.key {
+            Some(k) => link.hmac(&k.key),
+            None => link.sha256(),
         };
-        let issued = Issued { sequence, previous: self.head, value };
+        if let Some(k) = &mut self.key {
+            k.epoch_records += 1;
+        }
+        let issued = Issued { sequence, previous: self.head, value, key_epoch };
         self.head = Some(value);
         self.next_sequence += 1;
+        self.records_since_checkpoint += 1;
         issued
+    }
+
+    /// After the last record: move the key one epoch on, so that the saved
+    /// state no longer holds any key that signed this stream's records.
+    pub fn retire_key(&mut self, now_unix_nano: u64) {
+        if let Some(k) = &mut self.key {
+            k.evolve(now_unix_nano);
+        }
     }
 }
 
@@ -110,6 +220,20 @@ pub fn parse_range(s: &str) -> Option<SeqRange> {
     (a >= 1 && a <= b).then_some([a, b])
 }
 
+mod hex_key {
+    use crate::chain::{from_hex, to_hex, Hash};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&to_hex(h))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
+        let s = String::deserialize(d)?;
+        from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+    }
+}
+
 mod hex_opt {
     use crate::chain::{from_hex, to_hex, Hash};
     use serde::{Deserialize, Deserializer, Serializer};
@@ -133,12 +257,37 @@ mod hex_opt {
 mod tests {
     use super::*;
 
+    const P: EpochPolicy = EpochPolicy { records: 2, interval_ns: 1000 };
+
+    #[test]
+    fn keyed_streams_evolve_by_count_and_time_and_derive_successors() {
+        let ck = ChainKey::from_secret("k", [9; 32]).unwrap();
+        let mut s = StreamState::genesis("n", Algorithm::Sha256, 0);
+        s.key_from_chain_key(&ck, 0);
+        let epochs: Vec<_> = [0, 1, 2, 3, 2000].iter().map(|&t| s.issue(&[1; 32], false, t, P).key_epoch.unwrap()).collect();
+        // Two records per epoch, and a long pause ends an epoch too.
+        assert_eq!(epochs, vec![0, 0, 1, 1, 2]);
+        let k0 = lineage_key(ck.secret(), &s.key.as_ref().unwrap().lineage, &s.stream_id).unwrap();
+        assert_eq!(k0, chain::root_stream_key(ck.secret(), &s.stream_id));
+        s.retire_key(3000);
+        let pred = s.key.clone().unwrap();
+        assert_eq!(pred.epoch, 3);
+        let mut next = StreamState::genesis("n", Algorithm::Sha256, 1);
+        next.stream_id.push('x');
+        next.key_from_predecessor(&pred, 1);
+        let nk = next.key.as_ref().unwrap();
+        assert_eq!(nk.lineage.len(), 2);
+        // The verifier derives the successor's key from the chain key alone.
+        assert_eq!(lineage_key(ck.secret(), &nk.lineage, &next.stream_id).unwrap(), nk.key);
+        assert!(lineage_key(ck.secret(), &nk.lineage, "other").is_err());
+    }
+
     #[test]
     fn genesis_then_links() {
         let mut s = StreamState::genesis("host-1", Algorithm::Sha256, 1_795_320_660_000_000_000);
         assert!(s.stream_id.starts_with("host-1-20261122T041100Z-"), "{}", s.stream_id);
-        let a = s.issue(&[1; 32], false);
-        let b = s.issue(&[2; 32], false);
+        let a = s.issue(&[1; 32], false, 0, P);
+        let b = s.issue(&[2; 32], false, 0, P);
         assert_eq!((a.sequence, a.previous), (1, None));
         assert_eq!((b.sequence, b.previous), (2, Some(a.value)));
         assert_eq!(s.head, Some(b.value));

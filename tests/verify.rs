@@ -17,8 +17,8 @@ const T0: u64 = 1_795_320_660_000_000_000;
 
 fn engine(state: Option<&Path>) -> Engine {
     let config = EngineConfig {
-        stream_name: "test-host".into(),
         state: StateConfig { directory: state.map(Path::to_path_buf), new_stream: false },
+        ..EngineConfig::new("test-host")
     };
     Engine::new(config, T0).unwrap()
 }
@@ -276,7 +276,7 @@ fn unstamped_and_unreadable_records_fail_unless_allowed() {
     let r = check(d.path());
     assert_eq!(r.unstamped_records, 1);
     assert_eq!(kinds(&r, Severity::Error), vec![(Kind::UnstampedRecords, None, None)]);
-    let r = verify(&[d.path().to_path_buf()], &Options { allow_unstamped: true });
+    let r = verify(&[d.path().to_path_buf()], &Options { allow_unstamped: true, ..Options::default() });
     assert_eq!(r.verdict, Verdict::Pass);
     // A record whose stamp is garbled.
     let mut l = lines(&reqs[..2]);

@@ -2,6 +2,7 @@
 
 mod canonical;
 mod human;
+mod keygen;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -29,6 +30,24 @@ enum Command {
     /// Print the canonical form of every record in OTLP/JSON files, one per
     /// line, with its record hash (for implementers and investigations).
     Canonical(CanonicalArgs),
+    /// Create a key set: a chain key (keyed chain) and a signing key
+    /// (checkpoints), and print the public key and key ids.
+    ///
+    /// Writes <NAME>.chain.key and <NAME>.sign.key (mode 0600) and
+    /// <NAME>.pub. Give the collector the two secret files (key_file,
+    /// signing_key_file); keep the chain key for the verifier and off the
+    /// collector host once its stream has started; publish the .pub file.
+    Keygen(KeygenArgs),
+}
+
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Key name (appears in checkpoint signatures and key ids).
+    #[arg(long, default_value = "auditchain")]
+    name: String,
+    /// Directory to write the key files to.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    out_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -48,6 +67,21 @@ pub struct VerifyArgs {
     /// Show info findings (restarts, lineage) in human output.
     #[arg(long, short)]
     verbose: bool,
+    /// Chain key file (from `auditchain keygen`), to verify keyed streams.
+    /// Repeat for streams keyed with different keys.
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// Public key (a .pub file or the key itself) to verify signed
+    /// checkpoints. Repeat for rotated keys; matched by key id.
+    #[arg(long = "public-key", value_name = "KEY")]
+    public_keys: Vec<String>,
+    /// The time to check heartbeats against (RFC 3339, e.g.
+    /// 2026-11-22T04:00:00Z): when the files were copied. Default: now.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// How late a checkpoint may arrive before it counts as missing.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    max_delay: String,
 }
 
 #[derive(clap::Args)]
@@ -85,5 +119,6 @@ pub fn run() -> Result<ExitCode, Error> {
     match cli.command {
         Command::Verify(args) => verify::run(args),
         Command::Canonical(args) => canonical::run(args),
+        Command::Keygen(args) => keygen::run(args),
     }
 }

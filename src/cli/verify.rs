@@ -1,12 +1,28 @@
 //! `auditchain verify`.
 
 use super::{human, ColorChoice, Error, Format, VerifyArgs};
+use auditchain::keys;
+use auditchain::timefmt;
 use auditchain::verify::{verify, Options};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
-    let report = verify(&args.paths, &Options { allow_unstamped: args.allow_unstamped });
+    let mut options = Options { allow_unstamped: args.allow_unstamped, ..Options::default() };
+    for k in &args.keys {
+        // The chain key is a secret: the same permission rule as the collector's.
+        options.chain_keys.push(keys::load_chain_key(k, "--key")?);
+    }
+    for k in &args.public_keys {
+        options.verifiers.push(keys::load_verifier_key(k).map_err(|e| format!("--public-key {e}"))?);
+    }
+    if let Some(t) = &args.as_of {
+        options.as_of_unix_nano =
+            timefmt::parse_rfc3339(t).ok_or_else(|| format!("--as-of {t:?}: expected a UTC time like 2026-11-22T04:00:00Z"))?;
+    }
+    options.max_delay_ns = timefmt::parse_duration(&args.max_delay)
+        .ok_or_else(|| format!("--max-delay {:?}: expected a duration like 60s, 5m or 1h", args.max_delay))?;
+    let report = verify(&args.paths, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

@@ -81,6 +81,9 @@ pub struct auditchain_stamps_view {
     /// (both 0 when none).
     pub first_sequence: u64,
     pub last_sequence: u64,
+    /// A problem to log that did not fail the call (for example the
+    /// checkpoint file could not be written); empty when none.
+    pub warning: auditchain_str,
 }
 
 /// The library version, NUL-terminated, static.
@@ -371,6 +374,7 @@ pub unsafe extern "C" fn auditchain_stamps_get_view(stamps: *const auditchain_st
             batch_id: s.batch_id,
             first_sequence: s.first_sequence,
             last_sequence: s.last_sequence,
+            warning: s.warning.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
         };
         // SAFETY: checked non-NULL.
         unsafe { view_out.write(view) };

@@ -1,10 +1,11 @@
-//! Reading records into per-stream entries: each record's stamp is parsed,
-//! its content hashed through the canonical form, and its link recomputed,
-//! so that afterwards only compact facts per record are kept in memory.
+//! Reading records into per-stream entries: each record's stamp is parsed
+//! and its content hashed through the canonical form, so that afterwards
+//! only compact facts per record are kept in memory. Links are checked
+//! later, per stream, once the stream's keys are known.
 
 use super::report::{Finding, Kind, Location, Severity};
 use crate::canonical::{json, CanonicalError, Envelope, RecordHasher, Scratch};
-use crate::chain::{self, Algorithm, Hash, Link};
+use crate::chain::{self, Algorithm, Hash};
 use crate::control;
 use crate::stream::{parse_range, SeqRange};
 use crate::{attrs, canonical};
@@ -19,21 +20,20 @@ pub struct Loc {
     pub record: u32,
 }
 
-/// Whether the recomputed link matches `audit.integrity.value`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkCheck {
-    Ok,
-    Mismatch,
-}
-
-/// What a control record (the engine's own) says.
+/// What a control record (the engine's own) says. Trusted only once the
+/// record's link has been checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Control {
     pub event: String,
-    pub reason: String,
+    pub time_unix_nano: u64,
     pub predecessor: Option<(String, u64, Option<Hash>)>,
     /// Ranges announced as possibly or certainly not delivered.
     pub announced: Vec<SeqRange>,
+    pub chain_key_id: Option<String>,
+    pub key_lineage: Vec<String>,
+    pub signer: Option<String>,
+    /// The record's body: the signed note of a checkpoint record.
+    pub body: String,
 }
 
 /// One stamped record, reduced to what verification needs.
@@ -44,10 +44,12 @@ pub struct Entry {
     pub previous: Option<Hash>,
     pub record_hash: Hash,
     pub algorithm: Algorithm,
-    pub link: LinkCheck,
+    pub key_epoch: Option<u64>,
     pub end: bool,
     pub loc: Loc,
     pub control: Option<Box<Control>>,
+    /// Whether the recomputed link matches `value`; set by the analysis.
+    pub link_ok: Option<bool>,
 }
 
 impl Entry {
@@ -58,7 +60,32 @@ impl Entry {
             && self.record_hash == other.record_hash
             && self.end == other.end
             && self.algorithm == other.algorithm
+            && self.key_epoch == other.key_epoch
     }
+
+    pub fn link_inputs<'a>(&'a self, stream_id: &'a str) -> chain::Link<'a> {
+        chain::Link {
+            stream_id,
+            sequence: self.sequence,
+            key_epoch: self.key_epoch.unwrap_or(0),
+            end: self.end,
+            previous: self.previous.as_ref(),
+            record_hash: &self.record_hash,
+        }
+    }
+
+    pub fn event(&self) -> Option<&str> {
+        self.control.as_deref().map(|c| c.event.as_str())
+    }
+}
+
+/// A checkpoint found outside the records (a `checkpoint.file` line).
+#[derive(Clone, Debug)]
+pub struct ExternalCheckpoint {
+    pub sequence: Option<u64>,
+    pub note: String,
+    pub file: u32,
+    pub line: u64,
 }
 
 /// Everything read from the inputs.
@@ -66,6 +93,7 @@ impl Entry {
 pub struct Ingested {
     pub files: Vec<String>,
     pub streams: BTreeMap<String, Vec<Entry>>,
+    pub checkpoints: BTreeMap<String, Vec<ExternalCheckpoint>>,
     pub unstamped: Vec<Loc>,
     /// Findings that belong to no stream.
     pub findings: Vec<Finding>,
@@ -78,11 +106,17 @@ impl Ingested {
         Location { file: self.files[loc.file as usize].clone(), line: loc.line, record: u64::from(loc.record) }
     }
 
-    /// Reads one OTLP/JSON export request.
-    pub fn request(&mut self, file: u32, line: u64, request: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+    /// Reads one JSON value of an input file: an OTLP/JSON export request,
+    /// or a checkpoint line (`{"stream_id", "sequence", "note"}`).
+    pub fn value(&mut self, file: u32, line: u64, value: &Value, scratch: &mut Scratch) -> Result<(), String> {
+        if let (Some(stream), Some(note)) = (value.get("stream_id").and_then(Value::as_str), value.get("note").and_then(Value::as_str)) {
+            let cp = ExternalCheckpoint { sequence: value.get("sequence").and_then(Value::as_u64), note: note.to_string(), file, line };
+            self.checkpoints.entry(stream.to_string()).or_default().push(cp);
+            return Ok(());
+        }
         self.requests += 1;
         let mut sink = Sink { ing: self, hasher: RecordHasher::default(), file, line, index: 0 };
-        json::walk_logs(request, scratch, &mut sink)
+        json::walk_logs(value, scratch, &mut sink).map_err(|e: CanonicalError| e.to_string())
     }
 }
 
@@ -124,39 +158,17 @@ impl<'v> json::RecordSink<'v> for Sink<'_> {
                 return;
             }
         };
-        let record_hash = self.hasher.hash(canonical);
-        let link = Link {
-            stream_id: &s.stream_id,
-            sequence: s.sequence,
-            key_epoch: 0,
-            end: s.end,
-            previous: s.previous.as_ref(),
-            record_hash: &record_hash,
-        };
-        let expected = match s.algorithm {
-            Algorithm::Sha256 => link.sha256(),
-            Algorithm::HmacSha256 => {
-                let f = Finding::new(
-                    Severity::Error,
-                    Kind::MalformedStamp,
-                    "keyed chains (hmac-sha256-chain-v1) are not supported by this verifier",
-                )
-                .located(self.ing.location(loc));
-                self.ing.findings.push(f);
-                return;
-            }
-        };
-        let control = read_control(raw);
         let entry = Entry {
             sequence: s.sequence,
             value: s.value,
             previous: s.previous,
-            record_hash,
+            record_hash: self.hasher.hash(canonical),
             algorithm: s.algorithm,
-            link: if expected == s.value { LinkCheck::Ok } else { LinkCheck::Mismatch },
+            key_epoch: s.key_epoch,
             end: s.end,
             loc,
-            control,
+            control: read_control(raw),
+            link_ok: None,
         };
         self.ing.streams.entry(s.stream_id).or_default().push(entry);
     }
@@ -168,13 +180,12 @@ struct Stamp {
     previous: Option<Hash>,
     value: Hash,
     algorithm: Algorithm,
+    key_epoch: Option<u64>,
     end: bool,
 }
 
 fn any_str<'v>(key: &str, v: &'v Value) -> Result<&'v str, String> {
-    v.get("stringValue")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{key} must be a string value"))
+    v.get("stringValue").and_then(Value::as_str).ok_or_else(|| format!("{key} must be a string value"))
 }
 
 fn any_int(key: &str, v: &Value) -> Result<i64, String> {
@@ -189,6 +200,15 @@ fn any_int(key: &str, v: &Value) -> Result<i64, String> {
 fn any_hash(key: &str, v: &Value) -> Result<Hash, String> {
     let s = any_str(key, v)?;
     chain::from_hex(s).ok_or_else(|| format!("{key} must be 64 hexadecimal digits, not {s:?}"))
+}
+
+fn any_strings(v: &Value) -> Vec<String> {
+    v.pointer("/arrayValue/values")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("stringValue").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
@@ -224,7 +244,15 @@ fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
             .ok_or_else(|| format!("{} must be a boolean value", attrs::SEQUENCE_END))?,
         None => false,
     };
-    Ok(Stamp { stream_id, sequence, previous, value, algorithm, end })
+    let key_epoch = match (by_key.get(attrs::KEY_EPOCH), algorithm) {
+        (Some(v), Algorithm::HmacSha256) => Some(
+            u64::try_from(any_int(attrs::KEY_EPOCH, v)?).map_err(|_| format!("{} must not be negative", attrs::KEY_EPOCH))?,
+        ),
+        (None, Algorithm::HmacSha256) => return Err(format!("stamp attribute {} is missing on a keyed chain", attrs::KEY_EPOCH)),
+        (Some(_), Algorithm::Sha256) => return Err(format!("{} on an unkeyed chain", attrs::KEY_EPOCH)),
+        (None, Algorithm::Sha256) => None,
+    };
+    Ok(Stamp { stream_id, sequence, previous, value, algorithm, key_epoch, end })
 }
 
 /// The `audit.stream.*` attributes of a record, when it is a control record.
@@ -244,18 +272,15 @@ fn read_control(raw: &Value) -> Option<Box<Control>> {
         let v = kv.get("value").unwrap_or(&Value::Null);
         match key {
             control::EVENT => c.event = any_str(key, v).unwrap_or_default().to_string(),
-            control::REASON => c.reason = any_str(key, v).unwrap_or_default().to_string(),
             control::PREDECESSOR_ID => pred_id = any_str(key, v).ok().map(str::to_string),
             control::PREDECESSOR_SEQUENCE => pred_seq = any_int(key, v).ok().and_then(|n| u64::try_from(n).ok()),
             control::PREDECESSOR_HASH => pred_hash = any_hash(key, v).ok(),
             control::UNCONFIRMED | control::UNDELIVERED => {
-                let items = v.pointer("/arrayValue/values").and_then(Value::as_array);
-                for item in items.into_iter().flatten() {
-                    if let Some(r) = item.get("stringValue").and_then(Value::as_str).and_then(parse_range) {
-                        c.announced.push(r);
-                    }
-                }
+                c.announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s)));
             }
+            control::CHAIN_KEY_ID => c.chain_key_id = any_str(key, v).ok().map(str::to_string),
+            control::KEY_LINEAGE => c.key_lineage = any_strings(v),
+            control::SIGNER => c.signer = any_str(key, v).ok().map(str::to_string),
             _ => {}
         }
     }
@@ -265,5 +290,11 @@ fn read_control(raw: &Value) -> Option<Box<Control>> {
     if let (Some(id), Some(seq)) = (pred_id, pred_seq) {
         c.predecessor = Some((id, seq, pred_hash));
     }
+    c.time_unix_nano = match raw.get("timeUnixNano") {
+        Some(Value::String(s)) => s.parse().unwrap_or(0),
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        _ => 0,
+    };
+    c.body = raw.pointer("/body/stringValue").and_then(Value::as_str).unwrap_or_default().to_string();
     Some(Box::new(c))
 }

@@ -7,14 +7,36 @@ pub mod input;
 pub mod report;
 
 use crate::canonical::Scratch;
+use crate::keys::ChainKey;
+use crate::note::NoteVerifier;
 use report::{Finding, InputError, Inputs, Kind, Report, Severity, Verdict, REPORT_VERSION};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Treat records without a stamp as a warning instead of a failure.
     pub allow_unstamped: bool,
+    /// Chain keys, to verify keyed streams (matched by key id).
+    pub chain_keys: Vec<ChainKey>,
+    /// Public keys, to verify signed checkpoints (matched by key id).
+    pub verifiers: Vec<NoteVerifier>,
+    /// "Now" for the heartbeat rule: a stream that has not ended must have
+    /// a checkpoint no older than its interval plus `max_delay_ns`.
+    pub as_of_unix_nano: u64,
+    /// How late a checkpoint may arrive (export delays) before it counts
+    /// as missing.
+    pub max_delay_ns: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Options { allow_unstamped: false, chain_keys: Vec::new(), verifiers: Vec::new(), as_of_unix_nano: now, max_delay_ns: 60_000_000_000 }
+    }
 }
 
 /// Verifies everything under `paths`.
@@ -37,14 +59,14 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
             }
         };
         for (line, value) in input::json_values(&bytes) {
-            let result = value.and_then(|v| ing.request(i as u32, line, &v, &mut scratch).map_err(|e| e.to_string()));
+            let result = value.and_then(|v| ing.value(i as u32, line, &v, &mut scratch));
             if let Err(message) = result {
                 errors.push(InputError { file: name.clone(), line: Some(line), message });
             }
         }
     }
 
-    if ing.records == 0 && errors.is_empty() {
+    if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
         errors.push(InputError {
             file: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
             line: None,
@@ -54,8 +76,15 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
 
     let mut analyzed = BTreeMap::new();
     let mut streams = std::mem::take(&mut ing.streams);
+    let checkpoints = std::mem::take(&mut ing.checkpoints);
+    for id in checkpoints.keys() {
+        // Checkpoints of a stream with no record at all still count: they
+        // prove the stream existed and how far it went.
+        streams.entry(id.clone()).or_default();
+    }
     for (id, entries) in streams.iter_mut() {
-        analyzed.insert(id.clone(), analyze::stream(&ing, id, entries));
+        let external = checkpoints.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        analyzed.insert(id.clone(), analyze::stream(&ing, id, entries, external, options));
     }
     analyze::lineage(&mut analyzed);
 
@@ -86,6 +115,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     Report {
         version: REPORT_VERSION,
         verdict: if failed { Verdict::Fail } else { Verdict::Pass },
+        as_of: crate::timefmt::rfc3339(options.as_of_unix_nano),
         inputs: Inputs { files: files.len() as u64, requests: ing.requests, records: ing.records },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,

@@ -45,6 +45,24 @@ pub enum Kind {
     LineageMismatch,
     /// Facts about the stream's lineage.
     Lineage,
+    /// A key is needed to verify this (the chain key or a public key).
+    KeyRequired,
+    /// A record's key epoch is lower than an earlier record's.
+    KeyEpochOutOfOrder,
+    /// A checkpoint that is malformed, forged, altered or from another stream.
+    BadCheckpoint,
+    /// A checkpoint signed by none of the public keys given.
+    UnknownSigner,
+    /// A valid checkpoint that disagrees with the records.
+    CheckpointMismatch,
+    /// A stream that should carry signed checkpoints has none.
+    NoCheckpoint,
+    /// Checkpoints stopped for longer than their interval.
+    HeartbeatMissing,
+    /// Records after the newest checkpoint.
+    UnanchoredTail,
+    /// Chain keys were given but the stream is not keyed.
+    UnkeyedStream,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -102,6 +120,8 @@ pub struct StreamReport {
     pub stream_id: String,
     pub verdict: Verdict,
     pub algorithm: String,
+    /// The chain key of a keyed stream, from its start record.
+    pub chain_key_id: Option<String>,
     /// Distinct sequence numbers present.
     pub records: u64,
     /// Identical copies beyond the first (at-least-once delivery).
@@ -112,6 +132,14 @@ pub struct StreamReport {
     pub ended: bool,
     /// Sequence numbers absent from the inputs, as `[first, last]` ranges.
     pub missing: Vec<[u64; 2]>,
+    /// Valid signed checkpoints found (in the records or checkpoint files).
+    pub checkpoints: u64,
+    /// The highest record a valid checkpoint covers (0 when none).
+    pub anchored_through: u64,
+    /// When the newest valid checkpoint was made (RFC 3339).
+    pub newest_checkpoint: Option<String>,
+    /// Key ids that signed valid checkpoints.
+    pub signers: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -134,6 +162,8 @@ pub struct InputError {
 pub struct Report {
     pub version: u32,
     pub verdict: Verdict,
+    /// The time the heartbeat rule compared the newest checkpoints with.
+    pub as_of: String,
     pub inputs: Inputs,
     pub unstamped_records: u64,
     pub streams: Vec<StreamReport>,
