@@ -1,0 +1,95 @@
+//go:build cgo
+
+package auditchainprocessor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+)
+
+// batchSizes are the batch sizes benchmarked; records are about 300 bytes
+// of OTLP protobuf each.
+var batchSizes = []int{100, 1000}
+
+const benchRecordSize = 300
+
+// BenchmarkConsumeLogs measures the whole ConsumeLogs path: marshal, one
+// cgo call (canonicalise, hash, chain, fsync the state), write the stamps,
+// forward, settle. The batch is cloned outside the timer (a stamped batch
+// cannot be stamped again).
+func BenchmarkConsumeLogs(b *testing.B) {
+	for _, n := range batchSizes {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			p := newTestProcessor(b, processortest.NewNopSettings(metadata.Type), testConfig(b), consumertest.NewNop())
+			p.tickEvery = time.Hour
+			require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(b, p.Shutdown(context.Background())) }()
+
+			tmpl := makeLogs("bench", n, benchRecordSize)
+			var m plog.ProtoMarshaler
+			b.SetBytes(int64(m.LogsSize(tmpl)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				ld := plog.NewLogs()
+				tmpl.CopyTo(ld)
+				b.StartTimer()
+				if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerRecord(b, n)
+		})
+	}
+}
+
+// BenchmarkApplyLogStamps measures the Go side alone: writing one batch's
+// stamps onto pdata (the stamps are computed once, outside the timer).
+func BenchmarkApplyLogStamps(b *testing.B) {
+	for _, n := range batchSizes {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			cfg := testConfig(b)
+			json, err := cfg.engineConfigJSON(cfg.StreamName)
+			require.NoError(b, err)
+			eng, err := newEngine(json, time.Now())
+			require.NoError(b, err)
+			defer eng.free()
+
+			tmpl := makeLogs("bench", n, benchRecordSize)
+			var m plog.ProtoMarshaler
+			req, err := m.MarshalLogs(tmpl)
+			require.NoError(b, err)
+			st, err := eng.stampLogs(req, time.Now())
+			require.NoError(b, err)
+			defer st.free()
+			keys := attributeKeys()
+			require.NoError(b, checkStamps(st, n, keys))
+
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				ld := plog.NewLogs()
+				tmpl.CopyTo(ld)
+				b.StartTimer()
+				applyLogStamps(ld, st, keys)
+			}
+			reportPerRecord(b, n)
+		})
+	}
+}
+
+func reportPerRecord(b *testing.B, n int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}

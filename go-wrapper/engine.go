@@ -1,0 +1,158 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// This file holds the Go side of the C ABI that does not need cgo: result
+// codes, the error type, and the stamps as Go sees them. engine_cgo.go
+// fills them from the Rust core; engine_nocgo.go stands in without cgo.
+
+// errCgoRequired is returned when the processor is created in a binary
+// built without cgo.
+var errCgoRequired = errors.New("the auditchain processor requires cgo: its chain engine is a Rust library linked through cgo; " +
+	"build the collector with CGO_ENABLED=1 (in an ocb manifest: dist.cgo_enabled: true)")
+
+// resultCode mirrors `auditchain_result` (include/auditchain.h). The cgo
+// file checks at compile time that the values agree with the header.
+type resultCode uint32
+
+const (
+	resultOK              resultCode = 0
+	resultNullArgument    resultCode = 1
+	resultInvalidArgument resultCode = 2
+	resultInvalidConfig   resultCode = 3
+	resultMalformedBatch  resultCode = 4
+	resultRejectedRecord  resultCode = 5
+	resultState           resultCode = 6
+	resultKey             resultCode = 7
+	resultClosed          resultCode = 8
+	resultPanic           resultCode = 9
+)
+
+// attrKind mirrors `auditchain_attr_kind`.
+type attrKind uint32
+
+const (
+	attrKindStr  attrKind = 1
+	attrKindInt  attrKind = 2
+	attrKindBool attrKind = 3
+)
+
+// recordStamp has the memory layout of `auditchain_record_stamp`: the
+// attribute operations of one record are attrs[first : first+count].
+type recordStamp struct {
+	first    uint32
+	count    uint32
+	sequence uint64
+}
+
+// attrOp has the memory layout of `auditchain_attr`.
+type attrOp struct {
+	key   uint32
+	kind  attrKind
+	value uint64
+	len   uint64
+}
+
+// stampSet is the result of one stamping call, read in place from the
+// memory the Rust core owns. records and attrs point into C memory and are
+// valid only until release is called; text and extraLogs are Go copies and
+// stay valid afterwards (the attribute values written on pdata share
+// text's backing array).
+type stampSet struct {
+	records []recordStamp
+	attrs   []attrOp
+	// text is the one Go string that string operations slice.
+	text string
+	// extraLogs is an OTLP protobuf ExportLogsServiceRequest of the records
+	// the engine emits itself (stream start, resume, gap, end, checkpoints),
+	// or empty.
+	extraLogs []byte
+	// batchID identifies the call for settle; 0 when nothing was issued.
+	batchID uint64
+	// firstSequence..lastSequence are the numbers the call issued,
+	// including the extra records (both 0 when none).
+	firstSequence uint64
+	lastSequence  uint64
+	// warning is a problem the engine reports without failing the call
+	// (for example a checkpoint file it could not append to); empty when
+	// none.
+	warning string
+
+	release func()
+}
+
+// free releases the C memory behind records and attrs. It is safe to call
+// more than once and on a nil stampSet.
+func (s *stampSet) free() {
+	if s == nil || s.release == nil {
+		return
+	}
+	s.release()
+	s.release = nil
+	s.records = nil
+	s.attrs = nil
+}
+
+// issued reports whether the call issued sequence numbers, which means the
+// Rust core made one durable state write and the caller owes a settle.
+func (s *stampSet) issued() bool { return s.batchID != 0 }
+
+// engineError is an error returned by the Rust core.
+type engineError struct {
+	code    resultCode
+	name    string // e.g. "AUDITCHAIN_RESULT_STATE"
+	message string
+}
+
+func (e *engineError) Error() string {
+	if e.name == "" {
+		return fmt.Sprintf("auditchain: %s (code %d)", e.message, e.code)
+	}
+	return fmt.Sprintf("auditchain: %s (%s)", e.message, e.name)
+}
+
+// errorCode returns the engine's result code of err, or resultOK when err
+// does not come from the engine.
+func errorCode(err error) resultCode {
+	var ee *engineError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return resultOK
+}
+
+// classify wraps a stamping error for the receiver: a batch the engine
+// refuses for what it contains (malformed protobuf, a record that cannot be
+// stamped as it is) fails the same way however often it is retried, so it
+// becomes a permanent error, marked as the sender's fault; everything else
+// (state I/O, a closed engine, a panic) may succeed on retry and stays
+// retryable.
+func classify(err error) error {
+	switch errorCode(err) {
+	case resultMalformedBatch, resultRejectedRecord:
+		return consumererror.NewPermanent(badInputError{err})
+	default:
+		return err
+	}
+}
+
+// badInputError marks an error as caused by what the client sent. The OTLP
+// receivers answer a permanent error without a gRPC status with INTERNAL
+// (HTTP 500), which tells the client the collector is at fault; this
+// status makes it INVALID_ARGUMENT (HTTP 400): do not retry, fix the data.
+type badInputError struct{ err error }
+
+func (e badInputError) Error() string { return e.err.Error() }
+
+func (e badInputError) Unwrap() error { return e.err }
+
+func (e badInputError) GRPCStatus() *status.Status {
+	return status.New(codes.InvalidArgument, e.err.Error())
+}

@@ -1,0 +1,240 @@
+//go:build cgo
+
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+// The static library is linked by its full path, so the collector binary
+// carries the Rust core and needs neither LD_LIBRARY_PATH nor a Rust
+// toolchain where it runs. Build it first: `cargo build --release` in the
+// repository root (`make lib`). -lm -ldl -lpthread are what Rust's std
+// needs from libc on Linux. The go command re-reads the archive at every
+// link, so a rebuilt library is always picked up.
+//
+// The header is included through the symlink auditchain.h in this
+// directory, not only through -I: the go command hashes the .h files of
+// the package directory into its build cache key but not headers found
+// through -I, so without the symlink a changed header would leave a stale
+// cached build (and the layout checks below would not run again).
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo LDFLAGS: ${SRCDIR}/../target/release/libauditchain.a -lm -ldl -lpthread
+
+#include "auditchain.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+const cgoEnabled = true
+
+// Compile-time checks that the Go mirrors in engine.go agree with the
+// header: a mismatch makes one of these array types differ in length, which
+// does not compile.
+var (
+	_ [unsafe.Sizeof(C.auditchain_record_stamp{})]byte            = [unsafe.Sizeof(recordStamp{})]byte{}
+	_ [unsafe.Offsetof(C.auditchain_record_stamp{}.count)]byte    = [unsafe.Offsetof(recordStamp{}.count)]byte{}
+	_ [unsafe.Offsetof(C.auditchain_record_stamp{}.sequence)]byte = [unsafe.Offsetof(recordStamp{}.sequence)]byte{}
+	_ [unsafe.Sizeof(C.auditchain_attr{})]byte                    = [unsafe.Sizeof(attrOp{})]byte{}
+	_ [unsafe.Offsetof(C.auditchain_attr{}.kind)]byte             = [unsafe.Offsetof(attrOp{}.kind)]byte{}
+	_ [unsafe.Offsetof(C.auditchain_attr{}.value)]byte            = [unsafe.Offsetof(attrOp{}.value)]byte{}
+	_ [unsafe.Offsetof(C.auditchain_attr{}.len)]byte              = [unsafe.Offsetof(attrOp{}.len)]byte{}
+
+	_ [C.AUDITCHAIN_RESULT_OK]byte               = [resultOK]byte{}
+	_ [C.AUDITCHAIN_RESULT_NULL_ARGUMENT]byte    = [resultNullArgument]byte{}
+	_ [C.AUDITCHAIN_RESULT_INVALID_ARGUMENT]byte = [resultInvalidArgument]byte{}
+	_ [C.AUDITCHAIN_RESULT_INVALID_CONFIG]byte   = [resultInvalidConfig]byte{}
+	_ [C.AUDITCHAIN_RESULT_MALFORMED_BATCH]byte  = [resultMalformedBatch]byte{}
+	_ [C.AUDITCHAIN_RESULT_REJECTED_RECORD]byte  = [resultRejectedRecord]byte{}
+	_ [C.AUDITCHAIN_RESULT_STATE]byte            = [resultState]byte{}
+	_ [C.AUDITCHAIN_RESULT_KEY]byte              = [resultKey]byte{}
+	_ [C.AUDITCHAIN_RESULT_CLOSED]byte           = [resultClosed]byte{}
+	_ [C.AUDITCHAIN_RESULT_PANIC]byte            = [resultPanic]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_STR]byte           = [attrKindStr]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_INT]byte           = [attrKindInt]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_BOOL]byte          = [attrKindBool]byte{}
+)
+
+// goString copies a borrowed auditchain_str into Go memory.
+func goString(s C.auditchain_str) string {
+	if s.data == nil || s.len == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(s.data)), int(s.len)))
+}
+
+// attributeKeys is the engine's attribute key table, converted to Go
+// strings once per process so that writing stamps never allocates a key.
+// The table only grows at the end and an index is never reused.
+var attributeKeys = sync.OnceValue(func() []string {
+	var keys []string
+	for i := C.uint32_t(0); ; i++ {
+		k := goString(C.auditchain_attribute_key(i))
+		if k == "" {
+			return keys
+		}
+		keys = append(keys, k)
+	}
+})
+
+// libraryVersion is the version of the linked Rust core.
+func libraryVersion() string {
+	return C.GoString(C.auditchain_version())
+}
+
+// takeError converts an error the library allocated into a Go error and
+// frees it.
+func takeError(code C.auditchain_result, cerr *C.auditchain_error) error {
+	defer C.auditchain_error_free(cerr)
+	c := resultCode(code)
+	msg := "unknown error"
+	if cerr != nil {
+		c = resultCode(C.auditchain_error_code(cerr))
+		msg = goString(C.auditchain_error_message(cerr))
+	}
+	return &engineError{code: c, name: goString(C.auditchain_result_name(C.uint32_t(c))), message: msg}
+}
+
+func unixNano(t time.Time) C.uint64_t {
+	n := t.UnixNano()
+	if n < 0 {
+		return 0
+	}
+	return C.uint64_t(n)
+}
+
+// engine owns one auditchain_engine. Every method except free may be
+// called from several goroutines at once (the Rust engine serialises what
+// needs serialising); free must not race with any other call, which the
+// processor guarantees with its RWMutex.
+type engine struct {
+	h *C.auditchain_engine
+}
+
+// newEngine creates the Rust engine from its JSON configuration: it opens,
+// locks and (if needed) creates the stream state.
+func newEngine(configJSON []byte, now time.Time) (*engine, error) {
+	if len(configJSON) == 0 {
+		return nil, fmt.Errorf("auditchain: empty engine configuration")
+	}
+	var h *C.auditchain_engine
+	var cerr *C.auditchain_error
+	code := C.auditchain_engine_new((*C.uint8_t)(unsafe.Pointer(&configJSON[0])), C.size_t(len(configJSON)), unixNano(now), &h, &cerr)
+	// configJSON is only borrowed for the call; the engine keeps no pointer
+	// into it.
+	runtime.KeepAlive(configJSON)
+	if code != C.AUDITCHAIN_RESULT_OK {
+		return nil, takeError(code, cerr)
+	}
+	return &engine{h: h}, nil
+}
+
+// streamID returns the id of the engine's stream.
+func (e *engine) streamID() string {
+	return goString(C.auditchain_engine_stream_id(e.h))
+}
+
+// stampLogs stamps one OTLP logs batch (ExportLogsServiceRequest bytes).
+// On success the returned stamps are durable in the stream state; the
+// caller must free them and, when they issued numbers, settle them.
+func (e *engine) stampLogs(request []byte, now time.Time) (*stampSet, error) {
+	var ptr *C.uint8_t
+	if len(request) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&request[0]))
+	}
+	var out *C.auditchain_stamps
+	var cerr *C.auditchain_error
+	code := C.auditchain_engine_stamp_logs(e.h, ptr, C.size_t(len(request)), unixNano(now), &out, &cerr)
+	// The request is passed as a Go pointer to pointer-free memory and is
+	// only read during the call (cgo pointer rules; the Rust side never
+	// keeps it). Keep it reachable until the call has returned.
+	runtime.KeepAlive(request)
+	if code != C.AUDITCHAIN_RESULT_OK {
+		return nil, takeError(code, cerr)
+	}
+	return newStampSet(out)
+}
+
+// tick emits the control records that are due without traffic.
+func (e *engine) tick(now time.Time) (*stampSet, error) {
+	var out *C.auditchain_stamps
+	var cerr *C.auditchain_error
+	if code := C.auditchain_engine_tick(e.h, unixNano(now), &out, &cerr); code != C.AUDITCHAIN_RESULT_OK {
+		return nil, takeError(code, cerr)
+	}
+	return newStampSet(out)
+}
+
+// settle tells the engine whether the records of batchID were accepted
+// downstream.
+func (e *engine) settle(batchID uint64, delivered bool, now time.Time) error {
+	var cerr *C.auditchain_error
+	if code := C.auditchain_engine_settle(e.h, C.uint64_t(batchID), C.bool(delivered), unixNano(now), &cerr); code != C.AUDITCHAIN_RESULT_OK {
+		return takeError(code, cerr)
+	}
+	return nil
+}
+
+// close ends the stream cleanly; the returned stamps carry its final
+// records.
+func (e *engine) close(now time.Time) (*stampSet, error) {
+	var out *C.auditchain_stamps
+	var cerr *C.auditchain_error
+	if code := C.auditchain_engine_close(e.h, unixNano(now), &out, &cerr); code != C.AUDITCHAIN_RESULT_OK {
+		return nil, takeError(code, cerr)
+	}
+	return newStampSet(out)
+}
+
+// free releases the engine and its state lock. Safe on nil and twice.
+func (e *engine) free() {
+	if e == nil || e.h == nil {
+		return
+	}
+	C.auditchain_engine_free(e.h)
+	e.h = nil
+}
+
+// newStampSet reads stamps in place. records and attrs alias C memory (no
+// copy: they are read once while the stamps are written onto pdata); text
+// is copied into one Go string and extra_logs into one Go slice, because
+// both outlive the C object (pdata keeps the attribute values, and the
+// protobuf decoder may keep references into its input).
+func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
+	var v C.auditchain_stamps_view
+	if code := C.auditchain_stamps_get_view(s, &v); code != C.AUDITCHAIN_RESULT_OK {
+		C.auditchain_stamps_free(s)
+		return nil, takeError(code, nil)
+	}
+	if v.text_len > math.MaxInt32 || v.extra_logs_len > math.MaxInt32 {
+		// C.GoStringN and C.GoBytes take a C int.
+		C.auditchain_stamps_free(s)
+		return nil, fmt.Errorf("auditchain: stamps too large (%d bytes of text, %d bytes of extra records)", uint64(v.text_len), uint64(v.extra_logs_len))
+	}
+	set := &stampSet{
+		batchID:       uint64(v.batch_id),
+		firstSequence: uint64(v.first_sequence),
+		lastSequence:  uint64(v.last_sequence),
+		warning:       goString(v.warning),
+		release:       func() { C.auditchain_stamps_free(s) },
+	}
+	if v.record_count > 0 {
+		set.records = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.records)), int(v.record_count))
+	}
+	if v.attr_count > 0 {
+		set.attrs = unsafe.Slice((*attrOp)(unsafe.Pointer(v.attrs)), int(v.attr_count))
+	}
+	if v.text_len > 0 {
+		set.text = C.GoStringN((*C.char)(unsafe.Pointer(v.text)), C.int(v.text_len))
+	}
+	if v.extra_logs_len > 0 {
+		set.extraLogs = C.GoBytes(unsafe.Pointer(v.extra_logs), C.int(v.extra_logs_len))
+	}
+	return set, nil
+}

@@ -1,0 +1,97 @@
+// Written by hand in the exact shape mdatagen v0.161.0 generates from
+// ../../metadata.yaml (telemetry.go.tmpl); see generated_status.go.
+
+package metadata
+
+import (
+	"errors"
+	"sync"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+func Meter(settings component.TelemetrySettings) metric.Meter {
+	return settings.MeterProvider.Meter("github.com/auditchain/auditchain/processor/auditchainprocessor")
+}
+
+func Tracer(settings component.TelemetrySettings) trace.Tracer {
+	return settings.TracerProvider.Tracer("github.com/auditchain/auditchain/processor/auditchainprocessor")
+}
+
+// TelemetryBuilder provides an interface for components to report telemetry
+// as defined in metadata and user config.
+type TelemetryBuilder struct {
+	meter                                        metric.Meter
+	mu                                           sync.Mutex
+	registrations                                []metric.Registration
+	ProcessorAuditchainBatchesFailed             metric.Int64Counter
+	ProcessorAuditchainCheckpointsEmitted        metric.Int64Counter
+	ProcessorAuditchainRecordsForwardedUnstamped metric.Int64Counter
+	ProcessorAuditchainRecordsStamped            metric.Int64Counter
+	ProcessorAuditchainStateWrites               metric.Int64Counter
+}
+
+// TelemetryBuilderOption applies changes to default builder.
+type TelemetryBuilderOption interface {
+	apply(*TelemetryBuilder)
+}
+
+type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
+
+func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
+	tbof(mb)
+}
+
+// Shutdown unregister all registered callbacks for async instruments.
+func (builder *TelemetryBuilder) Shutdown() {
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	for _, reg := range builder.registrations {
+		reg.Unregister()
+	}
+}
+
+// NewTelemetryBuilder provides a struct with methods to update all internal telemetry
+// for a component
+func NewTelemetryBuilder(settings component.TelemetrySettings, options ...TelemetryBuilderOption) (*TelemetryBuilder, error) {
+	builder := TelemetryBuilder{}
+	for _, op := range options {
+		op.apply(&builder)
+	}
+	builder.meter = Meter(settings)
+	var err, errs error
+	builder.ProcessorAuditchainBatchesFailed, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_batches_failed",
+		metric.WithDescription("Number of batches the processor could not stamp. They were refused, or forwarded unstamped when on_error is forward_unstamped. [Alpha]"),
+		metric.WithUnit("{batch}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainCheckpointsEmitted, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_checkpoints_emitted",
+		metric.WithDescription("Number of checkpoint records the processor emitted into its stream. [Alpha]"),
+		metric.WithUnit("{checkpoint}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsForwardedUnstamped, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_forwarded_unstamped",
+		metric.WithDescription("Number of log records forwarded without stamps because stamping failed and on_error is forward_unstamped. [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsStamped, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_stamped",
+		metric.WithDescription("Number of incoming log records stamped with a sequence number (the processor's own control records are not counted). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainStateWrites, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_state_writes",
+		metric.WithDescription("Number of durable writes of the stream state, one for each call that issued sequence numbers. [Alpha]"),
+		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
+	return &builder, errs
+}

@@ -1,0 +1,123 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.uber.org/zap"
+)
+
+// logsProcessor stamps log batches.
+//
+// It implements processor.Logs itself instead of using processorhelper:
+// processorhelper calls the next consumer after the process function has
+// returned, but the engine must learn whether the stamped batch was
+// accepted downstream (settle), so that a refused batch is announced as a
+// gap in the stream instead of looking like a deletion. That needs the
+// next consumer's result inside the processor.
+type logsProcessor struct {
+	*stream
+	next      consumer.Logs
+	marshaler plog.ProtoMarshaler
+}
+
+var _ processor.Logs = (*logsProcessor)(nil)
+
+func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (*logsProcessor, error) {
+	p := &logsProcessor{next: next}
+	s, err := newStream(set, cfg, os.Hostname, next.ConsumeLogs)
+	if err != nil {
+		return nil, err
+	}
+	p.stream = s
+	return p, nil
+}
+
+// Capabilities reports that the processor changes the batches it is given
+// (it adds attributes and appends its own records).
+func (p *logsProcessor) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+// ConsumeLogs stamps the batch with one call into the engine, writes the
+// stamps onto ld, appends the engine's own records, forwards the batch and
+// settles it. It may run concurrently; the engine keeps sequence numbers
+// unique and gap-free across calls.
+func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	eng := p.eng
+	if eng == nil {
+		return p.unstamped(ctx, ld, errNotRunning)
+	}
+
+	req, err := p.marshaler.MarshalLogs(ld)
+	if err != nil {
+		return p.unstamped(ctx, ld, consumererror.NewPermanent(err))
+	}
+	st, err := eng.stampLogs(req, time.Now())
+	if err != nil {
+		return p.unstamped(ctx, ld, classify(err))
+	}
+	p.issued(ctx, st)
+
+	// Check and decode everything before changing ld, so that a failure
+	// leaves the batch as it came (and forward_unstamped forwards it
+	// clean).
+	err = checkStamps(st, ld.LogRecordCount(), attributeKeys())
+	var extra plog.Logs
+	var checkpoints int
+	if err == nil {
+		extra, checkpoints, err = decodeExtraLogs(st.extraLogs)
+	}
+	stamped := 0
+	if err == nil {
+		stamped = applyLogStamps(ld, st, attributeKeys())
+	}
+	batchID := st.batchID
+	st.free()
+	if err != nil {
+		// The numbers were issued and saved, but their records will not
+		// leave stamped: announce them as a gap.
+		if batchID != 0 {
+			p.settle(eng, batchID, false)
+		}
+		return p.unstamped(ctx, ld, consumererror.NewPermanent(err))
+	}
+	p.tel.stamped(ctx, stamped)
+	if extra.LogRecordCount() > 0 {
+		p.tel.checkpoints(ctx, checkpoints)
+		extra.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+	}
+
+	err = p.next.ConsumeLogs(ctx, ld)
+	if batchID != 0 {
+		p.settle(eng, batchID, err == nil)
+	}
+	return err
+}
+
+// unstamped handles a batch that could not be stamped: by default it is
+// refused with err (fail closed: the receiver tells the client to retry,
+// or drops a permanent failure); with on_error: forward_unstamped it goes
+// on without stamps, counted.
+func (p *logsProcessor) unstamped(ctx context.Context, ld plog.Logs, err error) error {
+	if p.cfg.OnError != OnErrorForwardUnstamped {
+		p.tel.failed(ctx, 0)
+		p.logger.Warn("auditchain refused a batch it could not stamp",
+			zap.Int("log_records", ld.LogRecordCount()),
+			zap.Bool("permanent", consumererror.IsPermanent(err)),
+			zap.Error(err))
+		return err
+	}
+	n := ld.LogRecordCount()
+	p.tel.failed(ctx, n)
+	p.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
+		zap.Int("log_records", n), zap.Error(err))
+	return p.next.ConsumeLogs(ctx, ld)
+}

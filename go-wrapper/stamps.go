@@ -1,0 +1,123 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Attributes of the records the engine emits itself (docs/SPEC.md §5).
+const (
+	attrStreamEvent  = "audit.stream.event"
+	streamEventCheck = "checkpoint"
+)
+
+// checkStamps verifies that a stamping result fits the batch it was
+// computed for before anything is written: one record stamp per log
+// record, every attribute operation inside the arrays and the text, every
+// key in the key table. A mismatch means the two sides disagree about the
+// batch (a bug); the caller fails closed rather than stamp the wrong
+// records.
+func checkStamps(s *stampSet, records int, keys []string) error {
+	if len(s.records) != records {
+		return fmt.Errorf("auditchain: the engine returned %d stamps for a batch of %d log records", len(s.records), records)
+	}
+	nattrs := uint64(len(s.attrs))
+	for i, r := range s.records {
+		if uint64(r.first)+uint64(r.count) > nattrs {
+			return fmt.Errorf("auditchain: stamp of record %d points past the %d attribute operations", i, nattrs)
+		}
+	}
+	ntext := uint64(len(s.text))
+	nkeys := uint64(len(keys))
+	for i, op := range s.attrs {
+		if uint64(op.key) >= nkeys {
+			return fmt.Errorf("auditchain: attribute operation %d uses key %d; this build knows %d keys", i, op.key, nkeys)
+		}
+		switch op.kind {
+		case attrKindStr:
+			if op.value > ntext || op.len > ntext-op.value {
+				return fmt.Errorf("auditchain: attribute operation %d points past the %d bytes of text", i, ntext)
+			}
+		case attrKindInt:
+		case attrKindBool:
+			if op.value > 1 {
+				return fmt.Errorf("auditchain: attribute operation %d has boolean value %d", i, op.value)
+			}
+		default:
+			return fmt.Errorf("auditchain: attribute operation %d has unknown kind %d", i, op.kind)
+		}
+	}
+	return nil
+}
+
+// applyLogStamps writes the stamps onto ld, walking resource, scope and
+// record in the order the engine used, and returns how many records got a
+// sequence number. The result must have passed checkStamps.
+//
+// Nothing here allocates per record for strings: keys come from the table
+// converted once per process, values are substrings of s.text, converted
+// once per batch. What remains per record is pdata's own storage for the
+// new attributes, grown once with EnsureCapacity.
+func applyLogStamps(ld plog.Logs, s *stampSet, keys []string) int {
+	stamped := 0
+	i := 0
+	rls := ld.ResourceLogs()
+	for r := 0; r < rls.Len(); r++ {
+		sls := rls.At(r).ScopeLogs()
+		for sc := 0; sc < sls.Len(); sc++ {
+			lrs := sls.At(sc).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				rs := s.records[i]
+				i++
+				if rs.count == 0 {
+					continue
+				}
+				attrs := lrs.At(k).Attributes()
+				attrs.EnsureCapacity(attrs.Len() + int(rs.count))
+				for _, op := range s.attrs[rs.first : rs.first+rs.count] {
+					key := keys[op.key]
+					switch op.kind {
+					case attrKindStr:
+						attrs.PutStr(key, s.text[op.value:op.value+op.len])
+					case attrKindInt:
+						attrs.PutInt(key, int64(op.value))
+					case attrKindBool:
+						attrs.PutBool(key, op.value == 1)
+					}
+				}
+				if rs.sequence != 0 {
+					stamped++
+				}
+			}
+		}
+	}
+	return stamped
+}
+
+// decodeExtraLogs decodes the records the engine emits itself and counts
+// the checkpoints among them. Empty input gives empty logs.
+func decodeExtraLogs(b []byte) (plog.Logs, int, error) {
+	if len(b) == 0 {
+		return plog.NewLogs(), 0, nil
+	}
+	var u plog.ProtoUnmarshaler
+	ld, err := u.UnmarshalLogs(b)
+	if err != nil {
+		return plog.Logs{}, 0, fmt.Errorf("auditchain: cannot decode the engine's own records: %w", err)
+	}
+	checkpoints := 0
+	rls := ld.ResourceLogs()
+	for r := 0; r < rls.Len(); r++ {
+		sls := rls.At(r).ScopeLogs()
+		for sc := 0; sc < sls.Len(); sc++ {
+			lrs := sls.At(sc).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if v, ok := lrs.At(k).Attributes().Get(attrStreamEvent); ok && v.Str() == streamEventCheck {
+					checkpoints++
+				}
+			}
+		}
+	}
+	return ld, checkpoints, nil
+}

@@ -1,0 +1,213 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.uber.org/zap"
+)
+
+// tickInterval is how often the engine is asked for the records it owes
+// the stream without traffic (the first record, announced gaps, and with
+// issue 3 heartbeats and checkpoints).
+const tickInterval = time.Second
+
+// errNotRunning is returned for batches that arrive before Start or after
+// Shutdown: nothing can be stamped, so nothing is forwarded.
+var errNotRunning = errors.New("auditchain: the processor is not running; the batch was not stamped")
+
+// stream is the signal-independent half of the processor: the engine's
+// lifecycle, settling, the ticker that emits control records without
+// traffic, and the telemetry. A logs processor embeds it today; a traces
+// processor will embed it the same way and add its own stamp call.
+//
+// Locking: every engine call happens under mu held for reading (the Rust
+// engine is itself safe for concurrent calls and serialises issuing);
+// Shutdown takes mu for writing before close and free, so free never races
+// with a call and a batch in flight is settled before the engine goes.
+type stream struct {
+	logger     *zap.Logger
+	cfg        *Config
+	streamName string
+	engineJSON []byte
+	tel        *telemetry
+
+	// emit sends the engine's own records downstream. They are always
+	// logs; for a logs pipeline this is the next consumer.
+	emit func(context.Context, plog.Logs) error
+
+	// tickEvery is tickInterval; tests lengthen it to control when the
+	// engine's own records go out.
+	tickEvery time.Duration
+
+	mu  sync.RWMutex
+	eng *engine // nil before Start and after Shutdown
+
+	// The ticker goroutine: stopTicker asks it to stop after the current
+	// tick, cancelTick aborts the tick's downstream send, tickerDone is
+	// closed when it has returned.
+	stopTicker chan struct{}
+	cancelTick context.CancelFunc
+	tickerDone chan struct{}
+}
+
+func newStream(set processor.Settings, cfg *Config, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stream, error) {
+	name := resolveStreamName(cfg.StreamName, set.ID, hostname)
+	engineJSON, err := cfg.engineConfigJSON(name)
+	if err != nil {
+		return nil, err
+	}
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{
+		logger:     set.Logger,
+		cfg:        cfg,
+		streamName: name,
+		engineJSON: engineJSON,
+		tel:        tel,
+		emit:       emit,
+		tickEvery:  tickInterval,
+	}, nil
+}
+
+// Start opens the stream (the engine creates, resumes or refuses the
+// state and takes its lock) and starts the ticker.
+func (s *stream) Start(_ context.Context, _ component.Host) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng != nil {
+		return errors.New("auditchain: already started")
+	}
+	eng, err := newEngine(s.engineJSON, time.Now())
+	if err != nil {
+		return fmt.Errorf("cannot open stream %q in %s: %w", s.streamName, s.cfg.State.Directory, err)
+	}
+	s.eng = eng
+	s.logger.Info("auditchain stream open",
+		zap.String("stream_id", eng.streamID()),
+		zap.String("stream_name", s.streamName),
+		zap.String("state_directory", s.cfg.State.Directory),
+		zap.String("library_version", libraryVersion()))
+
+	// The ticker outlives Start, so it must not use Start's context.
+	tickCtx, cancel := context.WithCancel(context.Background())
+	s.stopTicker = make(chan struct{})
+	s.cancelTick = cancel
+	s.tickerDone = make(chan struct{})
+	go s.runTicker(tickCtx, s.stopTicker, s.tickerDone)
+	return nil
+}
+
+// runTicker ticks once right away, so that the stream's first record goes
+// out without waiting for traffic, then every tickInterval.
+func (s *stream) runTicker(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.tickEvery)
+	defer t.Stop()
+	for {
+		s.tick(ctx)
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *stream) tick(ctx context.Context) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.eng == nil {
+		return
+	}
+	st, err := s.eng.tick(time.Now())
+	if err != nil {
+		s.logger.Warn("auditchain tick failed", zap.Error(err))
+		return
+	}
+	if err := s.emitOwn(ctx, s.eng, st); err != nil {
+		s.logger.Warn("auditchain could not deliver its own records; the engine will announce the gap", zap.Error(err))
+	}
+}
+
+// issued accounts for a successful engine call: the state write it made
+// and any warning it reported.
+func (s *stream) issued(ctx context.Context, st *stampSet) {
+	s.tel.issued(ctx, st)
+	if st.warning != "" {
+		s.logger.Warn("auditchain engine warning", zap.String("warning", st.warning))
+	}
+}
+
+// emitOwn sends the records of a tick or close call downstream on their
+// own and settles them. It frees st.
+func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
+	defer st.free()
+	s.issued(ctx, st)
+	extra, checkpoints, err := decodeExtraLogs(st.extraLogs)
+	if err == nil && extra.LogRecordCount() > 0 {
+		s.tel.checkpoints(ctx, checkpoints)
+		err = s.emit(ctx, extra)
+	}
+	if st.issued() {
+		s.settle(eng, st.batchID, err == nil)
+	}
+	return err
+}
+
+// settle reports the fate of a batch to the engine. A refused batch is
+// announced by a gap record in the stream; a settle that fails leaves the
+// range unconfirmed, which the next start of the stream reports. Neither
+// changes what the caller returns, so the error is only logged.
+func (s *stream) settle(eng *engine, batchID uint64, delivered bool) {
+	if err := eng.settle(batchID, delivered, time.Now()); err != nil {
+		s.logger.Warn("auditchain settle failed", zap.Uint64("batch_id", batchID), zap.Bool("delivered", delivered), zap.Error(err))
+	}
+}
+
+// Shutdown stops the ticker, ends the stream cleanly (its last record
+// carries audit.sequence.end), sends the final records downstream within
+// ctx, and frees the engine, which releases the state lock. It is safe
+// without Start and when called twice.
+func (s *stream) Shutdown(ctx context.Context) error {
+	if s.stopTicker != nil {
+		close(s.stopTicker)
+		select {
+		case <-s.tickerDone:
+		case <-ctx.Done():
+			// Abort a tick stuck downstream; its records become a gap
+			// announced in the final records.
+			s.cancelTick()
+			<-s.tickerDone
+		}
+		s.cancelTick()
+		s.stopTicker = nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	eng := s.eng
+	s.eng = nil
+	if eng == nil {
+		return nil
+	}
+	defer s.tel.shutdown()
+	defer eng.free()
+	st, err := eng.close(time.Now())
+	if err != nil {
+		return fmt.Errorf("cannot end stream %q cleanly (the next start will resume it): %w", s.streamName, err)
+	}
+	if err := s.emitOwn(ctx, eng, st); err != nil {
+		return fmt.Errorf("the final records of stream %q were not delivered: %w", s.streamName, err)
+	}
+	s.logger.Info("auditchain stream ended", zap.String("stream_name", s.streamName))
+	return nil
+}

@@ -1,0 +1,58 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+)
+
+// telemetry reports the processor's own metrics (documentation.md) through
+// the collector's meter provider.
+type telemetry struct {
+	tb *metadata.TelemetryBuilder
+}
+
+func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
+	tb, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
+	return &telemetry{tb: tb}, nil
+}
+
+// issued counts one durable state write: every stamp, tick or close call
+// that issued sequence numbers saved the stream state once.
+func (t *telemetry) issued(ctx context.Context, s *stampSet) {
+	if s.issued() {
+		t.tb.ProcessorAuditchainStateWrites.Add(ctx, 1)
+	}
+}
+
+// stamped counts incoming records that joined the stream.
+func (t *telemetry) stamped(ctx context.Context, records int) {
+	if records > 0 {
+		t.tb.ProcessorAuditchainRecordsStamped.Add(ctx, int64(records))
+	}
+}
+
+// checkpoints counts checkpoint records among the engine's own records.
+// It is called whenever such records go out, also with 0, so that the
+// metric exists (at 0) as soon as the stream has emitted anything.
+func (t *telemetry) checkpoints(ctx context.Context, n int) {
+	t.tb.ProcessorAuditchainCheckpointsEmitted.Add(ctx, int64(n))
+}
+
+// failed counts a batch that could not be stamped and, when it was
+// forwarded anyway, its records.
+func (t *telemetry) failed(ctx context.Context, forwardedUnstamped int) {
+	t.tb.ProcessorAuditchainBatchesFailed.Add(ctx, 1)
+	if forwardedUnstamped > 0 {
+		t.tb.ProcessorAuditchainRecordsForwardedUnstamped.Add(ctx, int64(forwardedUnstamped))
+	}
+}
+
+func (t *telemetry) shutdown() {
+	t.tb.Shutdown()
+}
