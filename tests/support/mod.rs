@@ -162,6 +162,9 @@ pub fn request_json(req: &ExportLogsServiceRequest) -> Value {
             if !r.attributes.is_empty() {
                 res.insert("attributes".into(), json!(kvs_json(&r.attributes)));
             }
+            if r.dropped_attributes_count != 0 {
+                res.insert("droppedAttributesCount".into(), json!(r.dropped_attributes_count));
+            }
             o.insert("resource".into(), Value::Object(res));
             o.insert("scopeLogs".into(), json!(rl.scope_logs.iter().map(|sl| {
                 let sc = sl.scope.clone().unwrap_or_default();
@@ -169,7 +172,10 @@ pub fn request_json(req: &ExportLogsServiceRequest) -> Value {
                 if !sc.name.is_empty() { scope.insert("name".into(), json!(sc.name)); }
                 if !sc.version.is_empty() { scope.insert("version".into(), json!(sc.version)); }
                 if !sc.attributes.is_empty() { scope.insert("attributes".into(), json!(kvs_json(&sc.attributes))); }
-                json!({ "scope": scope, "logRecords": sl.log_records.iter().map(record_json).collect::<Vec<_>>() })
+                if sc.dropped_attributes_count != 0 { scope.insert("droppedAttributesCount".into(), json!(sc.dropped_attributes_count)); }
+                let mut o = json!({ "scope": scope, "logRecords": sl.log_records.iter().map(record_json).collect::<Vec<_>>() });
+                if !sl.schema_url.is_empty() { o["schemaUrl"] = json!(sl.schema_url); }
+                o
             }).collect::<Vec<_>>()));
             if !rl.schema_url.is_empty() {
                 o.insert("schemaUrl".into(), json!(rl.schema_url));

@@ -1,0 +1,356 @@
+//! Test vectors (tests/vectors/, described in its README): records in both
+//! OTLP encodings with their canonical bytes and hashes, chain links (plain
+//! and keyed, with epoch keys and a successor stream), and a signed
+//! checkpoint. The stamping path (protobuf) and the verifying path (JSON)
+//! are both checked against every vector.
+//!
+//! `AUDITCHAIN_UPDATE_VECTORS=1 cargo test --test vectors` rewrites the
+//! files from the inputs defined here; review the diff against SPEC.md.
+
+mod support;
+
+use auditchain::canonical::{log_records_from_json, log_records_from_proto};
+use auditchain::chain::{self, Link};
+use auditchain::keys::ChainKey;
+use auditchain::note::{parse_note, Checkpoint, NoteSigner, NoteVerifier};
+use auditchain::stream::lineage_key;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use support::*;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+fn updating() -> bool {
+    std::env::var_os("AUDITCHAIN_UPDATE_VECTORS").is_some()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn any(v: V) -> AnyValue {
+    AnyValue { value: Some(v) }
+}
+
+fn one(resource: Option<Resource>, schema: &str, scope: Option<InstrumentationScope>, scope_schema: &str, record: LogRecord) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource,
+            schema_url: schema.into(),
+            scope_logs: vec![ScopeLogs { scope, schema_url: scope_schema.into(), log_records: vec![record] }],
+        }],
+    }
+}
+
+/// The record inputs. Each is one request holding one record.
+fn cases() -> Vec<(&'static str, &'static str, ExportLogsServiceRequest)> {
+    let body = |s: &str| Some(any(V::StringValue(s.into())));
+    vec![
+        (
+            "minimal",
+            "A record with only a string body: no resource, no scope, every other field at its default.",
+            one(None, "", None, "", LogRecord { body: body("user alice deleted document 42"), ..Default::default() }),
+        ),
+        (
+            "full-record",
+            "Every LogRecord field set, with a resource and scope that carry attributes and schema URLs.",
+            one(
+                Some(Resource { attributes: vec![kv("service.name", s("billing")), kv("host.name", s("db-1"))], dropped_attributes_count: 1, ..Default::default() }),
+                "https://opentelemetry.io/schemas/1.26.0",
+                Some(InstrumentationScope { name: "audit.service".into(), version: "2.1.0".into(), attributes: vec![kv("team", s("sec"))], dropped_attributes_count: 0 }),
+                "https://example.com/scope-schema",
+                LogRecord {
+                    time_unix_nano: 1_795_320_660_123_456_789,
+                    observed_time_unix_nano: 1_795_320_660_223_456_789,
+                    severity_number: 13,
+                    severity_text: "WARN".into(),
+                    body: body("{\"actor\":\"alice\",\"action\":\"role_update\"}"),
+                    attributes: vec![
+                        kv("enduser.id", s("alice")),
+                        kv("audit.action", s("role_update")),
+                        kv("audit.old_value", s("viewer")),
+                        kv("audit.new_value", s("admin")),
+                    ],
+                    dropped_attributes_count: 2,
+                    flags: 1,
+                    trace_id: unhex("5b8efff798038103d269b633813fc60c"),
+                    span_id: unhex("eee19b7ec3c1b174"),
+                    event_name: "user.role.update".into(),
+                },
+            ),
+        ),
+        (
+            "value-types",
+            "Every AnyValue type, including the doubles JSON numbers cannot hold, -0, extreme integers, empty values and nesting.",
+            one(None, "", None, "", LogRecord {
+                body: Some(any(V::KvlistValue(KeyValueList { values: vec![
+                    kv("nested", any(V::ArrayValue(ArrayValue { values: vec![any(V::IntValue(1)), any(V::KvlistValue(KeyValueList { values: vec![kv("deep", any(V::BoolValue(false)))] })), AnyValue { value: None }] }))),
+                    kv("empty_list", any(V::ArrayValue(ArrayValue { values: vec![] }))),
+                    kv("empty_map", any(V::KvlistValue(KeyValueList { values: vec![] }))),
+                ] }))),
+                attributes: vec![
+                    kv("str", s("")),
+                    kv("bool", any(V::BoolValue(true))),
+                    kv("int.min", any(V::IntValue(i64::MIN))),
+                    kv("int.max", any(V::IntValue(i64::MAX))),
+                    kv("double", any(V::DoubleValue(1.5))),
+                    kv("double.neg_zero", any(V::DoubleValue(-0.0))),
+                    kv("double.big", any(V::DoubleValue(1e21))),
+                    kv("double.tiny", any(V::DoubleValue(5e-324))),
+                    kv("double.nan", any(V::DoubleValue(f64::NAN))),
+                    kv("double.inf", any(V::DoubleValue(f64::INFINITY))),
+                    kv("double.neg_inf", any(V::DoubleValue(f64::NEG_INFINITY))),
+                    kv("bytes", any(V::BytesValue(vec![0, 1, 2, 253, 254, 255]))),
+                    kv("bytes.empty", any(V::BytesValue(vec![]))),
+                    kv("empty", AnyValue { value: None }),
+                ],
+                ..Default::default()
+            }),
+        ),
+        (
+            "sorting-and-escapes",
+            "Attributes sorted by key in code point order (uppercase before lowercase, non-ASCII last), duplicate keys ordered by value, and strings with every character JCS escapes.",
+            one(None, "", None, "", LogRecord {
+                body: body("quote \" backslash \\ tab \t newline \n nul \u{0} unit-separator \u{1f} del \u{7f} é € 😀 \u{2028}"),
+                attributes: vec![
+                    kv("z", s("last ascii")),
+                    kv("é", s("non-ascii")),
+                    kv("Z", s("uppercase")),
+                    kv("a", s("second")),
+                    kv("a", s("first")),
+                    kv("😀", s("astral")),
+                    kv("", s("empty key")),
+                ],
+                ..Default::default()
+            }),
+        ),
+        (
+            "omitted-defaults",
+            "An all-zero trace id and span id, an empty resource and an empty scope are omitted, like every field at its default.",
+            one(Some(Resource::default()), "", Some(InstrumentationScope::default()), "", LogRecord {
+                body: body("defaults"),
+                trace_id: vec![0; 16],
+                span_id: vec![0; 8],
+                severity_number: 0,
+                ..Default::default()
+            }),
+        ),
+        (
+            "stamped",
+            "A record as exported, carrying its stamp: the stamp attributes are left out of the canonical form, so it hashes like the record before stamping.",
+            one(None, "", None, "", LogRecord {
+                body: body("stamped"),
+                attributes: vec![
+                    kv("audit.action", s("login")),
+                    kv("audit.sequence.stream_id", s("host-1-20261122T041100Z-7f3a")),
+                    kv("audit.sequence.number", any(V::IntValue(2))),
+                    kv("audit.sequence.previous_hash", s(&"ab".repeat(32))),
+                    kv("audit.integrity.value", s(&"cd".repeat(32))),
+                    kv("audit.integrity.algorithm", s("sha256-chain-v1")),
+                    kv("audit.integrity.canonicalization", s("otlp-jcs-v1")),
+                ],
+                ..Default::default()
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn canonical_vectors() {
+    let path = dir().join("canonical.json");
+    if updating() {
+        let mut out = Vec::new();
+        for (name, description, req) in cases() {
+            let pb = req.encode_to_vec();
+            let canonical = log_records_from_proto(&pb).unwrap().remove(0);
+            out.push(json!({
+                "name": name,
+                "description": description,
+                "otlp_json": request_json(&req),
+                "otlp_protobuf_hex": hex(&pb),
+                "canonical": String::from_utf8(canonical.clone()).unwrap(),
+                "record_hash": hex(&Sha256::digest(&canonical)),
+            }));
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+    }
+    let vectors: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(vectors.len(), cases().len());
+    for v in &vectors {
+        let name = v["name"].as_str().unwrap();
+        let expected = v["canonical"].as_str().unwrap().as_bytes();
+        let from_pb = log_records_from_proto(&unhex(v["otlp_protobuf_hex"].as_str().unwrap())).unwrap();
+        let from_json = log_records_from_json(&v["otlp_json"]).unwrap();
+        assert_eq!(from_pb, vec![expected.to_vec()], "{name}: stamping path");
+        assert_eq!(from_json, vec![expected.to_vec()], "{name}: verifying path");
+        assert_eq!(hex(&Sha256::digest(expected)), v["record_hash"].as_str().unwrap(), "{name}: hash");
+    }
+    // The stamped vector hashes like its unstamped self.
+    let stamped = vectors.iter().find(|v| v["name"] == "stamped").unwrap();
+    assert!(!stamped["canonical"].as_str().unwrap().contains("audit.sequence"));
+}
+
+/// Record hashes used by the chain vectors: SHA-256 of "record 1" etc.
+fn record_hash(i: u64) -> [u8; 32] {
+    Sha256::digest(format!("record {i}")).into()
+}
+
+#[test]
+fn chain_vectors() {
+    let path = dir().join("chain.json");
+    let chain_key = ChainKey::from_secret("vectors", [0x42; 32]).unwrap();
+    if updating() {
+        let links = |stream_id: &str, keyed: Option<(&[u8; 32], &[u64])>, n: u64| -> Vec<Value> {
+            let mut prev: Option<[u8; 32]> = None;
+            (1..=n)
+                .map(|i| {
+                    let rh = record_hash(i);
+                    let epoch = keyed.map(|(_, epochs)| epochs[i as usize - 1]).unwrap_or(0);
+                    let end = i == n;
+                    let link = Link { stream_id, sequence: i, key_epoch: epoch, end, previous: prev.as_ref(), record_hash: &rh };
+                    let value = match keyed {
+                        None => link.sha256(),
+                        Some((k0, _)) => {
+                            let mut k = *k0;
+                            for e in 1..=epoch {
+                                k = chain::evolve_key(&k, e);
+                            }
+                            link.hmac(&k)
+                        }
+                    };
+                    let mut o = json!({
+                        "sequence": i,
+                        "record_hash": hex(&rh),
+                        "end": end,
+                        "previous": prev.map(|p| hex(&p)),
+                        "link_message": hex(&link.message()),
+                        "value": hex(&value),
+                    });
+                    if keyed.is_some() {
+                        o["key_epoch"] = json!(epoch);
+                    }
+                    prev = Some(value);
+                    o
+                })
+                .collect()
+        };
+        let root_id = "vectors-20261122T041100Z-0001";
+        let k0 = chain::root_stream_key(chain_key.secret(), root_id);
+        let epochs = [0u64, 0, 1, 1, 2];
+        let mut keys = vec![k0];
+        for e in 1..=3 {
+            let next = chain::evolve_key(keys.last().unwrap(), e);
+            keys.push(next);
+        }
+        let succ_id = "vectors-20261122T051100Z-0002";
+        // The predecessor ended in epoch 2 and retired it: its state holds epoch 3.
+        let succ_k0 = chain::successor_stream_key(&keys[3], succ_id);
+        let out = json!({
+            "plain": { "stream_id": root_id, "records": links(root_id, None, 4) },
+            "keyed": {
+                "chain_key_file": chain_key.to_file_string().trim_end(),
+                "chain_key_id": chain_key.id(),
+                "stream_id": root_id,
+                "key_lineage": [root_id],
+                "epoch_keys": keys.iter().enumerate().map(|(e, k)| json!({"epoch": e, "key": hex(k)})).collect::<Vec<_>>(),
+                "records": links(root_id, Some((&k0, &epochs)), 5),
+            },
+            "successor": {
+                "stream_id": succ_id,
+                "key_lineage": [root_id, format!("3:{succ_id}")],
+                "epoch_0_key": hex(&succ_k0),
+                "records": links(succ_id, Some((&succ_k0, &[0, 0])), 2),
+            },
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let check = |stream: &Value, keys: Option<Vec<[u8; 32]>>| {
+        let id = stream["stream_id"].as_str().unwrap();
+        let mut prev: Option<[u8; 32]> = None;
+        for r in stream["records"].as_array().unwrap() {
+            let rh: [u8; 32] = unhex(r["record_hash"].as_str().unwrap()).try_into().unwrap();
+            let epoch = r["key_epoch"].as_u64().unwrap_or(0);
+            let link = Link { stream_id: id, sequence: r["sequence"].as_u64().unwrap(), key_epoch: epoch, end: r["end"].as_bool().unwrap(), previous: prev.as_ref(), record_hash: &rh };
+            assert_eq!(hex(&link.message()), r["link_message"].as_str().unwrap());
+            let value = match &keys {
+                None => link.sha256(),
+                Some(k) => link.hmac(&k[epoch as usize]),
+            };
+            assert_eq!(hex(&value), r["value"].as_str().unwrap(), "{id} record {}", r["sequence"]);
+            assert_eq!(r["previous"].as_str().map(String::from), prev.map(|p| hex(&p)));
+            prev = Some(value);
+        }
+    };
+    check(&v["plain"], None);
+    let keyed = &v["keyed"];
+    let ck = ChainKey::parse(keyed["chain_key_file"].as_str().unwrap()).unwrap();
+    assert_eq!(ck.id(), keyed["chain_key_id"].as_str().unwrap());
+    let lineage: Vec<String> = serde_json::from_value(keyed["key_lineage"].clone()).unwrap();
+    let k0 = lineage_key(ck.secret(), &lineage, keyed["stream_id"].as_str().unwrap()).unwrap();
+    let mut keys = vec![k0];
+    for (e, k) in keyed["epoch_keys"].as_array().unwrap().iter().enumerate() {
+        if e > 0 {
+            let next = chain::evolve_key(&keys[e - 1], e as u64);
+            keys.push(next);
+        }
+        assert_eq!(hex(&keys[e]), k["key"].as_str().unwrap(), "epoch {e} key");
+    }
+    check(keyed, Some(keys));
+    let succ = &v["successor"];
+    let lineage: Vec<String> = serde_json::from_value(succ["key_lineage"].clone()).unwrap();
+    let sk0 = lineage_key(ck.secret(), &lineage, succ["stream_id"].as_str().unwrap()).unwrap();
+    assert_eq!(hex(&sk0), succ["epoch_0_key"].as_str().unwrap());
+    check(succ, Some(vec![sk0]));
+}
+
+#[test]
+fn checkpoint_vector() {
+    let path = dir().join("checkpoint.json");
+    let signer = NoteSigner::from_seed("vectors", &[0x07; 32]).unwrap();
+    if updating() {
+        let cp = Checkpoint {
+            origin: "vectors-20261122T041100Z-0001".into(),
+            size: 4,
+            root: unhex("8b5a0a9ee6a7c88b1fd8bbf1c5f02b2c8c6ea0b9a5fb6e6f0bc5a7d3f5e9a001").try_into().unwrap(),
+            time_unix_nano: 1_795_320_720_000_000_000,
+            interval_seconds: 60,
+        };
+        let text = cp.text();
+        let out = json!({
+            "signing_key": signer.private_key_string(),
+            "public_key": signer.verifier().public_key_string(),
+            "key_id": signer.id.to_string(),
+            "origin": cp.origin,
+            "size": cp.size,
+            "root_hex": hex(&cp.root),
+            "time_unix_nano": cp.time_unix_nano,
+            "interval_seconds": cp.interval_seconds,
+            "text": text,
+            "note": signer.sign(&text),
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let s = NoteSigner::parse(v["signing_key"].as_str().unwrap()).unwrap();
+    let verifier = NoteVerifier::parse(v["public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(s.id.to_string(), v["key_id"].as_str().unwrap());
+    let cp = Checkpoint::parse(v["text"].as_str().unwrap()).unwrap();
+    assert_eq!((cp.size, hex(&cp.root)), (v["size"].as_u64().unwrap(), v["root_hex"].as_str().unwrap().to_string()));
+    // Ed25519 is deterministic: the same key signs the same text identically.
+    assert_eq!(s.sign(v["text"].as_str().unwrap()), v["note"].as_str().unwrap());
+    let note = parse_note(v["note"].as_str().unwrap()).unwrap();
+    assert!(verifier.verify(&note.text, &note.signatures[0].signature));
+}
