@@ -1,5 +1,5 @@
 //! `auditchain verify`: reads exported files and checks every stream found
-//! in them (docs/SPEC.md §8 gives the rules, docs/VERIFY.md the report).
+//! in them (docs/SPEC.md §8 gives the rules, §9 the report).
 
 pub mod analyze;
 pub mod ingest;

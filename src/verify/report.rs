@@ -1,4 +1,4 @@
-//! The verification report (docs/VERIFY.md documents its JSON form; the
+//! The verification report (docs/SPEC.md §9 documents its JSON form; the
 //! field names here are that contract).
 
 use serde::Serialize;
