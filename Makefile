@@ -10,7 +10,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Pinned tool versions: builds repeat.
-OCB_VERSION := 0.164.0
+# ocb and every component in distribution/manifest.yaml move together (ocb
+# checks it). 0.161.0, not newer: from 0.163.0 the otlp exporters need the
+# module go.opentelemetry.io/collector/internal/statusutil, which the module
+# proxy does not serve (403, every version); see distribution/manifest.yaml.
+OCB_VERSION := 0.161.0
 
 ROOT      := $(abspath .)
 TOOLS     := $(ROOT)/.tools
@@ -61,10 +65,104 @@ test-c: build/c/test_ffi
 	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/c/test_ffi; \
 	else echo "valgrind not installed: leak check skipped"; fi
 
+# ---- Collector (ocb) ---------------------------------------------------------
+#
+# ocb resolves every relative path in the manifest (output_path, path:)
+# against the directory it runs in: always run it from the repository root.
+# GOWORK=off: a go.work above the generated module must not leak into it.
+
+MANIFEST       := distribution/manifest.yaml
+OCB_OUT        := build/otelcol-audit
+# What the collector binary is made of besides the manifest and the static
+# library: the shim's sources (not its tests), go.mod/go.sum and C files.
+GO_WRAPPER_SRC := $(shell find go-wrapper -type f \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name go.mod -o -name go.sum \) \
+                    ! -name '*_test.go' ! -path '*/testdata/*' 2>/dev/null)
+# Content of the Rust side as the collector sees it. The stamp changes only
+# when libauditchain.a or the header really change, so that a rebuild of the
+# CLI alone does not relink the collector.
+CORE_STAMP     := build/stamps/core.sha256
+
+# The builder binary carries its version in its name: a new OCB_VERSION
+# installs a new builder and so rebuilds the collector.
+$(OCB):
+	@mkdir -p $(TOOLS)/.ocb-install
+	GOBIN=$(TOOLS)/.ocb-install GOWORK=off $(GO) install go.opentelemetry.io/collector/cmd/builder@v$(OCB_VERSION)
+	mv $(TOOLS)/.ocb-install/builder $@
+	@rmdir $(TOOLS)/.ocb-install
+
+.PHONY: ocb
+ocb: $(OCB)
+
+$(CORE_STAMP): $(STATICLIB) include/auditchain.h
+	@mkdir -p $(@D)
+	@sha256sum $(STATICLIB) include/auditchain.h > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# Go's build cache cannot see either Rust input: libauditchain.a is named in
+# #cgo LDFLAGS (read by the linker, never hashed), and ../include/auditchain.h
+# lies outside the package. Measured: with the old binary in place `go build`
+# keeps it ("up to date") after the .a changed. So
+#  - the old binary is removed first, which makes go build relink and read the
+#    current .a (a relink, not a rebuild: the Go packages come from the cache);
+#  - the header's hash goes into CGO_CPPFLAGS, which is part of every cgo
+#    package's cache key, so a changed header recompiles the cgo packages
+#    (the shim, runtime/cgo, net, os/user: seconds, not the whole tree as
+#    `-a` would).
+$(COLLECTOR): $(MANIFEST) $(GO_WRAPPER_SRC) $(CORE_STAMP) $(OCB)
+	@mkdir -p $(@D)
+	@distribution/collector-versions.sh check $(OCB_VERSION)
+	rm -f $(OCB_OUT)/otelcol-audit
+	GOWORK=off CGO_CPPFLAGS="-DAUDITCHAIN_H_SHA256=$$(sha256sum include/auditchain.h | cut -c1-16)" \
+	  $(OCB) --config $(MANIFEST)
+	install -m 0755 $(OCB_OUT)/otelcol-audit $@
+	@echo "built $@ ($$(du -h $@ | cut -f1))"
+
+.PHONY: collector
+collector: $(COLLECTOR)
+
+# ---- Run ----------------------------------------------------------------------------
+
+# From the repository root: distribution/config.yaml writes ./data/audit.jsonl
+# and keeps the chain state in ./state. Stop with Ctrl-C (a clean stop ends
+# the stream), then: target/release/auditchain verify ./data
+.PHONY: run
+run: $(COLLECTOR) $(CLI)
+	@install -d -m 0750 data state
+	./$(COLLECTOR) --config distribution/config.yaml
+
+# ---- End-to-end test -----------------------------------------------------------
+
+# Python virtualenv for the end-to-end test, pinned by tests/e2e/requirements.txt.
+VENV_STAMP := $(VENV)/.requirements.sha256
+
+$(VENV_STAMP): tests/e2e/requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+	@sha256sum tests/e2e/requirements.txt > $@
+
+.PHONY: venv
+venv: $(VENV_STAMP)
+
+# Builds what the test runs (the test itself builds nothing), then runs it.
+.PHONY: test-e2e
+test-e2e: $(COLLECTOR) $(CLI) $(VENV_STAMP)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
+
+# ---- End-to-end benchmark ------------------------------------------------------
+
+# The collector's CPU time per record with and without auditchain (file and
+# discarding sinks), and the verifier's speed on the result. Env: BENCH_RECORDS,
+# BENCH_BATCH, BENCH_SENDERS (see tests/e2e/bench_collector.py).
+.PHONY: bench bench-e2e
+bench-e2e: $(COLLECTOR) $(CLI) $(VENV_STAMP)
+	$(VENV)/bin/python tests/e2e/bench_collector.py
+
+bench: bench-e2e
+
 # ---- Everything ---------------------------------------------------------------
 
 .PHONY: test
-test: test-rust test-c
+test: test-rust test-c test-e2e
 
 .PHONY: clean
 clean:
