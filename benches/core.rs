@@ -1,0 +1,71 @@
+//! Criterion benchmarks of the core's per-record costs: canonicalising and
+//! hashing a batch from OTLP protobuf (the processor's path), the same from
+//! OTLP/JSON (the verifier's path), and a whole stamping call (hash, link,
+//! stamps) with the state kept in memory. `make bench` runs them.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use auditchain::canonical::{json, log_records_from_json, CanonicalError, Envelope, RecordHasher, Scratch};
+use auditchain::config::EngineConfig;
+use auditchain::engine::{hash_log_records, Engine};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use prost::Message;
+use std::hint::black_box;
+use support::*;
+
+fn batch(n: u64) -> (Vec<u8>, serde_json::Value) {
+    let req = request((0..n).map(audit_record));
+    (req.encode_to_vec(), request_json(&req))
+}
+
+fn canonical(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hash_records");
+    for n in [100u64, 1000] {
+        let (pb, js) = batch(n);
+        g.throughput(Throughput::Elements(n));
+        g.bench_with_input(BenchmarkId::new("protobuf", n), &pb, |b, pb| b.iter(|| hash_log_records(black_box(pb)).unwrap()));
+        g.bench_with_input(BenchmarkId::new("json", n), &js, |b, js| {
+            struct Sink(RecordHasher, usize);
+            impl<'v> json::RecordSink<'v> for Sink {
+                fn envelope(&mut self, e: &Envelope) {
+                    self.0.set_envelope(e);
+                }
+                fn record(&mut self, _: &'v serde_json::Value, r: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>) {
+                    black_box(self.0.hash(r.unwrap().0));
+                    self.1 += 1;
+                }
+            }
+            let mut scratch = Scratch::new();
+            b.iter(|| {
+                let mut s = Sink(RecordHasher::default(), 0);
+                json::walk_logs(black_box(js), &mut scratch, &mut s).unwrap();
+                s.1
+            })
+        });
+    }
+    g.finish();
+    // The same JSON path, allocating a fresh buffer per record, for scale.
+    let (_, js) = batch(100);
+    c.bench_function("canonical_bytes_json/100", |b| b.iter(|| log_records_from_json(black_box(&js)).unwrap()));
+}
+
+fn stamping(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stamp_logs");
+    for n in [100u64, 1000] {
+        let (pb, _) = batch(n);
+        let engine = Engine::new(EngineConfig::new("bench"), 1).unwrap();
+        g.throughput(Throughput::Elements(n));
+        g.bench_with_input(BenchmarkId::new("in_memory_state", n), &pb, |b, pb| {
+            b.iter(|| {
+                let s = engine.stamp_logs(black_box(pb), 2).unwrap();
+                engine.settle(s.batch_id, true, 2).unwrap();
+                s
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, canonical, stamping);
+criterion_main!(benches);
