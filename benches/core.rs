@@ -67,5 +67,31 @@ fn stamping(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canonical, stamping);
+/// `auditchain verify` on a file of 10,000 stamped records (JSON lines).
+fn verifying(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(EngineConfig::new("bench"), 1).unwrap();
+    let mut reqs = Vec::new();
+    for b in 0..20u64 {
+        let mut req = request((0..500).map(|i| audit_record(b * 500 + i)));
+        let stamps = engine.stamp_logs(&req.encode_to_vec(), 2).unwrap();
+        apply(&mut req, &stamps);
+        reqs.push(req);
+    }
+    std::fs::write(dir.path().join("audit.jsonl"), json_lines(&reqs)).unwrap();
+    let opts = auditchain::verify::Options::default();
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(10_001));
+    g.sample_size(10);
+    g.bench_function("json_lines/10000", |b| {
+        b.iter(|| {
+            let r = auditchain::verify::verify(&[dir.path().to_path_buf()], &opts);
+            assert_eq!(r.inputs.records, 10_001);
+            r
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, canonical, stamping, verifying);
 criterion_main!(benches);

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // DefaultStateDirectory is where stream state lives unless state.directory
@@ -12,6 +13,20 @@ import (
 // /var/lib/otelcol that survives restarts. Each stream gets a subdirectory
 // named after its stream_name.
 const DefaultStateDirectory = "/var/lib/otelcol/auditchain"
+
+// Defaults of key_epoch and checkpoint: the epoch key evolves, and a
+// checkpoint is signed, after this many records or this long, whichever
+// comes first.
+const (
+	DefaultKeyEpochRecords    = 10000
+	DefaultKeyEpochInterval   = time.Minute
+	DefaultCheckpointRecords  = 10000
+	DefaultCheckpointInterval = time.Minute
+)
+
+// minInterval is the shortest key_epoch.interval and checkpoint.interval
+// the engine accepts.
+const minInterval = time.Second
 
 // OnError says what happens to a batch that cannot be stamped.
 type OnError string
@@ -42,6 +57,55 @@ type Config struct {
 	// OnError is "reject" (default) or "forward_unstamped".
 	OnError OnError `mapstructure:"on_error"`
 
+	// KeyFile is the chain key (from `auditchain keygen`, NAME.chain.key):
+	// with it every link is an HMAC-SHA256 under an epoch key that evolves
+	// forward. The engine reads it only when a stream without a keyed
+	// predecessor starts (first start, or after state loss); a clean
+	// restart derives the next stream's key from the previous stream's
+	// evolved key. Empty: a plain SHA-256 chain.
+	KeyFile string `mapstructure:"key_file"`
+
+	// SigningKeyFile is the Ed25519 key that signs checkpoints (from
+	// `auditchain keygen`, NAME.sign.key, in the golang.org/x/mod/sumdb/note
+	// private key format). Read at every start. Empty: no checkpoints.
+	SigningKeyFile string `mapstructure:"signing_key_file"`
+
+	// KeyEpoch says when the epoch key of a keyed chain evolves.
+	KeyEpoch KeyEpochConfig `mapstructure:"key_epoch"`
+
+	// Checkpoint says when signed checkpoints are emitted and where else
+	// they are written.
+	Checkpoint CheckpointConfig `mapstructure:"checkpoint"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// KeyEpochConfig: the epoch key evolves after Records records or Interval,
+// whichever comes first (an epoch without records is not ended early).
+type KeyEpochConfig struct {
+	// Records is at least 1. Default: DefaultKeyEpochRecords.
+	Records int `mapstructure:"records"`
+	// Interval is at least 1s. Default: DefaultKeyEpochInterval.
+	Interval time.Duration `mapstructure:"interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// CheckpointConfig: with signing_key_file a signed checkpoint is emitted
+// after Records records or Interval, whichever comes first, also when no
+// records arrive (a heartbeat), and on shutdown.
+type CheckpointConfig struct {
+	// Interval is at least 1s; the checkpoint states it in whole seconds
+	// (rounded down). Default: DefaultCheckpointInterval.
+	Interval time.Duration `mapstructure:"interval"`
+	// Records is at least 1. Default: DefaultCheckpointRecords.
+	Records int `mapstructure:"records"`
+	// File, when set, also gets every checkpoint appended as one JSON line
+	// {"stream_id","sequence","note"}. Requires signing_key_file.
+	File string `mapstructure:"file"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -65,6 +129,14 @@ func createDefaultConfig() *Config {
 	return &Config{
 		State:   StateConfig{Directory: DefaultStateDirectory},
 		OnError: OnErrorReject,
+		KeyEpoch: KeyEpochConfig{
+			Records:  DefaultKeyEpochRecords,
+			Interval: DefaultKeyEpochInterval,
+		},
+		Checkpoint: CheckpointConfig{
+			Interval: DefaultCheckpointInterval,
+			Records:  DefaultCheckpointRecords,
+		},
 	}
 }
 
@@ -84,22 +156,55 @@ func (cfg *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("on_error: %q is not valid; use %q or %q", string(cfg.OnError), OnErrorReject, OnErrorForwardUnstamped))
 	}
+	// The same checks, with the same messages, as the engine's
+	// (src/config.rs), so that a bad value fails at config validation
+	// rather than at Start.
+	if cfg.KeyEpoch.Records < 1 {
+		errs = append(errs, fmt.Errorf("key_epoch.records: must be at least 1 (got %d)", cfg.KeyEpoch.Records))
+	}
+	if cfg.KeyEpoch.Interval < minInterval {
+		errs = append(errs, fmt.Errorf("key_epoch.interval: must be at least 1s (got %s)", cfg.KeyEpoch.Interval))
+	}
+	if cfg.Checkpoint.Records < 1 {
+		errs = append(errs, fmt.Errorf("checkpoint.records: must be at least 1 (got %d)", cfg.Checkpoint.Records))
+	}
+	if cfg.Checkpoint.Interval < minInterval {
+		errs = append(errs, fmt.Errorf("checkpoint.interval: must be at least 1s (got %s)", cfg.Checkpoint.Interval))
+	}
+	if cfg.Checkpoint.File != "" && cfg.SigningKeyFile == "" {
+		errs = append(errs, errors.New("checkpoint.file: checkpoints need signing_key_file; set it or remove checkpoint.file"))
+	}
 	return errors.Join(errs...)
 }
 
 // engineConfig is the JSON configuration of the Rust engine
 // (docs/SPEC.md §7). The Rust side rejects unknown keys, so it carries
-// exactly the keys the engine knows; new engine settings (key_file,
-// signing_key_file, checkpoint, ...) become new fields here, with
-// omitempty when they are optional.
+// exactly the keys the engine knows; new engine settings become new fields
+// here, with omitempty when they are optional. Durations are integer
+// nanoseconds.
 type engineConfig struct {
-	StreamName string            `json:"stream_name"`
-	State      engineStateConfig `json:"state"`
+	StreamName     string                 `json:"stream_name"`
+	State          engineStateConfig      `json:"state"`
+	KeyFile        string                 `json:"key_file,omitempty"`
+	SigningKeyFile string                 `json:"signing_key_file,omitempty"`
+	KeyEpoch       engineKeyEpochConfig   `json:"key_epoch"`
+	Checkpoint     engineCheckpointConfig `json:"checkpoint"`
 }
 
 type engineStateConfig struct {
 	Directory string `json:"directory"`
 	NewStream bool   `json:"new_stream"`
+}
+
+type engineKeyEpochConfig struct {
+	Records  int   `json:"records"`
+	Interval int64 `json:"interval"`
+}
+
+type engineCheckpointConfig struct {
+	Interval int64  `json:"interval"`
+	Records  int    `json:"records"`
+	File     string `json:"file,omitempty"`
 }
 
 // engineConfigJSON is the engine configuration for this processor, with
@@ -110,6 +215,17 @@ func (cfg *Config) engineConfigJSON(streamName string) ([]byte, error) {
 		State: engineStateConfig{
 			Directory: cfg.State.Directory,
 			NewStream: cfg.State.NewStream,
+		},
+		KeyFile:        cfg.KeyFile,
+		SigningKeyFile: cfg.SigningKeyFile,
+		KeyEpoch: engineKeyEpochConfig{
+			Records:  cfg.KeyEpoch.Records,
+			Interval: cfg.KeyEpoch.Interval.Nanoseconds(),
+		},
+		Checkpoint: engineCheckpointConfig{
+			Interval: cfg.Checkpoint.Interval.Nanoseconds(),
+			Records:  cfg.Checkpoint.Records,
+			File:     cfg.Checkpoint.File,
 		},
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,10 +31,28 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "explicit"),
 			expected: &Config{
-				StreamName: "payments-eu.1",
-				State:      StateConfig{Directory: "/srv/auditchain/state", NewStream: true},
-				OnError:    OnErrorForwardUnstamped,
+				StreamName:     "payments-eu.1",
+				State:          StateConfig{Directory: "/srv/auditchain/state", NewStream: true},
+				OnError:        OnErrorForwardUnstamped,
+				KeyFile:        "/etc/otelcol/keys/audit.chain.key",
+				SigningKeyFile: "/etc/otelcol/keys/audit.sign.key",
+				KeyEpoch:       KeyEpochConfig{Records: 5000, Interval: 30 * time.Second},
+				Checkpoint: CheckpointConfig{
+					Interval: 5 * time.Minute,
+					Records:  20000,
+					File:     "/var/lib/otelcol/auditchain/checkpoints.jsonl",
+				},
 			},
+		},
+		{
+			// Keys alone: key_epoch and checkpoint keep their defaults.
+			id: component.NewIDWithName(metadata.Type, "keys_only"),
+			expected: func() *Config {
+				cfg := createDefaultConfig()
+				cfg.KeyFile = "/etc/otelcol/keys/audit.chain.key"
+				cfg.SigningKeyFile = "/etc/otelcol/keys/audit.sign.key"
+				return cfg
+			}(),
 		},
 		{
 			id:     component.NewIDWithName(metadata.Type, "stream_name_slash"),
@@ -58,6 +77,34 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id:     component.NewIDWithName(metadata.Type, "on_error_unknown"),
 			errors: []string{`on_error: "drop" is not valid; use "reject" or "forward_unstamped"`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "key_epoch_records_zero"),
+			errors: []string{`key_epoch.records: must be at least 1 (got 0)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "key_epoch_records_negative"),
+			errors: []string{`key_epoch.records: must be at least 1 (got -3)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "key_epoch_interval_short"),
+			errors: []string{`key_epoch.interval: must be at least 1s (got 500ms)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "checkpoint_records_zero"),
+			errors: []string{`checkpoint.records: must be at least 1 (got 0)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "checkpoint_interval_short"),
+			errors: []string{`checkpoint.interval: must be at least 1s (got 999ms)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "checkpoint_interval_zero"),
+			errors: []string{`checkpoint.interval: must be at least 1s (got 0s)`},
+		},
+		{
+			id:     component.NewIDWithName(metadata.Type, "checkpoint_file_without_signing_key"),
+			errors: []string{`checkpoint.file: checkpoints need signing_key_file; set it or remove checkpoint.file`},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "several_errors"),
@@ -95,6 +142,10 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, "/var/lib/otelcol/auditchain", cfg.State.Directory)
 	assert.False(t, cfg.State.NewStream)
 	assert.Equal(t, OnErrorReject, cfg.OnError)
+	assert.Empty(t, cfg.KeyFile, "a plain chain unless configured")
+	assert.Empty(t, cfg.SigningKeyFile, "no checkpoints unless configured")
+	assert.Equal(t, KeyEpochConfig{Records: 10000, Interval: time.Minute}, cfg.KeyEpoch)
+	assert.Equal(t, CheckpointConfig{Interval: time.Minute, Records: 10000}, cfg.Checkpoint)
 	assert.NoError(t, cfg.Validate())
 }
 
@@ -103,11 +154,33 @@ func TestEngineConfigJSON(t *testing.T) {
 	cfg.State.Directory = "/data/state"
 	b, err := cfg.engineConfigJSON("host-1")
 	require.NoError(t, err)
-	// Exactly the keys the engine knows: it rejects unknown ones.
-	assert.JSONEq(t, `{"stream_name":"host-1","state":{"directory":"/data/state","new_stream":false}}`, string(b))
+	// Exactly the keys the engine knows: it rejects unknown ones. Unset
+	// key files are left out; durations are integer nanoseconds.
+	assert.JSONEq(t, `{
+		"stream_name": "host-1",
+		"state": {"directory": "/data/state", "new_stream": false},
+		"key_epoch": {"records": 10000, "interval": 60000000000},
+		"checkpoint": {"interval": 60000000000, "records": 10000}
+	}`, string(b))
 
 	cfg.State.NewStream = true
 	b, err = cfg.engineConfigJSON("host-1")
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(b), `"new_stream":true`), string(b))
+
+	cfg.State.NewStream = false
+	cfg.KeyFile = "/keys/a.chain.key"
+	cfg.SigningKeyFile = "/keys/a.sign.key"
+	cfg.KeyEpoch = KeyEpochConfig{Records: 5, Interval: 1500 * time.Millisecond}
+	cfg.Checkpoint = CheckpointConfig{Interval: 2 * time.Second, Records: 7, File: "/data/cp.jsonl"}
+	b, err = cfg.engineConfigJSON("host-1")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{
+		"stream_name": "host-1",
+		"state": {"directory": "/data/state", "new_stream": false},
+		"key_file": "/keys/a.chain.key",
+		"signing_key_file": "/keys/a.sign.key",
+		"key_epoch": {"records": 5, "interval": 1500000000},
+		"checkpoint": {"interval": 2000000000, "records": 7, "file": "/data/cp.jsonl"}
+	}`, string(b))
 }

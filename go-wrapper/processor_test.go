@@ -298,7 +298,8 @@ func TestTelemetry(t *testing.T) {
 	metadatatest.AssertEqualProcessorAuditchainRecordsStamped(t, tel, []metricdata.DataPoint[int64]{{Value: 7}}, ts)
 	metadatatest.AssertEqualProcessorAuditchainStateWrites(t, tel, []metricdata.DataPoint[int64]{{Value: 4}}, ts)
 	metadatatest.AssertEqualProcessorAuditchainBatchesFailed(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, ts)
-	// No checkpoints before keyed chains and signed checkpoints (issue 3).
+	// No checkpoints without signing_key_file (TestSignedCheckpoints
+	// counts real ones).
 	metadatatest.AssertEqualProcessorAuditchainCheckpointsEmitted(t, tel, []metricdata.DataPoint[int64]{{Value: 0}}, ts)
 	_, err := tel.GetMetric("otelcol_processor_auditchain_records_forwarded_unstamped")
 	assert.Error(t, err, "nothing forwarded unstamped with on_error: reject")

@@ -14,8 +14,9 @@ import (
 )
 
 // tickInterval is how often the engine is asked for the records it owes
-// the stream without traffic (the first record, announced gaps, and with
-// issue 3 heartbeats and checkpoints).
+// the stream without traffic (the first record, announced gaps, heartbeat
+// checkpoints) and for evolving an expired epoch key. It bounds how late a
+// checkpoint can be: checkpoint.interval is at least 1s.
 const tickInterval = time.Second
 
 // errNotRunning is returned for batches that arrive before Start or after
@@ -88,6 +89,12 @@ func (s *stream) Start(_ context.Context, _ component.Host) error {
 	}
 	eng, err := newEngine(s.engineJSON, time.Now())
 	if err != nil {
+		if errorCode(err) == resultKey {
+			// The engine's message names the key (key_file,
+			// signing_key_file), the file and the fix; the state
+			// directory is beside the point.
+			return fmt.Errorf("cannot open stream %q: %w", s.streamName, err)
+		}
 		return fmt.Errorf("cannot open stream %q in %s: %w", s.streamName, s.cfg.State.Directory, err)
 	}
 	s.eng = eng
