@@ -65,6 +65,17 @@ test-c: build/c/test_ffi
 	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/c/test_ffi; \
 	else echo "valgrind not installed: leak check skipped"; fi
 
+# ---- Go shim ------------------------------------------------------------------
+
+# The shim's tests link the static library; -count=1 because Go's test cache
+# cannot see a changed libauditchain.a. Also: the package must build and its
+# tests pass without cgo (creating the processor then fails, clearly).
+.PHONY: test-go
+test-go: $(STATICLIB)
+	cd go-wrapper && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd go-wrapper && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
+	@test -z "$$(cd go-wrapper && gofmt -l .)" || { echo "gofmt: files need formatting:"; cd go-wrapper && gofmt -l .; exit 1; }
+
 # ---- Collector (ocb) ---------------------------------------------------------
 #
 # ocb resolves every relative path in the manifest (output_path, path:)
@@ -162,7 +173,7 @@ bench: bench-e2e
 # ---- Everything ---------------------------------------------------------------
 
 .PHONY: test
-test: test-rust test-c test-e2e
+test: test-rust test-c test-go test-e2e
 
 .PHONY: clean
 clean:

@@ -33,8 +33,8 @@ struct Inner {
     checkpoint_interval_ns: u64,
     checkpoint_records: u64,
     checkpoint_file: Option<PathBuf>,
-    /// Checkpoint lines not yet appended to `checkpoint_file`.
-    checkpoint_backlog: Vec<String>,
+    /// Problems to report with the next stamps (the engine cannot log).
+    warnings: Vec<String>,
     /// Control records owed to the stream, emitted with the next call.
     pending: Vec<ControlRecord>,
     next_batch_id: u64,
@@ -72,6 +72,12 @@ pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
     let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
     proto::walk_logs(request, proto::StampPolicy::Reject, &mut Scratch::new(), &mut sink)?;
     Ok(sink.hashes)
+}
+
+/// Checkpoint intervals are announced in whole seconds, rounded up, so
+/// that a verifier never expects checkpoints more often than they come.
+fn interval_seconds(ns: u64) -> u64 {
+    ns.div_ceil(1_000_000_000)
 }
 
 fn key_error(message: String) -> Error {
@@ -125,6 +131,8 @@ impl Engine {
             }
             Loaded::Saved(old) if old.ended => {
                 let mut s = genesis();
+                // Checkpoint lines the old stream could not append are still owed.
+                s.checkpoint_backlog = old.checkpoint_backlog.clone();
                 match &old.key {
                     Some(k) => s.key_from_predecessor(k, now_unix_nano),
                     None => {
@@ -157,6 +165,24 @@ impl Engine {
                 (s, rec)
             }
         };
+        let mut warnings = Vec::new();
+        if let (Some(k), Some(path)) = (&stream.key, &config.key_file) {
+            // The stream's keys derive from its lineage; a different chain
+            // key in key_file takes effect only for a stream without a keyed
+            // predecessor. Say so rather than ignore it silently.
+            if let Ok(configured) = keys::load_chain_key(path, "key_file") {
+                if configured.id() != k.chain_key_id {
+                    warnings.push(format!(
+                        "key_file: {} holds chain key {}, but stream {} continues the key lineage of chain key {}; \
+                         the configured key takes effect only when a stream starts without a keyed predecessor (after state.new_stream)",
+                        path.display(),
+                        configured.id(),
+                        stream.stream_id,
+                        k.chain_key_id
+                    ));
+                }
+            }
+        }
         let mut first = first;
         if let Some(k) = &stream.key {
             if first.attributes.iter().any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_START.into())) {
@@ -168,7 +194,7 @@ impl Engine {
         if let Some(s) = &signer {
             first = first
                 .with(control::SIGNER, CtlValue::Str(s.id.to_string()))
-                .with(control::CHECKPOINT_INTERVAL, CtlValue::Int((config.checkpoint.interval / 1_000_000_000) as i64));
+                .with(control::CHECKPOINT_INTERVAL, CtlValue::Int(interval_seconds(config.checkpoint.interval) as i64));
             // The first checkpoint is due one interval after the (re)start.
             stream.last_checkpoint_unix_nano = now_unix_nano;
         }
@@ -180,7 +206,7 @@ impl Engine {
             checkpoint_interval_ns: config.checkpoint.interval,
             checkpoint_records: config.checkpoint.records,
             checkpoint_file: config.checkpoint.file.clone(),
-            checkpoint_backlog: Vec::new(),
+            warnings,
             pending: vec![first],
             next_batch_id: 1,
             in_flight: BTreeMap::new(),
@@ -299,7 +325,7 @@ impl Inner {
             size: self.stream.next_sequence - 1,
             root: self.stream.head.unwrap_or([0; 32]),
             time_unix_nano: now,
-            interval_seconds: self.checkpoint_interval_ns / 1_000_000_000,
+            interval_seconds: interval_seconds(self.checkpoint_interval_ns),
         };
         ControlRecord::new(control::EVENT_CHECKPOINT, now, signer.sign(&cp.text()))
     }
@@ -371,6 +397,11 @@ impl Inner {
         }
         let batch_id = self.next_batch_id;
         self.stream.in_flight.push([first, last]);
+        if let Some(line) = checkpoint_line {
+            if self.checkpoint_file.is_some() {
+                self.stream.checkpoint_backlog.push(line);
+            }
+        }
         if call == Call::Close {
             self.stream.ended = true;
             self.stream.retire_key(now);
@@ -385,25 +416,30 @@ impl Inner {
         if call == Call::Close {
             self.closed = true;
         }
-        if let Some(line) = checkpoint_line {
-            self.checkpoint_backlog.push(line);
+        if let Some(w) = self.flush_checkpoint_file() {
+            self.warnings.push(w);
         }
-        stamps.warning = self.flush_checkpoint_file();
+        if !self.warnings.is_empty() {
+            stamps.warning = Some(std::mem::take(&mut self.warnings).join("; "));
+        }
         stamps.batch_id = batch_id;
         stamps.first_sequence = first;
         stamps.last_sequence = last;
         Ok(stamps)
     }
 
-    /// Appends owed checkpoint lines to the checkpoint file. A failure does
-    /// not fail the batch (its records are already durable and stamped);
-    /// the lines are kept and retried, and the caller is warned.
+    /// Appends owed checkpoint lines to the checkpoint file, after the state
+    /// (which holds them too) was saved. A failure does not fail the batch
+    /// (its records are durable and stamped): the lines stay in the state,
+    /// are retried with the next call or at the next start, and the caller
+    /// is warned. A crash between appending and the next save can append a
+    /// line twice, which verifiers ignore.
     fn flush_checkpoint_file(&mut self) -> Option<String> {
         let path = self.checkpoint_file.as_ref()?;
-        if self.checkpoint_backlog.is_empty() {
+        if self.stream.checkpoint_backlog.is_empty() {
             return None;
         }
-        let text: String = self.checkpoint_backlog.iter().map(|l| format!("{l}\n")).collect();
+        let text: String = self.stream.checkpoint_backlog.iter().map(|l| format!("{l}\n")).collect();
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             f.write_all(text.as_bytes())?;
@@ -411,13 +447,13 @@ impl Inner {
         };
         match write() {
             Ok(()) => {
-                self.checkpoint_backlog.clear();
+                self.stream.checkpoint_backlog.clear();
                 None
             }
             Err(e) => Some(format!(
-                "checkpoint.file: cannot append to {}: {e} ({} checkpoints kept for the next attempt)",
+                "checkpoint.file: cannot append to {}: {e} ({} checkpoints kept in the stream state, retried with the next checkpoint or at the next start)",
                 path.display(),
-                self.checkpoint_backlog.len()
+                self.stream.checkpoint_backlog.len()
             )),
         }
     }

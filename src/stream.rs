@@ -33,6 +33,10 @@ pub struct StreamState {
     /// When the last checkpoint was made and how many records followed it.
     pub last_checkpoint_unix_nano: u64,
     pub records_since_checkpoint: u64,
+    /// Checkpoint lines not yet appended to `checkpoint.file`: kept here so
+    /// that neither a full disk nor a crash loses them.
+    #[serde(default)]
+    pub checkpoint_backlog: Vec<String>,
 }
 
 /// The evolving key of a keyed stream. Only the current epoch's key is
@@ -127,6 +131,7 @@ impl StreamState {
             key: None,
             last_checkpoint_unix_nano: now_unix_nano,
             records_since_checkpoint: 0,
+            checkpoint_backlog: Vec::new(),
         }
     }
 

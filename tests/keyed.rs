@@ -509,3 +509,58 @@ fn a_plain_stream_fails_when_signed_checkpoints_are_expected() {
     let e = errors(&r);
     assert!(e.contains(&Kind::NoCheckpoint) && e.contains(&Kind::UnkeyedStream), "{e:?}");
 }
+
+#[test]
+fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    // The checkpoint store is not mounted yet: its directory does not exist.
+    let cp_file = store.path().join("later/checkpoints.jsonl");
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    t += SEC;
+    let req = request([audit_record(1), audit_record(2), audit_record(3)]);
+    let stamps = e.stamp_logs(&req.encode_to_vec(), t).unwrap();
+    let w = stamps.warning.clone().expect("the failed append is reported");
+    assert!(w.starts_with("checkpoint.file: cannot append") && w.contains("kept in the stream state"), "{w}");
+    // Closing fails to append too; the lines wait in the saved state.
+    t += SEC;
+    assert!(e.close(t).unwrap().warning.is_some());
+    drop(e);
+    std::fs::create_dir(store.path().join("later")).unwrap();
+    let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    let stamps = e.tick(t).unwrap();
+    assert!(stamps.warning.is_none(), "{:?}", stamps.warning);
+    let lines: Vec<Value> = std::fs::read_to_string(&cp_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The checkpoint after the batch, and the final one at close.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|l| l["note"].as_str().unwrap().contains("\ninterval 60\n")));
+}
+
+#[test]
+fn checkpoint_intervals_are_announced_in_whole_seconds_rounded_up() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let mut cfg = config(&k, state.path(), None);
+    cfg.checkpoint.interval = 1_500_000_000;
+    let e = Engine::new(cfg, T0).unwrap();
+    let stamps = e.close(T0 + SEC).unwrap();
+    let req = extra_only(&stamps);
+    let l = request_json(&req);
+    let rec = records(&[l]).pop().unwrap();
+    assert!(rec["body"]["stringValue"].as_str().unwrap().contains("\ninterval 2\n"));
+}
+
+#[test]
+fn a_different_chain_key_on_a_continuing_lineage_is_reported_not_silently_ignored() {
+    let k = keys("ops");
+    let other = keys("rotated");
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    run(&Engine::new(config(&k, state.path(), None), t).unwrap(), &mut t, 1, true);
+    let cfg = EngineConfig { key_file: Some(other.chain.clone()), ..config(&k, state.path(), None) };
+    let e = Engine::new(cfg, t).unwrap();
+    let w = e.tick(t).unwrap().warning.expect("a warning");
+    assert!(w.starts_with("key_file:") && w.contains("takes effect only when a stream starts without a keyed predecessor"), "{w}");
+}
