@@ -101,6 +101,12 @@ typedef struct {
   size_t len;
 } auditchain_str;
 
+// Counters of an engine.
+typedef struct {
+  // Durable writes of the stream state (several batches can share one).
+  uint64_t state_writes;
+} auditchain_engine_counters;
+
 // The attribute operations of one record: `attrs[first .. first+count]`.
 // `count` is 0 for a record that is not part of any stream.
 typedef struct {
@@ -176,6 +182,12 @@ auditchain_result auditchain_engine_new(const uint8_t *config_json, size_t confi
 // # Safety
 // `engine` is NULL or a live engine.
 auditchain_str auditchain_engine_stream_id(const auditchain_engine *engine);
+
+// Fills `stats_out` with the engine's counters.
+//
+// # Safety
+// `engine` is a live engine; `stats_out` is valid for a write.
+auditchain_result auditchain_engine_get_counters(const auditchain_engine *engine, auditchain_engine_counters *stats_out);
 
 // Stamps one OTLP logs batch: `request` holds the protobuf bytes of an
 // ExportLogsServiceRequest. On success `*stamps_out` receives the stamps,

@@ -19,15 +19,32 @@ use crate::stream::{self, EpochPolicy, SeqRange, StreamState};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 pub struct Engine {
     inner: Mutex<Inner>,
+    store: Option<StateStore>,
+    /// Group commit: one state write makes every batch issued before it
+    /// durable, so concurrent batches share fsyncs instead of queueing for
+    /// one each.
+    durability: Mutex<Durability>,
+    durable_changed: Condvar,
+}
+
+#[derive(Default)]
+struct Durability {
+    /// Every state version up to this one is on disk.
+    durable: u64,
+    /// A write is in progress (by one of the callers).
+    writing: bool,
+    /// The last failed write: versions up to this one, after `durable`, failed.
+    failure: Option<(u64, Error)>,
 }
 
 struct Inner {
     stream: StreamState,
-    store: Option<StateStore>,
+    /// Bumped by every change that must reach the disk.
+    version: u64,
     signer: Option<NoteSigner>,
     epochs: EpochPolicy,
     checkpoint_interval_ns: u64,
@@ -41,6 +58,14 @@ struct Inner {
     /// Issued ranges by batch id, until the caller settles them.
     in_flight: BTreeMap<u64, SeqRange>,
     closed: bool,
+}
+
+/// Counters of an engine.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Durable writes of the stream state (several batches can share one).
+    pub state_writes: u64,
 }
 
 /// What a call to [`Inner::issue`] is for.
@@ -200,7 +225,7 @@ impl Engine {
         }
         let inner = Inner {
             stream,
-            store,
+            version: 1,
             signer,
             epochs: EpochPolicy { records: config.key_epoch.records, interval_ns: config.key_epoch.interval },
             checkpoint_interval_ns: config.checkpoint.interval,
@@ -213,14 +238,26 @@ impl Engine {
             closed: false,
         };
         // The new or resumed state is durable before anything is stamped.
-        inner.save()?;
-        Ok(Engine { inner: Mutex::new(inner) })
+        if let Some(store) = &store {
+            store.save(&inner.stream)?;
+        }
+        Ok(Engine {
+            inner: Mutex::new(inner),
+            store,
+            durability: Mutex::new(Durability { durable: 1, ..Durability::default() }),
+            durable_changed: Condvar::new(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every error path restores the state before returning, so the
         // state is consistent even if a panic poisoned the mutex.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counters for the processor's telemetry.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats { state_writes: self.store.as_ref().map_or(0, StateStore::writes) }
     }
 
     pub fn stream_id(&self) -> String {
@@ -231,7 +268,64 @@ impl Engine {
     /// The returned stamps are durable in the state before this returns.
     pub fn stamp_logs(&self, request: &[u8], now_unix_nano: u64) -> Result<Stamps, Error> {
         let hashes = hash_log_records(request)?;
-        self.lock().issue(&hashes, now_unix_nano, Call::Stamp)
+        let issued = self.lock().issue(&hashes, now_unix_nano, Call::Stamp)?;
+        self.commit(issued, now_unix_nano)
+    }
+
+    /// Makes an issue durable and finishes its stamps. If the state cannot
+    /// be written, the issued records never leave: the call fails and their
+    /// numbers are announced as a gap by the next record.
+    fn commit(&self, (mut stamps, version): (Stamps, u64), now_unix_nano: u64) -> Result<Stamps, Error> {
+        if version == 0 {
+            return Ok(stamps);
+        }
+        if let Err(e) = self.make_durable(version) {
+            let mut inner = self.lock();
+            if let Some(range) = inner.in_flight.remove(&stamps.batch_id) {
+                stream::remove_range(&mut inner.stream.in_flight, range);
+                if !inner.closed {
+                    inner.announce_gap(range, now_unix_nano, "could not be saved in the stream state");
+                }
+            }
+            return Err(e);
+        }
+        self.lock().after_durable(&mut stamps);
+        Ok(stamps)
+    }
+
+    /// Waits until state version `version` is on disk, writing it (and all
+    /// versions issued meanwhile) if no other caller is already writing.
+    fn make_durable(&self, version: u64) -> Result<(), Error> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let mut d = self.durability.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if d.durable >= version {
+                return Ok(());
+            }
+            if let Some((upto, e)) = &d.failure {
+                if version <= *upto {
+                    return Err(e.clone());
+                }
+            }
+            if d.writing {
+                d = self.durable_changed.wait(d).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            d.writing = true;
+            drop(d);
+            let (snapshot_version, json) = {
+                let inner = self.lock();
+                (inner.version, serde_json::to_string(&inner.stream).expect("stream state serialises"))
+            };
+            let result = store.save_json(&json);
+            d = self.durability.lock().unwrap_or_else(|p| p.into_inner());
+            d.writing = false;
+            match result {
+                Ok(()) => d.durable = d.durable.max(snapshot_version),
+                Err(e) => d.failure = Some((snapshot_version, e)),
+            }
+            self.durable_changed.notify_all();
+        }
     }
 
     /// Does what is due without traffic: owed control records, the
@@ -241,21 +335,22 @@ impl Engine {
         if inner.closed {
             return Ok(Stamps::default());
         }
-        let saved = inner.stream.clone();
         let epochs = inner.epochs;
         let evolved = match &mut inner.stream.key {
             Some(k) => k.maybe_evolve(now_unix_nano, epochs),
             None => false,
         };
         if !inner.pending.is_empty() || inner.checkpoint_due(now_unix_nano) {
-            return inner.issue(&[], now_unix_nano, Call::Tick);
+            let issued = inner.issue(&[], now_unix_nano, Call::Tick)?;
+            drop(inner);
+            return self.commit(issued, now_unix_nano);
         }
         if evolved {
             // Erase the old epoch key from the saved state too.
-            if let Err(e) = inner.save() {
-                inner.stream = saved;
-                return Err(e);
-            }
+            inner.version += 1;
+            let version = inner.version;
+            drop(inner);
+            self.make_durable(version)?;
         }
         Ok(Stamps::default())
     }
@@ -273,20 +368,15 @@ impl Engine {
             // Nothing else will save the state; record that the final
             // records were delivered so the next stream need not flag them.
             if delivered {
-                inner.save()?;
+                inner.version += 1;
+                let version = inner.version;
+                drop(inner);
+                self.make_durable(version)?;
             }
             return Ok(());
         }
         if !delivered {
-            let r = stream::range_strings(&[range]);
-            inner.pending.push(
-                ControlRecord::new(
-                    control::EVENT_GAP,
-                    now_unix_nano,
-                    format!("records {} were stamped but refused downstream; their senders were told to retry", r[0]),
-                )
-                .with(control::UNDELIVERED, CtlValue::StrArray(r)),
-            );
+            inner.announce_gap(range, now_unix_nano, "were stamped but refused downstream; their senders were told to retry");
         }
         Ok(())
     }
@@ -300,15 +390,30 @@ impl Engine {
         if inner.closed {
             return Err(Error::new(Code::Closed, "the stream is already closed"));
         }
-        inner.issue(&[], now_unix_nano, Call::Close)
+        let issued = inner.issue(&[], now_unix_nano, Call::Close)?;
+        drop(inner);
+        self.commit(issued, now_unix_nano)
     }
 }
 
 impl Inner {
-    fn save(&self) -> Result<(), Error> {
-        match &self.store {
-            Some(store) => store.save(&self.stream),
-            None => Ok(()),
+    /// Owes the stream a `gap` record for records that never left.
+    fn announce_gap(&mut self, range: SeqRange, now: u64, why: &str) {
+        let r = stream::range_strings(&[range]);
+        self.pending.push(
+            ControlRecord::new(control::EVENT_GAP, now, format!("records {} {why}", r[0]))
+                .with(control::UNDELIVERED, CtlValue::StrArray(r)),
+        );
+    }
+
+    /// What follows a durable issue: appending checkpoints to the
+    /// checkpoint file, and handing over the warnings.
+    fn after_durable(&mut self, stamps: &mut Stamps) {
+        if let Some(w) = self.flush_checkpoint_file() {
+            self.warnings.push(w);
+        }
+        if !self.warnings.is_empty() {
+            stamps.warning = Some(std::mem::take(&mut self.warnings).join("; "));
         }
     }
 
@@ -331,13 +436,13 @@ impl Inner {
     }
 
     /// Issues links for the owed control records, then `hashes`, then the
-    /// checkpoint or end record that is due; saves the state; builds the
-    /// stamps. On any error nothing is issued.
-    fn issue(&mut self, hashes: &[Hash], now: u64, call: Call) -> Result<Stamps, Error> {
+    /// checkpoint or end record that is due, and builds the stamps. Returns
+    /// them with the state version that must be made durable before they
+    /// leave (0 when nothing was issued).
+    fn issue(&mut self, hashes: &[Hash], now: u64, call: Call) -> Result<(Stamps, u64), Error> {
         if self.closed {
             return Err(Error::new(Code::Closed, "the stream was closed; no more records can join it"));
         }
-        let saved = (self.stream.clone(), self.pending.clone());
         let first = self.stream.next_sequence;
         let epochs = self.epochs;
         let mut controls: Vec<(ControlRecord, Issued)> = Vec::new();
@@ -376,7 +481,7 @@ impl Inner {
         let last = self.stream.next_sequence - 1;
         let mut stamps = builder.finish();
         if last < first {
-            return Ok(stamps);
+            return Ok((stamps, 0));
         }
         if !controls.is_empty() {
             let n = controls.len();
@@ -405,27 +510,17 @@ impl Inner {
         if call == Call::Close {
             self.stream.ended = true;
             self.stream.retire_key(now);
-        }
-        if let Err(e) = self.save() {
-            (self.stream, self.pending) = saved;
-            return Err(e);
-        }
-        // Durable: from here on the records exist.
-        self.next_batch_id += 1;
-        self.in_flight.insert(batch_id, [first, last]);
-        if call == Call::Close {
             self.closed = true;
         }
-        if let Some(w) = self.flush_checkpoint_file() {
-            self.warnings.push(w);
-        }
-        if !self.warnings.is_empty() {
-            stamps.warning = Some(std::mem::take(&mut self.warnings).join("; "));
-        }
+        // Issued: these numbers are never issued again, whatever happens
+        // next (the caller makes them durable or announces them as a gap).
+        self.version += 1;
+        self.next_batch_id += 1;
+        self.in_flight.insert(batch_id, [first, last]);
         stamps.batch_id = batch_id;
         stamps.first_sequence = first;
         stamps.last_sequence = last;
-        Ok(stamps)
+        Ok((stamps, self.version))
     }
 
     /// Appends owed checkpoint lines to the checkpoint file, after the state

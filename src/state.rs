@@ -36,12 +36,14 @@ pub struct StateStore {
     /// The directory was created by this store and holds no state yet: if
     /// the engine fails to start, it is removed again, so that the next
     /// start is a first start rather than a "missing state" refusal.
-    fresh: std::cell::Cell<bool>,
+    fresh: std::sync::atomic::AtomicBool,
+    /// Successful writes, for the processor's telemetry.
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for StateStore {
     fn drop(&mut self) {
-        if self.fresh.get() {
+        if self.fresh.load(std::sync::atomic::Ordering::Relaxed) {
             let _ = fs::remove_file(self.dir.join(LOCK_FILE));
             let _ = fs::remove_dir(&self.dir);
         }
@@ -94,7 +96,7 @@ impl StateStore {
                 format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())
             }));
         }
-        let store = StateStore { dir, _lock: lock, fresh: std::cell::Cell::new(first_start) };
+        let store = StateStore { dir, _lock: lock, fresh: std::sync::atomic::AtomicBool::new(first_start), writes: Default::default() };
         if first_start {
             return Ok((store, Loaded::FirstStart));
         }
@@ -150,7 +152,11 @@ impl StateStore {
     /// over the old one, fsync the directory. A crash leaves the old or the
     /// new state, never a mix.
     pub fn save(&self, state: &StreamState) -> Result<(), Error> {
-        let inner = serde_json::to_string(state).expect("stream state serialises");
+        self.save_json(&serde_json::to_string(state).expect("stream state serialises"))
+    }
+
+    /// [`StateStore::save`] of a state already serialised.
+    pub fn save_json(&self, inner: &str) -> Result<(), Error> {
         let sum = crate::chain::to_hex(&Sha256::digest(inner.as_bytes()).into());
         let doc = format!("{{\"format\":\"{FORMAT}\",\"state\":{inner},\"sha256\":\"{sum}\"}}\n");
         let tmp = self.dir.join("state.json.tmp");
@@ -162,8 +168,14 @@ impl StateStore {
             File::open(&self.dir)?.sync_all()
         };
         write().map_err(|e| state_error(format!("cannot save stream state {}: {e}", self.path().display())))?;
-        self.fresh.set(false);
+        self.fresh.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many times the state was written.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

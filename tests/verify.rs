@@ -369,3 +369,59 @@ fn a_clean_restart_starts_a_successor_that_anchors_the_old_tail() {
     let errors = kinds(&r, Severity::Error);
     assert_eq!(errors, vec![(Kind::MissingRecords, Some(4), Some(6))], "{errors:?}");
 }
+
+#[test]
+fn a_batch_whose_state_cannot_be_saved_is_refused_and_announced_as_a_gap() {
+    let state = tempfile::tempdir().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let e = engine(Some(state.path()));
+    let mut exported = stream(&e, 1, 2, false);
+    // The state directory disappears (a failed disk, an unmounted volume).
+    let dir = state.path().join("test-host");
+    std::fs::rename(&dir, state.path().join("elsewhere")).unwrap();
+    let req = request([audit_record(10), audit_record(11)]);
+    let err = e.stamp_logs(&req.encode_to_vec(), T0).unwrap_err();
+    assert_eq!(err.code, auditchain::error::Code::State, "{err:?}");
+    assert!(err.message.contains("cannot save stream state"), "{}", err.message);
+    std::fs::rename(state.path().join("elsewhere"), &dir).unwrap();
+    // Numbers are never reissued: the refused batch's are announced.
+    exported.extend(stream(&e, 1, 2, true));
+    write(d.path(), "audit.jsonl", &exported);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams[0].missing, vec![[4, 5]]);
+    assert_eq!(kinds(&r, Severity::Warning)[0], (Kind::MissingRecords, Some(4), Some(5)));
+}
+
+#[test]
+fn concurrent_batches_get_unique_gap_free_numbers() {
+    let state = tempfile::tempdir().unwrap();
+    let e = std::sync::Arc::new(engine(Some(state.path())));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                for b in 0..25 {
+                    let req = request((0..3).map(|i| audit_record(t * 1000 + b * 3 + i)));
+                    let s = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
+                    e.settle(s.batch_id, true, T0).unwrap();
+                    seqs.extend(s.records.iter().map(|r| r.sequence));
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    all.sort_unstable();
+    // Record 1 is the start record; the 600 batch records follow without a gap.
+    assert_eq!(all, (2..=601).collect::<Vec<_>>());
+    // One write at start, then at most one per batch (fewer when batches
+    // shared a write).
+    let writes = e.stats().state_writes;
+    assert!((2..=201).contains(&writes), "{writes} state writes");
+    drop(e);
+    let e = engine(Some(state.path()));
+    let s = e.tick(T0).unwrap();
+    assert_eq!(s.first_sequence, 602, "a restart continues after the last durable number");
+}

@@ -18,7 +18,7 @@ pub mod error;
 mod panic;
 
 use crate::config::EngineConfig;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineStats};
 use crate::error::{Code, Error};
 use crate::stamps::{AttrOp, RecordStamp, Stamps, ATTRIBUTE_KEYS};
 use error::{auditchain_error, report};
@@ -216,6 +216,23 @@ pub unsafe extern "C" fn auditchain_engine_stream_id(engine: *const auditchain_e
             Some(e) => auditchain_str::from(e.stream_id.as_str()),
             None => auditchain_str::EMPTY,
         }
+    })
+}
+
+/// Fills `stats_out` with the engine's counters.
+///
+/// # Safety
+/// `engine` is a live engine; `stats_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn auditchain_engine_get_counters(engine: *const auditchain_engine, stats_out: *mut EngineStats) -> Code {
+    guard_or(Code::Panic, || {
+        // SAFETY: the caller's contract.
+        let (Some(e), false) = (unsafe { engine.as_ref() }, stats_out.is_null()) else {
+            return Code::NullArgument;
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { stats_out.write(e.engine.stats()) };
+        Code::Ok
     })
 }
 
