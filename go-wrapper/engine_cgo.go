@@ -192,6 +192,17 @@ func (e *engine) close(now time.Time) (*stampSet, error) {
 	return newStampSet(out)
 }
 
+// stateWrites is how many times the engine has written the stream state
+// durably. Concurrent batches can share one write (group commit), so this
+// is not the number of batches.
+func (e *engine) stateWrites() uint64 {
+	var c C.auditchain_engine_counters
+	if C.auditchain_engine_get_counters(e.h, &c) != C.AUDITCHAIN_RESULT_OK {
+		return 0
+	}
+	return uint64(c.state_writes)
+}
+
 // free releases the engine and its state lock. Safe on nil and twice.
 func (e *engine) free() {
 	if e == nil || e.h == nil {

@@ -28,4 +28,6 @@ func (*engine) settle(uint64, bool, time.Time) error { return errCgoRequired }
 
 func (*engine) close(time.Time) (*stampSet, error) { return nil, errCgoRequired }
 
+func (*engine) stateWrites() uint64 { return 0 }
+
 func (*engine) free() {}

@@ -64,7 +64,7 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if err != nil {
 		return p.unstamped(ctx, ld, classify(err))
 	}
-	p.issued(ctx, st)
+	p.issued(ctx, eng, st)
 
 	// Check and decode everything before changing ld, so that a failure
 	// leaves the batch as it came (and forward_unstamped forwards it

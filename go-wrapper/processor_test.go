@@ -286,17 +286,17 @@ func TestTelemetry(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	sink := new(consumertest.LogsSink)
 	p := newTestProcessor(t, metadatatest.NewSettings(tel), testConfig(t), sink)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
-	waitForEvent(t, sink, "start") // state write 1 (tick)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost())) // state write 1 (open)
+	waitForEvent(t, sink, "start")                                                // write 2 (tick)
 
-	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs("a", 3, 100))) // write 2
-	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs("b", 4, 100))) // write 3
+	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs("a", 3, 100))) // write 3
+	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs("b", 4, 100))) // write 4
 	require.Error(t, p.ConsumeLogs(context.Background(), preStamped()))            // failed, no write
-	require.NoError(t, p.Shutdown(context.Background()))                           // write 4 (close)
+	require.NoError(t, p.Shutdown(context.Background()))                           // writes 5 (close), 6 (final settle)
 
 	ts := metricdatatest.IgnoreTimestamp()
 	metadatatest.AssertEqualProcessorAuditchainRecordsStamped(t, tel, []metricdata.DataPoint[int64]{{Value: 7}}, ts)
-	metadatatest.AssertEqualProcessorAuditchainStateWrites(t, tel, []metricdata.DataPoint[int64]{{Value: 4}}, ts)
+	metadatatest.AssertEqualProcessorAuditchainStateWrites(t, tel, []metricdata.DataPoint[int64]{{Value: 6}}, ts)
 	metadatatest.AssertEqualProcessorAuditchainBatchesFailed(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, ts)
 	// No checkpoints without signing_key_file (TestSignedCheckpoints
 	// counts real ones).

@@ -81,7 +81,7 @@ func newStream(set processor.Settings, cfg *Config, hostname func() (string, err
 
 // Start opens the stream (the engine creates, resumes or refuses the
 // state and takes its lock) and starts the ticker.
-func (s *stream) Start(_ context.Context, _ component.Host) error {
+func (s *stream) Start(ctx context.Context, _ component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.eng != nil {
@@ -98,6 +98,8 @@ func (s *stream) Start(_ context.Context, _ component.Host) error {
 		return fmt.Errorf("cannot open stream %q in %s: %w", s.streamName, s.cfg.State.Directory, err)
 	}
 	s.eng = eng
+	// The engine wrote the opened (or new) state once already.
+	s.tel.syncStateWrites(ctx, eng.stateWrites())
 	s.logger.Info("auditchain stream open",
 		zap.String("stream_id", eng.streamID()),
 		zap.String("stream_name", s.streamName),
@@ -145,10 +147,10 @@ func (s *stream) tick(ctx context.Context) {
 	}
 }
 
-// issued accounts for a successful engine call: the state write it made
+// issued accounts for a successful engine call: the state writes so far
 // and any warning it reported.
-func (s *stream) issued(ctx context.Context, st *stampSet) {
-	s.tel.issued(ctx, st)
+func (s *stream) issued(ctx context.Context, eng *engine, st *stampSet) {
+	s.tel.syncStateWrites(ctx, eng.stateWrites())
 	if st.warning != "" {
 		s.logger.Warn("auditchain engine warning", zap.String("warning", st.warning))
 	}
@@ -158,7 +160,7 @@ func (s *stream) issued(ctx context.Context, st *stampSet) {
 // own and settles them. It frees st.
 func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
 	defer st.free()
-	s.issued(ctx, st)
+	s.issued(ctx, eng, st)
 	extra, checkpoints, err := decodeExtraLogs(st.extraLogs)
 	if err == nil && extra.LogRecordCount() > 0 {
 		s.tel.checkpoints(ctx, checkpoints)
@@ -215,6 +217,8 @@ func (s *stream) Shutdown(ctx context.Context) error {
 	if err := s.emitOwn(ctx, eng, st); err != nil {
 		return fmt.Errorf("the final records of stream %q were not delivered: %w", s.streamName, err)
 	}
+	// Settling the final records wrote the state once more.
+	s.tel.syncStateWrites(ctx, eng.stateWrites())
 	s.logger.Info("auditchain stream ended", zap.String("stream_name", s.streamName))
 	return nil
 }

@@ -2,6 +2,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/processo
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 
@@ -12,6 +13,8 @@ import (
 // the collector's meter provider.
 type telemetry struct {
 	tb *metadata.TelemetryBuilder
+	// stateWrites is the engine's write count already reported.
+	stateWrites atomic.Uint64
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
@@ -22,11 +25,19 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	return &telemetry{tb: tb}, nil
 }
 
-// issued counts one durable state write: every stamp, tick or close call
-// that issued sequence numbers saved the stream state once.
-func (t *telemetry) issued(ctx context.Context, s *stampSet) {
-	if s.issued() {
-		t.tb.ProcessorAuditchainStateWrites.Add(ctx, 1)
+// syncStateWrites reports the engine's durable state writes since the last
+// call. The engine counts them because concurrent batches share writes
+// (group commit): a batch is not a write.
+func (t *telemetry) syncStateWrites(ctx context.Context, total uint64) {
+	for {
+		last := t.stateWrites.Load()
+		if total <= last {
+			return
+		}
+		if t.stateWrites.CompareAndSwap(last, total) {
+			t.tb.ProcessorAuditchainStateWrites.Add(ctx, int64(total-last))
+			return
+		}
 	}
 }
 
