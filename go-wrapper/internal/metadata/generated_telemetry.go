@@ -89,7 +89,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorAuditchainStateWrites, err = builder.meter.Int64Counter(
 		"otelcol_processor_auditchain_state_writes",
-		metric.WithDescription("Number of durable writes of the stream state, one for each call that issued sequence numbers. [Alpha]"),
+		metric.WithDescription("Number of durable (fsynced) writes of the stream state; concurrent batches can share one write. [Alpha]"),
 		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)

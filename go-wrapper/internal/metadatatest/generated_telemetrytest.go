@@ -90,7 +90,7 @@ func AssertEqualProcessorAuditchainRecordsStamped(t *testing.T, tt *componenttes
 func AssertEqualProcessorAuditchainStateWrites(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_auditchain_state_writes",
-		Description: "Number of durable writes of the stream state, one for each call that issued sequence numbers. [Alpha]",
+		Description: "Number of durable (fsynced) writes of the stream state; concurrent batches can share one write. [Alpha]",
 		Unit:        "{write}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
