@@ -425,3 +425,27 @@ fn concurrent_batches_get_unique_gap_free_numbers() {
     let s = e.tick(T0).unwrap();
     assert_eq!(s.first_sequence, 602, "a restart continues after the last durable number");
 }
+
+#[test]
+fn large_files_are_read_in_parallel_with_the_same_findings_and_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 40, 250, true);
+    let mut l = lines(&reqs);
+    // Record 5000 sits in batch 20 (record 1 is the start record).
+    let body = &mut record_mut(&mut l, 5000)["body"]["stringValue"];
+    *body = Value::String("tampered".into());
+    write_lines(d.path(), "audit.jsonl", &l);
+    assert!(std::fs::metadata(d.path().join("audit.jsonl")).unwrap().len() > 4 << 20, "large enough for the parallel reader");
+    let r = check(d.path());
+    assert_eq!(r.inputs.records, 10_002);
+    assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(5000), None)]);
+    let loc = &r.streams[0].findings[0].locations[0];
+    assert_eq!(loc.line, 20, "{loc:?}");
+    // Pretty-printed values span lines: the parallel cut fails, the
+    // sequential reader takes over, and the result is the same.
+    let pretty: String = l.iter().map(|v| serde_json::to_string_pretty(v).unwrap() + "\n").collect();
+    std::fs::write(d.path().join("audit.jsonl"), pretty).unwrap();
+    let r = check(d.path());
+    assert_eq!(r.inputs.records, 10_002);
+    assert_eq!(kinds(&r, Severity::Error).len(), 1);
+}

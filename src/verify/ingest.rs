@@ -102,6 +102,20 @@ pub struct Ingested {
 }
 
 impl Ingested {
+    /// Adds what another reader of the same files found.
+    pub fn merge(&mut self, other: Ingested) {
+        for (id, entries) in other.streams {
+            self.streams.entry(id).or_default().extend(entries);
+        }
+        for (id, cps) in other.checkpoints {
+            self.checkpoints.entry(id).or_default().extend(cps);
+        }
+        self.unstamped.extend(other.unstamped);
+        self.findings.extend(other.findings);
+        self.requests += other.requests;
+        self.records += other.records;
+    }
+
     pub fn location(&self, loc: Loc) -> Location {
         Location { file: self.files[loc.file as usize].clone(), line: loc.line, record: u64::from(loc.record) }
     }

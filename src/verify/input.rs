@@ -78,6 +78,13 @@ pub const MAX_JSON_DEPTH: usize = crate::canonical::MAX_DEPTH * 4 + 16;
 /// because the next value's start cannot be known.
 pub fn json_values(bytes: &[u8]) -> Vec<(u64, Result<serde_json::Value, String>)> {
     let mut out = Vec::new();
+    for_each_json_value(bytes, |line, v| out.push((line, v)));
+    out
+}
+
+/// Like [`json_values`], handing each value to `f` as soon as it is parsed,
+/// so that only one is in memory at a time.
+pub fn for_each_json_value(bytes: &[u8], mut f: impl FnMut(u64, Result<serde_json::Value, String>)) {
     let mut pos = 0;
     let mut line = 1u64;
     while pos < bytes.len() {
@@ -93,7 +100,7 @@ pub fn json_values(bytes: &[u8]) -> Vec<(u64, Result<serde_json::Value, String>)
         }
         let rest = &bytes[pos..];
         if let Err(e) = check_depth(rest) {
-            out.push((line, Err(e)));
+            f(line, Err(e));
             break;
         }
         let mut de = serde_json::Deserializer::from_slice(rest);
@@ -102,18 +109,17 @@ pub fn json_values(bytes: &[u8]) -> Vec<(u64, Result<serde_json::Value, String>)
         match stream.next() {
             Some(Ok(v)) => {
                 let used = stream.byte_offset();
-                out.push((line, Ok(v)));
+                f(line, Ok(v));
                 line += rest[..used].iter().filter(|&&b| b == b'\n').count() as u64;
                 pos += used;
             }
             Some(Err(e)) => {
-                out.push((line, Err(format!("not JSON: {e}"))));
+                f(line, Err(format!("not JSON: {e}")));
                 break;
             }
             None => break,
         }
     }
-    out
 }
 
 /// Rejects a JSON value nested deeper than [`MAX_JSON_DEPTH`] before the

@@ -39,6 +39,74 @@ impl Default for Options {
     }
 }
 
+/// Files smaller than this are read by one thread.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// Reads one file into `ing`. A large file of JSON lines is cut at line
+/// boundaries and its parts are parsed and hashed on all cores; if any
+/// part does not parse (a value spanning lines, or a damaged line), the
+/// whole file is read again by one thread, whose errors are authoritative.
+fn ingest_file(ing: &mut ingest::Ingested, errors: &mut Vec<InputError>, scratch: &mut Scratch, file: u32, name: &str, bytes: &[u8]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads > 1 && bytes.len() >= PARALLEL_MIN_BYTES {
+        // Cut points just after a newline, with the line number they start.
+        let mut cuts = vec![(0usize, 1u64)];
+        let mut line = 1u64;
+        let mut last = 0usize;
+        for k in 1..threads {
+            let target = bytes.len() * k / threads;
+            let Some(nl) = bytes[target.max(last)..].iter().position(|&b| b == b'\n') else { break };
+            let at = target.max(last) + nl + 1;
+            line += bytes[last..at].iter().filter(|&&b| b == b'\n').count() as u64;
+            cuts.push((at, line));
+            last = at;
+        }
+        cuts.dedup_by_key(|c| c.0);
+        let parts: Vec<(ingest::Ingested, Vec<InputError>, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = cuts
+                .iter()
+                .enumerate()
+                .map(|(k, &(start, first_line))| {
+                    let end = cuts.get(k + 1).map_or(bytes.len(), |c| c.0);
+                    let files = ing.files.clone();
+                    s.spawn(move || {
+                        let mut part = ingest::Ingested { files, ..Default::default() };
+                        let mut part_errors = Vec::new();
+                        let mut scratch = Scratch::new();
+                        let mut unparsable = false;
+                        input::for_each_json_value(&bytes[start..end], |line, value| {
+                            let line = line + first_line - 1;
+                            match value {
+                                Err(_) => unparsable = true,
+                                Ok(v) => {
+                                    if let Err(message) = part.value(file, line, &v, &mut scratch) {
+                                        part_errors.push(InputError { file: name.to_string(), line: Some(line), message });
+                                    }
+                                }
+                            }
+                        });
+                        (part, part_errors, unparsable)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
+        });
+        if parts.iter().all(|(_, _, unparsable)| !unparsable) {
+            for (part, part_errors, _) in parts {
+                ing.merge(part);
+                errors.extend(part_errors);
+            }
+            return;
+        }
+    }
+    input::for_each_json_value(bytes, |line, value| {
+        let result = value.and_then(|v| ing.value(file, line, &v, scratch));
+        if let Err(message) = result {
+            errors.push(InputError { file: name.to_string(), line: Some(line), message });
+        }
+    });
+}
+
 /// Verifies everything under `paths`.
 pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     let (files, walk_errors) = input::discover(paths);
@@ -58,12 +126,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
                 continue;
             }
         };
-        for (line, value) in input::json_values(&bytes) {
-            let result = value.and_then(|v| ing.value(i as u32, line, &v, &mut scratch));
-            if let Err(message) = result {
-                errors.push(InputError { file: name.clone(), line: Some(line), message });
-            }
-        }
+        ingest_file(&mut ing, &mut errors, &mut scratch, i as u32, &name, &bytes);
     }
 
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
