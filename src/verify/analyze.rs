@@ -93,6 +93,7 @@ struct FoundCheckpoint {
 /// A checkpoint whose signature verified.
 struct ValidCheckpoint {
     cp: Checkpoint,
+    carrier: Option<u64>,
 }
 
 pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: &[ExternalCheckpoint], options: &Options) -> Analyzed {
@@ -198,7 +199,9 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
                     .located(ing.location(e.loc)),
             );
         }
-        let Some(epoch) = e.key_epoch else { continue };
+        // A record whose link failed is already reported; its epoch label
+        // says nothing, and must not make its intact neighbour look wrong.
+        let Some(epoch) = e.key_epoch.filter(|_| e.link_ok != Some(false)) else { continue };
         let (pseq, pepoch) = prev_epoch.unwrap_or((0, 0));
         let most = pepoch + (seq - pseq);
         if epoch < pepoch || epoch > most {
@@ -275,6 +278,11 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
             Some(s) => format!("checkpoint in record {s}"),
             None => "checkpoint".to_string(),
         };
+        // Findings about a checkpoint are numbered by the record carrying it.
+        let at = |fd: Finding| match f.carrier {
+            Some(c) => at(fd.at(c)),
+            None => at(fd),
+        };
         let (note, cp) = match parse_note(&f.note).and_then(|n| Checkpoint::parse(&n.text).map(|c| (n, c))) {
             Ok(x) => x,
             Err(e) => {
@@ -323,16 +331,13 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
             continue;
         }
         signers.insert(id.to_string());
-        if let Some(c) = f.carrier {
-            if c != cp.size + 1 {
-                findings.push(at(finding(
-                    Severity::Error,
-                    Kind::CheckpointMismatch,
-                    format!("{what} covers records up to {}, but a checkpoint always directly follows the last record it covers: an old checkpoint was replayed", cp.size),
-                )
-                .at(c)));
-                continue;
-            }
+        if f.carrier.is_some_and(|c| c != cp.size + 1) {
+            findings.push(at(finding(
+                Severity::Error,
+                Kind::CheckpointMismatch,
+                format!("{what} covers records up to {}, but a checkpoint always directly follows the last record it covers: an old checkpoint was replayed", cp.size),
+            )));
+            continue;
         }
         let covered = slots.get(&cp.size).map(|e| e.value).or_else(|| slots.get(&(cp.size + 1)).and_then(|e| e.previous));
         if let Some(v) = covered {
@@ -347,15 +352,16 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
                         chain::to_hex(&v),
                         cp.size
                     ),
-                )
-                .at(cp.size)));
+                )));
                 continue;
             }
         }
-        valid_cps.push(ValidCheckpoint { cp });
+        valid_cps.push(ValidCheckpoint { cp, carrier: f.carrier });
     }
     valid_cps.sort_by_key(|c| (c.cp.time_unix_nano, c.cp.size));
     let anchored = valid_cps.iter().map(|c| c.cp.size).max().unwrap_or(0);
+    // A valid checkpoint also proves that the record carrying it existed.
+    let proven = valid_cps.iter().map(|c| c.carrier.unwrap_or(c.cp.size).max(c.cp.size)).max().unwrap_or(0);
 
     // ---- Gaps ----
     let mut missing: Vec<SeqRange> = Vec::new();
@@ -366,10 +372,10 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
         }
         expect = seq + 1;
     }
-    if anchored > last_sequence {
+    if proven > last_sequence {
         // A checkpoint vouches for records that are gone: the tail was cut.
-        missing.push([last_sequence + 1, anchored]);
-        last_sequence = anchored;
+        missing.push([last_sequence + 1, proven]);
+        last_sequence = proven;
     }
     for &[a, b] in &missing {
         let covered = announced.iter().find(|([x, y], _)| *x <= a && b <= *y);
@@ -380,10 +386,10 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
                 Kind::MissingRecords,
                 format!("records {r}: missing, as announced by record {by}: they were stamped but never accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them"),
             ),
-            None if b <= anchored => finding(
+            None if b <= proven => finding(
                 Severity::Error,
                 Kind::MissingRecords,
-                format!("records {r}: missing, though a signed checkpoint (through record {anchored}) vouches that they existed"),
+                format!("records {r}: missing, though a signed checkpoint (through record {proven}) vouches that they existed"),
             ),
             None => finding(Severity::Error, Kind::MissingRecords, format!("records {r}: missing")),
         };
@@ -456,7 +462,9 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
             ),
         ));
     }
-    if expects_checkpoints && valid_cps.is_empty() {
+    // Checkpoints present but unchecked (no public key) are key_required
+    // above, not "no checkpoint".
+    if expects_checkpoints && valid_cps.is_empty() && !(options.verifiers.is_empty() && unverifiable > 0) {
         findings.push(finding(
             Severity::Error,
             Kind::NoCheckpoint,
