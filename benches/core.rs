@@ -6,10 +6,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use auditchain::canonical::{json, log_records_from_json, CanonicalError, Envelope, RecordHasher, Scratch};
+use auditchain::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json, log_records_from_json};
 use auditchain::config::EngineConfig;
-use auditchain::engine::{hash_log_records, Engine};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use auditchain::engine::{Engine, hash_log_records};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
 use std::hint::black_box;
 use support::*;
@@ -24,14 +24,20 @@ fn canonical(c: &mut Criterion) {
     for n in [100u64, 1000] {
         let (pb, js) = batch(n);
         g.throughput(Throughput::Elements(n));
-        g.bench_with_input(BenchmarkId::new("protobuf", n), &pb, |b, pb| b.iter(|| hash_log_records(black_box(pb)).unwrap()));
+        g.bench_with_input(BenchmarkId::new("protobuf", n), &pb, |b, pb| {
+            b.iter(|| hash_log_records(black_box(pb)).unwrap())
+        });
         g.bench_with_input(BenchmarkId::new("json", n), &js, |b, js| {
             struct Sink(RecordHasher, usize);
             impl<'v> json::RecordSink<'v> for Sink {
                 fn envelope(&mut self, e: &Envelope) {
                     self.0.set_envelope(e);
                 }
-                fn record(&mut self, _: &'v serde_json::Value, r: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>) {
+                fn record(
+                    &mut self,
+                    _: &'v serde_json::Value,
+                    r: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>,
+                ) {
                     black_box(self.0.hash(r.unwrap().0));
                     self.1 += 1;
                 }

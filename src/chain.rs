@@ -131,7 +131,8 @@ mod tests {
     fn every_input_changes_the_link() {
         let rh = [7u8; 32];
         let prev = [9u8; 32];
-        let base = Link { stream_id: "s", sequence: 2, key_epoch: 0, end: false, previous: Some(&prev), record_hash: &rh };
+        let base =
+            Link { stream_id: "s", sequence: 2, key_epoch: 0, end: false, previous: Some(&prev), record_hash: &rh };
         let h = base.sha256();
         let other_rh = [8u8; 32];
         let variants = [

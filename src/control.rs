@@ -7,7 +7,7 @@
 //! pass one off as the engine's.
 
 use crate::attrs;
-use crate::canonical::{proto, RecordHasher, Scratch};
+use crate::canonical::{RecordHasher, Scratch, proto};
 use crate::chain::{self, Algorithm, Hash};
 use crate::protowire::Writer;
 use crate::stamps::Issued;
@@ -144,10 +144,7 @@ fn encode_record(rec: &ControlRecord, stamp: Option<&ControlStamp<'_>>) -> Write
             n.uint64(3, e);
             lr.message(6, &key_value(attrs::KEY_EPOCH, &n));
         }
-        lr.message(
-            6,
-            &key_value(attrs::INTEGRITY_CANONICALIZATION, &any_string(crate::canonical::CANONICALIZATION)),
-        );
+        lr.message(6, &key_value(attrs::INTEGRITY_CANONICALIZATION, &any_string(crate::canonical::CANONICALIZATION)));
     }
     lr.fixed64(11, rec.time_unix_nano);
     lr
@@ -202,8 +199,8 @@ mod tests {
 
     #[test]
     fn control_records_hash_without_their_stamp() {
-        let rec = ControlRecord::new(EVENT_GAP, 5, "gap".into())
-            .with(UNDELIVERED, CtlValue::StrArray(vec!["3-4".into()]));
+        let rec =
+            ControlRecord::new(EVENT_GAP, 5, "gap".into()).with(UNDELIVERED, CtlValue::StrArray(vec!["3-4".into()]));
         let issued = Issued { sequence: 7, previous: Some([1; 32]), value: [2; 32], key_epoch: Some(3) };
         let stamp = ControlStamp { stream_id: "s", algorithm: Algorithm::Sha256, issued: &issued, end: true };
         let stamped = encode(&[(&rec, Some(stamp))]);

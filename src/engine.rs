@@ -6,7 +6,7 @@
 //! saving the state happen under it, which keeps numbers gap-free and
 //! unique across concurrent callers.
 
-use crate::canonical::{proto, RecordHasher, Scratch};
+use crate::canonical::{RecordHasher, Scratch, proto};
 use crate::chain::{self, Algorithm, Hash};
 use crate::config::EngineConfig;
 use crate::control::{self, ControlRecord, ControlStamp, CtlValue};
@@ -136,9 +136,13 @@ impl Engine {
         };
         let genesis = || StreamState::genesis(name, Algorithm::Sha256, now_unix_nano);
         let start = |s: &StreamState, reason: &str, why: String| {
-            ControlRecord::new(control::EVENT_START, now_unix_nano, format!("auditchain stream {} started: {why}", s.stream_id))
-                .with(control::NAME, CtlValue::Str(name.to_string()))
-                .with(control::REASON, CtlValue::Str(reason.to_string()))
+            ControlRecord::new(
+                control::EVENT_START,
+                now_unix_nano,
+                format!("auditchain stream {} started: {why}", s.stream_id),
+            )
+            .with(control::NAME, CtlValue::Str(name.to_string()))
+            .with(control::REASON, CtlValue::Str(reason.to_string()))
         };
         let (mut stream, first) = match loaded {
             Loaded::FirstStart | Loaded::Reset(_) => {
@@ -166,9 +170,10 @@ impl Engine {
                         }
                     }
                 }
-                let mut rec = start(&s, control::REASON_PREVIOUS_ENDED, format!("stream {} ended cleanly", old.stream_id))
-                    .with(control::PREDECESSOR_ID, CtlValue::Str(old.stream_id.clone()))
-                    .with(control::PREDECESSOR_SEQUENCE, CtlValue::Int((old.next_sequence - 1) as i64));
+                let mut rec =
+                    start(&s, control::REASON_PREVIOUS_ENDED, format!("stream {} ended cleanly", old.stream_id))
+                        .with(control::PREDECESSOR_ID, CtlValue::Str(old.stream_id.clone()))
+                        .with(control::PREDECESSOR_SEQUENCE, CtlValue::Int((old.next_sequence - 1) as i64));
                 if let Some(h) = &old.head {
                     rec = rec.with(control::PREDECESSOR_HASH, CtlValue::Str(chain::to_hex(h)));
                 }
@@ -187,7 +192,7 @@ impl Engine {
                 if !unconfirmed.is_empty() {
                     rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&unconfirmed)));
                 }
-                (s, rec)
+                (*s, rec)
             }
         };
         let mut warnings = Vec::new();
@@ -210,7 +215,11 @@ impl Engine {
         }
         let mut first = first;
         if let Some(k) = &stream.key {
-            if first.attributes.iter().any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_START.into())) {
+            if first
+                .attributes
+                .iter()
+                .any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_START.into()))
+            {
                 first = first
                     .with(control::CHAIN_KEY_ID, CtlValue::Str(k.chain_key_id.clone()))
                     .with(control::KEY_LINEAGE, CtlValue::StrArray(k.lineage.clone()));
@@ -376,7 +385,11 @@ impl Engine {
             return Ok(());
         }
         if !delivered {
-            inner.announce_gap(range, now_unix_nano, "were stamped but refused downstream; their senders were told to retry");
+            inner.announce_gap(
+                range,
+                now_unix_nano,
+                "were stamped but refused downstream; their senders were told to retry",
+            );
         }
         Ok(())
     }
@@ -462,7 +475,14 @@ impl Inner {
             (Call::Close, Some(signer)) => Some((self.checkpoint_record(signer, now), true)),
             (Call::Close, None) => {
                 let id = &self.stream.stream_id;
-                Some((ControlRecord::new(control::EVENT_END, now, format!("auditchain stream {id} ended: the collector shut down cleanly")), true))
+                Some((
+                    ControlRecord::new(
+                        control::EVENT_END,
+                        now,
+                        format!("auditchain stream {id} ended: the collector shut down cleanly"),
+                    ),
+                    true,
+                ))
             }
             (_, Some(signer)) if self.checkpoint_due(now) => Some((self.checkpoint_record(signer, now), false)),
             _ => None,
@@ -470,7 +490,11 @@ impl Inner {
         let mut checkpoint_line = None;
         if let Some((rec, end)) = last_record {
             let link = self.stream.issue(&control::record_hash(&rec), end, now, epochs);
-            if rec.attributes.iter().any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_CHECKPOINT.into())) {
+            if rec
+                .attributes
+                .iter()
+                .any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_CHECKPOINT.into()))
+            {
                 self.stream.last_checkpoint_unix_nano = now;
                 self.stream.records_since_checkpoint = 0;
                 let line = serde_json::json!({ "stream_id": self.stream.stream_id, "sequence": link.sequence, "note": rec.body });

@@ -5,9 +5,9 @@
 //! refuses group- or world-readable ones. Key material is never logged.
 
 use crate::chain::Hash;
-use crate::note::{is_valid_name, NoteSigner, NoteVerifier};
-use base64::engine::general_purpose::STANDARD as B64;
+use crate::note::{NoteSigner, NoteVerifier, is_valid_name};
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
@@ -149,7 +149,9 @@ pub fn write_new_file(path: &Path, contents: &str, mode: u32) -> Result<(), Stri
         .mode(mode)
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(contents.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    f.write_all(contents.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@
 //! ```
 
 use crate::chain::Hash;
-use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -129,7 +129,8 @@ impl NoteVerifier {
             return Err("verifier key is not an Ed25519 key".into());
         }
         let public: [u8; 32] = raw[1..].try_into().expect("32 bytes");
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| "verifier key is not a valid Ed25519 point".to_string())?;
+        let key =
+            VerifyingKey::from_bytes(&public).map_err(|_| "verifier key is not a valid Ed25519 point".to_string())?;
         let h = key_hash(name, &public);
         if format!("{h:08x}") != hash {
             return Err("verifier key hash does not match its key".into());
@@ -270,7 +271,9 @@ mod tests {
     fn checkpoint_round_trip_and_rejects() {
         let c = Checkpoint { origin: "s-1".into(), size: 42, root: [7; 32], time_unix_nano: 5, interval_seconds: 60 };
         assert_eq!(Checkpoint::parse(&c.text()).unwrap(), c);
-        for bad in ["", "s\n", "s\n01\nAAAA\n", "s\n1\nnotbase64!\ntime 1\ninterval 1\n", "s\n1\nBwcH\ntime 1\ninterval 1\n"] {
+        for bad in
+            ["", "s\n", "s\n01\nAAAA\n", "s\n1\nnotbase64!\ntime 1\ninterval 1\n", "s\n1\nBwcH\ntime 1\ninterval 1\n"]
+        {
             assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse_note("no block\n").is_err());

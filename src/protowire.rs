@@ -22,7 +22,9 @@ pub enum WireError {
     InvalidTag,
     GroupsUnsupported,
     /// A known field carried a wire type other than the schema's.
-    WrongType { field: u32 },
+    WrongType {
+        field: u32,
+    },
 }
 
 impl fmt::Display for WireError {
@@ -199,13 +201,13 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         for bad in [
-            &[0x0a, 0x05, b'a'][..],          // length beyond the end
-            &[0x08][..],                      // varint missing
+            &[0x0a, 0x05, b'a'][..], // length beyond the end
+            &[0x08][..],             // varint missing
             &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01][..],
-            &[0x0b][..],                      // start group
-            &[0x00, 0x01][..],                // field number 0
-            &[0x0e][..],                      // wire type 6
-            &[0x09, 1, 2, 3][..],             // fixed64 truncated
+            &[0x0b][..],                                                       // start group
+            &[0x00, 0x01][..],                                                 // field number 0
+            &[0x0e][..],                                                       // wire type 6
+            &[0x09, 1, 2, 3][..],                                              // fixed64 truncated
             &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f][..], // huge length
         ] {
             let mut r = Reader::new(bad);

@@ -134,12 +134,7 @@ impl StampsBuilder {
     pub fn stamped(&mut self, link: &Issued) {
         let first = self.stamps.attrs.len() as u32;
         self.str_op(KEY_STREAM_ID, self.stream_id);
-        self.stamps.attrs.push(AttrOp {
-            key: KEY_SEQUENCE_NUMBER,
-            kind: AttrKind::Int,
-            value: link.sequence,
-            len: 0,
-        });
+        self.stamps.attrs.push(AttrOp { key: KEY_SEQUENCE_NUMBER, kind: AttrKind::Int, value: link.sequence, len: 0 });
         if let Some(p) = &link.previous {
             self.hex_op(KEY_PREVIOUS_HASH, p);
         }

@@ -23,7 +23,7 @@ pub enum Loaded {
     /// No directory for this stream name yet: the first start.
     FirstStart,
     /// The saved state.
-    Saved(StreamState),
+    Saved(Box<StreamState>),
     /// The state was missing or unreadable and `state.new_stream` allowed
     /// starting over; the text says what was wrong.
     Reset(String),
@@ -71,9 +71,11 @@ impl StateStore {
         let dir = directory.join(stream_name);
         let first_start = !dir.exists();
         if first_start {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
-                state_error(format!("state.directory: cannot create {}: {e}", dir.display()))
-            })?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| state_error(format!("state.directory: cannot create {}: {e}", dir.display())))?;
         }
         let lock = OpenOptions::new()
             .read(true)
@@ -96,12 +98,17 @@ impl StateStore {
                 format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())
             }));
         }
-        let store = StateStore { dir, _lock: lock, fresh: std::sync::atomic::AtomicBool::new(first_start), writes: Default::default() };
+        let store = StateStore {
+            dir,
+            _lock: lock,
+            fresh: std::sync::atomic::AtomicBool::new(first_start),
+            writes: Default::default(),
+        };
         if first_start {
             return Ok((store, Loaded::FirstStart));
         }
         match store.read(stream_name) {
-            Ok(state) => Ok((store, Loaded::Saved(state))),
+            Ok(state) => Ok((store, Loaded::Saved(Box::new(state)))),
             Err(problem) if new_stream => Ok((store, Loaded::Reset(problem))),
             Err(problem) => Err(state_error(format!(
                 "{problem}. The stream cannot continue without its state: restore {} from a backup to continue the stream, \
@@ -123,7 +130,7 @@ impl StateStore {
                 return Err(format!(
                     "stream state {} is missing, but its directory exists, so a stream was started here before",
                     path.display()
-                ))
+                ));
             }
             Err(e) => return Err(format!("cannot read stream state {}: {e}", path.display())),
         };
@@ -200,7 +207,7 @@ mod tests {
         drop(store);
         let (_store, loaded) = StateStore::open(d.path(), "s1", false).unwrap();
         match loaded {
-            Loaded::Saved(got) => assert_eq!(got, s),
+            Loaded::Saved(got) => assert_eq!(*got, s),
             other => panic!("{other:?}"),
         }
         let mode = fs::metadata(d.path().join("s1/state.json")).unwrap();

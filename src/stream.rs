@@ -115,12 +115,7 @@ impl StreamState {
         let _ = getrandom::fill(&mut rnd);
         StreamState {
             stream_name: stream_name.to_string(),
-            stream_id: format!(
-                "{stream_name}-{}-{:02x}{:02x}",
-                crate::timefmt::compact(now_unix_nano),
-                rnd[0],
-                rnd[1]
-            ),
+            stream_id: format!("{stream_name}-{}-{:02x}{:02x}", crate::timefmt::compact(now_unix_nano), rnd[0], rnd[1]),
             algorithm,
             canonicalization: crate::canonical::CANONICALIZATION.to_string(),
             created_unix_nano: now_unix_nano,
@@ -137,7 +132,12 @@ impl StreamState {
 
     /// Makes a new stream keyed, with epoch 0 derived from the chain key.
     pub fn key_from_chain_key(&mut self, chain_key: &ChainKey, now_unix_nano: u64) {
-        self.set_key(chain_key.id(), vec![self.stream_id.clone()], chain::root_stream_key(chain_key.secret(), &self.stream_id), now_unix_nano);
+        self.set_key(
+            chain_key.id(),
+            vec![self.stream_id.clone()],
+            chain::root_stream_key(chain_key.secret(), &self.stream_id),
+            now_unix_nano,
+        );
     }
 
     /// Makes a new stream keyed, with epoch 0 derived from its closed
@@ -145,12 +145,24 @@ impl StreamState {
     pub fn key_from_predecessor(&mut self, pred: &KeyState, now_unix_nano: u64) {
         let mut lineage = pred.lineage.clone();
         lineage.push(format!("{}:{}", pred.epoch, self.stream_id));
-        self.set_key(pred.chain_key_id.clone(), lineage, chain::successor_stream_key(&pred.key, &self.stream_id), now_unix_nano);
+        self.set_key(
+            pred.chain_key_id.clone(),
+            lineage,
+            chain::successor_stream_key(&pred.key, &self.stream_id),
+            now_unix_nano,
+        );
     }
 
     fn set_key(&mut self, chain_key_id: String, lineage: Vec<String>, key: Hash, now_unix_nano: u64) {
         self.algorithm = Algorithm::HmacSha256;
-        self.key = Some(KeyState { chain_key_id, lineage, epoch: 0, key, epoch_started_unix_nano: now_unix_nano, epoch_records: 0 });
+        self.key = Some(KeyState {
+            chain_key_id,
+            lineage,
+            epoch: 0,
+            key,
+            epoch_started_unix_nano: now_unix_nano,
+            epoch_records: 0,
+        });
     }
 
     /// Issues the next link for a record with the given content hash;
@@ -207,10 +219,7 @@ pub fn remove_range(ranges: &mut Vec<SeqRange>, r: SeqRange) {
 
 /// Formats ranges as `"3-7"` / `"9"` strings for control records.
 pub fn range_strings(ranges: &[SeqRange]) -> Vec<String> {
-    ranges
-        .iter()
-        .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") })
-        .collect()
+    ranges.iter().map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
 }
 
 /// Parses what [`range_strings`] wrote.
@@ -226,7 +235,7 @@ pub fn parse_range(s: &str) -> Option<SeqRange> {
 }
 
 mod hex_key {
-    use crate::chain::{from_hex, to_hex, Hash};
+    use crate::chain::{Hash, from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
@@ -240,7 +249,7 @@ mod hex_key {
 }
 
 mod hex_opt {
-    use crate::chain::{from_hex, to_hex, Hash};
+    use crate::chain::{Hash, from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
@@ -269,7 +278,8 @@ mod tests {
         let ck = ChainKey::from_secret("k", [9; 32]).unwrap();
         let mut s = StreamState::genesis("n", Algorithm::Sha256, 0);
         s.key_from_chain_key(&ck, 0);
-        let epochs: Vec<_> = [0, 1, 2, 3, 2000].iter().map(|&t| s.issue(&[1; 32], false, t, P).key_epoch.unwrap()).collect();
+        let epochs: Vec<_> =
+            [0, 1, 2, 3, 2000].iter().map(|&t| s.issue(&[1; 32], false, t, P).key_epoch.unwrap()).collect();
         // Two records per epoch, and a long pause ends an epoch too.
         assert_eq!(epochs, vec![0, 0, 1, 1, 2]);
         let k0 = lineage_key(ck.secret(), &s.key.as_ref().unwrap().lineage, &s.stream_id).unwrap();

@@ -9,13 +9,13 @@ use auditchain::canonical::{log_records_from_json, log_records_from_proto};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use proptest::prelude::*;
 use prost::Message;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Clone, Debug)]
 enum Any {
@@ -109,25 +109,13 @@ fn record() -> impl Strategy<Value = Rec> {
     (
         (any::<u64>(), any::<u64>(), -3i32..30, text(), any_value()),
         (attrs(), any::<u32>(), any::<u32>()),
-        (
-            proptest::option::of(any::<[u8; 16]>()),
-            proptest::option::of(any::<[u8; 8]>()),
-            text(),
-        ),
+        (proptest::option::of(any::<[u8; 16]>()), proptest::option::of(any::<[u8; 8]>()), text()),
     )
-        .prop_map(|((time, observed, severity, severity_text, body), (attrs, dropped, flags), (trace, span, event_name))| Rec {
-            time,
-            observed,
-            severity,
-            severity_text,
-            body,
-            attrs,
-            dropped,
-            flags,
-            trace,
-            span,
-            event_name,
-        })
+        .prop_map(
+            |((time, observed, severity, severity_text, body), (attrs, dropped, flags), (trace, span, event_name))| {
+                Rec { time, observed, severity, severity_text, body, attrs, dropped, flags, trace, span, event_name }
+            },
+        )
 }
 
 fn request() -> impl Strategy<Value = Vec<Res>> {
@@ -164,7 +152,11 @@ fn to_proto(req: &[Res]) -> Vec<u8> {
         resource_logs: req
             .iter()
             .map(|r| ResourceLogs {
-                resource: Some(Resource { attributes: pb_kvs(&r.attrs), dropped_attributes_count: r.dropped, ..Default::default() }),
+                resource: Some(Resource {
+                    attributes: pb_kvs(&r.attrs),
+                    dropped_attributes_count: r.dropped,
+                    ..Default::default()
+                }),
                 schema_url: r.schema_url.clone(),
                 scope_logs: r
                     .scopes
@@ -241,7 +233,10 @@ fn to_json(req: &[Res], alt: bool) -> Value {
                     o.insert("timeUnixNano".into(), json!(l.time.to_string()));
                 }
                 if l.observed != 0 {
-                    o.insert(if alt { "observed_time_unix_nano" } else { "observedTimeUnixNano" }.into(), json!(l.observed.to_string()));
+                    o.insert(
+                        if alt { "observed_time_unix_nano" } else { "observedTimeUnixNano" }.into(),
+                        json!(l.observed.to_string()),
+                    );
                 }
                 if l.severity != 0 || alt {
                     o.insert("severityNumber".into(), json!(l.severity));
@@ -278,7 +273,7 @@ fn to_json(req: &[Res], alt: bool) -> Value {
 }
 
 fn shuffle_attrs(req: &mut [Res]) {
-    fn rev(kvs: &mut Vec<(String, Any)>) {
+    fn rev(kvs: &mut [(String, Any)]) {
         kvs.reverse();
         for (_, v) in kvs.iter_mut() {
             if let Any::Kv(inner) = v {

@@ -10,10 +10,10 @@ use auditchain::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateCo
 use auditchain::engine::Engine;
 use auditchain::keys::{self, KeySet};
 use auditchain::verify::report::{Kind, Report, Severity, Verdict};
-use auditchain::verify::{verify, Options};
+use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::*;
 
@@ -238,8 +238,16 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
             let end = attr(r, "audit.sequence.end").is_some();
             *attr_mut(r, "audit.integrity.algorithm") = json!({"stringValue": "sha256-chain-v1"});
             r["attributes"].as_array_mut().unwrap().retain(|kv| kv["key"] != "audit.integrity.key_epoch");
-            *attr_mut(r, "audit.sequence.previous_hash") = json!({"stringValue": auditchain::chain::to_hex(&prev.unwrap())});
-            let link = auditchain::chain::Link { stream_id: &stream_id, sequence: n, key_epoch: 0, end, previous: prev.as_ref(), record_hash: &rh };
+            *attr_mut(r, "audit.sequence.previous_hash") =
+                json!({"stringValue": auditchain::chain::to_hex(&prev.unwrap())});
+            let link = auditchain::chain::Link {
+                stream_id: &stream_id,
+                sequence: n,
+                key_epoch: 0,
+                end,
+                previous: prev.as_ref(),
+                record_hash: &rh,
+            };
             *attr_mut(r, "audit.integrity.value") = json!({"stringValue": auditchain::chain::to_hex(&link.sha256())});
         }
         prev = auditchain::chain::from_hex(attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap());
@@ -387,7 +395,8 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
     drop(e);
     let out = tempfile::tempdir().unwrap();
     let l = lines(&reqs);
-    let stream_id = attr(&records(&l)[0], "audit.sequence.stream_id").unwrap()["stringValue"].as_str().unwrap().to_string();
+    let stream_id =
+        attr(&records(&l)[0], "audit.sequence.stream_id").unwrap()["stringValue"].as_str().unwrap().to_string();
     // Forge record 3 (an early epoch): new content, link computed with the
     // stolen key, labelled either with its true epoch or the stolen one.
     for relabel in [false, true] {
@@ -397,13 +406,20 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                 r["body"] = json!({"stringValue": "forged"});
                 let rec_hash = {
                     let mut stripped = r.clone();
-                    stripped["attributes"].as_array_mut().unwrap().retain(|kv| !kv["key"].as_str().unwrap().starts_with("audit.sequence.") && !kv["key"].as_str().unwrap().starts_with("audit.integrity."));
+                    stripped["attributes"].as_array_mut().unwrap().retain(|kv| {
+                        !kv["key"].as_str().unwrap().starts_with("audit.sequence.")
+                            && !kv["key"].as_str().unwrap().starts_with("audit.integrity.")
+                    });
                     let req = json!({"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"audit.service"}}]},"scopeLogs":[{"scope":{"name":"audit.service"},"logRecords":[stripped]}]}]});
                     let c = auditchain::canonical::log_records_from_json(&req).unwrap();
                     <sha2::Sha256 as sha2::Digest>::digest(&c[0])
                 };
-                let prev = auditchain::chain::from_hex(attr(&r, "audit.sequence.previous_hash").unwrap()["stringValue"].as_str().unwrap()).unwrap();
-                let true_epoch: u64 = attr(&r, "audit.integrity.key_epoch").unwrap()["intValue"].as_str().unwrap().parse().unwrap();
+                let prev = auditchain::chain::from_hex(
+                    attr(&r, "audit.sequence.previous_hash").unwrap()["stringValue"].as_str().unwrap(),
+                )
+                .unwrap();
+                let true_epoch: u64 =
+                    attr(&r, "audit.integrity.key_epoch").unwrap()["intValue"].as_str().unwrap().parse().unwrap();
                 let label = if relabel { epoch } else { true_epoch };
                 let link = auditchain::chain::Link {
                     stream_id: &stream_id,
@@ -413,7 +429,8 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                     previous: Some(&prev),
                     record_hash: &rec_hash.into(),
                 };
-                *attr_mut(&mut r, "audit.integrity.value") = json!({"stringValue": auditchain::chain::to_hex(&link.hmac(&stolen))});
+                *attr_mut(&mut r, "audit.integrity.value") =
+                    json!({"stringValue": auditchain::chain::to_hex(&link.hmac(&stolen))});
                 *attr_mut(&mut r, "audit.integrity.key_epoch") = json!({"intValue": label.to_string()});
             }
             Some(r)
@@ -532,7 +549,8 @@ fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
     let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
     let stamps = e.tick(t).unwrap();
     assert!(stamps.warning.is_none(), "{:?}", stamps.warning);
-    let lines: Vec<Value> = std::fs::read_to_string(&cp_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&cp_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // The checkpoint after the batch, and the final one at close.
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().all(|l| l["note"].as_str().unwrap().contains("\ninterval 60\n")));
@@ -562,5 +580,8 @@ fn a_different_chain_key_on_a_continuing_lineage_is_reported_not_silently_ignore
     let cfg = EngineConfig { key_file: Some(other.chain.clone()), ..config(&k, state.path(), None) };
     let e = Engine::new(cfg, t).unwrap();
     let w = e.tick(t).unwrap().warning.expect("a warning");
-    assert!(w.starts_with("key_file:") && w.contains("takes effect only when a stream starts without a keyed predecessor"), "{w}");
+    assert!(
+        w.starts_with("key_file:") && w.contains("takes effect only when a stream starts without a keyed predecessor"),
+        "{w}"
+    );
 }

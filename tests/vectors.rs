@@ -12,14 +12,16 @@ mod support;
 use auditchain::canonical::{log_records_from_json, log_records_from_proto};
 use auditchain::chain::{self, Link};
 use auditchain::keys::ChainKey;
-use auditchain::note::{parse_note, Checkpoint, NoteSigner, NoteVerifier};
+use auditchain::note::{Checkpoint, NoteSigner, NoteVerifier, parse_note};
 use auditchain::stream::lineage_key;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValueList, any_value::Value as V,
+};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use support::*;
@@ -44,7 +46,13 @@ fn any(v: V) -> AnyValue {
     AnyValue { value: Some(v) }
 }
 
-fn one(resource: Option<Resource>, schema: &str, scope: Option<InstrumentationScope>, scope_schema: &str, record: LogRecord) -> ExportLogsServiceRequest {
+fn one(
+    resource: Option<Resource>,
+    schema: &str,
+    scope: Option<InstrumentationScope>,
+    scope_schema: &str,
+    record: LogRecord,
+) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource,
@@ -67,9 +75,18 @@ fn cases() -> Vec<(&'static str, &'static str, ExportLogsServiceRequest)> {
             "full-record",
             "Every LogRecord field set, with a resource and scope that carry attributes and schema URLs.",
             one(
-                Some(Resource { attributes: vec![kv("service.name", s("billing")), kv("host.name", s("db-1"))], dropped_attributes_count: 1, ..Default::default() }),
+                Some(Resource {
+                    attributes: vec![kv("service.name", s("billing")), kv("host.name", s("db-1"))],
+                    dropped_attributes_count: 1,
+                    ..Default::default()
+                }),
                 "https://opentelemetry.io/schemas/1.26.0",
-                Some(InstrumentationScope { name: "audit.service".into(), version: "2.1.0".into(), attributes: vec![kv("team", s("sec"))], dropped_attributes_count: 0 }),
+                Some(InstrumentationScope {
+                    name: "audit.service".into(),
+                    version: "2.1.0".into(),
+                    attributes: vec![kv("team", s("sec"))],
+                    dropped_attributes_count: 0,
+                }),
                 "https://example.com/scope-schema",
                 LogRecord {
                     time_unix_nano: 1_795_320_660_123_456_789,
@@ -94,75 +111,114 @@ fn cases() -> Vec<(&'static str, &'static str, ExportLogsServiceRequest)> {
         (
             "value-types",
             "Every AnyValue type, including the doubles JSON numbers cannot hold, -0, extreme integers, empty values and nesting.",
-            one(None, "", None, "", LogRecord {
-                body: Some(any(V::KvlistValue(KeyValueList { values: vec![
-                    kv("nested", any(V::ArrayValue(ArrayValue { values: vec![any(V::IntValue(1)), any(V::KvlistValue(KeyValueList { values: vec![kv("deep", any(V::BoolValue(false)))] })), AnyValue { value: None }] }))),
-                    kv("empty_list", any(V::ArrayValue(ArrayValue { values: vec![] }))),
-                    kv("empty_map", any(V::KvlistValue(KeyValueList { values: vec![] }))),
-                ] }))),
-                attributes: vec![
-                    kv("str", s("")),
-                    kv("bool", any(V::BoolValue(true))),
-                    kv("int.min", any(V::IntValue(i64::MIN))),
-                    kv("int.max", any(V::IntValue(i64::MAX))),
-                    kv("double", any(V::DoubleValue(1.5))),
-                    kv("double.neg_zero", any(V::DoubleValue(-0.0))),
-                    kv("double.big", any(V::DoubleValue(1e21))),
-                    kv("double.tiny", any(V::DoubleValue(5e-324))),
-                    kv("double.nan", any(V::DoubleValue(f64::NAN))),
-                    kv("double.inf", any(V::DoubleValue(f64::INFINITY))),
-                    kv("double.neg_inf", any(V::DoubleValue(f64::NEG_INFINITY))),
-                    kv("bytes", any(V::BytesValue(vec![0, 1, 2, 253, 254, 255]))),
-                    kv("bytes.empty", any(V::BytesValue(vec![]))),
-                    kv("empty", AnyValue { value: None }),
-                ],
-                ..Default::default()
-            }),
+            one(
+                None,
+                "",
+                None,
+                "",
+                LogRecord {
+                    body: Some(any(V::KvlistValue(KeyValueList {
+                        values: vec![
+                            kv(
+                                "nested",
+                                any(V::ArrayValue(ArrayValue {
+                                    values: vec![
+                                        any(V::IntValue(1)),
+                                        any(V::KvlistValue(KeyValueList {
+                                            values: vec![kv("deep", any(V::BoolValue(false)))],
+                                        })),
+                                        AnyValue { value: None },
+                                    ],
+                                })),
+                            ),
+                            kv("empty_list", any(V::ArrayValue(ArrayValue { values: vec![] }))),
+                            kv("empty_map", any(V::KvlistValue(KeyValueList { values: vec![] }))),
+                        ],
+                    }))),
+                    attributes: vec![
+                        kv("str", s("")),
+                        kv("bool", any(V::BoolValue(true))),
+                        kv("int.min", any(V::IntValue(i64::MIN))),
+                        kv("int.max", any(V::IntValue(i64::MAX))),
+                        kv("double", any(V::DoubleValue(1.5))),
+                        kv("double.neg_zero", any(V::DoubleValue(-0.0))),
+                        kv("double.big", any(V::DoubleValue(1e21))),
+                        kv("double.tiny", any(V::DoubleValue(5e-324))),
+                        kv("double.nan", any(V::DoubleValue(f64::NAN))),
+                        kv("double.inf", any(V::DoubleValue(f64::INFINITY))),
+                        kv("double.neg_inf", any(V::DoubleValue(f64::NEG_INFINITY))),
+                        kv("bytes", any(V::BytesValue(vec![0, 1, 2, 253, 254, 255]))),
+                        kv("bytes.empty", any(V::BytesValue(vec![]))),
+                        kv("empty", AnyValue { value: None }),
+                    ],
+                    ..Default::default()
+                },
+            ),
         ),
         (
             "sorting-and-escapes",
             "Attributes sorted by key in code point order (uppercase before lowercase, non-ASCII last), duplicate keys ordered by value, and strings with every character JCS escapes.",
-            one(None, "", None, "", LogRecord {
-                body: body("quote \" backslash \\ tab \t newline \n nul \u{0} unit-separator \u{1f} del \u{7f} é € 😀 \u{2028}"),
-                attributes: vec![
-                    kv("z", s("last ascii")),
-                    kv("é", s("non-ascii")),
-                    kv("Z", s("uppercase")),
-                    kv("a", s("second")),
-                    kv("a", s("first")),
-                    kv("😀", s("astral")),
-                    kv("", s("empty key")),
-                ],
-                ..Default::default()
-            }),
+            one(
+                None,
+                "",
+                None,
+                "",
+                LogRecord {
+                    body: body(
+                        "quote \" backslash \\ tab \t newline \n nul \u{0} unit-separator \u{1f} del \u{7f} é € 😀 \u{2028}",
+                    ),
+                    attributes: vec![
+                        kv("z", s("last ascii")),
+                        kv("é", s("non-ascii")),
+                        kv("Z", s("uppercase")),
+                        kv("a", s("second")),
+                        kv("a", s("first")),
+                        kv("😀", s("astral")),
+                        kv("", s("empty key")),
+                    ],
+                    ..Default::default()
+                },
+            ),
         ),
         (
             "omitted-defaults",
             "An all-zero trace id and span id, an empty resource and an empty scope are omitted, like every field at its default.",
-            one(Some(Resource::default()), "", Some(InstrumentationScope::default()), "", LogRecord {
-                body: body("defaults"),
-                trace_id: vec![0; 16],
-                span_id: vec![0; 8],
-                severity_number: 0,
-                ..Default::default()
-            }),
+            one(
+                Some(Resource::default()),
+                "",
+                Some(InstrumentationScope::default()),
+                "",
+                LogRecord {
+                    body: body("defaults"),
+                    trace_id: vec![0; 16],
+                    span_id: vec![0; 8],
+                    severity_number: 0,
+                    ..Default::default()
+                },
+            ),
         ),
         (
             "stamped",
             "A record as exported, carrying its stamp: the stamp attributes are left out of the canonical form, so it hashes like the record before stamping.",
-            one(None, "", None, "", LogRecord {
-                body: body("stamped"),
-                attributes: vec![
-                    kv("audit.action", s("login")),
-                    kv("audit.sequence.stream_id", s("host-1-20261122T041100Z-7f3a")),
-                    kv("audit.sequence.number", any(V::IntValue(2))),
-                    kv("audit.sequence.previous_hash", s(&"ab".repeat(32))),
-                    kv("audit.integrity.value", s(&"cd".repeat(32))),
-                    kv("audit.integrity.algorithm", s("sha256-chain-v1")),
-                    kv("audit.integrity.canonicalization", s("otlp-jcs-v1")),
-                ],
-                ..Default::default()
-            }),
+            one(
+                None,
+                "",
+                None,
+                "",
+                LogRecord {
+                    body: body("stamped"),
+                    attributes: vec![
+                        kv("audit.action", s("login")),
+                        kv("audit.sequence.stream_id", s("host-1-20261122T041100Z-7f3a")),
+                        kv("audit.sequence.number", any(V::IntValue(2))),
+                        kv("audit.sequence.previous_hash", s(&"ab".repeat(32))),
+                        kv("audit.integrity.value", s(&"cd".repeat(32))),
+                        kv("audit.integrity.algorithm", s("sha256-chain-v1")),
+                        kv("audit.integrity.canonicalization", s("otlp-jcs-v1")),
+                    ],
+                    ..Default::default()
+                },
+            ),
         ),
     ]
 }
@@ -219,7 +275,14 @@ fn chain_vectors() {
                     let rh = record_hash(i);
                     let epoch = keyed.map(|(_, epochs)| epochs[i as usize - 1]).unwrap_or(0);
                     let end = i == n;
-                    let link = Link { stream_id, sequence: i, key_epoch: epoch, end, previous: prev.as_ref(), record_hash: &rh };
+                    let link = Link {
+                        stream_id,
+                        sequence: i,
+                        key_epoch: epoch,
+                        end,
+                        previous: prev.as_ref(),
+                        record_hash: &rh,
+                    };
                     let value = match keyed {
                         None => link.sha256(),
                         Some((k0, _)) => {
@@ -283,7 +346,14 @@ fn chain_vectors() {
         for r in stream["records"].as_array().unwrap() {
             let rh: [u8; 32] = unhex(r["record_hash"].as_str().unwrap()).try_into().unwrap();
             let epoch = r["key_epoch"].as_u64().unwrap_or(0);
-            let link = Link { stream_id: id, sequence: r["sequence"].as_u64().unwrap(), key_epoch: epoch, end: r["end"].as_bool().unwrap(), previous: prev.as_ref(), record_hash: &rh };
+            let link = Link {
+                stream_id: id,
+                sequence: r["sequence"].as_u64().unwrap(),
+                key_epoch: epoch,
+                end: r["end"].as_bool().unwrap(),
+                previous: prev.as_ref(),
+                record_hash: &rh,
+            };
             assert_eq!(hex(&link.message()), r["link_message"].as_str().unwrap());
             let value = match &keys {
                 None => link.sha256(),

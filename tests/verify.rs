@@ -6,7 +6,7 @@ mod support;
 use auditchain::config::{EngineConfig, StateConfig};
 use auditchain::engine::Engine;
 use auditchain::verify::report::{Kind, Report, Severity, Verdict};
-use auditchain::verify::{verify, Options};
+use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
 use serde_json::Value;
@@ -212,7 +212,8 @@ fn reordered_split_files_and_duplicated_batches_verify_clean() {
 fn a_rewritten_link_is_a_broken_link() {
     let d = tempfile::tempdir().unwrap();
     let mut l = lines(&stream(&engine(None), 2, 3, true));
-    *attr_mut(record_mut(&mut l, 6), "audit.sequence.previous_hash") = serde_json::json!({"stringValue": "00".repeat(32)});
+    *attr_mut(record_mut(&mut l, 6), "audit.sequence.previous_hash") =
+        serde_json::json!({"stringValue": "00".repeat(32)});
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
     let errors = kinds(&r, Severity::Error);
@@ -245,7 +246,10 @@ fn records_after_the_end_are_reported() {
     // records after it would.
     let mut l = lines(&reqs);
     let rec = record_mut(&mut l, 2);
-    rec["attributes"].as_array_mut().unwrap().push(serde_json::json!({"key": "audit.sequence.end", "value": {"boolValue": true}}));
+    rec["attributes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"key": "audit.sequence.end", "value": {"boolValue": true}}));
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
     let errors = kinds(&r, Severity::Error);
@@ -435,7 +439,10 @@ fn large_files_are_read_in_parallel_with_the_same_findings_and_lines() {
     let body = &mut record_mut(&mut l, 5000)["body"]["stringValue"];
     *body = Value::String("tampered".into());
     write_lines(d.path(), "audit.jsonl", &l);
-    assert!(std::fs::metadata(d.path().join("audit.jsonl")).unwrap().len() > 4 << 20, "large enough for the parallel reader");
+    assert!(
+        std::fs::metadata(d.path().join("audit.jsonl")).unwrap().len() > 4 << 20,
+        "large enough for the parallel reader"
+    );
     let r = check(d.path());
     assert_eq!(r.inputs.records, 10_002);
     assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(5000), None)]);

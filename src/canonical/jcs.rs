@@ -175,9 +175,6 @@ mod tests {
         write_i32(&mut out, -7);
         out.push(b' ');
         write_u64(&mut out, 0);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#""18446744073709551615" "-9223372036854775808" -7 0"#
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), r#""18446744073709551615" "-9223372036854775808" -7 0"#);
     }
 }

@@ -6,8 +6,8 @@
 //! numbers, enum values as numbers or names, special doubles as strings.
 
 use super::{
-    at, err, CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind,
-    LogRecordParts, Scratch, Signal, MAX_DEPTH,
+    CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, LogRecordParts, MAX_DEPTH, Scratch, Signal,
+    at, err,
 };
 use crate::attrs;
 use base64::Engine as _;
@@ -26,7 +26,11 @@ pub trait RecordSink<'v> {
 
 /// Walks every log record of an OTLP/JSON `ExportLogsServiceRequest`.
 /// An error in a resource or scope (shared by its records) ends the walk.
-pub fn walk_logs<'v>(request: &'v Value, scratch: &mut Scratch, sink: &mut impl RecordSink<'v>) -> Result<(), CanonicalError> {
+pub fn walk_logs<'v>(
+    request: &'v Value,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'v>,
+) -> Result<(), CanonicalError> {
     let obj = object(request)?;
     for (k, v) in obj {
         match k.as_str() {
@@ -100,7 +104,9 @@ fn double(v: &Value) -> Result<f64, CanonicalError> {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => s.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| invalid(format!("{s:?} is not a double"))),
+            _ => {
+                s.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| invalid(format!("{s:?} is not a double")))
+            }
         },
         _ => Err(invalid("expected a number")),
     }
@@ -109,9 +115,31 @@ fn double(v: &Value) -> Result<f64, CanonicalError> {
 /// Severity: a number, or an enum name such as "SEVERITY_NUMBER_INFO".
 fn severity(v: &Value) -> Result<i32, CanonicalError> {
     const NAMES: [&str; 25] = [
-        "UNSPECIFIED", "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO", "INFO2",
-        "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3", "ERROR4", "FATAL", "FATAL2",
-        "FATAL3", "FATAL4",
+        "UNSPECIFIED",
+        "TRACE",
+        "TRACE2",
+        "TRACE3",
+        "TRACE4",
+        "DEBUG",
+        "DEBUG2",
+        "DEBUG3",
+        "DEBUG4",
+        "INFO",
+        "INFO2",
+        "INFO3",
+        "INFO4",
+        "WARN",
+        "WARN2",
+        "WARN3",
+        "WARN4",
+        "ERROR",
+        "ERROR2",
+        "ERROR3",
+        "ERROR4",
+        "FATAL",
+        "FATAL2",
+        "FATAL3",
+        "FATAL4",
     ];
     match v {
         Value::String(s) => s
@@ -164,7 +192,11 @@ fn bytes_value(s: &str) -> Result<Vec<u8>, CanonicalError> {
     Err(invalid(format!("{s:?} is not base64")))
 }
 
-fn resource_logs<'v>(v: &'v Value, scratch: &mut Scratch, sink: &mut impl RecordSink<'v>) -> Result<(), CanonicalError> {
+fn resource_logs<'v>(
+    v: &'v Value,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'v>,
+) -> Result<(), CanonicalError> {
     let mut resource = None;
     let mut scope_logs: &[Value] = &[];
     let mut schema_url = "";
@@ -294,16 +326,18 @@ fn log_record<'v>(
                     body.clear();
                 }
             }
-            "attributes" => {
-                key_values(&mut attributes, v, 0, scratch, Some(stamp)).map_err(|e| at(e, format_args!(".attributes")))?
-            }
+            "attributes" => key_values(&mut attributes, v, 0, scratch, Some(stamp))
+                .map_err(|e| at(e, format_args!(".attributes")))?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                parts.dropped_attributes_count = uint32(v).map_err(|e| at(e, format_args!(".droppedAttributesCount")))?
+                parts.dropped_attributes_count =
+                    uint32(v).map_err(|e| at(e, format_args!(".droppedAttributesCount")))?
             }
             "flags" => parts.flags = uint32(v).map_err(|e| at(e, format_args!(".flags")))?,
             "traceId" | "trace_id" => trace = v,
             "spanId" | "span_id" => span = v,
-            "eventName" | "event_name" => parts.event_name = string(v).map_err(|e| at(e, format_args!(".eventName")))?,
+            "eventName" | "event_name" => {
+                parts.event_name = string(v).map_err(|e| at(e, format_args!(".eventName")))?
+            }
             other => return Err(unknown(other)),
         }
     }
@@ -377,7 +411,9 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
         return Ok(());
     };
     if members.next().is_some() {
-        return Err(invalid("a value must have exactly one of stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue"));
+        return Err(invalid(
+            "a value must have exactly one of stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue",
+        ));
     }
     match k.as_str() {
         "stringValue" | "string_value" => {

@@ -75,10 +75,7 @@ impl fmt::Display for CanonicalError {
                 "{at}: unknown field {name}; auditchain's canonical form {CANONICALIZATION} does not cover it, so the record cannot be protected"
             ),
             ErrorKind::InvalidUtf8 => write!(f, "{at}: string is not valid UTF-8"),
-            ErrorKind::TooDeep => write!(
-                f,
-                "{at}: value nested deeper than {MAX_DEPTH} levels"
-            ),
+            ErrorKind::TooDeep => write!(f, "{at}: value nested deeper than {MAX_DEPTH} levels"),
             ErrorKind::AlreadyStamped(key) => write!(
                 f,
                 "{at}: record already carries the auditchain attribute \"{key}\"; records must reach auditchain unstamped (is a second auditchain processor upstream?)"
@@ -173,10 +170,7 @@ impl KvLevel {
     }
 
     fn finish_value(&mut self, key_start: usize, key_end: usize, value_start: usize) {
-        self.entries.push(PendingKv {
-            key: (key_start, key_end),
-            value: (value_start, self.bytes.len()),
-        });
+        self.entries.push(PendingKv { key: (key_start, key_end), value: (value_start, self.bytes.len()) });
     }
 
     /// Writes `[{"key":..,"value":..},..]` sorted by key (Unicode code point
@@ -533,7 +527,11 @@ pub fn log_records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>
         fn envelope(&mut self, envelope: &Envelope) {
             self.bytes.envelope = envelope.clone();
         }
-        fn record(&mut self, _raw: &'v serde_json::Value, record: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>) {
+        fn record(
+            &mut self,
+            _raw: &'v serde_json::Value,
+            record: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>,
+        ) {
             match record {
                 Ok((canonical, _)) => self.bytes.push(canonical),
                 Err(e) => {

@@ -2,8 +2,8 @@
 //! place and written as canonical JSON, with no decoded structs in between.
 
 use super::{
-    at, err, jcs, CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, KvLevel,
-    LogRecordParts, Scratch, Signal, MAX_DEPTH,
+    CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, KvLevel, LogRecordParts, MAX_DEPTH, Scratch,
+    Signal, at, err, jcs,
 };
 use crate::attrs;
 use crate::protowire::{Reader, Value, WireError};
@@ -75,6 +75,32 @@ fn only_once<T>(slot: &mut Option<T>, v: T, what: &str) -> Result<(), CanonicalE
     Ok(())
 }
 
+/// The first pass over a ResourceLogs or ScopeLogs message: its resource or
+/// scope (field 1) and schema URL (field 3), which every record of the
+/// list (field 2) shares.
+fn container_and_schema<'a>(
+    msg: &'a [u8],
+    message: &str,
+    what: &str,
+) -> Result<(Option<&'a [u8]>, &'a str), CanonicalError> {
+    let mut container = None;
+    let mut schema_url = "";
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field().map_err(malformed)? {
+        match field {
+            1 => only_once(&mut container, v.bytes(field).map_err(malformed)?, what)?,
+            2 => {
+                v.bytes(field).map_err(malformed)?;
+            }
+            3 => {
+                schema_url = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".schemaUrl")))?
+            }
+            _ => return Err(unknown(message, field)),
+        }
+    }
+    Ok((container, schema_url))
+}
+
 struct Walker<'s, 'a> {
     policy: StampPolicy,
     scratch: &'s mut Scratch,
@@ -84,19 +110,7 @@ struct Walker<'s, 'a> {
 impl<'a> Walker<'_, 'a> {
     fn resource_logs(&mut self, msg: &'a [u8], sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
         // First pass: the resource and schema URL that every record shares.
-        let mut resource = None;
-        let mut schema_url = "";
-        let mut r = Reader::new(msg);
-        while let Some((field, v)) = r.next_field().map_err(malformed)? {
-            match field {
-                1 => only_once(&mut resource, v.bytes(field).map_err(malformed)?, "resource")?,
-                2 => {
-                    v.bytes(field).map_err(malformed)?;
-                }
-                3 => schema_url = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".schemaUrl")))?,
-                _ => return Err(unknown("ResourceLogs", field)),
-            }
-        }
+        let (resource, schema_url) = container_and_schema(msg, "ResourceLogs", "resource")?;
         let resource = match resource {
             Some(m) => self.resource(m).map_err(|e| at(e, format_args!(".resource")))?,
             None => None,
@@ -121,19 +135,7 @@ impl<'a> Walker<'_, 'a> {
         resource_schema_url: &str,
         sink: &mut impl RecordSink<'a>,
     ) -> Result<(), CanonicalError> {
-        let mut scope = None;
-        let mut schema_url = "";
-        let mut r = Reader::new(msg);
-        while let Some((field, v)) = r.next_field().map_err(malformed)? {
-            match field {
-                1 => only_once(&mut scope, v.bytes(field).map_err(malformed)?, "scope")?,
-                2 => {
-                    v.bytes(field).map_err(malformed)?;
-                }
-                3 => schema_url = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".schemaUrl")))?,
-                _ => return Err(unknown("ScopeLogs", field)),
-            }
-        }
+        let (scope, schema_url) = container_and_schema(msg, "ScopeLogs", "scope")?;
         let scope = match scope {
             Some(m) => self.scope(m).map_err(|e| at(e, format_args!(".scope")))?,
             None => None,
@@ -162,7 +164,8 @@ impl<'a> Walker<'_, 'a> {
         let result = (|| {
             while let Some((field, v)) = r.next_field().map_err(malformed)? {
                 match field {
-                    1 => self.key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
+                    1 => self
+                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     2 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
                     3 => {
@@ -197,9 +200,16 @@ impl<'a> Walker<'_, 'a> {
         let result = (|| {
             while let Some((field, v)) = r.next_field().map_err(malformed)? {
                 match field {
-                    1 => parts.name = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".name")))?,
-                    2 => parts.version = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".version")))?,
-                    3 => self.key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
+                    1 => {
+                        parts.name =
+                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".name")))?
+                    }
+                    2 => {
+                        parts.version =
+                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".version")))?
+                    }
+                    3 => self
+                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     4 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
                     _ => return Err(unknown("InstrumentationScope", field)),
@@ -232,8 +242,10 @@ impl<'a> Walker<'_, 'a> {
                 match field {
                     1 => parts.time_unix_nano = v.fixed64(field).map_err(malformed)?,
                     2 => parts.severity_number = v.varint(field).map_err(malformed)? as i32,
-                    3 => parts.severity_text = utf8(v.bytes(field).map_err(malformed)?)
-                        .map_err(|e| at(e, format_args!(".severityText")))?,
+                    3 => {
+                        parts.severity_text = utf8(v.bytes(field).map_err(malformed)?)
+                            .map_err(|e| at(e, format_args!(".severityText")))?
+                    }
                     5 => {
                         if seen_body {
                             return Err(err(ErrorKind::Malformed("body appears twice".into())));
@@ -246,17 +258,24 @@ impl<'a> Walker<'_, 'a> {
                             body.truncate(start); // an empty body is no body
                         }
                     }
-                    6 => self.key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, true)
+                    6 => self
+                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, true)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     7 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
                     8 => parts.flags = v.fixed32(field).map_err(malformed)?,
-                    9 => parts.trace_id = id(v.bytes(field).map_err(malformed)?, 16)
-                        .map_err(|e| at(e, format_args!(".traceId")))?,
-                    10 => parts.span_id = id(v.bytes(field).map_err(malformed)?, 8)
-                        .map_err(|e| at(e, format_args!(".spanId")))?,
+                    9 => {
+                        parts.trace_id =
+                            id(v.bytes(field).map_err(malformed)?, 16).map_err(|e| at(e, format_args!(".traceId")))?
+                    }
+                    10 => {
+                        parts.span_id =
+                            id(v.bytes(field).map_err(malformed)?, 8).map_err(|e| at(e, format_args!(".spanId")))?
+                    }
                     11 => parts.observed_time_unix_nano = v.fixed64(field).map_err(malformed)?,
-                    12 => parts.event_name = utf8(v.bytes(field).map_err(malformed)?)
-                        .map_err(|e| at(e, format_args!(".eventName")))?,
+                    12 => {
+                        parts.event_name =
+                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".eventName")))?
+                    }
                     _ => return Err(unknown("LogRecord", field)),
                 }
             }
@@ -281,7 +300,13 @@ impl<'a> Walker<'_, 'a> {
 
     /// Adds one KeyValue to `level`. `record_level` applies the stamp
     /// policy (only a record's own attributes can carry a stamp).
-    fn key_value(&mut self, level: &mut KvLevel, msg: &'a [u8], depth: usize, record_level: bool) -> Result<(), CanonicalError> {
+    fn key_value(
+        &mut self,
+        level: &mut KvLevel,
+        msg: &'a [u8],
+        depth: usize,
+        record_level: bool,
+    ) -> Result<(), CanonicalError> {
         let mut key: Option<&'a str> = None;
         let mut value: Option<&'a [u8]> = None;
         let mut r = Reader::new(msg);
@@ -436,7 +461,12 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
 }
 
 /// A KeyValue inside a kvlistValue: no stamp policy applies.
-fn nested_key_value(level: &mut KvLevel, msg: &[u8], depth: usize, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+fn nested_key_value(
+    level: &mut KvLevel,
+    msg: &[u8],
+    depth: usize,
+    scratch: &mut Scratch,
+) -> Result<(), CanonicalError> {
     let mut key = "";
     let mut value: Option<&[u8]> = None;
     let mut r = Reader::new(msg);

@@ -10,11 +10,7 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
     fn verdict(&self, v: Verdict) -> String {
         match v {
@@ -82,7 +78,11 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
         }
     }
     if !r.findings.is_empty() {
-        writeln!(out, "{}  records outside any stream", if r.verdict == Verdict::Fail { st.verdict(Verdict::Fail) } else { st.verdict(Verdict::Pass) })?;
+        writeln!(
+            out,
+            "{}  records outside any stream",
+            if r.verdict == Verdict::Fail { st.verdict(Verdict::Fail) } else { st.verdict(Verdict::Pass) }
+        )?;
         for f in &r.findings {
             finding(out, &st, f)?;
         }

@@ -27,8 +27,11 @@ pub(crate) unsafe fn report(e: Error, error_out: *mut *mut auditchain_error) -> 
 }
 
 /// The code of an error. `AUDITCHAIN_RESULT_NULL_ARGUMENT` for NULL.
+///
+/// # Safety
+/// `error` is NULL or an error from this library, not yet freed.
 #[unsafe(no_mangle)]
-pub extern "C" fn auditchain_error_code(error: *const auditchain_error) -> Code {
+pub unsafe extern "C" fn auditchain_error_code(error: *const auditchain_error) -> Code {
     guard_or(Code::Panic, || {
         // SAFETY: NULL or a pointer this library returned and the caller has
         // not freed.
@@ -41,8 +44,11 @@ pub extern "C" fn auditchain_error_code(error: *const auditchain_error) -> Code 
 
 /// The message of an error, UTF-8, not NUL-terminated. Valid until the
 /// error is freed. Empty for NULL.
+///
+/// # Safety
+/// `error` is NULL or an error from this library, not yet freed.
 #[unsafe(no_mangle)]
-pub extern "C" fn auditchain_error_message(error: *const auditchain_error) -> auditchain_str {
+pub unsafe extern "C" fn auditchain_error_message(error: *const auditchain_error) -> auditchain_str {
     guard_or(auditchain_str::EMPTY, || {
         // SAFETY: as in `auditchain_error_code`.
         match unsafe { error.as_ref() } {
@@ -53,8 +59,12 @@ pub extern "C" fn auditchain_error_message(error: *const auditchain_error) -> au
 }
 
 /// Frees an error. NULL is allowed and ignored.
+///
+/// # Safety
+/// `error` is NULL or an error from this library, not yet freed, and not
+/// used afterwards.
 #[unsafe(no_mangle)]
-pub extern "C" fn auditchain_error_free(error: *mut auditchain_error) {
+pub unsafe extern "C" fn auditchain_error_free(error: *mut auditchain_error) {
     guard_or((), || {
         if !error.is_null() {
             // SAFETY: a pointer from `report`, not freed before (the caller's

@@ -20,7 +20,7 @@ mod panic;
 use crate::config::EngineConfig;
 use crate::engine::{Engine, EngineStats};
 use crate::error::{Code, Error};
-use crate::stamps::{AttrOp, RecordStamp, Stamps, ATTRIBUTE_KEYS};
+use crate::stamps::{ATTRIBUTE_KEYS, AttrOp, RecordStamp, Stamps};
 use error::{auditchain_error, report};
 use panic::{guard, guard_or};
 use std::ptr;
@@ -147,22 +147,33 @@ unsafe fn engine_ref<'a>(engine: *const auditchain_engine) -> Result<&'a auditch
     unsafe { engine.as_ref() }.ok_or_else(|| Error::new(Code::NullArgument, "engine is NULL"))
 }
 
-/// Finishes a call that produces stamps.
+/// Runs an engine call that produces stamps: checks `stamps_out`, runs `f`
+/// on the engine under the panic boundary, and hands the stamps or the
+/// error to the caller.
 ///
 /// # Safety
-/// `stamps_out` and `error_out` are NULL or valid for writes.
-unsafe fn finish_stamps(
-    r: Result<Stamps, Error>,
+/// `engine` is NULL or a live engine; `stamps_out` and `error_out` are NULL
+/// or valid for writes.
+unsafe fn stamps_call(
+    engine: *const auditchain_engine,
     stamps_out: *mut *mut auditchain_stamps,
     error_out: *mut *mut auditchain_error,
+    f: impl FnOnce(&Engine) -> Result<Stamps, Error>,
 ) -> Code {
+    let r = guard(|| {
+        if stamps_out.is_null() {
+            return Err(Error::new(Code::NullArgument, "stamps_out is NULL"));
+        }
+        // SAFETY: the caller's contract.
+        f(&unsafe { engine_ref(engine) }?.engine)
+    });
     match r {
         Ok(stamps) => {
-            // SAFETY: checked non-NULL by the caller of this function.
+            // SAFETY: checked non-NULL inside the guard (an Ok needs it).
             unsafe { *stamps_out = Box::into_raw(Box::new(auditchain_stamps { stamps })) };
             Code::Ok
         }
-        // SAFETY: forwarded contract.
+        // SAFETY: the caller's contract.
         Err(e) => unsafe { report(e, error_out) },
     }
 }
@@ -224,7 +235,10 @@ pub unsafe extern "C" fn auditchain_engine_stream_id(engine: *const auditchain_e
 /// # Safety
 /// `engine` is a live engine; `stats_out` is valid for a write.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn auditchain_engine_get_counters(engine: *const auditchain_engine, stats_out: *mut EngineStats) -> Code {
+pub unsafe extern "C" fn auditchain_engine_get_counters(
+    engine: *const auditchain_engine,
+    stats_out: *mut EngineStats,
+) -> Code {
     guard_or(Code::Panic, || {
         // SAFETY: the caller's contract.
         let (Some(e), false) = (unsafe { engine.as_ref() }, stats_out.is_null()) else {
@@ -254,22 +268,13 @@ pub unsafe extern "C" fn auditchain_engine_stamp_logs(
     stamps_out: *mut *mut auditchain_stamps,
     error_out: *mut *mut auditchain_error,
 ) -> Code {
-    let r = guard(|| {
-        if stamps_out.is_null() {
-            return Err(Error::new(Code::NullArgument, "stamps_out is NULL"));
-        }
-        // SAFETY: the caller's contract.
-        let e = unsafe { engine_ref(engine) }?;
-        // SAFETY: the caller's contract.
-        let req = unsafe { input(request, request_len, "request") }?;
-        e.engine.stamp_logs(req, now_unix_nano)
-    });
-    if stamps_out.is_null() {
-        // SAFETY: the caller's contract.
-        return unsafe { report(r.err().unwrap_or(Error::new(Code::NullArgument, "stamps_out is NULL")), error_out) };
+    // SAFETY: the caller's contract.
+    unsafe {
+        stamps_call(engine, stamps_out, error_out, |e| {
+            let req = input(request, request_len, "request")?;
+            e.stamp_logs(req, now_unix_nano)
+        })
     }
-    // SAFETY: checked non-NULL; the caller's contract.
-    unsafe { finish_stamps(r, stamps_out, error_out) }
 }
 
 /// Emits the control records that are due without traffic (the first record
@@ -284,19 +289,8 @@ pub unsafe extern "C" fn auditchain_engine_tick(
     stamps_out: *mut *mut auditchain_stamps,
     error_out: *mut *mut auditchain_error,
 ) -> Code {
-    let r = guard(|| {
-        if stamps_out.is_null() {
-            return Err(Error::new(Code::NullArgument, "stamps_out is NULL"));
-        }
-        // SAFETY: the caller's contract.
-        unsafe { engine_ref(engine) }?.engine.tick(now_unix_nano)
-    });
-    if stamps_out.is_null() {
-        // SAFETY: the caller's contract.
-        return unsafe { report(r.err().unwrap_or(Error::new(Code::NullArgument, "stamps_out is NULL")), error_out) };
-    }
     // SAFETY: the caller's contract.
-    unsafe { finish_stamps(r, stamps_out, error_out) }
+    unsafe { stamps_call(engine, stamps_out, error_out, |e| e.tick(now_unix_nano)) }
 }
 
 /// Reports whether the records of `batch_id` were accepted downstream
@@ -336,19 +330,8 @@ pub unsafe extern "C" fn auditchain_engine_close(
     stamps_out: *mut *mut auditchain_stamps,
     error_out: *mut *mut auditchain_error,
 ) -> Code {
-    let r = guard(|| {
-        if stamps_out.is_null() {
-            return Err(Error::new(Code::NullArgument, "stamps_out is NULL"));
-        }
-        // SAFETY: the caller's contract.
-        unsafe { engine_ref(engine) }?.engine.close(now_unix_nano)
-    });
-    if stamps_out.is_null() {
-        // SAFETY: the caller's contract.
-        return unsafe { report(r.err().unwrap_or(Error::new(Code::NullArgument, "stamps_out is NULL")), error_out) };
-    }
     // SAFETY: the caller's contract.
-    unsafe { finish_stamps(r, stamps_out, error_out) }
+    unsafe { stamps_call(engine, stamps_out, error_out, |e| e.close(now_unix_nano)) }
 }
 
 /// Frees an engine and releases its state lock. An engine that was not
@@ -372,7 +355,10 @@ pub unsafe extern "C" fn auditchain_engine_free(engine: *mut auditchain_engine) 
 /// # Safety
 /// `stamps` is a live stamps object; `view_out` is valid for a write.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn auditchain_stamps_get_view(stamps: *const auditchain_stamps, view_out: *mut auditchain_stamps_view) -> Code {
+pub unsafe extern "C" fn auditchain_stamps_get_view(
+    stamps: *const auditchain_stamps,
+    view_out: *mut auditchain_stamps_view,
+) -> Code {
     guard_or(Code::Panic, || {
         // SAFETY: the caller's contract.
         let (Some(s), false) = (unsafe { stamps.as_ref() }, view_out.is_null()) else {

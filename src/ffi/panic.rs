@@ -5,7 +5,7 @@
 
 use crate::error::{Code, Error};
 use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The message of a caught panic.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {

@@ -4,15 +4,19 @@
 //! the end, check the signed checkpoints and their heartbeat, and tell
 //! announced gaps from deletions.
 
+use super::Options;
 use super::ingest::{Entry, ExternalCheckpoint, Ingested};
 use super::report::{Finding, Kind, Location, Severity, StreamReport, Verdict};
-use super::Options;
 use crate::chain::{self, Algorithm, Hash};
 use crate::control;
-use crate::note::{parse_note, Checkpoint};
-use crate::stream::{lineage_key, range_strings, SeqRange};
+use crate::note::{Checkpoint, parse_note};
+use crate::stream::{SeqRange, lineage_key, range_strings};
 use crate::timefmt;
 use std::collections::BTreeMap;
+
+/// A predecessor as a start record names it: its id, its last sequence
+/// number and that record's link.
+pub type Predecessor = (String, u64, Option<Hash>);
 
 /// The per-stream facts later rules (lineage) need.
 pub struct Analyzed {
@@ -20,7 +24,7 @@ pub struct Analyzed {
     /// Representative value per present sequence number.
     pub values: BTreeMap<u64, Hash>,
     /// `(predecessor id, its last sequence, its last value)` from the start record.
-    pub predecessor: Option<(String, u64, Option<Hash>)>,
+    pub predecessor: Option<Predecessor>,
 }
 
 /// Epoch keys of a keyed stream, derived on demand and cached.
@@ -43,7 +47,8 @@ impl EpochKeys {
 /// Finds the stream's epoch 0 key from its start record and the chain keys
 /// given, or says why it cannot.
 fn stream_keys(stream_id: &str, entries: &[Entry], options: &Options) -> Result<EpochKeys, String> {
-    let starts: Vec<&Entry> = entries.iter().filter(|e| e.sequence == 1 && e.event() == Some(control::EVENT_START)).collect();
+    let starts: Vec<&Entry> =
+        entries.iter().filter(|e| e.sequence == 1 && e.event() == Some(control::EVENT_START)).collect();
     if starts.is_empty() {
         return Err("its start record (record 1), which says how its key derives, is missing".into());
     }
@@ -73,7 +78,8 @@ fn stream_keys(stream_id: &str, entries: &[Entry], options: &Options) -> Result<
         if e.link_inputs(stream_id).hmac(&keys.get(e.key_epoch.unwrap_or(0))) == e.value {
             return Ok(keys);
         }
-        why = format!("its start record does not verify under chain key {id}: the record or its key lineage was altered");
+        why =
+            format!("its start record does not verify under chain key {id}: the record or its key lineage was altered");
     }
     Err(why)
 }
@@ -96,15 +102,17 @@ struct ValidCheckpoint {
     carrier: Option<u64>,
 }
 
-pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: &[ExternalCheckpoint], options: &Options) -> Analyzed {
+pub fn stream(
+    ing: &Ingested,
+    stream_id: &str,
+    entries: &mut [Entry],
+    external: &[ExternalCheckpoint],
+    options: &Options,
+) -> Analyzed {
     entries.sort_by_key(|e| (e.sequence, e.loc));
     let mut findings = Vec::new();
-    let algorithm = entries
-        .iter()
-        .find(|e| e.sequence == 1)
-        .or(entries.first())
-        .map(|e| e.algorithm)
-        .unwrap_or(Algorithm::Sha256);
+    let algorithm =
+        entries.iter().find(|e| e.sequence == 1).or(entries.first()).map(|e| e.algorithm).unwrap_or(Algorithm::Sha256);
 
     // ---- Links: recompute every record's audit.integrity.value ----
     let mut keys = None;
@@ -127,7 +135,9 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
         }
         e.link_ok = match (e.algorithm, &mut keys) {
             (Algorithm::Sha256, _) => Some(e.link_inputs(stream_id).sha256() == e.value),
-            (Algorithm::HmacSha256, Some(k)) => Some(e.link_inputs(stream_id).hmac(&k.get(e.key_epoch.unwrap_or(0))) == e.value),
+            (Algorithm::HmacSha256, Some(k)) => {
+                Some(e.link_inputs(stream_id).hmac(&k.get(e.key_epoch.unwrap_or(0))) == e.value)
+            }
             (Algorithm::HmacSha256, None) => None,
         };
     }
@@ -194,9 +204,17 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
     for (&seq, &e) in &slots {
         if e.algorithm != algorithm {
             findings.push(
-                finding(Severity::Error, Kind::MalformedStamp, format!("record {seq}: algorithm {} differs from the stream's {}", e.algorithm.name(), algorithm.name()))
-                    .at(seq)
-                    .located(ing.location(e.loc)),
+                finding(
+                    Severity::Error,
+                    Kind::MalformedStamp,
+                    format!(
+                        "record {seq}: algorithm {} differs from the stream's {}",
+                        e.algorithm.name(),
+                        algorithm.name()
+                    ),
+                )
+                .at(seq)
+                .located(ing.location(e.loc)),
             );
         }
         // A record whose link failed is already reported; its epoch label
@@ -241,7 +259,14 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
                     format!("; records {} were in flight and may be missing", range_strings(&c.announced).join(", "))
                 };
                 findings.push(
-                    finding(Severity::Info, Kind::Restart, format!("record {seq}: the collector restarted after an unclean stop and resumed the stream{detail}")).at(seq),
+                    finding(
+                        Severity::Info,
+                        Kind::Restart,
+                        format!(
+                            "record {seq}: the collector restarted after an unclean stop and resumed the stream{detail}"
+                        ),
+                    )
+                    .at(seq),
                 );
             }
             control::EVENT_START if seq == 1 => {
@@ -339,7 +364,8 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
             )));
             continue;
         }
-        let covered = slots.get(&cp.size).map(|e| e.value).or_else(|| slots.get(&(cp.size + 1)).and_then(|e| e.previous));
+        let covered =
+            slots.get(&cp.size).map(|e| e.value).or_else(|| slots.get(&(cp.size + 1)).and_then(|e| e.previous));
         if let Some(v) = covered {
             if v != cp.root {
                 findings.push(at(finding(
@@ -384,12 +410,16 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
             Some((_, by)) => finding(
                 Severity::Warning,
                 Kind::MissingRecords,
-                format!("records {r}: missing, as announced by record {by}: they were stamped but never accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them"),
+                format!(
+                    "records {r}: missing, as announced by record {by}: they were stamped but never accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them"
+                ),
             ),
             None if b <= proven => finding(
                 Severity::Error,
                 Kind::MissingRecords,
-                format!("records {r}: missing, though a signed checkpoint (through record {proven}) vouches that they existed"),
+                format!(
+                    "records {r}: missing, though a signed checkpoint (through record {proven}) vouches that they existed"
+                ),
             ),
             None => finding(Severity::Error, Kind::MissingRecords, format!("records {r}: missing")),
         };
@@ -401,16 +431,24 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
         if seq == 1 {
             if e.previous.is_some() {
                 findings.push(
-                    finding(Severity::Error, Kind::BadGenesis, "record 1 carries audit.sequence.previous_hash; the first record of a stream has none")
-                        .at(1)
-                        .located(ing.location(e.loc)),
+                    finding(
+                        Severity::Error,
+                        Kind::BadGenesis,
+                        "record 1 carries audit.sequence.previous_hash; the first record of a stream has none",
+                    )
+                    .at(1)
+                    .located(ing.location(e.loc)),
                 );
             }
             if e.event() != Some(control::EVENT_START) {
                 findings.push(
-                    finding(Severity::Error, Kind::BadGenesis, "record 1 is not the stream's start record (audit.stream.event = start)")
-                        .at(1)
-                        .located(ing.location(e.loc)),
+                    finding(
+                        Severity::Error,
+                        Kind::BadGenesis,
+                        "record 1 is not the stream's start record (audit.stream.event = start)",
+                    )
+                    .at(1)
+                    .located(ing.location(e.loc)),
                 );
             }
             continue;
@@ -419,14 +457,25 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
         match &e.previous {
             Some(p) if *p == prev.value => {}
             Some(_) => findings.push(
-                finding(Severity::Error, Kind::BrokenLink, format!("record {seq}: audit.sequence.previous_hash does not match record {}'s audit.integrity.value", seq - 1))
-                    .at(seq)
-                    .located(ing.location(e.loc)),
+                finding(
+                    Severity::Error,
+                    Kind::BrokenLink,
+                    format!(
+                        "record {seq}: audit.sequence.previous_hash does not match record {}'s audit.integrity.value",
+                        seq - 1
+                    ),
+                )
+                .at(seq)
+                .located(ing.location(e.loc)),
             ),
             None => findings.push(
-                finding(Severity::Error, Kind::BrokenLink, format!("record {seq}: audit.sequence.previous_hash is missing"))
-                    .at(seq)
-                    .located(ing.location(e.loc)),
+                finding(
+                    Severity::Error,
+                    Kind::BrokenLink,
+                    format!("record {seq}: audit.sequence.previous_hash is missing"),
+                )
+                .at(seq)
+                .located(ing.location(e.loc)),
             ),
         }
     }
@@ -486,7 +535,8 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
                 .range(tail_start, present_last),
             );
         }
-        let allowed = |c: &Checkpoint| c.interval_seconds.saturating_mul(1_000_000_000).saturating_add(options.max_delay_ns);
+        let allowed =
+            |c: &Checkpoint| c.interval_seconds.saturating_mul(1_000_000_000).saturating_add(options.max_delay_ns);
         for w in valid_cps.windows(2) {
             let (a, b) = (&w[0].cp, &w[1].cp);
             let gap = b.time_unix_nano.saturating_sub(a.time_unix_nano);
@@ -565,10 +615,8 @@ pub fn stream(ing: &Ingested, stream_id: &str, entries: &mut [Entry], external: 
 /// A successor that records its predecessor's last link also anchors the
 /// predecessor's tail: records missing from its end are detected here.
 pub fn lineage(streams: &mut BTreeMap<String, Analyzed>) {
-    let links: Vec<(String, (String, u64, Option<Hash>))> = streams
-        .iter()
-        .filter_map(|(id, a)| a.predecessor.clone().map(|p| (id.clone(), p)))
-        .collect();
+    let links: Vec<(String, Predecessor)> =
+        streams.iter().filter_map(|(id, a)| a.predecessor.clone().map(|p| (id.clone(), p))).collect();
     for (successor, (pred_id, pred_last, pred_hash)) in links {
         let Some(pred) = streams.get_mut(&pred_id) else {
             if let Some(s) = streams.get_mut(&successor) {
@@ -630,5 +678,6 @@ pub fn conclude(report: &mut StreamReport) {
             (x.is_none(), x).cmp(&(y.is_none(), y))
         })
     });
-    report.verdict = if report.findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
+    report.verdict =
+        if report.findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
 }

@@ -4,10 +4,10 @@
 //! later, per stream, once the stream's keys are known.
 
 use super::report::{Finding, Kind, Location, Severity};
-use crate::canonical::{json, CanonicalError, Envelope, RecordHasher, Scratch};
+use crate::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json};
 use crate::chain::{self, Algorithm, Hash};
 use crate::control;
-use crate::stream::{parse_range, SeqRange};
+use crate::stream::{SeqRange, parse_range};
 use crate::{attrs, canonical};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -123,8 +123,15 @@ impl Ingested {
     /// Reads one JSON value of an input file: an OTLP/JSON export request,
     /// or a checkpoint line (`{"stream_id", "sequence", "note"}`).
     pub fn value(&mut self, file: u32, line: u64, value: &Value, scratch: &mut Scratch) -> Result<(), String> {
-        if let (Some(stream), Some(note)) = (value.get("stream_id").and_then(Value::as_str), value.get("note").and_then(Value::as_str)) {
-            let cp = ExternalCheckpoint { sequence: value.get("sequence").and_then(Value::as_u64), note: note.to_string(), file, line };
+        if let (Some(stream), Some(note)) =
+            (value.get("stream_id").and_then(Value::as_str), value.get("note").and_then(Value::as_str))
+        {
+            let cp = ExternalCheckpoint {
+                sequence: value.get("sequence").and_then(Value::as_u64),
+                note: note.to_string(),
+                file,
+                line,
+            };
             self.checkpoints.entry(stream.to_string()).or_default().push(cp);
             return Ok(());
         }
@@ -154,8 +161,9 @@ impl<'v> json::RecordSink<'v> for Sink<'_> {
         let (canonical, stamp) = match record {
             Ok(r) => r,
             Err(e) => {
-                let f = Finding::new(Severity::Error, Kind::UnreadableRecord, format!("record cannot be verified: {e}"))
-                    .located(self.ing.location(loc));
+                let f =
+                    Finding::new(Severity::Error, Kind::UnreadableRecord, format!("record cannot be verified: {e}"))
+                        .located(self.ing.location(loc));
                 self.ing.findings.push(f);
                 return;
             }
@@ -249,7 +257,11 @@ fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
         .ok_or_else(|| format!("{} {alg_name:?} is not a known algorithm", attrs::INTEGRITY_ALGORITHM))?;
     let canon = any_str(attrs::INTEGRITY_CANONICALIZATION, get(attrs::INTEGRITY_CANONICALIZATION)?)?;
     if canon != canonical::CANONICALIZATION {
-        return Err(format!("{} {canon:?} is not {:?}", attrs::INTEGRITY_CANONICALIZATION, canonical::CANONICALIZATION));
+        return Err(format!(
+            "{} {canon:?} is not {:?}",
+            attrs::INTEGRITY_CANONICALIZATION,
+            canonical::CANONICALIZATION
+        ));
     }
     let end = match by_key.get(attrs::SEQUENCE_END) {
         Some(v) => v
@@ -260,9 +272,12 @@ fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
     };
     let key_epoch = match (by_key.get(attrs::KEY_EPOCH), algorithm) {
         (Some(v), Algorithm::HmacSha256) => Some(
-            u64::try_from(any_int(attrs::KEY_EPOCH, v)?).map_err(|_| format!("{} must not be negative", attrs::KEY_EPOCH))?,
+            u64::try_from(any_int(attrs::KEY_EPOCH, v)?)
+                .map_err(|_| format!("{} must not be negative", attrs::KEY_EPOCH))?,
         ),
-        (None, Algorithm::HmacSha256) => return Err(format!("stamp attribute {} is missing on a keyed chain", attrs::KEY_EPOCH)),
+        (None, Algorithm::HmacSha256) => {
+            return Err(format!("stamp attribute {} is missing on a keyed chain", attrs::KEY_EPOCH));
+        }
         (Some(_), Algorithm::Sha256) => return Err(format!("{} on an unkeyed chain", attrs::KEY_EPOCH)),
         (None, Algorithm::Sha256) => None,
     };

@@ -59,9 +59,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     let raw = fs::read(path).map_err(|e| e.to_string())?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| format!("gzip: {e}"))?;
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| format!("gzip: {e}"))?;
         return Ok(out);
     }
     Ok(raw)

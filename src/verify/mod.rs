@@ -9,7 +9,7 @@ pub mod report;
 use crate::canonical::Scratch;
 use crate::keys::ChainKey;
 use crate::note::NoteVerifier;
-use report::{Finding, InputError, Inputs, Kind, Report, Severity, Verdict, REPORT_VERSION};
+use report::{Finding, InputError, Inputs, Kind, REPORT_VERSION, Report, Severity, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -35,7 +35,13 @@ impl Default for Options {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Options { allow_unstamped: false, chain_keys: Vec::new(), verifiers: Vec::new(), as_of_unix_nano: now, max_delay_ns: 60_000_000_000 }
+        Options {
+            allow_unstamped: false,
+            chain_keys: Vec::new(),
+            verifiers: Vec::new(),
+            as_of_unix_nano: now,
+            max_delay_ns: 60_000_000_000,
+        }
     }
 }
 
@@ -46,7 +52,14 @@ const PARALLEL_MIN_BYTES: usize = 4 << 20;
 /// boundaries and its parts are parsed and hashed on all cores; if any
 /// part does not parse (a value spanning lines, or a damaged line), the
 /// whole file is read again by one thread, whose errors are authoritative.
-fn ingest_file(ing: &mut ingest::Ingested, errors: &mut Vec<InputError>, scratch: &mut Scratch, file: u32, name: &str, bytes: &[u8]) {
+fn ingest_file(
+    ing: &mut ingest::Ingested,
+    errors: &mut Vec<InputError>,
+    scratch: &mut Scratch,
+    file: u32,
+    name: &str,
+    bytes: &[u8],
+) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     if threads > 1 && bytes.len() >= PARALLEL_MIN_BYTES {
         // Cut points just after a newline, with the line number they start.
@@ -80,7 +93,11 @@ fn ingest_file(ing: &mut ingest::Ingested, errors: &mut Vec<InputError>, scratch
                                 Err(_) => unparsable = true,
                                 Ok(v) => {
                                     if let Err(message) = part.value(file, line, &v, &mut scratch) {
-                                        part_errors.push(InputError { file: name.to_string(), line: Some(line), message });
+                                        part_errors.push(InputError {
+                                            file: name.to_string(),
+                                            line: Some(line),
+                                            message,
+                                        });
                                     }
                                 }
                             }
@@ -156,7 +173,10 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         let (severity, advice) = if options.allow_unstamped {
             (Severity::Warning, "")
         } else {
-            (Severity::Error, "; every record of an audit pipeline should be stamped (pass --allow-unstamped when some are not on purpose)")
+            (
+                Severity::Error,
+                "; every record of an audit pipeline should be stamped (pass --allow-unstamped when some are not on purpose)",
+            )
         };
         let mut f = Finding::new(
             severity,

@@ -91,7 +91,15 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(severity: Severity, kind: Kind, message: impl Into<String>) -> Finding {
-        Finding { severity, kind, sequence: None, first: None, last: None, locations: Vec::new(), message: message.into() }
+        Finding {
+            severity,
+            kind,
+            sequence: None,
+            first: None,
+            last: None,
+            locations: Vec::new(),
+            message: message.into(),
+        }
     }
     pub fn at(mut self, sequence: u64) -> Finding {
         self.sequence = Some(sequence);

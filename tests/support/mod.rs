@@ -4,14 +4,14 @@
 //! from the OTLP/JSON rules, as the fileexporter would write the result.
 #![allow(dead_code)]
 
-use auditchain::stamps::{AttrKind, Stamps, ATTRIBUTE_KEYS};
+use auditchain::stamps::{ATTRIBUTE_KEYS, AttrKind, Stamps};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 pub fn s(v: &str) -> AnyValue {
     AnyValue { value: Some(any_value::Value::StringValue(v.to_string())) }
@@ -66,7 +66,9 @@ pub fn apply(req: &mut ExportLogsServiceRequest, stamps: &Stamps) {
                 for op in &stamps.attrs[r.first as usize..(r.first + r.count) as usize] {
                     let key = ATTRIBUTE_KEYS[op.key as usize];
                     let value = match op.kind {
-                        AttrKind::Str => any_value::Value::StringValue(text[op.value as usize..(op.value + op.len) as usize].to_string()),
+                        AttrKind::Str => any_value::Value::StringValue(
+                            text[op.value as usize..(op.value + op.len) as usize].to_string(),
+                        ),
                         AttrKind::Int => any_value::Value::IntValue(op.value as i64),
                         AttrKind::Bool => any_value::Value::BoolValue(op.value != 0),
                     };
@@ -98,10 +100,14 @@ pub fn any_json(v: &AnyValue) -> Value {
         Some(V::BoolValue(b)) => json!({ "boolValue": b }),
         Some(V::IntValue(i)) => json!({ "intValue": i.to_string() }),
         Some(V::DoubleValue(d)) if d.is_nan() => json!({ "doubleValue": "NaN" }),
-        Some(V::DoubleValue(d)) if d.is_infinite() => json!({ "doubleValue": if *d > 0.0 { "Infinity" } else { "-Infinity" } }),
+        Some(V::DoubleValue(d)) if d.is_infinite() => {
+            json!({ "doubleValue": if *d > 0.0 { "Infinity" } else { "-Infinity" } })
+        }
         Some(V::DoubleValue(d)) => json!({ "doubleValue": d }),
         Some(V::BytesValue(b)) => json!({ "bytesValue": base64::engine::general_purpose::STANDARD.encode(b) }),
-        Some(V::ArrayValue(a)) => json!({ "arrayValue": { "values": a.values.iter().map(any_json).collect::<Vec<_>>() } }),
+        Some(V::ArrayValue(a)) => {
+            json!({ "arrayValue": { "values": a.values.iter().map(any_json).collect::<Vec<_>>() } })
+        }
         Some(V::KvlistValue(l)) => json!({ "kvlistValue": { "values": kvs_json(&l.values) } }),
         Some(_) => panic!("unsupported value"),
     }
