@@ -98,7 +98,7 @@ type KeyEpochConfig struct {
 // records arrive (a heartbeat), and on shutdown.
 type CheckpointConfig struct {
 	// Interval is at least 1s; the checkpoint states it in whole seconds
-	// (rounded down). Default: DefaultCheckpointInterval.
+	// (rounded up). Default: DefaultCheckpointInterval.
 	Interval time.Duration `mapstructure:"interval"`
 	// Records is at least 1. Default: DefaultCheckpointRecords.
 	Records int `mapstructure:"records"`
