@@ -177,3 +177,190 @@ class Collector:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------
+# Added for the crash test (tests/e2e/crash_consistency.py): a keyed, signed
+# gateway that forwards through a persistent queue to a store, keys, and the
+# verifier with options. Nothing above changes behaviour.
+
+
+def keygen(out_dir: Path, name: str) -> dict[str, Path]:
+    """`auditchain keygen --name NAME --out-dir OUT_DIR`: returns the paths of
+    the chain key, the signing key and the public key."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [str(VERIFIER), "keygen", "--name", name, "--out-dir", str(out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"auditchain keygen failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    keys = {
+        "chain": out_dir / f"{name}.chain.key",
+        "sign": out_dir / f"{name}.sign.key",
+        "pub": out_dir / f"{name}.pub",
+    }
+    for what, p in keys.items():
+        if not p.is_file():
+            raise AssertionError(f"auditchain keygen wrote no {what} key {p}:\n{proc.stdout}\n{proc.stderr}")
+    return keys
+
+
+def _telemetry(metrics: int) -> dict:
+    return {
+        "logs": {"level": "info"},
+        "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
+    }
+
+
+def gateway_config(
+    *,
+    grpc: int,
+    metrics: int,
+    store_grpc: int,
+    state_dir: Path,
+    queue_dir: Path,
+    keys: dict[str, Path],
+    stream_name: str = "crash-gateway",
+    checkpoint_interval: str = "2s",
+    key_epoch: dict | None = None,
+    num_consumers: int = 4,
+) -> dict:
+    """distribution/examples/gateway.yaml with free ports and given
+    directories, keyed (key_file) and signed (signing_key_file): OTLP/gRPC in,
+    memory_limiter + auditchain, otlp_grpc out to the store through a
+    persistent sending queue on file_storage (fsync on), retrying forever.
+    The retry intervals are shorter than the example's (1s..30s) so that the
+    test's bounded waits stay short; the store never refuses in the test."""
+    auditchain = {
+        "stream_name": stream_name,
+        "state": {"directory": str(state_dir)},
+        "on_error": "reject",
+        "key_file": str(keys["chain"]),
+        "signing_key_file": str(keys["sign"]),
+        "checkpoint": {"interval": checkpoint_interval},
+    }
+    if key_epoch:
+        auditchain["key_epoch"] = key_epoch
+    return {
+        "extensions": {
+            "file_storage/queue": {
+                "directory": str(queue_dir),
+                "create_directory": True,
+                "fsync": True,
+                "timeout": "10s",
+            }
+        },
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc}"}}}},
+        "processors": {
+            "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
+            "auditchain": auditchain,
+        },
+        "exporters": {
+            "otlp_grpc/store": {
+                "endpoint": f"127.0.0.1:{store_grpc}",
+                "tls": {"insecure": True},
+                "sending_queue": {
+                    "enabled": True,
+                    "storage": "file_storage/queue",
+                    "sizer": "requests",
+                    "queue_size": 10000,
+                    "num_consumers": num_consumers,
+                },
+                "retry_on_failure": {
+                    "enabled": True,
+                    "initial_interval": "200ms",
+                    "max_interval": "2s",
+                    "max_elapsed_time": "0s",
+                },
+            }
+        },
+        "service": {
+            "extensions": ["file_storage/queue"],
+            "pipelines": {
+                "logs/audit": {
+                    "receivers": ["otlp"],
+                    "processors": ["memory_limiter", "auditchain"],
+                    "exporters": ["otlp_grpc/store"],
+                }
+            },
+            "telemetry": _telemetry(metrics),
+        },
+    }
+
+
+def store_config(*, grpc: int, metrics: int, data_dir: Path, flush_interval: str = "200ms") -> dict:
+    """distribution/examples/store.yaml with a free port and a given data
+    directory: OTLP/gRPC in, OTLP/JSON lines out (append: true)."""
+    return {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc}", "max_recv_msg_size_mib": 64}}}},
+        "processors": {
+            "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
+        },
+        "exporters": {
+            "file/audit": {
+                "path": str(data_dir / "audit.jsonl"),
+                "format": "json",
+                "append": True,
+                "create_directory": True,
+                "flush_interval": flush_interval,
+            }
+        },
+        "service": {
+            "pipelines": {
+                "logs/audit": {
+                    "receivers": ["otlp"],
+                    "processors": ["memory_limiter"],
+                    "exporters": ["file/audit"],
+                }
+            },
+            "telemetry": _telemetry(metrics),
+        },
+    }
+
+
+def verify_with(
+    *paths,
+    keys: list[Path] = (),
+    public_keys: list[Path] = (),
+    as_of: str | None = None,
+    fmt: str = "json",
+) -> Verified:
+    """`auditchain verify` with chain keys, public keys and --as-of."""
+    args = [str(VERIFIER), "verify", "--format", fmt]
+    for k in keys:
+        args += ["--key", str(k)]
+    for p in public_keys:
+        args += ["--public-key", str(p)]
+    if as_of is not None:
+        args += ["--as-of", as_of]
+    proc = subprocess.run(args + [str(p) for p in paths], capture_output=True, text=True, timeout=120)
+    report = None
+    if fmt == "json" and proc.stdout.strip():
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            report = None
+    return Verified(proc.returncode, report, proc.stdout, proc.stderr)
+
+
+def rfc3339_utc(unix_seconds: float) -> str:
+    """2026-11-22T05:00:00.123456Z"""
+    t = time.gmtime(int(unix_seconds))
+    micros = int(round((unix_seconds - int(unix_seconds)) * 1e6)) % 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{micros:06d}Z"
+
+
+def crash(collector: Collector) -> int | None:
+    """SIGKILL the collector (no shutdown of any kind), reap it and close its
+    log. Returns its exit status (-9), or None if it was not running."""
+    if collector.proc is None:
+        return None
+    if collector.proc.poll() is None:
+        collector.proc.send_signal(signal.SIGKILL)
+    rc = collector.proc.wait(timeout=10)
+    if collector._logf is not None and not collector._logf.closed:
+        collector._logf.close()
+    return rc
