@@ -65,7 +65,7 @@ fn stamping(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("in_memory_state", n), &pb, |b, pb| {
             b.iter(|| {
                 let s = engine.stamp_logs(black_box(pb), 2).unwrap();
-                engine.settle(s.batch_id, true, 2).unwrap();
+                engine.settle(s.batch_id, true).unwrap();
                 s
             })
         });

@@ -173,9 +173,9 @@ func (e *engine) tick(now time.Time) (*stampSet, error) {
 
 // settle tells the engine whether the records of batchID were accepted
 // downstream.
-func (e *engine) settle(batchID uint64, delivered bool, now time.Time) error {
+func (e *engine) settle(batchID uint64, delivered bool) error {
 	var cerr *C.auditchain_error
-	if code := C.auditchain_engine_settle(e.h, C.uint64_t(batchID), C.bool(delivered), unixNano(now), &cerr); code != C.AUDITCHAIN_RESULT_OK {
+	if code := C.auditchain_engine_settle(e.h, C.uint64_t(batchID), C.bool(delivered), &cerr); code != C.AUDITCHAIN_RESULT_OK {
 		return takeError(code, cerr)
 	}
 	return nil

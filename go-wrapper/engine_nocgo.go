@@ -24,7 +24,7 @@ func (*engine) stampLogs([]byte, time.Time) (*stampSet, error) { return nil, err
 
 func (*engine) tick(time.Time) (*stampSet, error) { return nil, errCgoRequired }
 
-func (*engine) settle(uint64, bool, time.Time) error { return errCgoRequired }
+func (*engine) settle(uint64, bool) error { return errCgoRequired }
 
 func (*engine) close(time.Time) (*stampSet, error) { return nil, errCgoRequired }
 

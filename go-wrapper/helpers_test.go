@@ -38,7 +38,7 @@ const (
 	attrCanonical     = "audit.integrity.canonicalization"
 	attrPredecessorID = "audit.stream.predecessor.id"
 	attrReason        = "audit.stream.reason"
-	attrUndelivered   = "audit.stream.undelivered"
+	attrUnconfirmed   = "audit.stream.unconfirmed"
 )
 
 // testConfig is a valid configuration whose state lives in a fresh

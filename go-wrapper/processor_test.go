@@ -278,7 +278,7 @@ func TestDownstreamRefusalIsAnnouncedAsGap(t *testing.T) {
 	}
 	require.NotNil(t, gap, "the next batch carries a gap record")
 	// Start record is 1; the refused batch was 2-4.
-	assert.Equal(t, []any{"2-4"}, gap.attrs[attrUndelivered])
+	assert.Equal(t, []any{"2-4"}, gap.attrs[attrUnconfirmed])
 }
 
 func TestTelemetry(t *testing.T) {
@@ -319,9 +319,10 @@ func TestShutdownWhoseEndRecordIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "were not delivered")
 	require.NoError(t, p.Shutdown(context.Background()), "the engine is gone; a second Shutdown is a no-op")
 
-	// The next stream names the end record (number 4) as never confirmed.
+	// The next stream names the old stream's end record (number 4) as never
+	// confirmed.
 	sink := new(consumertest.LogsSink)
 	startTestProcessor(t, cfg, sink)
 	start := waitForEvent(t, sink, "start")
-	assert.Equal(t, []any{"4"}, start.attrs["audit.stream.unconfirmed"])
+	assert.Equal(t, []any{"4"}, start.attrs["audit.stream.predecessor.unconfirmed"])
 }

@@ -177,7 +177,7 @@ func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
 // range unconfirmed, which the next start of the stream reports. Neither
 // changes what the caller returns, so the error is only logged.
 func (s *stream) settle(eng *engine, batchID uint64, delivered bool) {
-	if err := eng.settle(batchID, delivered, time.Now()); err != nil {
+	if err := eng.settle(batchID, delivered); err != nil {
 		s.logger.Warn("auditchain settle failed", zap.Uint64("batch_id", batchID), zap.Bool("delivered", delivered), zap.Error(err))
 	}
 }

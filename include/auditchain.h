@@ -208,11 +208,12 @@ auditchain_result auditchain_engine_stamp_logs(const auditchain_engine *engine, 
 auditchain_result auditchain_engine_tick(const auditchain_engine *engine, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
 
 // Reports whether the records of `batch_id` were accepted downstream
-// (`delivered`) or refused. Refused ranges are announced in the stream.
+// (`delivered`) or refused. Refused ranges are announced in the stream by
+// the next call's `gap` record.
 //
 // # Safety
 // `engine` is a live engine; `error_out` is NULL or valid for a write.
-auditchain_result auditchain_engine_settle(const auditchain_engine *engine, uint64_t batch_id, bool delivered, uint64_t now_unix_nano, auditchain_error **error_out);
+auditchain_result auditchain_engine_settle(const auditchain_engine *engine, uint64_t batch_id, bool delivered, auditchain_error **error_out);
 
 // Ends the stream cleanly: `*stamps_out` holds the final records, the last
 // of which carries `audit.sequence.end`. Stamping afterwards fails with
@@ -243,13 +244,23 @@ auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, au
 void auditchain_stamps_free(auditchain_stamps *stamps);
 
 // The code of an error. `AUDITCHAIN_RESULT_NULL_ARGUMENT` for NULL.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed.
 auditchain_result auditchain_error_code(const auditchain_error *error);
 
 // The message of an error, UTF-8, not NUL-terminated. Valid until the
 // error is freed. Empty for NULL.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed.
 auditchain_str auditchain_error_message(const auditchain_error *error);
 
 // Frees an error. NULL is allowed and ignored.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed, and not
+// used afterwards.
 void auditchain_error_free(auditchain_error *error);
 
 #ifdef __cplusplus

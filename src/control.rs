@@ -22,10 +22,13 @@ pub const NAME: &str = "audit.stream.name";
 pub const PREDECESSOR_ID: &str = "audit.stream.predecessor.id";
 pub const PREDECESSOR_SEQUENCE: &str = "audit.stream.predecessor.sequence";
 pub const PREDECESSOR_HASH: &str = "audit.stream.predecessor.hash";
-/// Ranges ("3-7") issued before a restart and never confirmed delivered.
+/// On `start`, `resume` and `gap`: ranges ("3-7", "9") of this stream that
+/// were stamped but may not have reached the exporter (in flight at a
+/// crash, refused downstream, not saved); their senders were not
+/// acknowledged.
 pub const UNCONFIRMED: &str = "audit.stream.unconfirmed";
-/// Ranges refused downstream (the client was told and will resend).
-pub const UNDELIVERED: &str = "audit.stream.undelivered";
+/// The same for the predecessor stream (on `start` and `resume`).
+pub const PREDECESSOR_UNCONFIRMED: &str = "audit.stream.predecessor.unconfirmed";
 
 /// On `start` of a keyed stream: the chain key id and how the stream's key
 /// derives from it (see `stream::lineage_key`).
@@ -200,7 +203,7 @@ mod tests {
     #[test]
     fn control_records_hash_without_their_stamp() {
         let rec =
-            ControlRecord::new(EVENT_GAP, 5, "gap".into()).with(UNDELIVERED, CtlValue::StrArray(vec!["3-4".into()]));
+            ControlRecord::new(EVENT_GAP, 5, "gap".into()).with(UNCONFIRMED, CtlValue::StrArray(vec!["3-4".into()]));
         let issued = Issued { sequence: 7, previous: Some([1; 32]), value: [2; 32], key_epoch: Some(3) };
         let stamp = ControlStamp { stream_id: "s", algorithm: Algorithm::Sha256, issued: &issued, end: true };
         let stamped = encode(&[(&rec, Some(stamp))]);

@@ -54,6 +54,12 @@ struct Inner {
     warnings: Vec<String>,
     /// Control records owed to the stream, emitted with the next call.
     pending: Vec<ControlRecord>,
+    /// A `gap` record is owed: ranges were refused or not saved.
+    gap_due: bool,
+    /// What the control records of each unsettled batch announced (this
+    /// stream's ranges, the predecessor's): once the batch is delivered,
+    /// those ranges are announced for good.
+    announced: BTreeMap<u64, (Vec<SeqRange>, Vec<SeqRange>)>,
     next_batch_id: u64,
     /// Issued ranges by batch id, until the caller settles them.
     in_flight: BTreeMap<u64, SeqRange>,
@@ -144,7 +150,7 @@ impl Engine {
             .with(control::NAME, CtlValue::Str(name.to_string()))
             .with(control::REASON, CtlValue::Str(reason.to_string()))
         };
-        let (mut stream, first) = match loaded {
+        let (stream, first) = match loaded {
             Loaded::FirstStart | Loaded::Reset(_) => {
                 let mut s = genesis();
                 if let Some(k) = chain_key()? {
@@ -177,21 +183,26 @@ impl Engine {
                 if let Some(h) = &old.head {
                     rec = rec.with(control::PREDECESSOR_HASH, CtlValue::Str(chain::to_hex(h)));
                 }
-                if !old.in_flight.is_empty() {
-                    rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&old.in_flight)));
-                }
+                // The old stream's records not confirmed delivered are
+                // announced by this stream's start (and resume) records
+                // until one of them is delivered.
+                let mut owed = old.unannounced.clone();
+                owed.extend(old.in_flight.iter().copied());
+                s.predecessor_unannounced = stream::normalize(owed);
                 (s, rec)
             }
             Loaded::Saved(mut s) => {
-                let unconfirmed = std::mem::take(&mut s.in_flight);
-                let mut rec = ControlRecord::new(
+                // What was in flight at the stop may be missing: it stays
+                // owed (in the saved state) until a resume or gap record
+                // announcing it is delivered, whatever crashes meanwhile.
+                let mut owed = std::mem::take(&mut s.unannounced);
+                owed.extend(std::mem::take(&mut s.in_flight));
+                s.unannounced = stream::normalize(owed);
+                let rec = ControlRecord::new(
                     control::EVENT_RESUME,
                     now_unix_nano,
                     format!("auditchain stream {} resumed at {} after an unclean stop", s.stream_id, s.next_sequence),
                 );
-                if !unconfirmed.is_empty() {
-                    rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&unconfirmed)));
-                }
                 (*s, rec)
             }
         };
@@ -226,11 +237,11 @@ impl Engine {
             }
         }
         if let Some(s) = &signer {
+            // A resumed stream keeps its checkpoint clock: a checkpoint that
+            // fell due while the collector was down comes right away.
             first = first
                 .with(control::SIGNER, CtlValue::Str(s.id.to_string()))
                 .with(control::CHECKPOINT_INTERVAL, CtlValue::Int(interval_seconds(config.checkpoint.interval) as i64));
-            // The first checkpoint is due one interval after the (re)start.
-            stream.last_checkpoint_unix_nano = now_unix_nano;
         }
         let inner = Inner {
             stream,
@@ -242,6 +253,8 @@ impl Engine {
             checkpoint_file: config.checkpoint.file.clone(),
             warnings,
             pending: vec![first],
+            gap_due: false,
+            announced: BTreeMap::new(),
             next_batch_id: 1,
             in_flight: BTreeMap::new(),
             closed: false,
@@ -278,24 +291,20 @@ impl Engine {
     pub fn stamp_logs(&self, request: &[u8], now_unix_nano: u64) -> Result<Stamps, Error> {
         let hashes = hash_log_records(request)?;
         let issued = self.lock().issue(&hashes, now_unix_nano, Call::Stamp)?;
-        self.commit(issued, now_unix_nano)
+        self.commit(issued)
     }
 
     /// Makes an issue durable and finishes its stamps. If the state cannot
     /// be written, the issued records never leave: the call fails and their
     /// numbers are announced as a gap by the next record.
-    fn commit(&self, (mut stamps, version): (Stamps, u64), now_unix_nano: u64) -> Result<Stamps, Error> {
+    fn commit(&self, (mut stamps, version): (Stamps, u64)) -> Result<Stamps, Error> {
         if version == 0 {
             return Ok(stamps);
         }
         if let Err(e) = self.make_durable(version) {
             let mut inner = self.lock();
-            if let Some(range) = inner.in_flight.remove(&stamps.batch_id) {
-                stream::remove_range(&mut inner.stream.in_flight, range);
-                if !inner.closed {
-                    inner.announce_gap(range, now_unix_nano, "could not be saved in the stream state");
-                }
-            }
+            let batch_id = stamps.batch_id;
+            inner.settled(batch_id, false);
             return Err(e);
         }
         self.lock().after_durable(&mut stamps);
@@ -349,10 +358,11 @@ impl Engine {
             Some(k) => k.maybe_evolve(now_unix_nano, epochs),
             None => false,
         };
-        if !inner.pending.is_empty() || inner.checkpoint_due(now_unix_nano) {
+        let gap_due = inner.gap_due && !inner.stream.unannounced.is_empty();
+        if !inner.pending.is_empty() || gap_due || inner.checkpoint_due(now_unix_nano) {
             let issued = inner.issue(&[], now_unix_nano, Call::Tick)?;
             drop(inner);
-            return self.commit(issued, now_unix_nano);
+            return self.commit(issued);
         }
         if evolved {
             // Erase the old epoch key from the saved state too.
@@ -367,12 +377,12 @@ impl Engine {
     /// Reports whether a stamped batch was accepted downstream. A refused
     /// batch leaves a gap in the stream; the engine announces it in the next
     /// control record, so the verifier can tell it from a deletion.
-    pub fn settle(&self, batch_id: u64, delivered: bool, now_unix_nano: u64) -> Result<(), Error> {
+    pub fn settle(&self, batch_id: u64, delivered: bool) -> Result<(), Error> {
         let mut inner = self.lock();
-        let Some(range) = inner.in_flight.remove(&batch_id) else {
+        if !inner.in_flight.contains_key(&batch_id) {
             return Err(Error::new(Code::InvalidArgument, format!("unknown or already settled batch id {batch_id}")));
-        };
-        stream::remove_range(&mut inner.stream.in_flight, range);
+        }
+        inner.settled(batch_id, delivered);
         if inner.closed {
             // Nothing else will save the state; record that the final
             // records were delivered so the next stream need not flag them.
@@ -383,13 +393,6 @@ impl Engine {
                 self.make_durable(version)?;
             }
             return Ok(());
-        }
-        if !delivered {
-            inner.announce_gap(
-                range,
-                now_unix_nano,
-                "were stamped but refused downstream; their senders were told to retry",
-            );
         }
         Ok(())
     }
@@ -405,18 +408,28 @@ impl Engine {
         }
         let issued = inner.issue(&[], now_unix_nano, Call::Close)?;
         drop(inner);
-        self.commit(issued, now_unix_nano)
+        self.commit(issued)
     }
 }
 
 impl Inner {
-    /// Owes the stream a `gap` record for records that never left.
-    fn announce_gap(&mut self, range: SeqRange, now: u64, why: &str) {
-        let r = stream::range_strings(&[range]);
-        self.pending.push(
-            ControlRecord::new(control::EVENT_GAP, now, format!("records {} {why}", r[0]))
-                .with(control::UNDELIVERED, CtlValue::StrArray(r)),
-        );
+    /// Books the fate of a batch. Delivered: the ranges its control records
+    /// announced are announced for good. Not delivered (refused downstream,
+    /// or its state could not be saved): its own range may be missing, so
+    /// it is owed to the stream and a `gap` record will announce it.
+    fn settled(&mut self, batch_id: u64, delivered: bool) {
+        let Some(range) = self.in_flight.remove(&batch_id) else { return };
+        stream::remove_range(&mut self.stream.in_flight, range);
+        let announced = self.announced.remove(&batch_id);
+        if delivered {
+            if let Some((mine, pred)) = announced {
+                self.stream.unannounced = stream::subtract(&self.stream.unannounced, &mine);
+                self.stream.predecessor_unannounced = stream::subtract(&self.stream.predecessor_unannounced, &pred);
+            }
+        } else {
+            stream::add_range(&mut self.stream.unannounced, range);
+            self.gap_due = true;
+        }
     }
 
     /// What follows a durable issue: appending checkpoints to the
@@ -460,8 +473,28 @@ impl Inner {
         let epochs = self.epochs;
         let mut controls: Vec<(ControlRecord, Issued)> = Vec::new();
         // Owed control records first: a stream starts with its start
-        // record, a resumed one with its resume record.
-        for rec in std::mem::take(&mut self.pending) {
+        // record, a resumed one with its resume record, then a gap record
+        // when ranges were refused. Each announces every range still owed.
+        let mut pending = std::mem::take(&mut self.pending);
+        if self.gap_due && !self.stream.unannounced.is_empty() && pending.is_empty() {
+            pending.push(ControlRecord::new(
+                control::EVENT_GAP,
+                now,
+                "stamped records were refused downstream or could not be saved; their senders were told to retry"
+                    .into(),
+            ));
+        }
+        self.gap_due = false;
+        let mine = self.stream.unannounced.clone();
+        let pred = self.stream.predecessor_unannounced.clone();
+        let announcing = !pending.is_empty() && !(mine.is_empty() && pred.is_empty());
+        for mut rec in pending {
+            if !mine.is_empty() {
+                rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&mine)));
+            }
+            if !pred.is_empty() {
+                rec = rec.with(control::PREDECESSOR_UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&pred)));
+            }
             let link = self.stream.issue(&control::record_hash(&rec), false, now, epochs);
             controls.push((rec, link));
         }
@@ -541,6 +574,9 @@ impl Inner {
         self.version += 1;
         self.next_batch_id += 1;
         self.in_flight.insert(batch_id, [first, last]);
+        if announcing {
+            self.announced.insert(batch_id, (mine, pred));
+        }
         stamps.batch_id = batch_id;
         stamps.first_sequence = first;
         stamps.last_sequence = last;

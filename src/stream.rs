@@ -37,6 +37,16 @@ pub struct StreamState {
     /// that neither a full disk nor a crash loses them.
     #[serde(default)]
     pub checkpoint_backlog: Vec<String>,
+    /// This stream's ranges that may be missing (in flight at a crash,
+    /// refused downstream, not saved) and that no delivered record has
+    /// announced yet. Every start, resume and gap record announces all of
+    /// them, until one of those records is confirmed delivered.
+    #[serde(default)]
+    pub unannounced: Vec<SeqRange>,
+    /// The same for the predecessor stream (its last records after a clean
+    /// end that was not confirmed delivered).
+    #[serde(default)]
+    pub predecessor_unannounced: Vec<SeqRange>,
 }
 
 /// The evolving key of a keyed stream. Only the current epoch's key is
@@ -127,6 +137,8 @@ impl StreamState {
             last_checkpoint_unix_nano: now_unix_nano,
             records_since_checkpoint: 0,
             checkpoint_backlog: Vec::new(),
+            unannounced: Vec::new(),
+            predecessor_unannounced: Vec::new(),
         }
     }
 
@@ -204,10 +216,53 @@ impl StreamState {
     }
 }
 
-/// Adds `[first, last]` to a list of ranges.
+/// Adds `[first, last]` to a set of ranges, keeping it sorted and merged.
 pub fn add_range(ranges: &mut Vec<SeqRange>, r: SeqRange) {
     ranges.push(r);
+    *ranges = normalize(std::mem::take(ranges));
+}
+
+/// Sorts ranges and merges the ones that overlap or touch.
+pub fn normalize(mut ranges: Vec<SeqRange>) -> Vec<SeqRange> {
     ranges.sort_unstable();
+    let mut out: Vec<SeqRange> = Vec::with_capacity(ranges.len());
+    for [a, b] in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last[1].saturating_add(1) => last[1] = last[1].max(b),
+            _ => out.push([a, b]),
+        }
+    }
+    out
+}
+
+/// The numbers of `ranges` that are not in `remove`.
+pub fn subtract(ranges: &[SeqRange], remove: &[SeqRange]) -> Vec<SeqRange> {
+    let remove = normalize(remove.to_vec());
+    let mut out = Vec::new();
+    for &[a, b] in ranges {
+        let mut from = a;
+        for &[x, y] in &remove {
+            if y < from || x > b {
+                continue;
+            }
+            if x > from {
+                out.push([from, x - 1]);
+            }
+            from = y.saturating_add(1);
+            if from > b {
+                break;
+            }
+        }
+        if from <= b {
+            out.push([from, b]);
+        }
+    }
+    out
+}
+
+/// Whether every number of `r` lies in the union of `ranges`.
+pub fn covered(r: SeqRange, ranges: &[SeqRange]) -> bool {
+    subtract(&[r], ranges).is_empty()
 }
 
 /// Removes exactly `[first, last]` from a list of ranges.
@@ -307,6 +362,18 @@ mod tests {
         assert_eq!((b.sequence, b.previous), (2, Some(a.value)));
         assert_eq!(s.head, Some(b.value));
         assert_eq!(s.next_sequence, 3);
+    }
+
+    #[test]
+    fn range_sets() {
+        assert_eq!(normalize(vec![[5, 7], [1, 2], [3, 4], [9, 9]]), vec![[1, 7], [9, 9]]);
+        assert_eq!(subtract(&[[1, 10]], &[[3, 4], [8, 12]]), vec![[1, 2], [5, 7]]);
+        assert_eq!(subtract(&[[1, 3]], &[[1, 3]]), Vec::<SeqRange>::new());
+        assert!(covered([1304, 1347], &[[1292, 1303], [1304, 1324], [1325, 1347]]));
+        assert!(!covered([1304, 1348], &[[1304, 1324], [1325, 1347]]));
+        let mut set = vec![[1, 2]];
+        add_range(&mut set, [3, 5]);
+        assert_eq!(set, vec![[1, 5]]);
     }
 
     #[test]

@@ -57,14 +57,14 @@ fn run(e: &Engine, t: &mut u64, batches: u64, close: bool) -> Vec<ExportLogsServ
         let mut req = request((0..2).map(|i| audit_record(b * 2 + i)));
         let stamps = e.stamp_logs(&req.encode_to_vec(), *t).unwrap();
         apply(&mut req, &stamps);
-        e.settle(stamps.batch_id, true, *t).unwrap();
+        e.settle(stamps.batch_id, true).unwrap();
         out.push(req);
     }
     if close {
         *t += SEC;
         let stamps = e.close(*t).unwrap();
         out.push(extra_only(&stamps));
-        e.settle(stamps.batch_id, true, *t).unwrap();
+        e.settle(stamps.batch_id, true).unwrap();
     }
     out
 }

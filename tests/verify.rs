@@ -31,13 +31,13 @@ fn stream(e: &Engine, batches: u64, per_batch: u64, close: bool) -> Vec<ExportLo
         let mut req = request((0..per_batch).map(|i| audit_record(b * per_batch + i)));
         let stamps = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
         apply(&mut req, &stamps);
-        e.settle(stamps.batch_id, true, T0).unwrap();
+        e.settle(stamps.batch_id, true).unwrap();
         out.push(req);
     }
     if close {
         let stamps = e.close(T0).unwrap();
         out.push(extra_only(&stamps));
-        e.settle(stamps.batch_id, true, T0).unwrap();
+        e.settle(stamps.batch_id, true).unwrap();
     }
     out
 }
@@ -344,7 +344,7 @@ fn a_refused_batch_is_announced_as_a_gap() {
     let mut exported = stream(&e, 1, 2, false);
     let refused = request([audit_record(7)]);
     let stamps = e.stamp_logs(&refused.encode_to_vec(), T0).unwrap();
-    e.settle(stamps.batch_id, false, T0).unwrap();
+    e.settle(stamps.batch_id, false).unwrap();
     exported.extend(stream(&e, 1, 1, true));
     write(d.path(), "audit.jsonl", &exported);
     let r = check(d.path());
@@ -409,7 +409,7 @@ fn concurrent_batches_get_unique_gap_free_numbers() {
                 for b in 0..25 {
                     let req = request((0..3).map(|i| audit_record(t * 1000 + b * 3 + i)));
                     let s = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
-                    e.settle(s.batch_id, true, T0).unwrap();
+                    e.settle(s.batch_id, true).unwrap();
                     seqs.extend(s.records.iter().map(|r| r.sequence));
                 }
                 seqs
@@ -455,4 +455,63 @@ fn large_files_are_read_in_parallel_with_the_same_findings_and_lines() {
     let r = check(d.path());
     assert_eq!(r.inputs.records, 10_002);
     assert_eq!(kinds(&r, Severity::Error).len(), 1);
+}
+
+#[test]
+fn announcements_survive_a_crash_before_they_were_delivered() {
+    let state = tempfile::tempdir().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let mut exported;
+    {
+        let e = engine(Some(state.path()));
+        exported = stream(&e, 1, 2, false);
+        // Two batches in flight when the process dies (adjacent ranges).
+        for i in 0..2 {
+            let lost = request([audit_record(50 + i)]);
+            e.stamp_logs(&lost.encode_to_vec(), T0).unwrap();
+        }
+    }
+    {
+        // The restart owes a resume record announcing 4..5, but dies
+        // before anything leaves.
+        let _e = engine(Some(state.path()));
+    }
+    {
+        // Again: this time the resume record is stamped but refused.
+        let e = engine(Some(state.path()));
+        let s = e.tick(T0).unwrap();
+        e.settle(s.batch_id, false).unwrap();
+        // The gap record that follows announces everything still owed,
+        // including the refused resume record itself; it is lost in a crash.
+        let s = e.tick(T0).unwrap();
+        assert!(s.batch_id != 0);
+    }
+    let e = engine(Some(state.path()));
+    exported.extend(stream(&e, 1, 2, true));
+    write(d.path(), "audit.jsonl", &exported);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    let s = &r.streams[0];
+    // 4-5: the lost batches; 6: the refused resume; 7: the lost gap record.
+    assert_eq!(s.missing, vec![[4, 7]], "{:?}", s.missing);
+    assert!(kinds(&r, Severity::Warning).contains(&(Kind::MissingRecords, Some(4), Some(7))));
+}
+
+#[test]
+fn a_missing_range_announced_in_pieces_is_explained() {
+    // Verifiers must accept announcements split over several ranges (and
+    // records): build two refused batches settled separately.
+    let d = tempfile::tempdir().unwrap();
+    let e = engine(None);
+    let mut exported = stream(&e, 1, 2, false);
+    let a = e.stamp_logs(&request([audit_record(7)]).encode_to_vec(), T0).unwrap();
+    e.settle(a.batch_id, false).unwrap();
+    // The gap record for 4 is refused as well: 5 becomes owed too.
+    let g = e.tick(T0).unwrap();
+    e.settle(g.batch_id, false).unwrap();
+    exported.extend(stream(&e, 1, 1, true));
+    write(d.path(), "audit.jsonl", &exported);
+    let r = check(d.path());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
+    assert_eq!(r.streams[0].missing, vec![[4, 5]]);
 }

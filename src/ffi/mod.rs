@@ -294,7 +294,8 @@ pub unsafe extern "C" fn auditchain_engine_tick(
 }
 
 /// Reports whether the records of `batch_id` were accepted downstream
-/// (`delivered`) or refused. Refused ranges are announced in the stream.
+/// (`delivered`) or refused. Refused ranges are announced in the stream by
+/// the next call's `gap` record.
 ///
 /// # Safety
 /// `engine` is a live engine; `error_out` is NULL or valid for a write.
@@ -303,12 +304,11 @@ pub unsafe extern "C" fn auditchain_engine_settle(
     engine: *const auditchain_engine,
     batch_id: u64,
     delivered: bool,
-    now_unix_nano: u64,
     error_out: *mut *mut auditchain_error,
 ) -> Code {
     let r = guard(|| {
         // SAFETY: the caller's contract.
-        unsafe { engine_ref(engine) }?.engine.settle(batch_id, delivered, now_unix_nano)
+        unsafe { engine_ref(engine) }?.engine.settle(batch_id, delivered)
     });
     match r {
         Ok(()) => Code::Ok,

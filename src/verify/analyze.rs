@@ -10,7 +10,7 @@ use super::report::{Finding, Kind, Location, Severity, StreamReport, Verdict};
 use crate::chain::{self, Algorithm, Hash};
 use crate::control;
 use crate::note::{Checkpoint, parse_note};
-use crate::stream::{SeqRange, lineage_key, range_strings};
+use crate::stream::{SeqRange, covered, lineage_key, range_strings};
 use crate::timefmt;
 use std::collections::BTreeMap;
 
@@ -25,6 +25,8 @@ pub struct Analyzed {
     pub values: BTreeMap<u64, Hash>,
     /// `(predecessor id, its last sequence, its last value)` from the start record.
     pub predecessor: Option<Predecessor>,
+    /// The predecessor's ranges this stream announced as possibly missing.
+    pub predecessor_announced: Vec<SeqRange>,
 }
 
 /// Epoch keys of a keyed stream, derived on demand and cached.
@@ -239,6 +241,7 @@ pub fn stream(
 
     // ---- What the engine's control records say ----
     let mut announced: Vec<(SeqRange, u64)> = Vec::new();
+    let mut predecessor_announced: Vec<SeqRange> = Vec::new();
     let mut predecessor = None;
     let mut restarts: Vec<u64> = Vec::new();
     let mut declared_signer = None;
@@ -247,6 +250,7 @@ pub fn stream(
         for r in &c.announced {
             announced.push((*r, seq));
         }
+        predecessor_announced.extend(c.predecessor_announced.iter().copied());
         if c.signer.is_some() {
             declared_signer = c.signer.clone();
         }
@@ -403,25 +407,34 @@ pub fn stream(
         missing.push([last_sequence + 1, proven]);
         last_sequence = proven;
     }
+    let announced_union: Vec<SeqRange> = announced.iter().map(|(r, _)| *r).collect();
     for &[a, b] in &missing {
-        let covered = announced.iter().find(|([x, y], _)| *x <= a && b <= *y);
         let r = &range_strings(&[[a, b]])[0];
-        let f = match covered {
-            Some((_, by)) => finding(
-                Severity::Warning,
-                Kind::MissingRecords,
-                format!(
-                    "records {r}: missing, as announced by record {by}: they were stamped but never accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them"
-                ),
-            ),
-            None if b <= proven => finding(
+        let f = match covered([a, b], &announced_union) {
+            true => {
+                // The records that announced (part of) this range.
+                let mut by: Vec<u64> =
+                    announced.iter().filter(|([x, y], _)| *x <= b && a <= *y).map(|(_, seq)| *seq).collect();
+                by.sort_unstable();
+                by.dedup();
+                let by: Vec<String> = by.iter().map(u64::to_string).collect();
+                finding(
+                    Severity::Warning,
+                    Kind::MissingRecords,
+                    format!(
+                        "records {r}: missing, as announced by record {}: they were stamped but never confirmed accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them",
+                        by.join(", ")
+                    ),
+                )
+            }
+            false if b <= proven => finding(
                 Severity::Error,
                 Kind::MissingRecords,
                 format!(
                     "records {r}: missing, though a signed checkpoint (through record {proven}) vouches that they existed"
                 ),
             ),
-            None => finding(Severity::Error, Kind::MissingRecords, format!("records {r}: missing")),
+            false => finding(Severity::Error, Kind::MissingRecords, format!("records {r}: missing")),
         };
         findings.push(f.range(a, b));
     }
@@ -608,16 +621,18 @@ pub fn stream(
         signers: signers.into_iter().collect(),
         findings,
     };
-    Analyzed { report, values, predecessor }
+    Analyzed { report, values, predecessor, predecessor_announced }
 }
 
 /// Checks each stream's start record against the predecessor it names.
 /// A successor that records its predecessor's last link also anchors the
 /// predecessor's tail: records missing from its end are detected here.
 pub fn lineage(streams: &mut BTreeMap<String, Analyzed>) {
-    let links: Vec<(String, Predecessor)> =
-        streams.iter().filter_map(|(id, a)| a.predecessor.clone().map(|p| (id.clone(), p))).collect();
-    for (successor, (pred_id, pred_last, pred_hash)) in links {
+    let links: Vec<(String, Predecessor, Vec<SeqRange>)> = streams
+        .iter()
+        .filter_map(|(id, a)| a.predecessor.clone().map(|p| (id.clone(), p, a.predecessor_announced.clone())))
+        .collect();
+    for (successor, (pred_id, pred_last, pred_hash), excused) in links {
         let Some(pred) = streams.get_mut(&pred_id) else {
             if let Some(s) = streams.get_mut(&successor) {
                 s.report.findings.push(finding(
@@ -636,13 +651,29 @@ pub fn lineage(streams: &mut BTreeMap<String, Analyzed>) {
                 finding(
                     Severity::Error,
                     Kind::MissingRecords,
-                    format!("records {}: missing from the end of the stream; its successor {successor} records that it ended at {pred_last}", range_strings(&[[a, b]])[0]),
+                    format!(
+                        "records {}: missing from the end of the stream; its successor {successor} records that it ended at {pred_last}",
+                        range_strings(&[[a, b]])[0]
+                    ),
                 )
                 .range(a, b),
             );
             pred.report.last_sequence = pred_last;
         } else if pred.report.last_sequence > pred_last {
             problems.push(format!("{pred_id} has records after {pred_last}, where {successor} says it ended"));
+        }
+        // Ranges of the predecessor that its successor announced as
+        // possibly undelivered are explained, not deleted.
+        for f in pred.report.findings.iter_mut() {
+            if let (Kind::MissingRecords, Severity::Error, Some(a), Some(b)) = (f.kind, f.severity, f.first, f.last) {
+                if covered([a, b], &excused) {
+                    f.severity = Severity::Warning;
+                    f.message = format!(
+                        "records {}: missing, as announced by its successor {successor}: they were stamped but never confirmed accepted downstream",
+                        range_strings(&[[a, b]])[0]
+                    );
+                }
+            }
         }
         if let (Some(h), Some(v)) = (pred_hash, pred.values.get(&pred_last)) {
             if h != *v {

@@ -27,8 +27,10 @@ pub struct Control {
     pub event: String,
     pub time_unix_nano: u64,
     pub predecessor: Option<(String, u64, Option<Hash>)>,
-    /// Ranges announced as possibly or certainly not delivered.
+    /// This stream's ranges announced as possibly not delivered.
     pub announced: Vec<SeqRange>,
+    /// The predecessor's ranges announced as possibly not delivered.
+    pub predecessor_announced: Vec<SeqRange>,
     pub chain_key_id: Option<String>,
     pub key_lineage: Vec<String>,
     pub signer: Option<String>,
@@ -304,8 +306,9 @@ fn read_control(raw: &Value) -> Option<Box<Control>> {
             control::PREDECESSOR_ID => pred_id = any_str(key, v).ok().map(str::to_string),
             control::PREDECESSOR_SEQUENCE => pred_seq = any_int(key, v).ok().and_then(|n| u64::try_from(n).ok()),
             control::PREDECESSOR_HASH => pred_hash = any_hash(key, v).ok(),
-            control::UNCONFIRMED | control::UNDELIVERED => {
-                c.announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s)));
+            control::UNCONFIRMED => c.announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s))),
+            control::PREDECESSOR_UNCONFIRMED => {
+                c.predecessor_announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s)))
             }
             control::CHAIN_KEY_ID => c.chain_key_id = any_str(key, v).ok().map(str::to_string),
             control::KEY_LINEAGE => c.key_lineage = any_strings(v),

@@ -181,8 +181,8 @@ static void test_stamp_settle_close(void) {
   uint64_t batch_id = v.batch_id;
   auditchain_stamps_free(stamps);
 
-  CHECK(auditchain_engine_settle(engine, batch_id, true, 2, NULL) == AUDITCHAIN_RESULT_OK, "settle");
-  r = auditchain_engine_settle(engine, batch_id, true, 2, &err);
+  CHECK(auditchain_engine_settle(engine, batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  r = auditchain_engine_settle(engine, batch_id, true, &err);
   CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "settling twice: %u", r);
   auditchain_error_free(err);
   err = NULL;
@@ -213,7 +213,7 @@ static void test_stamp_settle_close(void) {
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp again");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.first_sequence == 4 && v.extra_logs_len == 0, "continues at 4 without extra records");
-  CHECK(auditchain_engine_settle(engine, v.batch_id, true, 4, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
   auditchain_stamps_free(stamps);
 
   r = auditchain_engine_close(engine, 5, &stamps, NULL);
