@@ -487,7 +487,8 @@ impl Inner {
         self.gap_due = false;
         let mine = self.stream.unannounced.clone();
         let pred = self.stream.predecessor_unannounced.clone();
-        let announcing = !pending.is_empty() && !(mine.is_empty() && pred.is_empty());
+        let owes_any = !mine.is_empty() || !pred.is_empty();
+        let announcing = !pending.is_empty() && owes_any;
         for mut rec in pending {
             if !mine.is_empty() {
                 rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&mine)));
