@@ -31,12 +31,10 @@ import time
 from pathlib import Path
 
 import grpc
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
 
-from harness import COLLECTOR, VERIFIER, Collector, collector_config, free_port, run_verify, tail
+from harness import COLLECTOR, VERIFIER, Collector, collector_config, export_request, free_port, run_verify, tail
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "200000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "500"))
@@ -86,15 +84,7 @@ def request(variant: int, n: int) -> bytes:
                 ],
             )
         )
-    req = logs_service_pb2.ExportLogsServiceRequest(
-        resource_logs=[
-            logs_pb2.ResourceLogs(
-                resource=resource_pb2.Resource(attributes=[kv("service.name", "audit.bench")]),
-                scope_logs=[logs_pb2.ScopeLogs(scope=common_pb2.InstrumentationScope(name="audit.service"), log_records=records)],
-            )
-        ]
-    )
-    return req.SerializeToString()
+    return export_request(records, "audit.bench", "audit.service")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -41,13 +41,13 @@ import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
 
 from harness import (
     COLLECTOR,
     VERIFIER,
     Collector,
     crash,
+    export_request,
     free_port,
     gateway_config,
     keygen,
@@ -127,15 +127,7 @@ def audit_request(sender: int, ids: list[str]) -> bytes:
                 ],
             )
         )
-    req = logs_service_pb2.ExportLogsServiceRequest(
-        resource_logs=[
-            logs_pb2.ResourceLogs(
-                resource=resource_pb2.Resource(attributes=[kv("service.name", "crash.client")]),
-                scope_logs=[logs_pb2.ScopeLogs(scope=common_pb2.InstrumentationScope(name="audit.crash"), log_records=records)],
-            )
-        ]
-    )
-    return req.SerializeToString()
+    return export_request(records, "crash.client", "audit.crash")
 
 
 class Sender(threading.Thread):

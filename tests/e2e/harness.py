@@ -53,19 +53,8 @@ class Verified:
 
 
 def run_verify(*paths, fmt: str = "json") -> Verified:
-    proc = subprocess.run(
-        [str(VERIFIER), "verify", "--format", fmt, *[str(p) for p in paths]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    report = None
-    if fmt == "json" and proc.stdout.strip():
-        try:
-            report = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            report = None
-    return Verified(proc.returncode, report, proc.stdout, proc.stderr)
+    """`auditchain verify` without keys."""
+    return verify_with(*paths, fmt=fmt)
 
 
 def collector_config(
@@ -344,6 +333,26 @@ def verify_with(
         except json.JSONDecodeError:
             report = None
     return Verified(proc.returncode, report, proc.stdout, proc.stderr)
+
+
+def export_request(records, service: str, scope: str) -> bytes:
+    """One serialised OTLP ExportLogsServiceRequest holding `records`
+    (opentelemetry-proto LogRecord messages) under one resource and scope."""
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+    from opentelemetry.proto.common.v1 import common_pb2
+    from opentelemetry.proto.logs.v1 import logs_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+
+    service_name = common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value=service))
+    req = logs_service_pb2.ExportLogsServiceRequest(
+        resource_logs=[
+            logs_pb2.ResourceLogs(
+                resource=resource_pb2.Resource(attributes=[service_name]),
+                scope_logs=[logs_pb2.ScopeLogs(scope=common_pb2.InstrumentationScope(name=scope), log_records=records)],
+            )
+        ]
+    )
+    return req.SerializeToString()
 
 
 def rfc3339_utc(unix_seconds: float) -> str:
