@@ -118,17 +118,9 @@ func (r record) event() string { return r.str(attrStreamEvent) }
 func records(sink *consumertest.LogsSink) []record {
 	var out []record
 	for _, ld := range sink.AllLogs() {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					out = append(out, record{body: lr.Body().AsString(), attrs: lr.Attributes().AsRaw()})
-				}
-			}
-		}
+		eachLogRecord(ld, func(lr plog.LogRecord) {
+			out = append(out, record{body: lr.Body().AsString(), attrs: lr.Attributes().AsRaw()})
+		})
 	}
 	return out
 }

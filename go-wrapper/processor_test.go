@@ -65,15 +65,7 @@ func TestStampsInBatchOrder(t *testing.T) {
 
 	ld := makeLogs("ordered", 9, 200)
 	var want []string
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		for j := 0; j < rls.At(i).ScopeLogs().Len(); j++ {
-			lrs := rls.At(i).ScopeLogs().At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				want = append(want, lrs.At(k).Body().Str())
-			}
-		}
-	}
+	eachLogRecord(ld, func(lr plog.LogRecord) { want = append(want, lr.Body().Str()) })
 	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
 	users := byNumber(userRecords(sink))
 	require.Len(t, users, len(want))

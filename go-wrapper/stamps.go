@@ -62,37 +62,46 @@ func checkStamps(s *stampSet, records int, keys []string) error {
 func applyLogStamps(ld plog.Logs, s *stampSet, keys []string) int {
 	stamped := 0
 	i := 0
+	eachLogRecord(ld, func(lr plog.LogRecord) {
+		rs := s.records[i]
+		i++
+		if rs.count == 0 {
+			return
+		}
+		attrs := lr.Attributes()
+		attrs.EnsureCapacity(attrs.Len() + int(rs.count))
+		for _, op := range s.attrs[rs.first : rs.first+rs.count] {
+			key := keys[op.key]
+			switch op.kind {
+			case attrKindStr:
+				attrs.PutStr(key, s.text[op.value:op.value+op.len])
+			case attrKindInt:
+				attrs.PutInt(key, int64(op.value))
+			case attrKindBool:
+				attrs.PutBool(key, op.value == 1)
+			}
+		}
+		if rs.sequence != 0 {
+			stamped++
+		}
+	})
+	return stamped
+}
+
+// eachLogRecord calls f for every log record of ld, in the order resource,
+// scope, record: the order of the OTLP request, which the engine's stamps
+// follow.
+func eachLogRecord(ld plog.Logs, f func(plog.LogRecord)) {
 	rls := ld.ResourceLogs()
 	for r := 0; r < rls.Len(); r++ {
 		sls := rls.At(r).ScopeLogs()
 		for sc := 0; sc < sls.Len(); sc++ {
 			lrs := sls.At(sc).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				rs := s.records[i]
-				i++
-				if rs.count == 0 {
-					continue
-				}
-				attrs := lrs.At(k).Attributes()
-				attrs.EnsureCapacity(attrs.Len() + int(rs.count))
-				for _, op := range s.attrs[rs.first : rs.first+rs.count] {
-					key := keys[op.key]
-					switch op.kind {
-					case attrKindStr:
-						attrs.PutStr(key, s.text[op.value:op.value+op.len])
-					case attrKindInt:
-						attrs.PutInt(key, int64(op.value))
-					case attrKindBool:
-						attrs.PutBool(key, op.value == 1)
-					}
-				}
-				if rs.sequence != 0 {
-					stamped++
-				}
+				f(lrs.At(k))
 			}
 		}
 	}
-	return stamped
 }
 
 // decodeExtraLogs decodes the records the engine emits itself and counts
@@ -107,17 +116,10 @@ func decodeExtraLogs(b []byte) (plog.Logs, int, error) {
 		return plog.Logs{}, 0, fmt.Errorf("auditchain: cannot decode the engine's own records: %w", err)
 	}
 	checkpoints := 0
-	rls := ld.ResourceLogs()
-	for r := 0; r < rls.Len(); r++ {
-		sls := rls.At(r).ScopeLogs()
-		for sc := 0; sc < sls.Len(); sc++ {
-			lrs := sls.At(sc).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if v, ok := lrs.At(k).Attributes().Get(attrStreamEvent); ok && v.Str() == streamEventCheck {
-					checkpoints++
-				}
-			}
+	eachLogRecord(ld, func(lr plog.LogRecord) {
+		if v, ok := lr.Attributes().Get(attrStreamEvent); ok && v.Str() == streamEventCheck {
+			checkpoints++
 		}
-	}
+	})
 	return ld, checkpoints, nil
 }

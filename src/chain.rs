@@ -58,32 +58,46 @@ impl Link<'_> {
     /// record ends the stream) ‖ previous (32 zero bytes on the first
     /// record) ‖ record hash.
     pub fn message(&self) -> Vec<u8> {
-        let mut m = Vec::with_capacity(LINK_DOMAIN.len() + 4 + self.stream_id.len() + 16 + 64);
-        m.extend_from_slice(LINK_DOMAIN);
-        m.extend_from_slice(&(self.stream_id.len() as u32).to_be_bytes());
-        m.extend_from_slice(self.stream_id.as_bytes());
-        m.extend_from_slice(&self.sequence.to_be_bytes());
-        m.extend_from_slice(&self.key_epoch.to_be_bytes());
-        m.push(u8::from(self.end));
-        m.extend_from_slice(self.previous.unwrap_or(&[0; 32]));
-        m.extend_from_slice(self.record_hash);
+        let mut m = Vec::with_capacity(LINK_DOMAIN.len() + 4 + self.stream_id.len() + 17 + 64);
+        self.write(|part| m.extend_from_slice(part));
         m
+    }
+
+    /// Feeds the message to `out` part by part, so that hashing a link
+    /// (once per record) builds no buffer.
+    fn write(&self, mut out: impl FnMut(&[u8])) {
+        out(LINK_DOMAIN);
+        out(&(self.stream_id.len() as u32).to_be_bytes());
+        out(self.stream_id.as_bytes());
+        out(&self.sequence.to_be_bytes());
+        out(&self.key_epoch.to_be_bytes());
+        out(&[u8::from(self.end)]);
+        out(self.previous.unwrap_or(&[0; 32]));
+        out(self.record_hash);
     }
 
     /// The plain link: SHA-256 of the message.
     pub fn sha256(&self) -> Hash {
-        Sha256::digest(self.message()).into()
+        let mut h = Sha256::new();
+        self.write(|part| h.update(part));
+        h.finalize().into()
     }
 
     /// The keyed link: HMAC-SHA256 of the message under the epoch key.
     pub fn hmac(&self, epoch_key: &Hash) -> Hash {
-        hmac(epoch_key, &[&self.message()])
+        let mut mac = new_mac(epoch_key);
+        self.write(|part| mac.update(part));
+        mac.finalize().into_bytes().into()
     }
+}
+
+fn new_mac(key: &Hash) -> hmac::Hmac<Sha256> {
+    <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length")
 }
 
 /// HMAC-SHA256 of `parts` under `key`.
 fn hmac(key: &Hash, parts: &[&[u8]]) -> Hash {
-    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = new_mac(key);
     for p in parts {
         mac.update(p);
     }

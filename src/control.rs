@@ -7,7 +7,7 @@
 //! pass one off as the engine's.
 
 use crate::attrs;
-use crate::canonical::{RecordHasher, Scratch, proto};
+use crate::canonical::proto;
 use crate::chain::{self, Algorithm, Hash};
 use crate::protowire::Writer;
 use crate::stamps::Issued;
@@ -177,23 +177,9 @@ pub fn encode(records: &[(&ControlRecord, Option<ControlStamp<'_>>)]) -> Vec<u8>
 /// will be emitted as (minus its stamp), through the same canonicaliser as
 /// every other record.
 pub fn record_hash(rec: &ControlRecord) -> Hash {
-    struct One {
-        hasher: RecordHasher,
-        hash: Option<Hash>,
-    }
-    impl<'a> proto::RecordSink<'a> for One {
-        fn envelope(&mut self, e: &crate::canonical::Envelope) {
-            self.hasher.set_envelope(e);
-        }
-        fn record(&mut self, canonical: &[u8], _: &[proto::StampAttr<'a>]) {
-            self.hash = Some(self.hasher.hash(canonical));
-        }
-    }
-    let bytes = encode(&[(rec, None)]);
-    let mut one = One { hasher: RecordHasher::default(), hash: None };
-    proto::walk_logs(&bytes, proto::StampPolicy::Extract, &mut Scratch::new(), &mut one)
+    let hashes = crate::canonical::hash_log_records(&encode(&[(rec, None)]), proto::StampPolicy::Extract)
         .expect("control records are canonicalisable");
-    one.hash.expect("one control record")
+    hashes[0]
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! its keys, and the control records it owes the stream.
 //!
 //! Concurrency: records are canonicalised and hashed outside the lock, so
-//! concurrent batches hash in parallel; only issuing sequence numbers and
-//! saving the state happen under it, which keeps numbers gap-free and
-//! unique across concurrent callers.
+//! concurrent batches hash in parallel; only issuing sequence numbers
+//! happens under it, which keeps numbers gap-free and unique across
+//! concurrent callers. Saving the state happens after, shared by the
+//! batches issued meanwhile (group commit).
 
-use crate::canonical::{RecordHasher, Scratch, proto};
+use crate::canonical::{self, proto};
 use crate::chain::{self, Algorithm, Hash};
 use crate::config::EngineConfig;
 use crate::control::{self, ControlRecord, ControlStamp, CtlValue};
@@ -82,27 +83,10 @@ enum Call {
     Close,
 }
 
-/// Collects a batch's record hashes.
-struct HashSink {
-    hasher: RecordHasher,
-    hashes: Vec<Hash>,
-}
-
-impl<'a> proto::RecordSink<'a> for HashSink {
-    fn envelope(&mut self, envelope: &crate::canonical::Envelope) {
-        self.hasher.set_envelope(envelope);
-    }
-    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>]) {
-        self.hashes.push(self.hasher.hash(canonical));
-    }
-}
-
 /// Hashes every log record of a request, refusing records that already
 /// carry auditchain attributes.
 pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
-    let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
-    proto::walk_logs(request, proto::StampPolicy::Reject, &mut Scratch::new(), &mut sink)?;
-    Ok(sink.hashes)
+    Ok(canonical::hash_log_records(request, proto::StampPolicy::Reject)?)
 }
 
 /// Checkpoint intervals are announced in whole seconds, rounded up, so
@@ -141,21 +125,35 @@ impl Engine {
             None => (None, Loaded::FirstStart),
         };
         let genesis = || StreamState::genesis(name, Algorithm::Sha256, now_unix_nano);
+        // Called once the new stream's key, if any, is set: a keyed
+        // stream's start record says how its key derives.
         let start = |s: &StreamState, reason: &str, why: String| {
-            ControlRecord::new(
+            let mut rec = ControlRecord::new(
                 control::EVENT_START,
                 now_unix_nano,
                 format!("auditchain stream {} started: {why}", s.stream_id),
             )
             .with(control::NAME, CtlValue::Str(name.to_string()))
-            .with(control::REASON, CtlValue::Str(reason.to_string()))
+            .with(control::REASON, CtlValue::Str(reason.to_string()));
+            if let Some(k) = &s.key {
+                rec = rec
+                    .with(control::CHAIN_KEY_ID, CtlValue::Str(k.chain_key_id.clone()))
+                    .with(control::KEY_LINEAGE, CtlValue::StrArray(k.lineage.clone()));
+            }
+            rec
+        };
+        // A stream without a keyed predecessor is keyed from the chain key,
+        // when one is configured.
+        let key_from_chain_key = |s: &mut StreamState| -> Result<(), Error> {
+            if let Some(k) = chain_key()? {
+                s.key_from_chain_key(&k, now_unix_nano);
+            }
+            Ok(())
         };
         let (stream, first) = match loaded {
             Loaded::FirstStart | Loaded::Reset(_) => {
                 let mut s = genesis();
-                if let Some(k) = chain_key()? {
-                    s.key_from_chain_key(&k, now_unix_nano);
-                }
+                key_from_chain_key(&mut s)?;
                 let rec = match loaded {
                     Loaded::Reset(problem) => {
                         start(&s, control::REASON_STATE_RESET, format!("state.new_stream is set and {problem}"))
@@ -170,11 +168,7 @@ impl Engine {
                 s.checkpoint_backlog = old.checkpoint_backlog.clone();
                 match &old.key {
                     Some(k) => s.key_from_predecessor(k, now_unix_nano),
-                    None => {
-                        if let Some(k) = chain_key()? {
-                            s.key_from_chain_key(&k, now_unix_nano);
-                        }
-                    }
+                    None => key_from_chain_key(&mut s)?,
                 }
                 let mut rec =
                     start(&s, control::REASON_PREVIOUS_ENDED, format!("stream {} ended cleanly", old.stream_id))
@@ -225,17 +219,6 @@ impl Engine {
             }
         }
         let mut first = first;
-        if let Some(k) = &stream.key {
-            if first
-                .attributes
-                .iter()
-                .any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_START.into()))
-            {
-                first = first
-                    .with(control::CHAIN_KEY_ID, CtlValue::Str(k.chain_key_id.clone()))
-                    .with(control::KEY_LINEAGE, CtlValue::StrArray(k.lineage.clone()));
-            }
-        }
         if let Some(s) = &signer {
             // A resumed stream keeps its checkpoint clock: a checkpoint that
             // fell due while the collector was down comes right away.
@@ -272,8 +255,9 @@ impl Engine {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Every error path restores the state before returning, so the
-        // state is consistent even if a panic poisoned the mutex.
+        // Issuing never fails halfway (its only error comes before it
+        // changes anything), so the state is consistent even if a panic
+        // elsewhere poisoned the mutex.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -366,8 +350,7 @@ impl Engine {
         }
         if evolved {
             // Erase the old epoch key from the saved state too.
-            inner.version += 1;
-            let version = inner.version;
+            let version = inner.changed();
             drop(inner);
             self.make_durable(version)?;
         }
@@ -383,16 +366,12 @@ impl Engine {
             return Err(Error::new(Code::InvalidArgument, format!("unknown or already settled batch id {batch_id}")));
         }
         inner.settled(batch_id, delivered);
-        if inner.closed {
+        if inner.closed && delivered {
             // Nothing else will save the state; record that the final
             // records were delivered so the next stream need not flag them.
-            if delivered {
-                inner.version += 1;
-                let version = inner.version;
-                drop(inner);
-                self.make_durable(version)?;
-            }
-            return Ok(());
+            let version = inner.changed();
+            drop(inner);
+            self.make_durable(version)?;
         }
         Ok(())
     }
@@ -413,6 +392,12 @@ impl Engine {
 }
 
 impl Inner {
+    /// Notes a change that must reach the disk; returns its state version.
+    fn changed(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
+
     /// Books the fate of a batch. Delivered: the ranges its control records
     /// announced are announced for good. Not delivered (refused downstream,
     /// or its state could not be saved): its own range may be missing, so
@@ -471,7 +456,8 @@ impl Inner {
         }
         let first = self.stream.next_sequence;
         let epochs = self.epochs;
-        let mut controls: Vec<(ControlRecord, Issued)> = Vec::new();
+        // Control records with their links and end flags.
+        let mut controls: Vec<(ControlRecord, Issued, bool)> = Vec::new();
         // Owed control records first: a stream starts with its start
         // record, a resumed one with its resume record, then a gap record
         // when ranges were refused. Each announces every range still owed.
@@ -497,44 +483,35 @@ impl Inner {
                 rec = rec.with(control::PREDECESSOR_UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&pred)));
             }
             let link = self.stream.issue(&control::record_hash(&rec), false, now, epochs);
-            controls.push((rec, link));
+            controls.push((rec, link, false));
         }
         let mut builder = StampsBuilder::new(&self.stream.stream_id, self.stream.algorithm, hashes.len());
         for h in hashes {
             let link = self.stream.issue(h, false, now, epochs);
             builder.stamped(&link);
         }
-        // Then the checkpoint or the end.
+        // Then the checkpoint or the end: (record, is it a checkpoint, does
+        // it end the stream).
         let last_record = match (call, &self.signer) {
-            (Call::Close, Some(signer)) => Some((self.checkpoint_record(signer, now), true)),
+            (Call::Close, Some(signer)) => Some((self.checkpoint_record(signer, now), true, true)),
             (Call::Close, None) => {
                 let id = &self.stream.stream_id;
-                Some((
-                    ControlRecord::new(
-                        control::EVENT_END,
-                        now,
-                        format!("auditchain stream {id} ended: the collector shut down cleanly"),
-                    ),
-                    true,
-                ))
+                let why = format!("auditchain stream {id} ended: the collector shut down cleanly");
+                Some((ControlRecord::new(control::EVENT_END, now, why), false, true))
             }
-            (_, Some(signer)) if self.checkpoint_due(now) => Some((self.checkpoint_record(signer, now), false)),
+            (_, Some(signer)) if self.checkpoint_due(now) => Some((self.checkpoint_record(signer, now), true, false)),
             _ => None,
         };
         let mut checkpoint_line = None;
-        if let Some((rec, end)) = last_record {
+        if let Some((rec, checkpoint, end)) = last_record {
             let link = self.stream.issue(&control::record_hash(&rec), end, now, epochs);
-            if rec
-                .attributes
-                .iter()
-                .any(|(k, v)| *k == control::EVENT && *v == CtlValue::Str(control::EVENT_CHECKPOINT.into()))
-            {
+            if checkpoint {
                 self.stream.last_checkpoint_unix_nano = now;
                 self.stream.records_since_checkpoint = 0;
                 let line = serde_json::json!({ "stream_id": self.stream.stream_id, "sequence": link.sequence, "note": rec.body });
                 checkpoint_line = Some(line.to_string());
             }
-            controls.push((rec, link));
+            controls.push((rec, link, end));
         }
         let last = self.stream.next_sequence - 1;
         let mut stamps = builder.finish();
@@ -542,16 +519,14 @@ impl Inner {
             return Ok((stamps, 0));
         }
         if !controls.is_empty() {
-            let n = controls.len();
             let recs: Vec<_> = controls
                 .iter()
-                .enumerate()
-                .map(|(i, (rec, link))| {
+                .map(|(rec, link, end)| {
                     let stamp = ControlStamp {
                         stream_id: &self.stream.stream_id,
                         algorithm: self.stream.algorithm,
                         issued: link,
-                        end: call == Call::Close && i + 1 == n,
+                        end: *end,
                     };
                     (rec, Some(stamp))
                 })
@@ -572,7 +547,7 @@ impl Inner {
         }
         // Issued: these numbers are never issued again, whatever happens
         // next (the caller makes them durable or announces them as a gap).
-        self.version += 1;
+        let version = self.changed();
         self.next_batch_id += 1;
         self.in_flight.insert(batch_id, [first, last]);
         if announcing {
@@ -581,7 +556,7 @@ impl Inner {
         stamps.batch_id = batch_id;
         stamps.first_sequence = first;
         stamps.last_sequence = last;
-        Ok((stamps, self.version))
+        Ok((stamps, version))
     }
 
     /// Appends owed checkpoint lines to the checkpoint file, after the state

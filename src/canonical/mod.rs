@@ -482,6 +482,28 @@ impl RecordHasher {
     }
 }
 
+/// Collects record hashes, one per record, in request order.
+struct HashSink {
+    hasher: RecordHasher,
+    hashes: Vec<[u8; 32]>,
+}
+
+impl<'a> proto::RecordSink<'a> for HashSink {
+    fn envelope(&mut self, envelope: &Envelope) {
+        self.hasher.set_envelope(envelope);
+    }
+    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>]) {
+        self.hashes.push(self.hasher.hash(canonical));
+    }
+}
+
+/// The record hash of every log record of an OTLP protobuf request.
+pub fn hash_log_records(request: &[u8], policy: proto::StampPolicy) -> Result<Vec<[u8; 32]>, CanonicalError> {
+    let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
+    proto::walk_logs(request, policy, &mut Scratch::new(), &mut sink)?;
+    Ok(sink.hashes)
+}
+
 /// The full canonical bytes of each record, for test vectors and for
 /// `auditchain canonical`.
 #[derive(Default)]

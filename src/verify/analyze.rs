@@ -95,7 +95,7 @@ struct FoundCheckpoint {
     note: String,
     /// The sequence number of the record carrying it, when known.
     carrier: Option<u64>,
-    location: Option<Location>,
+    location: Location,
 }
 
 /// A checkpoint whose signature verified.
@@ -286,12 +286,12 @@ pub fn stream(
     for (&seq, &e) in &slots {
         if e.event() == Some(control::EVENT_CHECKPOINT) {
             let note = e.control.as_deref().map(|c| c.body.clone()).unwrap_or_default();
-            found.push(FoundCheckpoint { note, carrier: Some(seq), location: Some(ing.location(e.loc)) });
+            found.push(FoundCheckpoint { note, carrier: Some(seq), location: ing.location(e.loc) });
         }
     }
     for x in external {
         let location = Location { file: ing.files[x.file as usize].clone(), line: x.line, record: 0 };
-        found.push(FoundCheckpoint { note: x.note.clone(), carrier: x.sequence, location: Some(location) });
+        found.push(FoundCheckpoint { note: x.note.clone(), carrier: x.sequence, location });
     }
     let mut seen_notes = std::collections::HashSet::new();
     found.retain(|f| seen_notes.insert((f.note.clone(), f.carrier)));
@@ -299,18 +299,18 @@ pub fn stream(
     let mut unverifiable = 0u64;
     let mut signers = std::collections::BTreeSet::new();
     for f in &found {
-        let at = |fd: Finding| match &f.location {
-            Some(l) => fd.located(l.clone()),
-            None => fd,
-        };
         let what = match f.carrier {
             Some(s) => format!("checkpoint in record {s}"),
             None => "checkpoint".to_string(),
         };
-        // Findings about a checkpoint are numbered by the record carrying it.
-        let at = |fd: Finding| match f.carrier {
-            Some(c) => at(fd.at(c)),
-            None => at(fd),
+        // Findings about a checkpoint point where it was found and carry the
+        // number of the record carrying it.
+        let at = |fd: Finding| {
+            let fd = fd.located(f.location.clone());
+            match f.carrier {
+                Some(c) => fd.at(c),
+                None => fd,
+            }
         };
         let (note, cp) = match parse_note(&f.note).and_then(|n| Checkpoint::parse(&n.text).map(|c| (n, c))) {
             Ok(x) => x,

@@ -85,30 +85,22 @@ fn ingest_file(
                     s.spawn(move || {
                         let mut part = ingest::Ingested { files, ..Default::default() };
                         let mut part_errors = Vec::new();
-                        let mut scratch = Scratch::new();
-                        let mut unparsable = false;
-                        input::for_each_json_value(&bytes[start..end], |line, value| {
-                            let line = line + first_line - 1;
-                            match value {
-                                Err(_) => unparsable = true,
-                                Ok(v) => {
-                                    if let Err(message) = part.value(file, line, &v, &mut scratch) {
-                                        part_errors.push(InputError {
-                                            file: name.to_string(),
-                                            line: Some(line),
-                                            message,
-                                        });
-                                    }
-                                }
-                            }
-                        });
-                        (part, part_errors, unparsable)
+                        let parsed = read_values(
+                            &mut part,
+                            &mut part_errors,
+                            &mut Scratch::new(),
+                            file,
+                            name,
+                            &bytes[start..end],
+                            first_line,
+                        );
+                        (part, part_errors, parsed)
                     })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
         });
-        if parts.iter().all(|(_, _, unparsable)| !unparsable) {
+        if parts.iter().all(|(_, _, parsed)| *parsed) {
             for (part, part_errors, _) in parts {
                 ing.merge(part);
                 errors.extend(part_errors);
@@ -116,12 +108,36 @@ fn ingest_file(
             return;
         }
     }
+    read_values(ing, errors, scratch, file, name, bytes, 1);
+}
+
+/// Reads the JSON values of `bytes`, whose first line is `first_line` of
+/// the file, into `ing`. Returns false when a value did not parse (reading
+/// stops there; the error is recorded like every other).
+fn read_values(
+    ing: &mut ingest::Ingested,
+    errors: &mut Vec<InputError>,
+    scratch: &mut Scratch,
+    file: u32,
+    name: &str,
+    bytes: &[u8],
+    first_line: u64,
+) -> bool {
+    let mut parsed = true;
     input::for_each_json_value(bytes, |line, value| {
-        let result = value.and_then(|v| ing.value(file, line, &v, scratch));
+        let line = line + first_line - 1;
+        let result = match value {
+            Ok(v) => ing.value(file, line, &v, scratch),
+            Err(e) => {
+                parsed = false;
+                Err(e)
+            }
+        };
         if let Err(message) = result {
             errors.push(InputError { file: name.to_string(), line: Some(line), message });
         }
     });
+    parsed
 }
 
 /// Verifies everything under `paths`.
