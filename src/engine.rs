@@ -51,6 +51,11 @@ struct Inner {
     checkpoint_interval_ns: u64,
     checkpoint_records: u64,
     checkpoint_file: Option<PathBuf>,
+    /// The state version that added each line of
+    /// `stream.checkpoint_backlog` (0 for lines loaded from disk): a line
+    /// may be appended to the checkpoint file only once that version is
+    /// on disk, or a crash could reissue the numbers it signs.
+    backlog_versions: Vec<u64>,
     /// Problems to report with the next stamps (the engine cannot log).
     warnings: Vec<String>,
     /// Control records owed to the stream, emitted with the next call.
@@ -226,6 +231,7 @@ impl Engine {
                 .with(control::SIGNER, CtlValue::Str(s.id.to_string()))
                 .with(control::CHECKPOINT_INTERVAL, CtlValue::Int(interval_seconds(config.checkpoint.interval) as i64));
         }
+        let backlog_versions = vec![0; stream.checkpoint_backlog.len()];
         let inner = Inner {
             stream,
             version: 1,
@@ -234,6 +240,7 @@ impl Engine {
             checkpoint_interval_ns: config.checkpoint.interval,
             checkpoint_records: config.checkpoint.records,
             checkpoint_file: config.checkpoint.file.clone(),
+            backlog_versions,
             warnings,
             pending: vec![first],
             gap_due: false,
@@ -291,7 +298,7 @@ impl Engine {
             inner.settled(batch_id, false);
             return Err(e);
         }
-        self.lock().after_durable(&mut stamps);
+        self.lock().after_durable(&mut stamps, version);
         Ok(stamps)
     }
 
@@ -417,10 +424,11 @@ impl Inner {
         }
     }
 
-    /// What follows a durable issue: appending checkpoints to the
-    /// checkpoint file, and handing over the warnings.
-    fn after_durable(&mut self, stamps: &mut Stamps) {
-        if let Some(w) = self.flush_checkpoint_file() {
+    /// What follows an issue once state version `durable` is on disk:
+    /// appending the checkpoints it made durable to the checkpoint file,
+    /// and handing over the warnings.
+    fn after_durable(&mut self, stamps: &mut Stamps, durable: u64) {
+        if let Some(w) = self.flush_checkpoint_file(durable) {
             self.warnings.push(w);
         }
         if !self.warnings.is_empty() {
@@ -535,11 +543,6 @@ impl Inner {
         }
         let batch_id = self.next_batch_id;
         self.stream.in_flight.push([first, last]);
-        if let Some(line) = checkpoint_line {
-            if self.checkpoint_file.is_some() {
-                self.stream.checkpoint_backlog.push(line);
-            }
-        }
         if call == Call::Close {
             self.stream.ended = true;
             self.stream.retire_key(now);
@@ -548,6 +551,12 @@ impl Inner {
         // Issued: these numbers are never issued again, whatever happens
         // next (the caller makes them durable or announces them as a gap).
         let version = self.changed();
+        if let Some(line) = checkpoint_line {
+            if self.checkpoint_file.is_some() {
+                self.stream.checkpoint_backlog.push(line);
+                self.backlog_versions.push(version);
+            }
+        }
         self.next_batch_id += 1;
         self.in_flight.insert(batch_id, [first, last]);
         if announcing {
@@ -559,18 +568,20 @@ impl Inner {
         Ok((stamps, version))
     }
 
-    /// Appends owed checkpoint lines to the checkpoint file, after the state
-    /// (which holds them too) was saved. A failure does not fail the batch
-    /// (its records are durable and stamped): the lines stay in the state,
-    /// are retried with the next call or at the next start, and the caller
-    /// is warned. A crash between appending and the next save can append a
-    /// line twice, which verifiers ignore.
-    fn flush_checkpoint_file(&mut self) -> Option<String> {
+    /// Appends owed checkpoint lines whose state version `durable` covers
+    /// to the checkpoint file (lines of later issues wait for their own
+    /// save). A failure does not fail the batch (its records are durable
+    /// and stamped): the lines stay in the state, are retried with the next
+    /// call or at the next start, and the caller is warned. A crash between
+    /// appending and the next save can append a line twice, which verifiers
+    /// ignore.
+    fn flush_checkpoint_file(&mut self, durable: u64) -> Option<String> {
         let path = self.checkpoint_file.as_ref()?;
-        if self.stream.checkpoint_backlog.is_empty() {
+        let ready = self.backlog_versions.iter().take_while(|&&v| v <= durable).count();
+        if ready == 0 {
             return None;
         }
-        let text: String = self.stream.checkpoint_backlog.iter().map(|l| format!("{l}\n")).collect();
+        let text: String = self.stream.checkpoint_backlog[..ready].iter().map(|l| format!("{l}\n")).collect();
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             f.write_all(text.as_bytes())?;
@@ -578,7 +589,8 @@ impl Inner {
         };
         match write() {
             Ok(()) => {
-                self.stream.checkpoint_backlog.clear();
+                self.stream.checkpoint_backlog.drain(..ready);
+                self.backlog_versions.drain(..ready);
                 None
             }
             Err(e) => Some(format!(
@@ -587,5 +599,34 @@ impl Inner {
                 self.stream.checkpoint_backlog.len()
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeySet;
+
+    #[test]
+    fn a_checkpoint_line_is_appended_only_once_its_issue_is_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let sign = dir.path().join("sign.key");
+        let ks = KeySet::generate("t").unwrap();
+        crate::keys::write_new_file(&sign, &ks.signer.private_key_string(), 0o600).unwrap();
+        let file = dir.path().join("checkpoints.jsonl");
+        let mut config = EngineConfig::new("t");
+        config.state.directory = Some(dir.path().join("state"));
+        config.signing_key_file = Some(sign);
+        config.checkpoint.file = Some(file.clone());
+        let e = Engine::new(config, 1).unwrap();
+        // Issue a checkpoint (close) without making it durable yet, as when
+        // another batch's commit runs first.
+        let (mut stamps, version) = e.lock().issue(&[], 2, Call::Close).unwrap();
+        let earlier = version - 1;
+        e.lock().after_durable(&mut stamps, earlier);
+        assert!(!file.exists(), "nothing is appended before the issue is durable");
+        e.make_durable(version).unwrap();
+        e.lock().after_durable(&mut stamps, version);
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
     }
 }
