@@ -236,20 +236,22 @@ fn any_strings(v: &Value) -> Vec<String> {
 }
 
 fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
-    let mut by_key: BTreeMap<&str, &Value> = BTreeMap::new();
-    for (k, v) in stamp {
-        if by_key.insert(k, v).is_some() {
+    // A stamp has at most a handful of attributes: scan, do not allocate
+    // (this runs once per record).
+    for (i, (k, _)) in stamp.iter().enumerate() {
+        if stamp[..i].iter().any(|(p, _)| p == k) {
             return Err(format!("{k} appears twice"));
         }
     }
-    let get = |k: &str| by_key.get(k).copied().ok_or_else(|| format!("stamp attribute {k} is missing"));
+    let find = |k: &str| stamp.iter().find(|(p, _)| *p == k).map(|(_, v)| *v);
+    let get = |k: &str| find(k).ok_or_else(|| format!("stamp attribute {k} is missing"));
     let stream_id = any_str(attrs::STREAM_ID, get(attrs::STREAM_ID)?)?.to_string();
     let sequence = any_int(attrs::SEQUENCE_NUMBER, get(attrs::SEQUENCE_NUMBER)?)?;
     let sequence = u64::try_from(sequence)
         .ok()
         .filter(|&n| n >= 1)
         .ok_or_else(|| format!("{} must be at least 1, not {sequence}", attrs::SEQUENCE_NUMBER))?;
-    let previous = match by_key.get(attrs::PREVIOUS_HASH) {
+    let previous = match find(attrs::PREVIOUS_HASH) {
         Some(v) => Some(any_hash(attrs::PREVIOUS_HASH, v)?),
         None => None,
     };
@@ -265,14 +267,14 @@ fn parse_stamp(stamp: &[json::StampAttr<'_>]) -> Result<Stamp, String> {
             canonical::CANONICALIZATION
         ));
     }
-    let end = match by_key.get(attrs::SEQUENCE_END) {
+    let end = match find(attrs::SEQUENCE_END) {
         Some(v) => v
             .get("boolValue")
             .and_then(Value::as_bool)
             .ok_or_else(|| format!("{} must be a boolean value", attrs::SEQUENCE_END))?,
         None => false,
     };
-    let key_epoch = match (by_key.get(attrs::KEY_EPOCH), algorithm) {
+    let key_epoch = match (find(attrs::KEY_EPOCH), algorithm) {
         (Some(v), Algorithm::HmacSha256) => Some(
             u64::try_from(any_int(attrs::KEY_EPOCH, v)?)
                 .map_err(|_| format!("{} must not be negative", attrs::KEY_EPOCH))?,
