@@ -18,8 +18,7 @@ pub fn run(args: CanonicalArgs) -> Result<ExitCode, Error> {
             match records {
                 Ok(records) => {
                     for c in records {
-                        let h = Sha256::digest(&c);
-                        let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+                        let hex = auditchain::chain::to_hex(&Sha256::digest(&c).into());
                         writeln!(out, "{hex} {}", String::from_utf8_lossy(&c))?;
                     }
                 }
