@@ -6,8 +6,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use auditchain::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json, log_records_from_json};
-use auditchain::config::EngineConfig;
+use auditchain::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json, log_records_from_json};
+use auditchain::engine::config::EngineConfig;
 use auditchain::engine::{Engine, hash_log_records};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;

@@ -2,21 +2,20 @@
 //!
 //! The crate is the core behind the collector processor `auditchain` (which
 //! reaches it through the C ABI in [`ffi`]) and the `auditchain` CLI. The
-//! contract it implements is docs/SPEC.md.
+//! contract it implements is docs/SPEC.md; docs/ARCHITECTURE.md maps the
+//! layers:
+//!
+//! - [`core`]: the canonical form, the protobuf wire reader, chain links,
+//!   keys, signed notes and the attribute vocabulary. Imports nothing else
+//!   of the crate.
+//! - [`engine`]: the stamping engine: opening a stream, issuing links, the
+//!   delivery ledger, durable state, control records. Imports `core`.
+//! - [`ffi`]: the C ABI over the engine; every `#[repr(C)]` type and every
+//!   `extern "C"` function lives here.
+//! - [`verify`]: reading exported files and applying the verification
+//!   rules of SPEC §8. Imports `core`, never `engine` or `ffi`.
 
-pub mod attrs;
-pub mod canonical;
-pub mod chain;
-pub mod config;
-pub mod control;
+pub mod core;
 pub mod engine;
-pub mod error;
 pub mod ffi;
-pub mod keys;
-pub mod note;
-pub mod protowire;
-pub mod stamps;
-pub mod state;
-pub mod stream;
-pub mod timefmt;
 pub mod verify;

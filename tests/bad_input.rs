@@ -5,9 +5,9 @@
 
 mod support;
 
-use auditchain::config::EngineConfig;
 use auditchain::engine::Engine;
-use auditchain::error::Code;
+use auditchain::engine::config::EngineConfig;
+use auditchain::engine::error::Code;
 use auditchain::verify::report::{Kind, Severity, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
@@ -54,7 +54,7 @@ fn nested(depth: usize) -> AnyValue {
     v
 }
 
-fn refused(e: &Engine, bytes: &[u8]) -> auditchain::error::Error {
+fn refused(e: &Engine, bytes: &[u8]) -> auditchain::engine::error::Error {
     let err = e.stamp_logs(bytes, 2).unwrap_err();
     // Nothing was issued: the next batch still gets the first numbers.
     let ok = e.stamp_logs(&request([audit_record(1)]).encode_to_vec(), 2).unwrap();

@@ -5,7 +5,7 @@
 //! opentelemetry-proto types), JSON from an encoder written here from the
 //! OTLP/JSON rules, independent of the code under test.
 
-use auditchain::canonical::{log_records_from_json, log_records_from_proto};
+use auditchain::core::canonical::{log_records_from_json, log_records_from_proto};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{

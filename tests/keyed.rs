@@ -6,9 +6,9 @@
 
 mod support;
 
-use auditchain::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
-use auditchain::keys::{self, KeySet};
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
 use auditchain::verify::report::{Kind, Report, Severity, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -218,7 +218,7 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
     // Record hashes in file order, then the chain in sequence order.
     let mut recs: Vec<(u64, [usize; 4], [u8; 32])> = Vec::new();
     for (li, line) in lines.iter().enumerate() {
-        let canon = auditchain::canonical::log_records_from_json(line).unwrap();
+        let canon = auditchain::core::canonical::log_records_from_json(line).unwrap();
         let mut k = 0;
         for (a, rl) in line["resourceLogs"].as_array().unwrap().iter().enumerate() {
             for (b, sl) in rl["scopeLogs"].as_array().unwrap().iter().enumerate() {
@@ -239,8 +239,8 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
             *attr_mut(r, "audit.integrity.algorithm") = json!({"stringValue": "sha256-chain-v1"});
             r["attributes"].as_array_mut().unwrap().retain(|kv| kv["key"] != "audit.integrity.key_epoch");
             *attr_mut(r, "audit.sequence.previous_hash") =
-                json!({"stringValue": auditchain::chain::to_hex(&prev.unwrap())});
-            let link = auditchain::chain::Link {
+                json!({"stringValue": auditchain::core::chain::to_hex(&prev.unwrap())});
+            let link = auditchain::core::chain::Link {
                 stream_id: &stream_id,
                 sequence: n,
                 key_epoch: 0,
@@ -248,9 +248,12 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
                 previous: prev.as_ref(),
                 record_hash: &rh,
             };
-            *attr_mut(r, "audit.integrity.value") = json!({"stringValue": auditchain::chain::to_hex(&link.sha256())});
+            *attr_mut(r, "audit.integrity.value") =
+                json!({"stringValue": auditchain::core::chain::to_hex(&link.sha256())});
         }
-        prev = auditchain::chain::from_hex(attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap());
+        prev = auditchain::core::chain::from_hex(
+            attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap(),
+        );
     }
 }
 
@@ -390,7 +393,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
     let file = std::fs::read_to_string(state.path().join("keyed-host/state.json")).unwrap();
     let doc: Value = serde_json::from_str(&file).unwrap();
     let epoch = doc["state"]["key"]["epoch"].as_u64().unwrap();
-    let stolen = auditchain::chain::from_hex(doc["state"]["key"]["key"].as_str().unwrap()).unwrap();
+    let stolen = auditchain::core::chain::from_hex(doc["state"]["key"]["key"].as_str().unwrap()).unwrap();
     assert!(epoch >= 4, "epoch {epoch}");
     drop(e);
     let out = tempfile::tempdir().unwrap();
@@ -411,17 +414,17 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                             && !kv["key"].as_str().unwrap().starts_with("audit.integrity.")
                     });
                     let req = json!({"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"audit.service"}}]},"scopeLogs":[{"scope":{"name":"audit.service"},"logRecords":[stripped]}]}]});
-                    let c = auditchain::canonical::log_records_from_json(&req).unwrap();
+                    let c = auditchain::core::canonical::log_records_from_json(&req).unwrap();
                     <sha2::Sha256 as sha2::Digest>::digest(&c[0])
                 };
-                let prev = auditchain::chain::from_hex(
+                let prev = auditchain::core::chain::from_hex(
                     attr(&r, "audit.sequence.previous_hash").unwrap()["stringValue"].as_str().unwrap(),
                 )
                 .unwrap();
                 let true_epoch: u64 =
                     attr(&r, "audit.integrity.key_epoch").unwrap()["intValue"].as_str().unwrap().parse().unwrap();
                 let label = if relabel { epoch } else { true_epoch };
-                let link = auditchain::chain::Link {
+                let link = auditchain::core::chain::Link {
                     stream_id: &stream_id,
                     sequence: 3,
                     key_epoch: label,
@@ -430,7 +433,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                     record_hash: &rec_hash.into(),
                 };
                 *attr_mut(&mut r, "audit.integrity.value") =
-                    json!({"stringValue": auditchain::chain::to_hex(&link.hmac(&stolen))});
+                    json!({"stringValue": auditchain::core::chain::to_hex(&link.hmac(&stolen))});
                 *attr_mut(&mut r, "audit.integrity.key_epoch") = json!({"intValue": label.to_string()});
             }
             Some(r)
@@ -499,7 +502,7 @@ fn keys_are_refused_when_missing_or_readable_by_others() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&k.sign, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = Engine::new(config(&k, state.path(), None), T0).err().unwrap();
-    assert_eq!(e.code, auditchain::error::Code::Key);
+    assert_eq!(e.code, auditchain::engine::error::Code::Key);
     assert!(e.message.starts_with("signing_key_file:") && e.message.contains("chmod 600"), "{}", e.message);
     std::fs::set_permissions(&k.sign, std::fs::Permissions::from_mode(0o600)).unwrap();
     let cfg = EngineConfig { key_file: Some(k.chain.with_extension("missing")), ..config(&k, state.path(), None) };

@@ -3,8 +3,8 @@
 
 mod support;
 
-use auditchain::config::{EngineConfig, StateConfig};
 use auditchain::engine::Engine;
+use auditchain::engine::config::{EngineConfig, StateConfig};
 use auditchain::verify::report::{Kind, Report, Severity, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -385,7 +385,7 @@ fn a_batch_whose_state_cannot_be_saved_is_refused_and_announced_as_a_gap() {
     std::fs::rename(&dir, state.path().join("elsewhere")).unwrap();
     let req = request([audit_record(10), audit_record(11)]);
     let err = e.stamp_logs(&req.encode_to_vec(), T0).unwrap_err();
-    assert_eq!(err.code, auditchain::error::Code::State, "{err:?}");
+    assert_eq!(err.code, auditchain::engine::error::Code::State, "{err:?}");
     assert!(err.message.contains("cannot save stream state"), "{}", err.message);
     std::fs::rename(state.path().join("elsewhere"), &dir).unwrap();
     // Numbers are never reissued: the refused batch's are announced.

@@ -1,7 +1,7 @@
 //! `auditchain canonical`: the canonical bytes of each record.
 
 use super::{CanonicalArgs, Error};
-use auditchain::canonical::log_records_from_json;
+use auditchain::core::canonical::log_records_from_json;
 use auditchain::verify::input;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -18,7 +18,7 @@ pub fn run(args: CanonicalArgs) -> Result<ExitCode, Error> {
             match records {
                 Ok(records) => {
                     for c in records {
-                        let hex = auditchain::chain::to_hex(&Sha256::digest(&c).into());
+                        let hex = auditchain::core::chain::to_hex(&Sha256::digest(&c).into());
                         writeln!(out, "{hex} {}", String::from_utf8_lossy(&c))?;
                     }
                 }

@@ -1,7 +1,7 @@
 //! `auditchain keygen`.
 
 use super::{Error, KeygenArgs};
-use auditchain::keys::{KeySet, write_new_file};
+use auditchain::core::keys::{KeySet, write_new_file};
 use std::process::ExitCode;
 
 pub fn run(args: KeygenArgs) -> Result<ExitCode, Error> {

@@ -1,8 +1,8 @@
 //! `auditchain verify`.
 
 use super::{ColorChoice, Error, Format, VerifyArgs, human};
-use auditchain::keys;
-use auditchain::timefmt;
+use auditchain::core::keys;
+use auditchain::core::time;
 use auditchain::verify::{Options, verify};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,10 +17,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
         options.verifiers.push(keys::load_verifier_key(k).map_err(|e| format!("--public-key {e}"))?);
     }
     if let Some(t) = &args.as_of {
-        options.as_of_unix_nano = timefmt::parse_rfc3339(t)
+        options.as_of_unix_nano = time::parse_rfc3339(t)
             .ok_or_else(|| format!("--as-of {t:?}: expected a UTC time like 2026-11-22T04:00:00Z"))?;
     }
-    options.max_delay_ns = timefmt::parse_duration(&args.max_delay)
+    options.max_delay_ns = time::parse_duration(&args.max_delay)
         .ok_or_else(|| format!("--max-delay {:?}: expected a duration like 60s, 5m or 1h", args.max_delay))?;
     let report = verify(&args.paths, &options);
     let stdout = std::io::stdout();

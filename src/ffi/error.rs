@@ -4,7 +4,7 @@
 
 use super::auditchain_str;
 use super::panic::guard_or;
-use crate::error::{Code, Error};
+use crate::engine::error::{Code, Error};
 
 /// A failed call's code and message. Owned by the caller, who frees it with
 /// `auditchain_error_free`.

@@ -17,10 +17,10 @@
 pub mod error;
 mod panic;
 
-use crate::config::EngineConfig;
+use crate::engine::config::EngineConfig;
+use crate::engine::error::{Code, Error};
+use crate::engine::stamps::{ATTRIBUTE_KEYS, AttrOp, RecordStamp, Stamps};
 use crate::engine::{Engine, EngineStats};
-use crate::error::{Code, Error};
-use crate::stamps::{ATTRIBUTE_KEYS, AttrOp, RecordStamp, Stamps};
 use error::{auditchain_error, report};
 use panic::{guard, guard_or};
 use std::ptr;

@@ -3,7 +3,7 @@
 //! fallible function turns a panic into `AUDITCHAIN_RESULT_PANIC` (with the
 //! panic message in its error), any other returns a neutral value.
 
-use crate::error::{Code, Error};
+use crate::engine::error::{Code, Error};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

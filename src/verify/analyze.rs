@@ -7,11 +7,11 @@
 use super::Options;
 use super::ingest::{Entry, ExternalCheckpoint, Ingested};
 use super::report::{Finding, Kind, Location, Severity, StreamReport, Verdict};
-use crate::chain::{self, Algorithm, Hash};
-use crate::control;
-use crate::note::{Checkpoint, parse_note};
-use crate::stream::{SeqRange, covered, lineage_key, range_strings};
-use crate::timefmt;
+use crate::core::chain::{self, Algorithm, Hash};
+use crate::core::note::{Checkpoint, parse_note};
+use crate::core::time;
+use crate::engine::control;
+use crate::engine::state::{SeqRange, covered, lineage_key, range_strings};
 use std::collections::BTreeMap;
 
 /// A predecessor as a start record names it: its id, its last sequence
@@ -561,8 +561,8 @@ pub fn stream(
                         Kind::HeartbeatMissing,
                         format!(
                             "no checkpoint between {} and {} although one is due every {}s: checkpoints were deleted, or the collector was stopped and its records rewritten",
-                            timefmt::rfc3339(a.time_unix_nano),
-                            timefmt::rfc3339(b.time_unix_nano),
+                            time::rfc3339(a.time_unix_nano),
+                            time::rfc3339(b.time_unix_nano),
                             a.interval_seconds
                         ),
                     )
@@ -577,9 +577,9 @@ pub fn stream(
                 Kind::HeartbeatMissing,
                 format!(
                     "the newest checkpoint is from {} and one is due every {}s, but none followed by {}: the stream's newest records were deleted, or the collector stopped without a clean shutdown",
-                    timefmt::rfc3339(newest.time_unix_nano),
+                    time::rfc3339(newest.time_unix_nano),
                     newest.interval_seconds,
-                    timefmt::rfc3339(options.as_of_unix_nano)
+                    time::rfc3339(options.as_of_unix_nano)
                 ),
             ));
         }
@@ -617,7 +617,7 @@ pub fn stream(
         missing,
         checkpoints: valid_cps.len() as u64,
         anchored_through: anchored,
-        newest_checkpoint: valid_cps.last().map(|c| timefmt::rfc3339(c.cp.time_unix_nano)),
+        newest_checkpoint: valid_cps.last().map(|c| time::rfc3339(c.cp.time_unix_nano)),
         signers: signers.into_iter().collect(),
         findings,
     };

@@ -4,11 +4,11 @@
 //! later, per stream, once the stream's keys are known.
 
 use super::report::{Finding, Kind, Location, Severity};
-use crate::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json};
-use crate::chain::{self, Algorithm, Hash};
-use crate::control;
-use crate::stream::{SeqRange, parse_range};
-use crate::{attrs, canonical};
+use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json};
+use crate::core::chain::{self, Algorithm, Hash};
+use crate::core::{canonical, vocab as attrs};
+use crate::engine::control;
+use crate::engine::state::{SeqRange, parse_range};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -66,9 +66,9 @@ pub fn read(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// Deepest JSON nesting accepted before parsing: canonical-form values may
-/// nest [`crate::canonical::MAX_DEPTH`] deep, which takes at most four JSON
+/// nest [`crate::core::canonical::MAX_DEPTH`] deep, which takes at most four JSON
 /// levels each, plus the levels around a record.
-pub const MAX_JSON_DEPTH: usize = crate::canonical::MAX_DEPTH * 4 + 16;
+pub const MAX_JSON_DEPTH: usize = crate::core::canonical::MAX_DEPTH * 4 + 16;
 
 /// The JSON values in `bytes`, each with the 1-based line it starts on.
 /// Values may be separated by newlines (JSON lines) or just whitespace. A

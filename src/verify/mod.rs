@@ -6,9 +6,9 @@ pub mod ingest;
 pub mod input;
 pub mod report;
 
-use crate::canonical::Scratch;
-use crate::keys::ChainKey;
-use crate::note::NoteVerifier;
+use crate::core::canonical::Scratch;
+use crate::core::keys::ChainKey;
+use crate::core::note::NoteVerifier;
 use report::{Finding, InputError, Inputs, Kind, REPORT_VERSION, Report, Severity, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -214,7 +214,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     Report {
         version: REPORT_VERSION,
         verdict: if failed { Verdict::Fail } else { Verdict::Pass },
-        as_of: crate::timefmt::rfc3339(options.as_of_unix_nano),
+        as_of: crate::core::time::rfc3339(options.as_of_unix_nano),
         inputs: Inputs { files: files.len() as u64, requests: ing.requests, records: ing.records },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,

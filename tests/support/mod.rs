@@ -4,7 +4,7 @@
 //! from the OTLP/JSON rules, as the fileexporter would write the result.
 #![allow(dead_code)]
 
-use auditchain::stamps::{ATTRIBUTE_KEYS, AttrKind, Stamps};
+use auditchain::engine::stamps::{ATTRIBUTE_KEYS, AttrKind, Stamps};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};

@@ -71,14 +71,14 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<crate::config::ConfigError> for Error {
-    fn from(e: crate::config::ConfigError) -> Error {
+impl From<crate::engine::config::ConfigError> for Error {
+    fn from(e: crate::engine::config::ConfigError) -> Error {
         Error::new(Code::InvalidConfig, e.to_string())
     }
 }
 
-impl From<crate::canonical::CanonicalError> for Error {
-    fn from(e: crate::canonical::CanonicalError) -> Error {
+impl From<crate::core::canonical::CanonicalError> for Error {
+    fn from(e: crate::core::canonical::CanonicalError) -> Error {
         let code = if e.kind.is_record_problem() { Code::RejectedRecord } else { Code::MalformedBatch };
         Error::new(code, e.to_string())
     }

@@ -4,8 +4,8 @@
 //! Secret key files must be readable by their owner only; the engine
 //! refuses group- or world-readable ones. Key material is never logged.
 
-use crate::chain::Hash;
-use crate::note::{NoteSigner, NoteVerifier, is_valid_name};
+use crate::core::chain::Hash;
+use crate::core::note::{NoteSigner, NoteVerifier, is_valid_name};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};

@@ -1,9 +1,9 @@
 //! A stream: its identity and the head of its chain. Everything here is
 //! what must survive a restart (docs/SPEC.md §6).
 
-use crate::chain::{self, Algorithm, Hash, Link};
-use crate::keys::ChainKey;
-use crate::stamps::Issued;
+use crate::core::chain::{self, Algorithm, Hash, Link};
+use crate::core::keys::ChainKey;
+use crate::engine::stamps::Issued;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -125,9 +125,14 @@ impl StreamState {
         let _ = getrandom::fill(&mut rnd);
         StreamState {
             stream_name: stream_name.to_string(),
-            stream_id: format!("{stream_name}-{}-{:02x}{:02x}", crate::timefmt::compact(now_unix_nano), rnd[0], rnd[1]),
+            stream_id: format!(
+                "{stream_name}-{}-{:02x}{:02x}",
+                crate::core::time::compact(now_unix_nano),
+                rnd[0],
+                rnd[1]
+            ),
             algorithm,
-            canonicalization: crate::canonical::CANONICALIZATION.to_string(),
+            canonicalization: crate::core::canonical::CANONICALIZATION.to_string(),
             created_unix_nano: now_unix_nano,
             next_sequence: 1,
             head: None,
@@ -290,7 +295,7 @@ pub fn parse_range(s: &str) -> Option<SeqRange> {
 }
 
 mod hex_key {
-    use crate::chain::{Hash, from_hex, to_hex};
+    use crate::core::chain::{Hash, from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
@@ -304,7 +309,7 @@ mod hex_key {
 }
 
 mod hex_opt {
-    use crate::chain::{Hash, from_hex, to_hex};
+    use crate::core::chain::{Hash, from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {

@@ -7,20 +7,27 @@
 //! concurrent callers. Saving the state happens after, shared by the
 //! batches issued meanwhile (group commit).
 
-use crate::canonical::{self, proto};
-use crate::chain::{self, Algorithm, Hash};
-use crate::config::EngineConfig;
-use crate::control::{self, ControlRecord, ControlStamp, CtlValue};
-use crate::error::{Code, Error};
-use crate::keys;
-use crate::note::{Checkpoint, NoteSigner};
-use crate::stamps::{Issued, Stamps, StampsBuilder};
-use crate::state::{Loaded, StateStore};
-use crate::stream::{self, EpochPolicy, SeqRange, StreamState};
+use crate::core::canonical::{self, proto};
+use crate::core::chain::{self, Algorithm, Hash};
+use crate::core::keys;
+use crate::core::note::{Checkpoint, NoteSigner};
+use crate::engine::config::EngineConfig;
+use crate::engine::control::{ControlRecord, ControlStamp, CtlValue};
+use crate::engine::error::{Code, Error};
+use crate::engine::stamps::{Issued, Stamps, StampsBuilder};
+use crate::engine::state::{EpochPolicy, SeqRange, StreamState};
+use crate::engine::store::{Loaded, StateStore};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
+
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod stamps;
+pub mod state;
+pub mod store;
 
 pub struct Engine {
     inner: Mutex<Inner>,
@@ -187,7 +194,7 @@ impl Engine {
                 // until one of them is delivered.
                 let mut owed = old.unannounced.clone();
                 owed.extend(old.in_flight.iter().copied());
-                s.predecessor_unannounced = stream::normalize(owed);
+                s.predecessor_unannounced = state::normalize(owed);
                 (s, rec)
             }
             Loaded::Saved(mut s) => {
@@ -196,7 +203,7 @@ impl Engine {
                 // announcing it is delivered, whatever crashes meanwhile.
                 let mut owed = std::mem::take(&mut s.unannounced);
                 owed.extend(std::mem::take(&mut s.in_flight));
-                s.unannounced = stream::normalize(owed);
+                s.unannounced = state::normalize(owed);
                 let rec = ControlRecord::new(
                     control::EVENT_RESUME,
                     now_unix_nano,
@@ -411,15 +418,15 @@ impl Inner {
     /// it is owed to the stream and a `gap` record will announce it.
     fn settled(&mut self, batch_id: u64, delivered: bool) {
         let Some(range) = self.in_flight.remove(&batch_id) else { return };
-        stream::remove_range(&mut self.stream.in_flight, range);
+        state::remove_range(&mut self.stream.in_flight, range);
         let announced = self.announced.remove(&batch_id);
         if delivered {
             if let Some((mine, pred)) = announced {
-                self.stream.unannounced = stream::subtract(&self.stream.unannounced, &mine);
-                self.stream.predecessor_unannounced = stream::subtract(&self.stream.predecessor_unannounced, &pred);
+                self.stream.unannounced = state::subtract(&self.stream.unannounced, &mine);
+                self.stream.predecessor_unannounced = state::subtract(&self.stream.predecessor_unannounced, &pred);
             }
         } else {
-            stream::add_range(&mut self.stream.unannounced, range);
+            state::add_range(&mut self.stream.unannounced, range);
             self.gap_due = true;
         }
     }
@@ -485,10 +492,10 @@ impl Inner {
         let announcing = !pending.is_empty() && owes_any;
         for mut rec in pending {
             if !mine.is_empty() {
-                rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&mine)));
+                rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(state::range_strings(&mine)));
             }
             if !pred.is_empty() {
-                rec = rec.with(control::PREDECESSOR_UNCONFIRMED, CtlValue::StrArray(stream::range_strings(&pred)));
+                rec = rec.with(control::PREDECESSOR_UNCONFIRMED, CtlValue::StrArray(state::range_strings(&pred)));
             }
             let link = self.stream.issue(&control::record_hash(&rec), false, now, epochs);
             controls.push((rec, link, false));
@@ -605,14 +612,14 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::KeySet;
+    use crate::core::keys::KeySet;
 
     #[test]
     fn a_checkpoint_line_is_appended_only_once_its_issue_is_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let sign = dir.path().join("sign.key");
         let ks = KeySet::generate("t").unwrap();
-        crate::keys::write_new_file(&sign, &ks.signer.private_key_string(), 0o600).unwrap();
+        crate::core::keys::write_new_file(&sign, &ks.signer.private_key_string(), 0o600).unwrap();
         let file = dir.path().join("checkpoints.jsonl");
         let mut config = EngineConfig::new("t");
         config.state.directory = Some(dir.path().join("state"));

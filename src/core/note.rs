@@ -13,7 +13,7 @@
 //! — <key name> <base64(key hash (4 bytes, big endian) ‖ Ed25519 signature)>
 //! ```
 
-use crate::chain::Hash;
+use crate::core::chain::Hash;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};

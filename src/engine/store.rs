@@ -3,8 +3,8 @@
 //! processor) and `lock` (held with flock(2) while an engine runs, so that
 //! two collectors or two pipelines never share a stream by mistake).
 
-use crate::error::{Code, Error};
-use crate::stream::StreamState;
+use crate::engine::error::{Code, Error};
+use crate::engine::state::StreamState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
@@ -139,7 +139,7 @@ impl StateStore {
         if env.format != FORMAT {
             return Err(format!("stream state {} has format {:?}, expected {FORMAT:?}", path.display(), env.format));
         }
-        let sum = crate::chain::to_hex(&Sha256::digest(env.state.get().as_bytes()).into());
+        let sum = crate::core::chain::to_hex(&Sha256::digest(env.state.get().as_bytes()).into());
         if sum != env.sha256 {
             return Err(format!("stream state {} is corrupted (checksum mismatch)", path.display()));
         }
@@ -164,7 +164,7 @@ impl StateStore {
 
     /// [`StateStore::save`] of a state already serialised.
     pub fn save_json(&self, inner: &str) -> Result<(), Error> {
-        let sum = crate::chain::to_hex(&Sha256::digest(inner.as_bytes()).into());
+        let sum = crate::core::chain::to_hex(&Sha256::digest(inner.as_bytes()).into());
         let doc = format!("{{\"format\":\"{FORMAT}\",\"state\":{inner},\"sha256\":\"{sum}\"}}\n");
         let tmp = self.dir.join("state.json.tmp");
         let write = || -> io::Result<()> {
@@ -189,11 +189,11 @@ impl StateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::Algorithm;
+    use crate::core::chain::Algorithm;
 
     fn state() -> StreamState {
         let mut s = StreamState::genesis("s1", Algorithm::Sha256, 1);
-        s.issue(&[1; 32], false, 0, crate::stream::EpochPolicy { records: 10, interval_ns: 10 });
+        s.issue(&[1; 32], false, 0, crate::engine::state::EpochPolicy { records: 10, interval_ns: 10 });
         s
     }
 

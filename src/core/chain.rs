@@ -128,13 +128,13 @@ pub fn evolve_key(key: &Hash, next_epoch: u64) -> Hash {
 /// Lowercase hex of a hash.
 pub fn to_hex(h: &Hash) -> String {
     let mut out = Vec::with_capacity(64);
-    crate::canonical::jcs::write_hex(&mut out, h);
+    crate::core::canonical::jcs::write_hex(&mut out, h);
     String::from_utf8(out).expect("hex is ASCII")
 }
 
 /// Parses 64 hex digits (either case) into a hash.
 pub fn from_hex(s: &str) -> Option<Hash> {
-    crate::canonical::json::decode_hex(s)?.try_into().ok()
+    crate::core::canonical::json::decode_hex(s)?.try_into().ok()
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@
 //! incoming records with `audit.stream.*` attributes, so a client cannot
 //! pass one off as the engine's.
 
-use crate::attrs;
-use crate::canonical::proto;
-use crate::chain::{self, Algorithm, Hash};
-use crate::protowire::Writer;
-use crate::stamps::Issued;
+use crate::core::canonical::proto;
+use crate::core::chain::{self, Algorithm, Hash};
+use crate::core::vocab as attrs;
+use crate::core::wire::Writer;
+use crate::engine::stamps::Issued;
 
 /// `audit.stream.event`: which kind of control record this is.
 pub const EVENT: &str = "audit.stream.event";
@@ -147,7 +147,10 @@ fn encode_record(rec: &ControlRecord, stamp: Option<&ControlStamp<'_>>) -> Write
             n.uint64(3, e);
             lr.message(6, &key_value(attrs::KEY_EPOCH, &n));
         }
-        lr.message(6, &key_value(attrs::INTEGRITY_CANONICALIZATION, &any_string(crate::canonical::CANONICALIZATION)));
+        lr.message(
+            6,
+            &key_value(attrs::INTEGRITY_CANONICALIZATION, &any_string(crate::core::canonical::CANONICALIZATION)),
+        );
     }
     lr.fixed64(11, rec.time_unix_nano);
     lr
@@ -177,7 +180,7 @@ pub fn encode(records: &[(&ControlRecord, Option<ControlStamp<'_>>)]) -> Vec<u8>
 /// will be emitted as (minus its stamp), through the same canonicaliser as
 /// every other record.
 pub fn record_hash(rec: &ControlRecord) -> Hash {
-    let hashes = crate::canonical::hash_log_records(&encode(&[(rec, None)]), proto::StampPolicy::Extract)
+    let hashes = crate::core::canonical::hash_log_records(&encode(&[(rec, None)]), proto::StampPolicy::Extract)
         .expect("control records are canonicalisable");
     hashes[0]
 }
@@ -196,8 +199,8 @@ mod tests {
         let plain = encode(&[(&rec, None)]);
         assert_ne!(stamped, plain);
         // Read back with stamp extraction, the stamped bytes hash the same.
-        let a = crate::canonical::log_records_from_proto(&stamped).unwrap();
-        let b = crate::canonical::log_records_from_proto(&plain).unwrap();
+        let a = crate::core::canonical::log_records_from_proto(&stamped).unwrap();
+        let b = crate::core::canonical::log_records_from_proto(&plain).unwrap();
         assert_eq!(a, b);
         let text = String::from_utf8(a[0].clone()).unwrap();
         assert!(text.contains(r#"{"key":"audit.stream.event","value":{"stringValue":"gap"}}"#), "{text}");

@@ -5,8 +5,8 @@ use super::{
     CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, KvLevel, LogRecordParts, MAX_DEPTH, Scratch,
     Signal, at, err, jcs,
 };
-use crate::attrs;
-use crate::protowire::{Reader, Value, WireError};
+use crate::core::vocab as attrs;
+use crate::core::wire::{Reader, Value, WireError};
 use base64::Engine as _;
 
 /// What to do with attributes in auditchain's reserved namespaces.

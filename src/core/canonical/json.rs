@@ -9,7 +9,7 @@ use super::{
     CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, LogRecordParts, MAX_DEPTH, Scratch, Signal,
     at, err,
 };
-use crate::attrs;
+use crate::core::vocab as attrs;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 

@@ -7,8 +7,8 @@
 //! string once and slices it, so writing the stamps allocates nothing per
 //! record.
 
-use crate::attrs;
-use crate::chain::{self, Hash};
+use crate::core::chain::{self, Hash};
+use crate::core::vocab as attrs;
 
 /// Attribute keys, by index. `auditchain_attribute_keys` exposes this table;
 /// new keys are only ever appended.
@@ -116,7 +116,7 @@ impl StampsBuilder {
         };
         let stream_id = put(stream_id);
         let algorithm = put(algorithm.name());
-        let canonicalization = put(crate::canonical::CANONICALIZATION);
+        let canonicalization = put(crate::core::canonical::CANONICALIZATION);
         StampsBuilder { stamps, stream_id, algorithm, canonicalization }
     }
 
@@ -126,7 +126,7 @@ impl StampsBuilder {
 
     fn hex_op(&mut self, key: u32, h: &Hash) {
         let at = self.stamps.text.len() as u64;
-        crate::canonical::jcs::write_hex(&mut self.stamps.text, h);
+        crate::core::canonical::jcs::write_hex(&mut self.stamps.text, h);
         self.str_op(key, (at, 64));
     }
 

@@ -1,0 +1,12 @@
+//! The core: what a record's stamp is made of and how it is computed and
+//! checked, shared by the engine (which stamps) and the verifier (which
+//! checks). Nothing here knows about streams being opened, state on disk,
+//! the C ABI or files being verified: the core imports no other layer.
+
+pub mod canonical;
+pub mod chain;
+pub mod keys;
+pub mod note;
+pub mod time;
+pub mod vocab;
+pub mod wire;
