@@ -55,6 +55,7 @@ test-rust: lint-rust
 lint-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --lib --bins -- -D warnings -W clippy::too_many_lines
 
 # ---- C test of the header ---------------------------------------------------
 

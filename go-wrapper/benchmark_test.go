@@ -83,7 +83,7 @@ func BenchmarkApplyLogStamps(b *testing.B) {
 				ld := plog.NewLogs()
 				tmpl.CopyTo(ld)
 				b.StartTimer()
-				applyLogStamps(ld, st, keys)
+				applyLogStamps(ld, st.records, st, keys)
 			}
 			reportPerRecord(b, n)
 		})

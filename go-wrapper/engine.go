@@ -61,8 +61,8 @@ type attrOp struct {
 }
 
 // stampSet is the result of one stamping call, read in place from the
-// memory the Rust core owns. records and attrs point into C memory and are
-// valid only until release is called; text and extraLogs are Go copies and
+// memory the Rust core owns. records, extraRecords and attrs point into C
+// memory and are valid only until release is called; text and extraLogs are Go copies and
 // stay valid afterwards (the attribute values written on pdata share
 // text's backing array).
 type stampSet struct {
@@ -72,8 +72,12 @@ type stampSet struct {
 	text string
 	// extraLogs is an OTLP protobuf ExportLogsServiceRequest of the records
 	// the engine emits itself (stream start, resume, gap, end, checkpoints),
-	// or empty.
-	extraLogs []byte
+	// or empty. They come unstamped: extraRecords are their stamps, written
+	// the same way as records onto the batch.
+	extraLogs    []byte
+	extraRecords []recordStamp
+	// checkpoints is how many of the extra records are signed checkpoints.
+	checkpoints int
 	// batchID identifies the call for settle; 0 when nothing was issued.
 	batchID uint64
 	// firstSequence..lastSequence are the numbers the call issued,
@@ -97,6 +101,7 @@ func (s *stampSet) free() {
 	s.release()
 	s.release = nil
 	s.records = nil
+	s.extraRecords = nil
 	s.attrs = nil
 }
 

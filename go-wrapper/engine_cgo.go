@@ -212,8 +212,8 @@ func (e *engine) free() {
 	e.h = nil
 }
 
-// newStampSet reads stamps in place. records and attrs alias C memory (no
-// copy: they are read once while the stamps are written onto pdata); text
+// newStampSet reads stamps in place. records, extraRecords and attrs alias
+// C memory (no copy: they are read once while the stamps are written onto pdata); text
 // is copied into one Go string and extra_logs into one Go slice, because
 // both outlive the C object (pdata keeps the attribute values, and the
 // protobuf decoder may keep references into its input).
@@ -238,6 +238,10 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 	if v.record_count > 0 {
 		set.records = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.records)), int(v.record_count))
 	}
+	if v.extra_record_count > 0 {
+		set.extraRecords = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.extra_records)), int(v.extra_record_count))
+	}
+	set.checkpoints = int(v.checkpoints)
 	if v.attr_count > 0 {
 		set.attrs = unsafe.Slice((*attrOp)(unsafe.Pointer(v.attrs)), int(v.attr_count))
 	}

@@ -112,7 +112,7 @@ func (r record) number() int64 {
 	return n
 }
 
-func (r record) event() string { return r.str(attrStreamEvent) }
+func (r record) event() string { return r.str("audit.stream.event") }
 
 // records flattens everything a sink received, in arrival order.
 func records(sink *consumertest.LogsSink) []record {

@@ -21,7 +21,7 @@ import (
 // gap in the stream instead of looking like a deletion. That needs the
 // next consumer's result inside the processor.
 type logsProcessor struct {
-	*stream
+	*stamper
 	next      consumer.Logs
 	marshaler plog.ProtoMarshaler
 }
@@ -30,11 +30,11 @@ var _ processor.Logs = (*logsProcessor)(nil)
 
 func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (*logsProcessor, error) {
 	p := &logsProcessor{next: next}
-	s, err := newStream(set, cfg, os.Hostname, next.ConsumeLogs)
+	s, err := newStamper(set, cfg, os.Hostname, next.ConsumeLogs)
 	if err != nil {
 		return nil, err
 	}
-	p.stream = s
+	p.stamper = s
 	return p, nil
 }
 
@@ -71,15 +71,14 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	// clean).
 	err = checkStamps(st, ld.LogRecordCount(), attributeKeys())
 	var extra plog.Logs
-	var checkpoints int
 	if err == nil {
-		extra, checkpoints, err = decodeExtraLogs(st.extraLogs)
+		extra, err = extraLogs(st, attributeKeys())
 	}
 	stamped := 0
 	if err == nil {
-		stamped = applyLogStamps(ld, st, attributeKeys())
+		stamped = applyLogStamps(ld, st.records, st, attributeKeys())
 	}
-	batchID := st.batchID
+	batchID, checkpoints := st.batchID, st.checkpoints
 	st.free()
 	if err != nil {
 		// The numbers were issued and saved, but their records will not

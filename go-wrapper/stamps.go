@@ -6,12 +6,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// Attributes of the records the engine emits itself (docs/SPEC.md §5).
-const (
-	attrStreamEvent  = "audit.stream.event"
-	streamEventCheck = "checkpoint"
-)
-
 // checkStamps verifies that a stamping result fits the batch it was
 // computed for before anything is written: one record stamp per log
 // record, every attribute operation inside the arrays and the text, every
@@ -23,7 +17,7 @@ func checkStamps(s *stampSet, records int, keys []string) error {
 		return fmt.Errorf("auditchain: the engine returned %d stamps for a batch of %d log records", len(s.records), records)
 	}
 	nattrs := uint64(len(s.attrs))
-	for i, r := range s.records {
+	for i, r := range append(s.records[:len(s.records):len(s.records)], s.extraRecords...) {
 		if uint64(r.first)+uint64(r.count) > nattrs {
 			return fmt.Errorf("auditchain: stamp of record %d points past the %d attribute operations", i, nattrs)
 		}
@@ -51,19 +45,21 @@ func checkStamps(s *stampSet, records int, keys []string) error {
 	return nil
 }
 
-// applyLogStamps writes the stamps onto ld, walking resource, scope and
-// record in the order the engine used, and returns how many records got a
-// sequence number. The result must have passed checkStamps.
+// applyLogStamps writes the record stamps rs onto ld, walking resource,
+// scope and record in the order the engine used, and returns how many
+// records got a sequence number. s must have passed checkStamps, and rs
+// must be s.records (for the batch) or s.extraRecords (for the engine's
+// own records).
 //
 // Nothing here allocates per record for strings: keys come from the table
 // converted once per process, values are substrings of s.text, converted
 // once per batch. What remains per record is pdata's own storage for the
 // new attributes, grown once with EnsureCapacity.
-func applyLogStamps(ld plog.Logs, s *stampSet, keys []string) int {
+func applyLogStamps(ld plog.Logs, rs []recordStamp, s *stampSet, keys []string) int {
 	stamped := 0
 	i := 0
 	eachLogRecord(ld, func(lr plog.LogRecord) {
-		rs := s.records[i]
+		rs := rs[i]
 		i++
 		if rs.count == 0 {
 			return
@@ -104,22 +100,24 @@ func eachLogRecord(ld plog.Logs, f func(plog.LogRecord)) {
 	}
 }
 
-// decodeExtraLogs decodes the records the engine emits itself and counts
-// the checkpoints among them. Empty input gives empty logs.
-func decodeExtraLogs(b []byte) (plog.Logs, int, error) {
-	if len(b) == 0 {
-		return plog.NewLogs(), 0, nil
+// extraLogs decodes the records the engine emits itself and writes their
+// stamps, exactly as the batch's records get theirs. s must have passed
+// checkStamps. Empty input gives empty logs.
+func extraLogs(s *stampSet, keys []string) (plog.Logs, error) {
+	if len(s.extraLogs) == 0 {
+		if len(s.extraRecords) != 0 {
+			return plog.Logs{}, fmt.Errorf("auditchain: the engine returned %d stamps for no records of its own", len(s.extraRecords))
+		}
+		return plog.NewLogs(), nil
 	}
 	var u plog.ProtoUnmarshaler
-	ld, err := u.UnmarshalLogs(b)
+	ld, err := u.UnmarshalLogs(s.extraLogs)
 	if err != nil {
-		return plog.Logs{}, 0, fmt.Errorf("auditchain: cannot decode the engine's own records: %w", err)
+		return plog.Logs{}, fmt.Errorf("auditchain: cannot decode the engine's own records: %w", err)
 	}
-	checkpoints := 0
-	eachLogRecord(ld, func(lr plog.LogRecord) {
-		if v, ok := lr.Attributes().Get(attrStreamEvent); ok && v.Str() == streamEventCheck {
-			checkpoints++
-		}
-	})
-	return ld, checkpoints, nil
+	if n := ld.LogRecordCount(); n != len(s.extraRecords) {
+		return plog.Logs{}, fmt.Errorf("auditchain: the engine returned %d stamps for %d records of its own", len(s.extraRecords), n)
+	}
+	applyLogStamps(ld, s.extraRecords, s, keys)
+	return ld, nil
 }

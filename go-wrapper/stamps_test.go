@@ -46,7 +46,7 @@ func TestApplyLogStamps(t *testing.T) {
 	ld := twoRecordLogs()
 	s := validStamps()
 	require.NoError(t, checkStamps(s, ld.LogRecordCount(), testKeys))
-	assert.Equal(t, 2, applyLogStamps(ld, s, testKeys))
+	assert.Equal(t, 2, applyLogStamps(ld, s.records, s, testKeys))
 
 	r0 := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
 	assert.Equal(t, map[string]any{"k.str": "abc", "k.int": int64(-5), "k.bool": true}, r0.AsRaw())
@@ -81,26 +81,34 @@ func TestCheckStampsRefusesMismatches(t *testing.T) {
 	}
 }
 
-func TestDecodeExtraLogsCountsCheckpoints(t *testing.T) {
-	ld, n, err := decodeExtraLogs(nil)
+func TestExtraLogsGetTheirStampsLikeTheBatch(t *testing.T) {
+	s := validStamps()
+	ld, err := extraLogs(s, testKeys)
 	require.NoError(t, err)
 	assert.Equal(t, 0, ld.LogRecordCount())
-	assert.Equal(t, 0, n)
 
-	src := plog.NewLogs()
-	lrs := src.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for _, ev := range []string{"start", "checkpoint", "gap", "checkpoint"} {
-		lrs.AppendEmpty().Attributes().PutStr(attrStreamEvent, ev)
-	}
+	// Two records of the engine's own, stamped by the last two operations.
 	var m plog.ProtoMarshaler
-	b, err := m.MarshalLogs(src)
+	b, err := m.MarshalLogs(twoRecordLogs())
 	require.NoError(t, err)
-	ld, n, err = decodeExtraLogs(b)
+	s.extraLogs = b
+	s.extraRecords = []recordStamp{{first: 3, count: 1, sequence: 9}, {first: 2, count: 1, sequence: 10}, {first: 0, count: 1, sequence: 11}}
+	require.NoError(t, checkStamps(s, 3, testKeys))
+	ld, err = extraLogs(s, testKeys)
 	require.NoError(t, err)
-	assert.Equal(t, 4, ld.LogRecordCount())
-	assert.Equal(t, 2, n)
+	var got []map[string]any
+	eachLogRecord(ld, func(lr plog.LogRecord) { got = append(got, lr.Attributes().AsRaw()) })
+	assert.Equal(t, []map[string]any{{"k.str": "def"}, {"k.bool": true}, {"k.str": "abc"}}, got)
 
-	_, _, err = decodeExtraLogs([]byte{0xff, 0xff})
+	// Stamps and records that do not match are refused, not half applied.
+	s.extraRecords = s.extraRecords[:2]
+	_, err = extraLogs(s, testKeys)
+	assert.ErrorContains(t, err, "2 stamps for 3 records of its own")
+	s.extraRecords = append(s.extraRecords, recordStamp{first: 4, count: 1})
+	assert.ErrorContains(t, checkStamps(s, 3, testKeys), "points past the 4 attribute operations")
+	s.extraLogs = []byte{0xff, 0xff}
+	s.extraRecords = nil
+	_, err = extraLogs(s, testKeys)
 	assert.ErrorContains(t, err, "cannot decode the engine's own records")
 }
 

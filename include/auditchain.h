@@ -118,7 +118,7 @@ typedef struct {
 
 // Put one attribute on a record.
 typedef struct {
-  // Index into the attribute key table.
+  // Index into the attribute key table (`auditchain_attribute_key`).
   uint32_t key;
   auditchain_attr_kind kind;
   uint64_t value;
@@ -138,9 +138,16 @@ typedef struct {
   const uint8_t *text;
   size_t text_len;
   // Records the engine emits itself: an OTLP protobuf
-  // ExportLogsServiceRequest to append to the batch, or empty.
+  // ExportLogsServiceRequest to append to the batch, or empty. Their
+  // stamps are not in these bytes: write `extra_records` onto them, as
+  // `records` onto the batch's.
   const uint8_t *extra_logs;
   size_t extra_logs_len;
+  // One entry per record of `extra_logs`, in request order.
+  const auditchain_record_stamp *extra_records;
+  size_t extra_record_count;
+  // How many of the extra records are signed checkpoints.
+  uint32_t checkpoints;
   // Pass to `auditchain_engine_settle` once the batch has been accepted
   // or refused downstream; 0 when the call issued nothing.
   uint64_t batch_id;
@@ -156,6 +163,89 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates an engine from a JSON configuration (see docs/SPEC.md §7): opens
+// or creates the stream state and locks it. `now_unix_nano` is the current
+// time, used for the stream id and the first record.
+//
+// # Safety
+// `config_json` is valid for `config_len` reads; `engine_out` is valid for
+// a write; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_engine_new(const uint8_t *config_json, size_t config_len, uint64_t now_unix_nano, auditchain_engine **engine_out, auditchain_error **error_out);
+
+// The engine's stream id. Valid until the engine is freed.
+//
+// # Safety
+// `engine` is NULL or a live engine.
+auditchain_str auditchain_engine_stream_id(const auditchain_engine *engine);
+
+// Fills `stats_out` with the engine's counters.
+//
+// # Safety
+// `engine` is a live engine; `stats_out` is valid for a write.
+auditchain_result auditchain_engine_get_counters(const auditchain_engine *engine, auditchain_engine_counters *stats_out);
+
+// Stamps one OTLP logs batch: `request` holds the protobuf bytes of an
+// ExportLogsServiceRequest. On success `*stamps_out` receives the stamps,
+// already durable in the stream state. On failure nothing was issued and
+// the batch must not be forwarded as if stamped.
+//
+// # Safety
+// `engine` is a live engine; `request` is valid for `request_len` reads
+// during the call; `stamps_out` is valid for a write; `error_out` is NULL
+// or valid for a write.
+auditchain_result auditchain_engine_stamp_logs(const auditchain_engine *engine, const uint8_t *request, size_t request_len, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
+
+// Emits the control records that are due without traffic (the first record
+// of a stream, announced gaps). `*stamps_out` may hold no records.
+//
+// # Safety
+// As for `auditchain_engine_stamp_logs`.
+auditchain_result auditchain_engine_tick(const auditchain_engine *engine, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
+
+// Reports whether the records of `batch_id` were accepted downstream
+// (`delivered`) or refused. Refused ranges are announced in the stream by
+// the next call's `gap` record.
+//
+// # Safety
+// `engine` is a live engine; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_engine_settle(const auditchain_engine *engine, uint64_t batch_id, bool delivered, auditchain_error **error_out);
+
+// Ends the stream cleanly: `*stamps_out` holds the final records, the last
+// of which carries `audit.sequence.end`. Stamping afterwards fails with
+// `AUDITCHAIN_RESULT_CLOSED`.
+//
+// # Safety
+// As for `auditchain_engine_stamp_logs`.
+auditchain_result auditchain_engine_close(const auditchain_engine *engine, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
+
+// Frees an engine and releases its state lock. An engine that was not
+// closed leaves its stream open: the next engine on the same state resumes
+// it. NULL is allowed.
+//
+// # Safety
+// `engine` is NULL or a live engine that no other thread is using.
+void auditchain_engine_free(auditchain_engine *engine);
+
+// The code of an error. `AUDITCHAIN_RESULT_NULL_ARGUMENT` for NULL.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed.
+auditchain_result auditchain_error_code(const auditchain_error *error);
+
+// The message of an error, UTF-8, not NUL-terminated. Valid until the
+// error is freed. Empty for NULL.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed.
+auditchain_str auditchain_error_message(const auditchain_error *error);
+
+// Frees an error. NULL is allowed and ignored.
+//
+// # Safety
+// `error` is NULL or an error from this library, not yet freed, and not
+// used afterwards.
+void auditchain_error_free(auditchain_error *error);
 
 // The library version, NUL-terminated, static.
 const char *auditchain_version(void);
@@ -231,18 +321,6 @@ auditchain_result auditchain_engine_close(const auditchain_engine *engine, uint6
 // `engine` is NULL or a live engine that no other thread is using.
 void auditchain_engine_free(auditchain_engine *engine);
 
-// Fills `view_out` with pointers into `stamps`, valid until it is freed.
-//
-// # Safety
-// `stamps` is a live stamps object; `view_out` is valid for a write.
-auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, auditchain_stamps_view *view_out);
-
-// Frees stamps. NULL is allowed.
-//
-// # Safety
-// `stamps` is NULL or a live stamps object not used afterwards.
-void auditchain_stamps_free(auditchain_stamps *stamps);
-
 // The code of an error. `AUDITCHAIN_RESULT_NULL_ARGUMENT` for NULL.
 //
 // # Safety
@@ -262,6 +340,30 @@ auditchain_str auditchain_error_message(const auditchain_error *error);
 // `error` is NULL or an error from this library, not yet freed, and not
 // used afterwards.
 void auditchain_error_free(auditchain_error *error);
+
+// Fills `view_out` with pointers into `stamps`, valid until it is freed.
+//
+// # Safety
+// `stamps` is a live stamps object; `view_out` is valid for a write.
+auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, auditchain_stamps_view *view_out);
+
+// Frees stamps. NULL is allowed.
+//
+// # Safety
+// `stamps` is NULL or a live stamps object not used afterwards.
+void auditchain_stamps_free(auditchain_stamps *stamps);
+
+// Fills `view_out` with pointers into `stamps`, valid until it is freed.
+//
+// # Safety
+// `stamps` is a live stamps object; `view_out` is valid for a write.
+auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, auditchain_stamps_view *view_out);
+
+// Frees stamps. NULL is allowed.
+//
+// # Safety
+// `stamps` is NULL or a live stamps object not used afterwards.
+void auditchain_stamps_free(auditchain_stamps *stamps);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -3,14 +3,16 @@
 
 mod cli;
 
+use cli::exit::{Exit, is_broken_pipe};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match cli::run() {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
+        Err(e) if is_broken_pipe(&*e) => Exit::Ok.into(),
         Err(e) => {
             eprintln!("auditchain: {e}");
-            ExitCode::from(2)
+            Exit::Error.into()
         }
     }
 }

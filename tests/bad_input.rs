@@ -7,8 +7,8 @@ mod support;
 
 use auditchain::engine::Engine;
 use auditchain::engine::config::EngineConfig;
-use auditchain::engine::error::Code;
-use auditchain::verify::report::{Kind, Severity, Verdict};
+use auditchain::engine::error::ErrorKind;
+use auditchain::verify::report::{Kind, Severity, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
 use prost::Message;
@@ -69,7 +69,7 @@ fn values_nested_deeper_than_32_levels_are_refused() {
     assert!(engine().stamp_logs(&request([rec.clone()]).encode_to_vec(), 2).is_ok(), "32 levels are fine");
     rec.body = Some(nested(33));
     let err = refused(&engine(), &request([rec]).encode_to_vec());
-    assert_eq!(err.code, Code::RejectedRecord);
+    assert_eq!(err.kind, ErrorKind::RejectedRecord);
     assert!(err.message.contains("resourceLogs[0].scopeLogs[0].logRecords[0].body"), "{}", err.message);
     assert!(err.message.contains("deeper than 32"), "{}", err.message);
 }
@@ -78,12 +78,12 @@ fn values_nested_deeper_than_32_levels_are_refused() {
 fn invalid_utf8_unknown_fields_and_bad_ids_are_refused() {
     // AnyValue { string_value (1): 0xff 0xfe }: not UTF-8.
     let err = refused(&engine(), &request_with_raw_body(&[0x0a, 0x02, 0xff, 0xfe]));
-    assert_eq!(err.code, Code::RejectedRecord);
+    assert_eq!(err.kind, ErrorKind::RejectedRecord);
     assert!(err.message.contains(".body: string is not valid UTF-8"), "{}", err.message);
 
     // AnyValue with field 9, which OTLP does not define.
     let err = refused(&engine(), &request_with_raw_body(&[0x48, 0x01]));
-    assert_eq!(err.code, Code::RejectedRecord);
+    assert_eq!(err.kind, ErrorKind::RejectedRecord);
     assert!(err.message.contains("unknown field 9 of AnyValue"), "{}", err.message);
 
     // A trace id of 5 bytes.
@@ -94,7 +94,7 @@ fn invalid_utf8_unknown_fields_and_bad_ids_are_refused() {
 
     // Not protobuf at all.
     let err = refused(&engine(), b"{\"resourceLogs\":[]}");
-    assert_eq!(err.code, Code::MalformedBatch);
+    assert_eq!(err.kind, ErrorKind::MalformedBatch);
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn the_verifier_reports_records_it_cannot_read() {
     line["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["smuggled"] = serde_json::json!("x");
     std::fs::write(d.path().join("audit.jsonl"), format!("{line}\n")).unwrap();
     let r = verify(&[d.path().to_path_buf()], &Options::default());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let f = r.findings.iter().find(|f| f.kind == Kind::UnreadableRecord).expect("an unreadable record");
     assert_eq!(f.severity, Severity::Error);
     assert!(f.message.contains("\"smuggled\""), "{}", f.message);

@@ -9,7 +9,7 @@ mod support;
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
-use auditchain::verify::report::{Kind, Report, Severity, Verdict};
+use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
@@ -188,7 +188,7 @@ fn a_clean_keyed_stream_verifies_with_its_keys_and_fails_without() {
     assert!(epochs.iter().max().unwrap() >= &5, "keys evolved: {epochs:?}");
     // Without the keys nothing can vouch for it: never a pass.
     let r = verify(&[s.out.path().to_path_buf()], &Options { as_of_unix_nano: s.t_end, ..Options::default() });
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     assert!(errors(&r).contains(&Kind::KeyRequired), "{:?}", errors(&r));
 }
 
@@ -201,7 +201,7 @@ fn truncating_the_newest_records_is_detected_by_the_heartbeat() {
     let last = all.iter().map(seq).max().unwrap();
     write_records(s.out.path(), &s.lines, |r| (seq(r) <= last - 5).then(|| r.clone()));
     let r = s.verify(s.t_end + 120 * SEC);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let st = &r.streams[0];
     assert!(!st.ended);
     assert!(errors(&r).contains(&Kind::HeartbeatMissing), "{:?}", errors(&r));
@@ -239,7 +239,7 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
             *attr_mut(r, "audit.integrity.algorithm") = json!({"stringValue": "sha256-chain-v1"});
             r["attributes"].as_array_mut().unwrap().retain(|kv| kv["key"] != "audit.integrity.key_epoch");
             *attr_mut(r, "audit.sequence.previous_hash") =
-                json!({"stringValue": auditchain::core::chain::to_hex(&prev.unwrap())});
+                json!({"stringValue": auditchain::core::hex::to_hex(&prev.unwrap())});
             let link = auditchain::core::chain::Link {
                 stream_id: &stream_id,
                 sequence: n,
@@ -249,11 +249,10 @@ fn recompute_plain_links(lines: &mut [Value], from: u64) {
                 record_hash: &rh,
             };
             *attr_mut(r, "audit.integrity.value") =
-                json!({"stringValue": auditchain::core::chain::to_hex(&link.sha256())});
+                json!({"stringValue": auditchain::core::hex::to_hex(&link.sha256())});
         }
-        prev = auditchain::core::chain::from_hex(
-            attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap(),
-        );
+        prev =
+            auditchain::core::hex::from_hex(attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap());
     }
 }
 
@@ -275,7 +274,7 @@ fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
     recompute_plain_links(&mut l, 5);
     write_lines(s.out.path(), &l);
     let r = s.verify(s.t_end);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let e = errors(&r);
     // The recomputed links are internally consistent, but they are not the
     // stream's algorithm, and every signed checkpoint after record 5 signs
@@ -377,7 +376,7 @@ fn two_spliced_streams_are_detected() {
         }
     });
     let r = s.verify(s.t_end);
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let e = errors(&r);
     assert!(e.contains(&Kind::ContentMismatch), "{e:?}");
 }
@@ -393,7 +392,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
     let file = std::fs::read_to_string(state.path().join("keyed-host/state.json")).unwrap();
     let doc: Value = serde_json::from_str(&file).unwrap();
     let epoch = doc["state"]["key"]["epoch"].as_u64().unwrap();
-    let stolen = auditchain::core::chain::from_hex(doc["state"]["key"]["key"].as_str().unwrap()).unwrap();
+    let stolen = auditchain::core::hex::from_hex(doc["state"]["key"]["key"].as_str().unwrap()).unwrap();
     assert!(epoch >= 4, "epoch {epoch}");
     drop(e);
     let out = tempfile::tempdir().unwrap();
@@ -417,7 +416,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                     let c = auditchain::core::canonical::log_records_from_json(&req).unwrap();
                     <sha2::Sha256 as sha2::Digest>::digest(&c[0])
                 };
-                let prev = auditchain::core::chain::from_hex(
+                let prev = auditchain::core::hex::from_hex(
                     attr(&r, "audit.sequence.previous_hash").unwrap()["stringValue"].as_str().unwrap(),
                 )
                 .unwrap();
@@ -433,7 +432,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
                     record_hash: &rec_hash.into(),
                 };
                 *attr_mut(&mut r, "audit.integrity.value") =
-                    json!({"stringValue": auditchain::core::chain::to_hex(&link.hmac(&stolen))});
+                    json!({"stringValue": auditchain::core::hex::to_hex(&link.hmac(&stolen))});
                 *attr_mut(&mut r, "audit.integrity.key_epoch") = json!({"intValue": label.to_string()});
             }
             Some(r)
@@ -487,7 +486,7 @@ fn the_checkpoint_file_reveals_a_truncated_tail() {
     write_records(out.path(), &l, |r| (seq(r) + 4 <= last).then(|| r.clone()));
     std::fs::copy(&cp_file, out.path().join("checkpoints.jsonl")).unwrap();
     let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let st = &r.streams[0];
     // Records 13.. are gone; the checkpoint at 14 (covering 13) survives in
     // the separate store, so records 13 and 14 are known to be missing.
@@ -502,7 +501,7 @@ fn keys_are_refused_when_missing_or_readable_by_others() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&k.sign, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = Engine::new(config(&k, state.path(), None), T0).err().unwrap();
-    assert_eq!(e.code, auditchain::engine::error::Code::Key);
+    assert_eq!(e.kind, auditchain::engine::error::ErrorKind::Key);
     assert!(e.message.starts_with("signing_key_file:") && e.message.contains("chmod 600"), "{}", e.message);
     std::fs::set_permissions(&k.sign, std::fs::Permissions::from_mode(0o600)).unwrap();
     let cfg = EngineConfig { key_file: Some(k.chain.with_extension("missing")), ..config(&k, state.path(), None) };

@@ -10,10 +10,10 @@
 mod support;
 
 use auditchain::core::canonical::{log_records_from_json, log_records_from_proto};
+use auditchain::core::chain::lineage_key;
 use auditchain::core::chain::{self, Link};
 use auditchain::core::keys::ChainKey;
 use auditchain::core::note::{Checkpoint, NoteSigner, NoteVerifier, parse_note};
-use auditchain::engine::state::lineage_key;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValueList, any_value::Value as V,

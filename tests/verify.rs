@@ -5,7 +5,7 @@ mod support;
 
 use auditchain::engine::Engine;
 use auditchain::engine::config::{EngineConfig, StateConfig};
-use auditchain::verify::report::{Kind, Report, Severity, Verdict};
+use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
@@ -121,7 +121,7 @@ fn a_clean_stream_verifies_and_counts_every_record() {
     write(d.path(), "audit.jsonl", &stream(&e, 3, 4, true));
     let r = check(d.path());
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r);
-    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.status(), Status::Verified);
     assert_eq!(r.streams.len(), 1);
     let s = &r.streams[0];
     // 12 audit records + the start record + the end record.
@@ -142,7 +142,7 @@ fn a_changed_body_is_a_content_mismatch_on_that_record() {
     *body = Value::String(body.as_str().unwrap().replacen("delete", "deleta", 1));
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     assert_eq!(kinds(&r, Severity::Error), vec![(Kind::ContentMismatch, Some(5), None)]);
     let f = &r.streams[0].findings[0];
     assert_eq!((f.locations[0].line, f.locations[0].record), (2, 0), "the second batch holds record 5 first");
@@ -172,7 +172,7 @@ fn a_deleted_record_is_missing() {
     }
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     assert_eq!(kinds(&r, Severity::Error), vec![(Kind::MissingRecords, Some(5), Some(5))]);
     assert_eq!(r.streams[0].missing, vec![[5, 5]]);
 }
@@ -186,7 +186,7 @@ fn swapped_sequence_numbers_are_reported_on_both_records() {
     *attr_mut(at(&mut l, p4), "audit.sequence.number") = serde_json::json!({"intValue": "3"});
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let errors = kinds(&r, Severity::Error);
     assert!(errors.contains(&(Kind::ContentMismatch, Some(3), None)), "{errors:?}");
     assert!(errors.contains(&(Kind::ContentMismatch, Some(4), None)), "{errors:?}");
@@ -296,14 +296,14 @@ fn unstamped_and_unreadable_records_fail_unless_allowed() {
 fn input_errors_exit_2_and_empty_inputs_are_not_a_pass() {
     let d = tempfile::tempdir().unwrap();
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.status(), Status::Incomplete);
     assert!(r.errors[0].message.contains("no log records"), "{:?}", r.errors);
     std::fs::write(d.path().join("bad.jsonl"), "{not json\n").unwrap();
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.status(), Status::Incomplete);
     assert_eq!(r.errors[0].line, Some(1));
     let r = verify(&[d.path().join("nope")], &Options::default());
-    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.status(), Status::Incomplete);
 }
 
 #[test]
@@ -334,7 +334,7 @@ fn a_crash_resumes_the_stream_and_explains_the_lost_batch() {
     let mut l = lines(&exported);
     *attr_mut(record_mut(&mut l, 3), "audit.actor") = serde_json::json!({"stringValue": "x"});
     write_lines(d.path(), "audit.jsonl", &l);
-    assert_eq!(check(d.path()).exit_code(), 1);
+    assert_eq!(check(d.path()).status(), Status::Failed);
 }
 
 #[test]
@@ -369,7 +369,7 @@ fn a_clean_restart_starts_a_successor_that_anchors_the_old_tail() {
     // successor that would be undetectable in a plain chain.
     write(d.path(), "a.jsonl", &first[..1]);
     let r = check(d.path());
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.status(), Status::Failed);
     let errors = kinds(&r, Severity::Error);
     assert_eq!(errors, vec![(Kind::MissingRecords, Some(4), Some(6))], "{errors:?}");
 }
@@ -385,7 +385,7 @@ fn a_batch_whose_state_cannot_be_saved_is_refused_and_announced_as_a_gap() {
     std::fs::rename(&dir, state.path().join("elsewhere")).unwrap();
     let req = request([audit_record(10), audit_record(11)]);
     let err = e.stamp_logs(&req.encode_to_vec(), T0).unwrap_err();
-    assert_eq!(err.code, auditchain::engine::error::Code::State, "{err:?}");
+    assert_eq!(err.kind, auditchain::engine::error::ErrorKind::State, "{err:?}");
     assert!(err.message.contains("cannot save stream state"), "{}", err.message);
     std::fs::rename(state.path().join("elsewhere"), &dir).unwrap();
     // Numbers are never reissued: the refused batch's are announced.
@@ -422,7 +422,7 @@ fn concurrent_batches_get_unique_gap_free_numbers() {
     assert_eq!(all, (2..=601).collect::<Vec<_>>());
     // One write at start, then at most one per batch (fewer when batches
     // shared a write).
-    let writes = e.stats().state_writes;
+    let writes = e.counters().state_writes;
     assert!((2..=201).contains(&writes), "{writes} state writes");
     drop(e);
     let e = engine(Some(state.path()));

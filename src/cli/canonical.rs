@@ -1,24 +1,25 @@
 //! `auditchain canonical`: the canonical bytes of each record.
 
+use super::exit::Exit;
 use super::{CanonicalArgs, Error};
 use auditchain::core::canonical::log_records_from_json;
-use auditchain::verify::input;
+use auditchain::core::hex::to_hex;
+use auditchain::verify::read::{files, json};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::process::ExitCode;
 
-pub fn run(args: CanonicalArgs) -> Result<ExitCode, Error> {
+pub fn run(args: CanonicalArgs) -> Result<Exit, Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = false;
     for file in &args.files {
-        let bytes = input::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for (line, value) in input::json_values(&bytes) {
+        let bytes = files::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for (line, value) in json::json_values(&bytes) {
             let records = value.and_then(|v| log_records_from_json(&v).map_err(|e| e.to_string()));
             match records {
                 Ok(records) => {
                     for c in records {
-                        let hex = auditchain::core::chain::to_hex(&Sha256::digest(&c).into());
+                        let hex = to_hex(&Sha256::digest(&c).into());
                         writeln!(out, "{hex} {}", String::from_utf8_lossy(&c))?;
                     }
                 }
@@ -29,5 +30,5 @@ pub fn run(args: CanonicalArgs) -> Result<ExitCode, Error> {
             }
         }
     }
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if failed { Exit::Error } else { Exit::Ok })
 }

@@ -1,13 +1,14 @@
 //! Command-line parsing and dispatch.
 
 mod canonical;
+pub mod exit;
 mod human;
 mod keygen;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use exit::Exit;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Tamper-evident audit logs for the OpenTelemetry Collector.
 #[derive(Parser)]
@@ -76,10 +77,12 @@ pub struct VerifyArgs {
     #[arg(long = "public-key", value_name = "KEY")]
     public_keys: Vec<String>,
     /// The time to check heartbeats against (RFC 3339, e.g.
-    /// 2026-11-22T04:00:00Z): when the files were copied. Default: now.
+    /// 2026-11-22T04:00:00Z or 2026-11-22T05:00:00+01:00): when the files
+    /// were copied. Default: now.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
-    /// How late a checkpoint may arrive before it counts as missing.
+    /// How late a checkpoint may arrive before it counts as missing
+    /// (500ms, 60s, 5m, 1h30m).
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     max_delay: String,
 }
@@ -107,13 +110,13 @@ pub enum ColorChoice {
 /// A failure of the command itself (not a verification verdict).
 pub type Error = Box<dyn std::error::Error>;
 
-pub fn run() -> Result<ExitCode, Error> {
+pub fn run() -> Result<Exit, Error> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and version go to stdout with status 0; usage errors exit 2.
             e.print()?;
-            return Ok(ExitCode::from(if e.use_stderr() { 2 } else { 0 }));
+            return Ok(if e.use_stderr() { Exit::Error } else { Exit::Ok });
         }
     };
     match cli.command {

@@ -1,13 +1,13 @@
 //! `auditchain verify`.
 
+use super::exit::Exit;
 use super::{ColorChoice, Error, Format, VerifyArgs, human};
 use auditchain::core::keys;
 use auditchain::core::time;
 use auditchain::verify::{Options, verify};
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
-pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
+pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     let mut options = Options { allow_unstamped: args.allow_unstamped, ..Options::default() };
     for k in &args.keys {
         // The chain key is a secret: the same permission rule as the collector's.
@@ -17,11 +17,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
         options.verifiers.push(keys::load_verifier_key(k).map_err(|e| format!("--public-key {e}"))?);
     }
     if let Some(t) = &args.as_of {
-        options.as_of_unix_nano = time::parse_rfc3339(t)
-            .ok_or_else(|| format!("--as-of {t:?}: expected a UTC time like 2026-11-22T04:00:00Z"))?;
+        options.as_of_unix_nano = time::parse_rfc3339(t).map_err(|e| format!("--as-of {e}"))?;
     }
-    options.max_delay_ns = time::parse_duration(&args.max_delay)
-        .ok_or_else(|| format!("--max-delay {:?}: expected a duration like 60s, 5m or 1h", args.max_delay))?;
+    options.max_delay_ns = time::parse_duration(&args.max_delay).map_err(|e| format!("--max-delay {e}"))?;
     let report = verify(&args.paths, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -40,5 +38,5 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(Exit::of(&report))
 }

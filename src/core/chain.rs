@@ -11,10 +11,11 @@ pub type Hash = [u8; 32];
 const LINK_DOMAIN: &[u8] = b"auditchain.link.v1\0";
 
 /// How `audit.integrity.value` is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
     /// SHA-256 over the link message: detects edits by anyone who cannot
     /// rewrite the whole stream.
+    #[default]
     #[serde(rename = "sha256-chain-v1")]
     Sha256,
     /// HMAC-SHA256 over the link message under the stream's epoch key.
@@ -125,16 +126,27 @@ pub fn evolve_key(key: &Hash, next_epoch: u64) -> Hash {
     hmac(key, &[b"auditchain.evolve.v1\0", &next_epoch.to_be_bytes()])
 }
 
-/// Lowercase hex of a hash.
-pub fn to_hex(h: &Hash) -> String {
-    let mut out = Vec::with_capacity(64);
-    crate::core::canonical::jcs::write_hex(&mut out, h);
-    String::from_utf8(out).expect("hex is ASCII")
-}
-
-/// Parses 64 hex digits (either case) into a hash.
-pub fn from_hex(s: &str) -> Option<Hash> {
-    crate::core::canonical::json::decode_hex(s)?.try_into().ok()
+/// Derives a stream's epoch 0 key from the chain key and the stream's key
+/// lineage (SPEC §5.2): the root stream's key, then for each later stream
+/// `"<e>:<id>"` the previous key evolved to epoch `e` and the successor key
+/// for `id`. The lineage must end at `stream_id`.
+pub fn lineage_key(chain_key: &Hash, lineage: &[String], stream_id: &str) -> Result<Hash, String> {
+    let (root, hops) = lineage.split_first().ok_or("the key lineage is empty")?;
+    let mut key = root_stream_key(chain_key, root);
+    let mut last = root.as_str();
+    for hop in hops {
+        let (epoch, id) = hop.split_once(':').ok_or_else(|| format!("malformed lineage step {hop:?}"))?;
+        let epoch: u64 = epoch.parse().map_err(|_| format!("malformed lineage step {hop:?}"))?;
+        for e in 1..=epoch {
+            key = evolve_key(&key, e);
+        }
+        key = successor_stream_key(&key, id);
+        last = id;
+    }
+    if last != stream_id {
+        return Err(format!("the key lineage ends at {last:?}, not at this stream"));
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -182,14 +194,5 @@ mod tests {
         let e1 = evolve_key(&root, 1);
         assert_ne!(e1, evolve_key(&root, 2), "the epoch number is bound in");
         assert_ne!(evolve_key(&e1, 2), e1);
-    }
-
-    #[test]
-    fn hex_round_trip() {
-        let h = [0xab; 32];
-        assert_eq!(from_hex(&to_hex(&h)), Some(h));
-        assert_eq!(from_hex(&to_hex(&h).to_uppercase()), Some(h));
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex(&"zz".repeat(32)), None);
     }
 }

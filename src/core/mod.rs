@@ -5,8 +5,11 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod hex;
 pub mod keys;
 pub mod note;
+pub mod ranges;
+pub mod stamp;
 pub mod time;
 pub mod vocab;
 pub mod wire;

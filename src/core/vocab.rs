@@ -1,47 +1,156 @@
-//! Attribute names auditchain writes (docs/SPEC.md §4). The `audit.sequence.*`
-//! and `audit.integrity.*` names follow the OpenTelemetry audit-logging draft
-//! (OTEP 0267); names of our own stay in the `audit.` namespace.
+//! The attribute vocabulary auditchain writes (docs/SPEC.md §4, §5): the
+//! stamp, the control records' `audit.stream.*` attributes and their
+//! values. The `audit.sequence.*` and `audit.integrity.*` names follow the
+//! OpenTelemetry audit-logging draft (OTEP 0267); names of our own stay in
+//! the `audit.` namespace.
 
-/// Identifies the stream (one per collector replica and processor).
-pub const STREAM_ID: &str = "audit.sequence.stream_id";
-/// Position in the stream, starting at 1.
-pub const SEQUENCE_NUMBER: &str = "audit.sequence.number";
-/// `audit.integrity.value` of the previous record; absent on the first.
-pub const PREVIOUS_HASH: &str = "audit.sequence.previous_hash";
-/// True on the last record of a cleanly closed stream.
-pub const SEQUENCE_END: &str = "audit.sequence.end";
-/// The chain hash of this record (lowercase hex).
-pub const INTEGRITY_VALUE: &str = "audit.integrity.value";
-/// How `audit.integrity.value` was computed.
-pub const INTEGRITY_ALGORITHM: &str = "audit.integrity.algorithm";
-/// How the record was serialised before hashing.
-pub const INTEGRITY_CANONICALIZATION: &str = "audit.integrity.canonicalization";
+/// The attributes of a stamp (SPEC §4.1). The discriminant is the key's
+/// index across the C ABI (`auditchain_attr.key`): new keys are only ever
+/// appended, and an index is never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StampKey {
+    /// `audit.sequence.stream_id`: identifies the stream.
+    StreamId = 0,
+    /// `audit.sequence.number`: position in the stream, from 1.
+    SequenceNumber = 1,
+    /// `audit.sequence.previous_hash`: the previous record's link; absent
+    /// on record 1.
+    PreviousHash = 2,
+    /// `audit.sequence.end`: true on the last record of a cleanly closed
+    /// stream.
+    SequenceEnd = 3,
+    /// `audit.integrity.value`: the record's link (lowercase hex).
+    IntegrityValue = 4,
+    /// `audit.integrity.algorithm`: how the link was computed.
+    IntegrityAlgorithm = 5,
+    /// `audit.integrity.canonicalization`: how the record was serialised
+    /// before hashing.
+    IntegrityCanonicalization = 6,
+    /// `audit.integrity.key_epoch`: the key epoch of a keyed chain.
+    KeyEpoch = 7,
+}
 
-/// The key epoch of a keyed chain (absent on plain chains).
-pub const KEY_EPOCH: &str = "audit.integrity.key_epoch";
+impl StampKey {
+    /// Every stamp key, in index order.
+    pub const ALL: [StampKey; 8] = [
+        StampKey::StreamId,
+        StampKey::SequenceNumber,
+        StampKey::PreviousHash,
+        StampKey::SequenceEnd,
+        StampKey::IntegrityValue,
+        StampKey::IntegrityAlgorithm,
+        StampKey::IntegrityCanonicalization,
+        StampKey::KeyEpoch,
+    ];
 
-/// The stamp: the attributes left out of the canonical form because the
-/// processor writes them after hashing.
-pub const STAMP: &[&str] = &[
-    STREAM_ID,
-    SEQUENCE_NUMBER,
-    PREVIOUS_HASH,
-    SEQUENCE_END,
-    INTEGRITY_VALUE,
-    INTEGRITY_ALGORITHM,
-    INTEGRITY_CANONICALIZATION,
-    KEY_EPOCH,
-];
+    pub const fn name(self) -> &'static str {
+        match self {
+            StampKey::StreamId => "audit.sequence.stream_id",
+            StampKey::SequenceNumber => "audit.sequence.number",
+            StampKey::PreviousHash => "audit.sequence.previous_hash",
+            StampKey::SequenceEnd => "audit.sequence.end",
+            StampKey::IntegrityValue => "audit.integrity.value",
+            StampKey::IntegrityAlgorithm => "audit.integrity.algorithm",
+            StampKey::IntegrityCanonicalization => "audit.integrity.canonicalization",
+            StampKey::KeyEpoch => "audit.integrity.key_epoch",
+        }
+    }
+
+    pub const fn index(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_index(index: u32) -> Option<StampKey> {
+        StampKey::ALL.get(index as usize).copied()
+    }
+
+    pub fn from_name(name: &str) -> Option<StampKey> {
+        StampKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Whether `key` is a stamp attribute (left out of the canonical form).
+pub fn is_stamp(key: &str) -> bool {
+    StampKey::from_name(key).is_some()
+}
 
 /// Prefixes reserved to auditchain: a record that reaches the processor
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
 pub const RESERVED_PREFIXES: &[&str] = &["audit.sequence.", "audit.integrity.", "audit.stream."];
 
-pub fn is_stamp(key: &str) -> bool {
-    STAMP.contains(&key)
-}
-
 pub fn is_reserved(key: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Attributes of the records the engine writes into its own stream
+/// (SPEC §5). The processor refuses incoming records that carry any
+/// `audit.stream.*` attribute, so only the engine writes them.
+pub mod control {
+    /// Which kind of control record this is (a value of [`super::event`]).
+    pub const EVENT: &str = "audit.stream.event";
+    /// On `start`: why a new stream began (a value of [`super::reason`]).
+    pub const REASON: &str = "audit.stream.reason";
+    /// On `start`: the stream name.
+    pub const NAME: &str = "audit.stream.name";
+    /// On `start` after a clean shutdown: the previous stream and its last
+    /// link.
+    pub const PREDECESSOR_ID: &str = "audit.stream.predecessor.id";
+    pub const PREDECESSOR_SEQUENCE: &str = "audit.stream.predecessor.sequence";
+    pub const PREDECESSOR_HASH: &str = "audit.stream.predecessor.hash";
+    /// On `start`, `resume` and `gap`: ranges ("3-7", "9") of this stream
+    /// that were stamped but may not have reached the exporter.
+    pub const UNCONFIRMED: &str = "audit.stream.unconfirmed";
+    /// The same for the predecessor stream.
+    pub const PREDECESSOR_UNCONFIRMED: &str = "audit.stream.predecessor.unconfirmed";
+    /// On `start` of a keyed stream: the chain key id and how the stream's
+    /// key derives from it (SPEC §5.2).
+    pub const CHAIN_KEY_ID: &str = "audit.stream.chain_key_id";
+    pub const KEY_LINEAGE: &str = "audit.stream.key_lineage";
+    /// On `start` and `resume` when checkpoints are signed: the signing key
+    /// id and the checkpoint interval in seconds.
+    pub const SIGNER: &str = "audit.stream.signer";
+    pub const CHECKPOINT_INTERVAL: &str = "audit.stream.checkpoint_interval";
+
+    /// The prefix of every control attribute.
+    pub const PREFIX: &str = "audit.stream.";
+}
+
+/// Values of `audit.stream.event`.
+pub mod event {
+    pub const START: &str = "start";
+    pub const RESUME: &str = "resume";
+    pub const GAP: &str = "gap";
+    pub const END: &str = "end";
+    pub const CHECKPOINT: &str = "checkpoint";
+}
+
+/// Values of `audit.stream.reason`.
+pub mod reason {
+    pub const FIRST_START: &str = "first_start";
+    pub const PREVIOUS_ENDED: &str = "previous_stream_ended";
+    pub const STATE_RESET: &str = "state_reset";
+}
+
+/// The `service.name` of the resource, and the scope name, of control
+/// records.
+pub const CONTROL_SERVICE_NAME: &str = "auditchain";
+pub const CONTROL_SCOPE_NAME: &str = "auditchain";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_keys_are_indexed_in_order_and_found_by_name() {
+        for (i, k) in StampKey::ALL.into_iter().enumerate() {
+            assert_eq!(k.index() as usize, i);
+            assert_eq!(StampKey::from_index(i as u32), Some(k));
+            assert_eq!(StampKey::from_name(k.name()), Some(k));
+            assert!(is_reserved(k.name()), "{k:?} lies in a reserved namespace");
+        }
+        assert_eq!(StampKey::from_index(8), None);
+        assert!(!is_stamp("audit.action"));
+        assert!(is_reserved(control::EVENT));
+    }
 }

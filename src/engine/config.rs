@@ -141,10 +141,10 @@ impl EngineConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_stream_name(&self.stream_name).map_err(|message| ConfigError { key: "stream_name", message })?;
-        if let Some(dir) = &self.state.directory {
-            if dir.as_os_str().is_empty() {
-                return Err(ConfigError { key: "state.directory", message: "must not be empty".into() });
-            }
+        if let Some(dir) = &self.state.directory
+            && dir.as_os_str().is_empty()
+        {
+            return Err(ConfigError { key: "state.directory", message: "must not be empty".into() });
         }
         let positive = |key: &'static str, v: u64| {
             if v == 0 { Err(ConfigError { key, message: "must be at least 1".into() }) } else { Ok(()) }

@@ -1,65 +1,40 @@
-//! Errors of the engine: a stable code for programs, a message for people.
+//! Errors of the engine: a kind for programs (the C ABI maps it to a result
+//! code), a message for people.
 
 use std::fmt;
 
-/// Result codes of the C ABI (`auditchain_result`). Values never change
-/// meaning; new codes are appended.
-#[repr(u32)]
+/// What went wrong, as the caller must react to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    Ok = 0,
-    /// A required pointer argument was NULL.
-    NullArgument = 1,
-    /// An argument was out of range or not UTF-8.
-    InvalidArgument = 2,
+pub enum ErrorKind {
+    /// An argument was out of range (for example an unknown batch id).
+    InvalidArgument,
     /// The engine configuration is invalid; the message names the key.
-    InvalidConfig = 3,
+    InvalidConfig,
     /// The batch is not a well-formed OTLP protobuf request. Retrying the
     /// same bytes cannot succeed.
-    MalformedBatch = 4,
+    MalformedBatch,
     /// A record cannot be stamped as it is (already stamped, invalid UTF-8,
     /// nested too deeply, a field the canonical form does not cover).
     /// Retrying the same records cannot succeed.
-    RejectedRecord = 5,
+    RejectedRecord,
     /// The stream state could not be read, written or locked. The batch was
     /// not stamped; retrying may succeed.
-    State = 6,
+    State,
     /// A key file is missing, unreadable, malformed or too widely readable.
-    Key = 7,
+    Key,
     /// The engine was closed; no more records can join its stream.
-    Closed = 8,
-    /// A bug: the engine panicked. The call had no effect on the stream
-    /// state that was saved.
-    Panic = 9,
-}
-
-impl Code {
-    /// A stable name for the code, e.g. `AUDITCHAIN_RESULT_STATE`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Code::Ok => "AUDITCHAIN_RESULT_OK",
-            Code::NullArgument => "AUDITCHAIN_RESULT_NULL_ARGUMENT",
-            Code::InvalidArgument => "AUDITCHAIN_RESULT_INVALID_ARGUMENT",
-            Code::InvalidConfig => "AUDITCHAIN_RESULT_INVALID_CONFIG",
-            Code::MalformedBatch => "AUDITCHAIN_RESULT_MALFORMED_BATCH",
-            Code::RejectedRecord => "AUDITCHAIN_RESULT_REJECTED_RECORD",
-            Code::State => "AUDITCHAIN_RESULT_STATE",
-            Code::Key => "AUDITCHAIN_RESULT_KEY",
-            Code::Closed => "AUDITCHAIN_RESULT_CLOSED",
-            Code::Panic => "AUDITCHAIN_RESULT_PANIC",
-        }
-    }
+    Closed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
-    pub code: Code,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl Error {
-    pub fn new(code: Code, message: impl Into<String>) -> Error {
-        Error { code, message: message.into() }
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into() }
     }
 }
 
@@ -71,15 +46,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<crate::engine::config::ConfigError> for Error {
-    fn from(e: crate::engine::config::ConfigError) -> Error {
-        Error::new(Code::InvalidConfig, e.to_string())
+impl From<super::config::ConfigError> for Error {
+    fn from(e: super::config::ConfigError) -> Error {
+        Error::new(ErrorKind::InvalidConfig, e.to_string())
     }
 }
 
 impl From<crate::core::canonical::CanonicalError> for Error {
     fn from(e: crate::core::canonical::CanonicalError) -> Error {
-        let code = if e.kind.is_record_problem() { Code::RejectedRecord } else { Code::MalformedBatch };
-        Error::new(code, e.to_string())
+        let kind = if e.kind.is_record_problem() { ErrorKind::RejectedRecord } else { ErrorKind::MalformedBatch };
+        Error::new(kind, e.to_string())
     }
 }

@@ -1,14 +1,13 @@
-//! A stream: its identity and the head of its chain. Everything here is
-//! what must survive a restart (docs/SPEC.md §6).
+//! The stream state: a stream's identity, the head of its chain, its key,
+//! and the delivery and checkpoint bookkeeping. Everything here is what
+//! must survive a restart (docs/SPEC.md §6); `store` writes it to disk.
 
+use super::stamps::Issued;
 use crate::core::chain::{self, Algorithm, Hash, Link};
 use crate::core::keys::ChainKey;
-use crate::engine::stamps::Issued;
+use crate::core::ranges::SeqRange;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
-
-/// A closed range of sequence numbers, `[first, last]`.
-pub type SeqRange = [u64; 2];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,27 +91,6 @@ impl KeyState {
         }
         due
     }
-}
-
-/// Derives a stream's epoch 0 key from the chain key and its lineage, as
-/// the verifier does.
-pub fn lineage_key(chain_key: &Hash, lineage: &[String], stream_id: &str) -> Result<Hash, String> {
-    let (root, hops) = lineage.split_first().ok_or("the key lineage is empty")?;
-    let mut key = chain::root_stream_key(chain_key, root);
-    let mut last = root.as_str();
-    for hop in hops {
-        let (epoch, id) = hop.split_once(':').ok_or_else(|| format!("malformed lineage step {hop:?}"))?;
-        let epoch: u64 = epoch.parse().map_err(|_| format!("malformed lineage step {hop:?}"))?;
-        for e in 1..=epoch {
-            key = chain::evolve_key(&key, e);
-        }
-        key = chain::successor_stream_key(&key, id);
-        last = id;
-    }
-    if last != stream_id {
-        return Err(format!("the key lineage ends at {last:?}, not at this stream"));
-    }
-    Ok(key)
 }
 
 impl StreamState {
@@ -205,7 +183,7 @@ impl StreamState {
         if let Some(k) = &mut self.key {
             k.epoch_records += 1;
         }
-        let issued = Issued { sequence, previous: self.head, value, key_epoch };
+        let issued = Issued { sequence, previous: self.head, value, key_epoch, end };
         self.head = Some(value);
         self.next_sequence += 1;
         self.records_since_checkpoint += 1;
@@ -221,81 +199,9 @@ impl StreamState {
     }
 }
 
-/// Adds `[first, last]` to a set of ranges, keeping it sorted and merged.
-pub fn add_range(ranges: &mut Vec<SeqRange>, r: SeqRange) {
-    ranges.push(r);
-    *ranges = normalize(std::mem::take(ranges));
-}
-
-/// Sorts ranges and merges the ones that overlap or touch.
-pub fn normalize(mut ranges: Vec<SeqRange>) -> Vec<SeqRange> {
-    ranges.sort_unstable();
-    let mut out: Vec<SeqRange> = Vec::with_capacity(ranges.len());
-    for [a, b] in ranges {
-        match out.last_mut() {
-            Some(last) if a <= last[1].saturating_add(1) => last[1] = last[1].max(b),
-            _ => out.push([a, b]),
-        }
-    }
-    out
-}
-
-/// The numbers of `ranges` that are not in `remove`.
-pub fn subtract(ranges: &[SeqRange], remove: &[SeqRange]) -> Vec<SeqRange> {
-    let remove = normalize(remove.to_vec());
-    let mut out = Vec::new();
-    for &[a, b] in ranges {
-        let mut from = a;
-        for &[x, y] in &remove {
-            if y < from || x > b {
-                continue;
-            }
-            if x > from {
-                out.push([from, x - 1]);
-            }
-            from = y.saturating_add(1);
-            if from > b {
-                break;
-            }
-        }
-        if from <= b {
-            out.push([from, b]);
-        }
-    }
-    out
-}
-
-/// Whether every number of `r` lies in the union of `ranges`.
-pub fn covered(r: SeqRange, ranges: &[SeqRange]) -> bool {
-    subtract(&[r], ranges).is_empty()
-}
-
-/// Removes exactly `[first, last]` from a list of ranges.
-pub fn remove_range(ranges: &mut Vec<SeqRange>, r: SeqRange) {
-    if let Some(i) = ranges.iter().position(|x| *x == r) {
-        ranges.remove(i);
-    }
-}
-
-/// Formats ranges as `"3-7"` / `"9"` strings for control records.
-pub fn range_strings(ranges: &[SeqRange]) -> Vec<String> {
-    ranges.iter().map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
-}
-
-/// Parses what [`range_strings`] wrote.
-pub fn parse_range(s: &str) -> Option<SeqRange> {
-    let (a, b) = match s.split_once('-') {
-        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-        None => {
-            let a = s.parse().ok()?;
-            (a, a)
-        }
-    };
-    (a >= 1 && a <= b).then_some([a, b])
-}
-
 mod hex_key {
-    use crate::core::chain::{Hash, from_hex, to_hex};
+    use crate::core::chain::Hash;
+    use crate::core::hex::{from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
@@ -309,7 +215,8 @@ mod hex_key {
 }
 
 mod hex_opt {
-    use crate::core::chain::{Hash, from_hex, to_hex};
+    use crate::core::chain::Hash;
+    use crate::core::hex::{from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
@@ -330,6 +237,7 @@ mod hex_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::chain::lineage_key;
 
     const P: EpochPolicy = EpochPolicy { records: 2, interval_ns: 1000 };
 
@@ -367,27 +275,5 @@ mod tests {
         assert_eq!((b.sequence, b.previous), (2, Some(a.value)));
         assert_eq!(s.head, Some(b.value));
         assert_eq!(s.next_sequence, 3);
-    }
-
-    #[test]
-    fn range_sets() {
-        assert_eq!(normalize(vec![[5, 7], [1, 2], [3, 4], [9, 9]]), vec![[1, 7], [9, 9]]);
-        assert_eq!(subtract(&[[1, 10]], &[[3, 4], [8, 12]]), vec![[1, 2], [5, 7]]);
-        assert_eq!(subtract(&[[1, 3]], &[[1, 3]]), Vec::<SeqRange>::new());
-        assert!(covered([1304, 1347], &[[1292, 1303], [1304, 1324], [1325, 1347]]));
-        assert!(!covered([1304, 1348], &[[1304, 1324], [1325, 1347]]));
-        let mut set = vec![[1, 2]];
-        add_range(&mut set, [3, 5]);
-        assert_eq!(set, vec![[1, 5]]);
-    }
-
-    #[test]
-    fn ranges() {
-        assert_eq!(range_strings(&[[3, 7], [9, 9]]), vec!["3-7", "9"]);
-        assert_eq!(parse_range("3-7"), Some([3, 7]));
-        assert_eq!(parse_range("9"), Some([9, 9]));
-        assert_eq!(parse_range("7-3"), None);
-        assert_eq!(parse_range("0"), None);
-        assert_eq!(parse_range("x"), None);
     }
 }

@@ -1,15 +1,15 @@
-//! Durable stream state: one directory per stream name holding `state.json`
-//! (rewritten atomically and fsynced before stamped records leave the
-//! processor) and `lock` (held with flock(2) while an engine runs, so that
-//! two collectors or two pipelines never share a stream by mistake).
+//! Where the stream state lives: one directory per stream name holding
+//! `state.json` (rewritten atomically and fsynced before stamped records
+//! leave the processor) and `lock` (held with flock(2) while an engine
+//! runs, so that two collectors or two pipelines never share a stream by
+//! mistake).
 
-use crate::engine::error::{Code, Error};
-use crate::engine::state::StreamState;
+use super::error::{Error, ErrorKind};
+use super::state::StreamState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,7 @@ struct Envelope<'a> {
 }
 
 fn state_error(message: String) -> Error {
-    Error::new(Code::State, message)
+    Error::new(ErrorKind::State, message)
 }
 
 impl StateStore {
@@ -85,18 +85,20 @@ impl StateStore {
             .mode(0o600)
             .open(dir.join(LOCK_FILE))
             .map_err(|e| state_error(format!("state.directory: cannot open {}: {e}", dir.join(LOCK_FILE).display())))?;
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = io::Error::last_os_error();
-            return Err(state_error(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                format!(
+        // flock(2) on Unix: released by the kernel when the process dies,
+        // so a crash never leaves a stale lock behind.
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(state_error(format!(
                     "the state of stream {stream_name:?} in {} is locked by another auditchain processor, in this collector or another process; \
                      each processor needs its own stream_name (or state.directory)",
                     dir.display()
-                )
-            } else {
-                format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())
-            }));
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(state_error(format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())));
+            }
         }
         let store = StateStore {
             dir,
@@ -139,7 +141,7 @@ impl StateStore {
         if env.format != FORMAT {
             return Err(format!("stream state {} has format {:?}, expected {FORMAT:?}", path.display(), env.format));
         }
-        let sum = crate::core::chain::to_hex(&Sha256::digest(env.state.get().as_bytes()).into());
+        let sum = crate::core::hex::to_hex(&Sha256::digest(env.state.get().as_bytes()).into());
         if sum != env.sha256 {
             return Err(format!("stream state {} is corrupted (checksum mismatch)", path.display()));
         }
@@ -164,7 +166,7 @@ impl StateStore {
 
     /// [`StateStore::save`] of a state already serialised.
     pub fn save_json(&self, inner: &str) -> Result<(), Error> {
-        let sum = crate::core::chain::to_hex(&Sha256::digest(inner.as_bytes()).into());
+        let sum = crate::core::hex::to_hex(&Sha256::digest(inner.as_bytes()).into());
         let doc = format!("{{\"format\":\"{FORMAT}\",\"state\":{inner},\"sha256\":\"{sum}\"}}\n");
         let tmp = self.dir.join("state.json.tmp");
         let write = || -> io::Result<()> {
@@ -229,7 +231,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let (_store, _) = StateStore::open(d.path(), "s1", false).unwrap();
         let e = StateStore::open(d.path(), "s1", false).err().unwrap();
-        assert_eq!(e.code, Code::State);
+        assert_eq!(e.kind, ErrorKind::State);
         assert!(e.message.contains("locked by another auditchain processor"), "{}", e.message);
     }
 

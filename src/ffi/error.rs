@@ -4,12 +4,12 @@
 
 use super::auditchain_str;
 use super::panic::guard_or;
-use crate::engine::error::{Code, Error};
+use super::result::{FfiError, auditchain_result};
 
 /// A failed call's code and message. Owned by the caller, who frees it with
 /// `auditchain_error_free`.
 pub struct auditchain_error {
-    code: Code,
+    code: auditchain_result,
     message: String,
 }
 
@@ -17,7 +17,7 @@ pub struct auditchain_error {
 ///
 /// # Safety
 /// `error_out` is NULL or valid for a pointer write.
-pub(crate) unsafe fn report(e: Error, error_out: *mut *mut auditchain_error) -> Code {
+pub(crate) unsafe fn report(e: FfiError, error_out: *mut *mut auditchain_error) -> auditchain_result {
     if !error_out.is_null() {
         let boxed = Box::new(auditchain_error { code: e.code, message: e.message });
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -31,13 +31,13 @@ pub(crate) unsafe fn report(e: Error, error_out: *mut *mut auditchain_error) -> 
 /// # Safety
 /// `error` is NULL or an error from this library, not yet freed.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn auditchain_error_code(error: *const auditchain_error) -> Code {
-    guard_or(Code::Panic, || {
+pub unsafe extern "C" fn auditchain_error_code(error: *const auditchain_error) -> auditchain_result {
+    guard_or(auditchain_result::Panic, || {
         // SAFETY: NULL or a pointer this library returned and the caller has
         // not freed.
         match unsafe { error.as_ref() } {
             Some(e) => e.code,
-            None => Code::NullArgument,
+            None => auditchain_result::NullArgument,
         }
     })
 }

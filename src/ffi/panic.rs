@@ -3,7 +3,7 @@
 //! fallible function turns a panic into `AUDITCHAIN_RESULT_PANIC` (with the
 //! panic message in its error), any other returns a neutral value.
 
-use crate::engine::error::{Code, Error};
+use super::result::{FfiError, auditchain_result};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -17,14 +17,14 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     format!("auditchain panicked (a bug; please report it): {what}")
 }
 
-/// Runs `f`, mapping a panic to [`Code::Panic`].
+/// Runs `f`, mapping a panic to `AUDITCHAIN_RESULT_PANIC`.
 ///
 /// `AssertUnwindSafe` is sound here because the engine restores its state
 /// on every error path before returning and tolerates a poisoned lock.
-pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, FfiError>) -> Result<T, FfiError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => Err(Error::new(Code::Panic, panic_message(&*payload))),
+        Err(payload) => Err(FfiError::new(auditchain_result::Panic, panic_message(&*payload))),
     }
 }
 

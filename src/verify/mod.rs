@@ -1,12 +1,16 @@
 //! `auditchain verify`: reads exported files and checks every stream found
 //! in them (docs/SPEC.md §8 gives the rules, §9 the report).
+//!
+//! files → [`read`] (readers that only read) → [`collect`] (records kept
+//! per stream as compact [`records::Entry`]s) → [`rules`] (one module per
+//! SPEC rule, per stream, then lineage across streams) → [`report`].
 
-pub mod analyze;
-pub mod ingest;
-pub mod input;
+mod collect;
+pub mod read;
+pub mod records;
 pub mod report;
+pub mod rules;
 
-use crate::core::canonical::Scratch;
 use crate::core::keys::ChainKey;
 use crate::core::note::NoteVerifier;
 use report::{Finding, InputError, Inputs, Kind, REPORT_VERSION, Report, Severity, Verdict};
@@ -45,122 +49,15 @@ impl Default for Options {
     }
 }
 
-/// Files smaller than this are read by one thread.
-const PARALLEL_MIN_BYTES: usize = 4 << 20;
-
-/// Reads one file into `ing`. A large file of JSON lines is cut at line
-/// boundaries and its parts are parsed and hashed on all cores; if any
-/// part does not parse (a value spanning lines, or a damaged line), the
-/// whole file is read again by one thread, whose errors are authoritative.
-fn ingest_file(
-    ing: &mut ingest::Ingested,
-    errors: &mut Vec<InputError>,
-    scratch: &mut Scratch,
-    file: u32,
-    name: &str,
-    bytes: &[u8],
-) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads > 1 && bytes.len() >= PARALLEL_MIN_BYTES {
-        // Cut points just after a newline, with the line number they start.
-        let mut cuts = vec![(0usize, 1u64)];
-        let mut line = 1u64;
-        let mut last = 0usize;
-        for k in 1..threads {
-            let target = bytes.len() * k / threads;
-            let Some(nl) = bytes[target.max(last)..].iter().position(|&b| b == b'\n') else { break };
-            let at = target.max(last) + nl + 1;
-            line += bytes[last..at].iter().filter(|&&b| b == b'\n').count() as u64;
-            cuts.push((at, line));
-            last = at;
-        }
-        cuts.dedup_by_key(|c| c.0);
-        let parts: Vec<(ingest::Ingested, Vec<InputError>, bool)> = std::thread::scope(|s| {
-            let handles: Vec<_> = cuts
-                .iter()
-                .enumerate()
-                .map(|(k, &(start, first_line))| {
-                    let end = cuts.get(k + 1).map_or(bytes.len(), |c| c.0);
-                    let files = ing.files.clone();
-                    s.spawn(move || {
-                        let mut part = ingest::Ingested { files, ..Default::default() };
-                        let mut part_errors = Vec::new();
-                        let parsed = read_values(
-                            &mut part,
-                            &mut part_errors,
-                            &mut Scratch::new(),
-                            file,
-                            name,
-                            &bytes[start..end],
-                            first_line,
-                        );
-                        (part, part_errors, parsed)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
-        });
-        if parts.iter().all(|(_, _, parsed)| *parsed) {
-            for (part, part_errors, _) in parts {
-                ing.merge(part);
-                errors.extend(part_errors);
-            }
-            return;
-        }
-    }
-    read_values(ing, errors, scratch, file, name, bytes, 1);
-}
-
-/// Reads the JSON values of `bytes`, whose first line is `first_line` of
-/// the file, into `ing`. Returns false when a value did not parse (reading
-/// stops there; the error is recorded like every other).
-fn read_values(
-    ing: &mut ingest::Ingested,
-    errors: &mut Vec<InputError>,
-    scratch: &mut Scratch,
-    file: u32,
-    name: &str,
-    bytes: &[u8],
-    first_line: u64,
-) -> bool {
-    let mut parsed = true;
-    input::for_each_json_value(bytes, |line, value| {
-        let line = line + first_line - 1;
-        let result = match value {
-            Ok(v) => ing.value(file, line, &v, scratch),
-            Err(e) => {
-                parsed = false;
-                Err(e)
-            }
-        };
-        if let Err(message) = result {
-            errors.push(InputError { file: name.to_string(), line: Some(line), message });
-        }
-    });
-    parsed
-}
-
 /// Verifies everything under `paths`.
 pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
-    let (files, walk_errors) = input::discover(paths);
+    let (files, walk_errors) = read::files::discover(paths);
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|(p, e)| InputError { file: p.display().to_string(), line: None, message: e })
         .collect();
-    let mut ing = ingest::Ingested::default();
-    let mut scratch = Scratch::new();
-    for (i, path) in files.iter().enumerate() {
-        let name = path.display().to_string();
-        ing.files.push(name.clone());
-        let bytes = match input::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(InputError { file: name, line: None, message: e });
-                continue;
-            }
-        };
-        ingest_file(&mut ing, &mut errors, &mut scratch, i as u32, &name, &bytes);
-    }
+    let (mut ing, read_errors) = collect::collect(&files);
+    errors.extend(read_errors);
 
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
         errors.push(InputError {
@@ -180,9 +77,9 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     }
     for (id, entries) in streams.iter_mut() {
         let external = checkpoints.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        analyzed.insert(id.clone(), analyze::stream(&ing, id, entries, external, options));
+        analyzed.insert(id.clone(), rules::stream(&ing, id, entries, external, options));
     }
-    analyze::lineage(&mut analyzed);
+    rules::lineage::check(&mut analyzed);
 
     let mut findings = std::mem::take(&mut ing.findings);
     if !ing.unstamped.is_empty() {
@@ -207,7 +104,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
 
     let mut stream_reports: Vec<_> = analyzed.into_values().map(|a| a.report).collect();
     for r in &mut stream_reports {
-        analyze::conclude(r);
+        rules::conclude(r);
     }
     let failed = stream_reports.iter().any(|s| s.verdict == Verdict::Fail)
         || findings.iter().any(|f| f.severity == Severity::Error);

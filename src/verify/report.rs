@@ -181,15 +181,26 @@ pub struct Report {
     pub errors: Vec<InputError>,
 }
 
+/// The outcome of a verification as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Every stream verified and every input was read.
+    Verified,
+    /// An integrity failure.
+    Failed,
+    /// No integrity failure, but inputs could not be read (or there were
+    /// none): nothing vouches for what was not read.
+    Incomplete,
+}
+
 impl Report {
-    /// 0 clean, 1 integrity failure, 2 input errors (and no failure).
-    pub fn exit_code(&self) -> u8 {
+    pub fn status(&self) -> Status {
         if self.verdict == Verdict::Fail {
-            1
+            Status::Failed
         } else if !self.errors.is_empty() {
-            2
+            Status::Incomplete
         } else {
-            0
+            Status::Verified
         }
     }
 }

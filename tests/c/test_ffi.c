@@ -165,6 +165,10 @@ static void test_stamp_settle_close(void) {
         (unsigned long long)v.last_sequence);
   CHECK(v.records[0].sequence == 2 && v.records[1].sequence == 3, "record sequences");
   CHECK(v.extra_logs_len > 0, "start record emitted");
+  CHECK(v.extra_record_count == 1 && v.extra_records[0].sequence == 1, "the start record's stamp");
+  CHECK(v.extra_records[0].count > 0 && v.extra_records[0].first + v.extra_records[0].count <= v.attr_count,
+        "the start record's attributes lie in attrs");
+  CHECK(v.checkpoints == 0, "no checkpoint without a signing key");
   CHECK(v.batch_id != 0, "batch id");
   int saw_value = 0, saw_previous = 0;
   for (uint32_t i = v.records[1].first; i < v.records[1].first + v.records[1].count; i++) {
@@ -221,6 +225,14 @@ static void test_stamp_settle_close(void) {
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.record_count == 0 && v.extra_logs_len > 0, "close emits the end record");
   CHECK(v.first_sequence == 6 && v.last_sequence == 6, "end record is 6");
+  CHECK(v.extra_record_count == 1 && v.extra_records[0].sequence == 6, "the end record's stamp");
+  int saw_end = 0;
+  for (uint32_t i = v.extra_records[0].first; i < v.extra_records[0].first + v.extra_records[0].count; i++) {
+    const auditchain_attr *a = &v.attrs[i];
+    if (str_eq(auditchain_attribute_key(a->key), "audit.sequence.end"))
+      saw_end += a->kind == AUDITCHAIN_ATTR_KIND_BOOL && a->value == 1;
+  }
+  CHECK(saw_end == 1, "the end record carries audit.sequence.end");
   auditchain_stamps_free(stamps);
   r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 6, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_CLOSED, "after close: %u", r);

@@ -4,7 +4,9 @@
 //! from the OTLP/JSON rules, as the fileexporter would write the result.
 #![allow(dead_code)]
 
-use auditchain::engine::stamps::{ATTRIBUTE_KEYS, AttrKind, Stamps};
+use auditchain::core::vocab::StampKey;
+use auditchain::engine::stamps::Stamps;
+use auditchain::ffi::stamps::{FlatStamps, auditchain_attr_kind, auditchain_record_stamp};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -54,40 +56,56 @@ pub fn request(records: impl IntoIterator<Item = LogRecord>) -> ExportLogsServic
     }
 }
 
-/// What the Go shim does with the engine's result.
-pub fn apply(req: &mut ExportLogsServiceRequest, stamps: &Stamps) {
-    let text = std::str::from_utf8(&stamps.text).unwrap();
-    let mut i = 0;
-    for rl in &mut req.resource_logs {
-        for sl in &mut rl.scope_logs {
-            for lr in &mut sl.log_records {
-                let r = stamps.records[i];
-                i += 1;
-                for op in &stamps.attrs[r.first as usize..(r.first + r.count) as usize] {
-                    let key = ATTRIBUTE_KEYS[op.key as usize];
-                    let value = match op.kind {
-                        AttrKind::Str => any_value::Value::StringValue(
-                            text[op.value as usize..(op.value + op.len) as usize].to_string(),
-                        ),
-                        AttrKind::Int => any_value::Value::IntValue(op.value as i64),
-                        AttrKind::Bool => any_value::Value::BoolValue(op.value != 0),
-                    };
-                    lr.attributes.push(kv(key, AnyValue { value: Some(value) }));
+/// Writes flat stamps onto records, as the Go shim does.
+fn write_stamps<'a>(
+    records: impl Iterator<Item = &'a mut LogRecord>,
+    stamps: &[auditchain_record_stamp],
+    flat: &FlatStamps,
+) {
+    let text = std::str::from_utf8(&flat.text).unwrap();
+    let mut n = 0;
+    for (lr, r) in records.zip(stamps) {
+        n += 1;
+        for op in &flat.attrs[r.first as usize..(r.first + r.count) as usize] {
+            let key = StampKey::from_index(op.key).expect("a known key").name();
+            let value = match op.kind {
+                auditchain_attr_kind::Str => {
+                    any_value::Value::StringValue(text[op.value as usize..(op.value + op.len) as usize].to_string())
                 }
-            }
+                auditchain_attr_kind::Int => any_value::Value::IntValue(op.value as i64),
+                auditchain_attr_kind::Bool => any_value::Value::BoolValue(op.value != 0),
+            };
+            lr.attributes.push(kv(key, AnyValue { value: Some(value) }));
         }
     }
-    assert_eq!(i, stamps.records.len(), "one stamp per record");
-    if !stamps.extra_logs.is_empty() {
-        let extra = ExportLogsServiceRequest::decode(&stamps.extra_logs[..]).unwrap();
-        req.resource_logs.extend(extra.resource_logs);
-    }
+    assert_eq!(n, stamps.len(), "one stamp per record");
+}
+
+fn log_records(req: &mut ExportLogsServiceRequest) -> impl Iterator<Item = &mut LogRecord> {
+    req.resource_logs.iter_mut().flat_map(|rl| rl.scope_logs.iter_mut()).flat_map(|sl| sl.log_records.iter_mut())
+}
+
+/// The engine's own records of a call, stamped.
+fn stamped_extra(flat: &FlatStamps) -> ExportLogsServiceRequest {
+    let mut extra = ExportLogsServiceRequest::decode(&flat.extra_logs[..]).unwrap_or_default();
+    write_stamps(log_records(&mut extra), flat.extra(), flat);
+    extra
+}
+
+/// What the Go shim does with the engine's result: the stamps written
+/// onto the batch's records through the C ABI's flat layout, the engine's
+/// own records stamped and appended.
+pub fn apply(req: &mut ExportLogsServiceRequest, stamps: &Stamps) {
+    let flat = FlatStamps::new(stamps);
+    assert_eq!(log_records(req).count(), flat.batch().len(), "one stamp per record");
+    write_stamps(log_records(req), flat.batch(), &flat);
+    req.resource_logs.extend(stamped_extra(&flat).resource_logs);
 }
 
 /// The extra records of a call that stamped no batch (tick, close).
 pub fn extra_only(stamps: &Stamps) -> ExportLogsServiceRequest {
     assert!(stamps.records.is_empty());
-    ExportLogsServiceRequest::decode(&stamps.extra_logs[..]).unwrap_or_default()
+    stamped_extra(&FlatStamps::new(stamps))
 }
 
 // ---- OTLP/JSON, as pdata's JSON marshaler writes it ----

@@ -96,15 +96,7 @@ pub fn write_i32(out: &mut Vec<u8>, v: i32) {
     write_u64(out, u64::from(v.unsigned_abs()));
 }
 
-/// Appends bytes as lowercase hexadecimal (no quotes).
-pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 0xf) as usize]);
-    }
-}
+pub use crate::core::hex::write_hex;
 
 fn itoa_buf() -> [u8; 20] {
     [0u8; 20]

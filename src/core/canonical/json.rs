@@ -5,10 +5,8 @@
 //! lowerCamelCase or original field names, 64-bit integers as strings or
 //! numbers, enum values as numbers or names, special doubles as strings.
 
-use super::{
-    CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, LogRecordParts, MAX_DEPTH, Scratch, Signal,
-    at, err,
-};
+use super::parts::{ContainerParts, EntityRefParts, LogRecordParts};
+use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err};
 use crate::core::vocab as attrs;
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -162,24 +160,11 @@ fn id(v: &Value, len: usize) -> Result<Vec<u8>, CanonicalError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    let b = decode_hex(s).ok_or_else(|| invalid(format!("{s:?} is not hexadecimal")))?;
+    let b = crate::core::hex::decode_hex(s).ok_or_else(|| invalid(format!("{s:?} is not hexadecimal")))?;
     if b.len() != len {
         return Err(invalid(format!("id must be {len} bytes, not {}", b.len())));
     }
     Ok(b)
-}
-
-pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    s.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
 }
 
 fn bytes_value(s: &str) -> Result<Vec<u8>, CanonicalError> {
@@ -374,11 +359,11 @@ fn key_values<'v>(
                     other => return Err(unknown(other)),
                 }
             }
-            if let Some(stamp) = stamp.as_deref_mut() {
-                if attrs::is_stamp(key) {
-                    stamp.push((key, value));
-                    continue;
-                }
+            if let Some(stamp) = stamp.as_deref_mut()
+                && attrs::is_stamp(key)
+            {
+                stamp.push((key, value));
+                continue;
             }
             let ks = level.start(key);
             let ke = level.bytes.len();
@@ -430,7 +415,7 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
             super::jcs::write_i64_string(out, int64(v)?);
             out.push(b'}');
         }
-        "doubleValue" | "double_value" => super::write_double_value(out, double(v)?),
+        "doubleValue" | "double_value" => super::parts::write_double_value(out, double(v)?),
         "arrayValue" | "array_value" => {
             let mut values: &[Value] = &[];
             for (k, v) in object(v)? {

@@ -1,11 +1,9 @@
 //! Canonical form straight from OTLP protobuf bytes: the fields are read in
 //! place and written as canonical JSON, with no decoded structs in between.
 
-use super::{
-    CanonicalError, ContainerParts, EntityRefParts, Envelope, ErrorKind, KvLevel, LogRecordParts, MAX_DEPTH, Scratch,
-    Signal, at, err, jcs,
-};
-use crate::core::vocab as attrs;
+use super::parts::{ContainerParts, EntityRefParts, KvLevel, LogRecordParts, write_double_value};
+use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err, jcs};
+use crate::core::vocab;
 use crate::core::wire::{Reader, Value, WireError};
 use base64::Engine as _;
 
@@ -42,11 +40,10 @@ pub fn walk_logs<'a>(
     let mut w = Walker { policy, scratch, stamp: Vec::new() };
     let mut r = Reader::new(request);
     let mut i = 0;
-    while let Some((field, v)) = r.next_field().map_err(malformed)? {
+    while let Some((field, v)) = r.next_field()? {
         match field {
             1 => {
-                w.resource_logs(v.bytes(field).map_err(malformed)?, sink)
-                    .map_err(|e| at(e, format_args!("resourceLogs[{i}]")))?;
+                w.resource_logs(v.bytes(field)?, sink).map_err(|e| at(e, format_args!("resourceLogs[{i}]")))?;
                 i += 1;
             }
             _ => return Err(unknown("ExportLogsServiceRequest", field)),
@@ -55,8 +52,11 @@ pub fn walk_logs<'a>(
     Ok(())
 }
 
-fn malformed(e: WireError) -> CanonicalError {
-    err(ErrorKind::Malformed(e.to_string()))
+/// A wire error is the batch being malformed; `?` converts it.
+impl From<WireError> for CanonicalError {
+    fn from(e: WireError) -> CanonicalError {
+        err(ErrorKind::Malformed(e.to_string()))
+    }
 }
 
 fn unknown(message: &str, field: u32) -> CanonicalError {
@@ -86,15 +86,13 @@ fn container_and_schema<'a>(
     let mut container = None;
     let mut schema_url = "";
     let mut r = Reader::new(msg);
-    while let Some((field, v)) = r.next_field().map_err(malformed)? {
+    while let Some((field, v)) = r.next_field()? {
         match field {
-            1 => only_once(&mut container, v.bytes(field).map_err(malformed)?, what)?,
+            1 => only_once(&mut container, v.bytes(field)?, what)?,
             2 => {
-                v.bytes(field).map_err(malformed)?;
+                v.bytes(field)?;
             }
-            3 => {
-                schema_url = utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".schemaUrl")))?
-            }
+            3 => schema_url = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".schemaUrl")))?,
             _ => return Err(unknown(message, field)),
         }
     }
@@ -118,9 +116,9 @@ impl<'a> Walker<'_, 'a> {
         // Second pass: the scopes and their records.
         let mut r = Reader::new(msg);
         let mut i = 0;
-        while let Some((field, v)) = r.next_field().map_err(malformed)? {
+        while let Some((field, v)) = r.next_field()? {
             if field == 2 {
-                self.scope_logs(v.bytes(field).map_err(malformed)?, resource.as_deref(), schema_url, sink)
+                self.scope_logs(v.bytes(field)?, resource.as_deref(), schema_url, sink)
                     .map_err(|e| at(e, format_args!(".scopeLogs[{i}]")))?;
                 i += 1;
             }
@@ -144,10 +142,9 @@ impl<'a> Walker<'_, 'a> {
         sink.envelope(&envelope);
         let mut r = Reader::new(msg);
         let mut i = 0;
-        while let Some((field, v)) = r.next_field().map_err(malformed)? {
+        while let Some((field, v)) = r.next_field()? {
             if field == 2 {
-                self.log_record(v.bytes(field).map_err(malformed)?)
-                    .map_err(|e| at(e, format_args!(".logRecords[{i}]")))?;
+                self.log_record(v.bytes(field)?).map_err(|e| at(e, format_args!(".logRecords[{i}]")))?;
                 sink.record(&self.scratch.record, &self.stamp);
                 i += 1;
             }
@@ -162,15 +159,15 @@ impl<'a> Walker<'_, 'a> {
         let mut n_refs = 0;
         let mut r = Reader::new(msg);
         let result = (|| {
-            while let Some((field, v)) = r.next_field().map_err(malformed)? {
+            while let Some((field, v)) = r.next_field()? {
                 match field {
                     1 => self
-                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, false)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
-                    2 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
+                    2 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     3 => {
                         refs.push(if n_refs == 0 { b'[' } else { b',' });
-                        entity_ref(&mut refs, v.bytes(field).map_err(malformed)?)
+                        entity_ref(&mut refs, v.bytes(field)?)
                             .map_err(|e| at(e, format_args!(".entityRefs[{n_refs}]")))?;
                         n_refs += 1;
                     }
@@ -198,20 +195,14 @@ impl<'a> Walker<'_, 'a> {
         let mut parts = ContainerParts::default();
         let mut r = Reader::new(msg);
         let result = (|| {
-            while let Some((field, v)) = r.next_field().map_err(malformed)? {
+            while let Some((field, v)) = r.next_field()? {
                 match field {
-                    1 => {
-                        parts.name =
-                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".name")))?
-                    }
-                    2 => {
-                        parts.version =
-                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".version")))?
-                    }
+                    1 => parts.name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".name")))?,
+                    2 => parts.version = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".version")))?,
                     3 => self
-                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, false)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
-                    4 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
+                    4 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     _ => return Err(unknown("InstrumentationScope", field)),
                 }
             }
@@ -238,13 +229,12 @@ impl<'a> Walker<'_, 'a> {
         let mut seen_body = false;
         let mut r = Reader::new(msg);
         let result = (|| {
-            while let Some((field, v)) = r.next_field().map_err(malformed)? {
+            while let Some((field, v)) = r.next_field()? {
                 match field {
-                    1 => parts.time_unix_nano = v.fixed64(field).map_err(malformed)?,
-                    2 => parts.severity_number = v.varint(field).map_err(malformed)? as i32,
+                    1 => parts.time_unix_nano = v.fixed64(field)?,
+                    2 => parts.severity_number = v.varint(field)? as i32,
                     3 => {
-                        parts.severity_text = utf8(v.bytes(field).map_err(malformed)?)
-                            .map_err(|e| at(e, format_args!(".severityText")))?
+                        parts.severity_text = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".severityText")))?
                     }
                     5 => {
                         if seen_body {
@@ -252,30 +242,21 @@ impl<'a> Walker<'_, 'a> {
                         }
                         seen_body = true;
                         let start = body.len();
-                        any_value(&mut body, v.bytes(field).map_err(malformed)?, 1, self.scratch)
+                        any_value(&mut body, v.bytes(field)?, 1, self.scratch)
                             .map_err(|e| at(e, format_args!(".body")))?;
                         if &body[start..] == b"{}" {
                             body.truncate(start); // an empty body is no body
                         }
                     }
                     6 => self
-                        .key_value(&mut level, v.bytes(field).map_err(malformed)?, 0, true)
+                        .key_value(&mut level, v.bytes(field)?, 0, true)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
-                    7 => parts.dropped_attributes_count = v.varint(field).map_err(malformed)? as u32,
-                    8 => parts.flags = v.fixed32(field).map_err(malformed)?,
-                    9 => {
-                        parts.trace_id =
-                            id(v.bytes(field).map_err(malformed)?, 16).map_err(|e| at(e, format_args!(".traceId")))?
-                    }
-                    10 => {
-                        parts.span_id =
-                            id(v.bytes(field).map_err(malformed)?, 8).map_err(|e| at(e, format_args!(".spanId")))?
-                    }
-                    11 => parts.observed_time_unix_nano = v.fixed64(field).map_err(malformed)?,
-                    12 => {
-                        parts.event_name =
-                            utf8(v.bytes(field).map_err(malformed)?).map_err(|e| at(e, format_args!(".eventName")))?
-                    }
+                    7 => parts.dropped_attributes_count = v.varint(field)? as u32,
+                    8 => parts.flags = v.fixed32(field)?,
+                    9 => parts.trace_id = id(v.bytes(field)?, 16).map_err(|e| at(e, format_args!(".traceId")))?,
+                    10 => parts.span_id = id(v.bytes(field)?, 8).map_err(|e| at(e, format_args!(".spanId")))?,
+                    11 => parts.observed_time_unix_nano = v.fixed64(field)?,
+                    12 => parts.event_name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".eventName")))?,
                     _ => return Err(unknown("LogRecord", field)),
                 }
             }
@@ -307,37 +288,52 @@ impl<'a> Walker<'_, 'a> {
         depth: usize,
         record_level: bool,
     ) -> Result<(), CanonicalError> {
-        let mut key: Option<&'a str> = None;
-        let mut value: Option<&'a [u8]> = None;
-        let mut r = Reader::new(msg);
-        while let Some((field, v)) = r.next_field().map_err(malformed)? {
-            match field {
-                1 => key = Some(utf8(v.bytes(field).map_err(malformed)?)?),
-                2 => only_once(&mut value, v.bytes(field).map_err(malformed)?, "value")?,
-                3 => return Err(err(ErrorKind::UnknownField("keyStrindex (profiles only)".into()))),
-                _ => return Err(unknown("KeyValue", field)),
-            }
-        }
-        let key = key.unwrap_or("");
+        let (key, value) = read_key_value(msg)?;
         if record_level {
             match self.policy {
-                StampPolicy::Reject if attrs::is_reserved(key) => {
+                StampPolicy::Reject if vocab::is_reserved(key) => {
                     return Err(at(err(ErrorKind::AlreadyStamped(key.to_string())), format_args!("[{key:?}]")));
                 }
-                StampPolicy::Extract if attrs::is_stamp(key) => {
-                    self.stamp.push((key, value.unwrap_or(&[])));
+                StampPolicy::Extract if vocab::is_stamp(key) => {
+                    self.stamp.push((key, value));
                     return Ok(());
                 }
                 _ => {}
             }
         }
-        let ks = level.start(key);
-        let ke = level.bytes.len();
-        any_value(&mut level.bytes, value.unwrap_or(&[]), depth + 1, self.scratch)
-            .map_err(|e| at(e, format_args!("[{key:?}]")))?;
-        level.finish_value(ks, ke, ke);
-        Ok(())
+        push_key_value(level, key, value, depth, self.scratch)
     }
+}
+
+/// The key and AnyValue bytes of a KeyValue message.
+fn read_key_value(msg: &[u8]) -> Result<(&str, &[u8]), CanonicalError> {
+    let mut key = "";
+    let mut value: Option<&[u8]> = None;
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => key = utf8(v.bytes(field)?)?,
+            2 => only_once(&mut value, v.bytes(field)?, "value")?,
+            3 => return Err(err(ErrorKind::UnknownField("keyStrindex (profiles only)".into()))),
+            _ => return Err(unknown("KeyValue", field)),
+        }
+    }
+    Ok((key, value.unwrap_or(&[])))
+}
+
+/// Adds `key` with the canonical form of `value` to `level`.
+fn push_key_value(
+    level: &mut KvLevel,
+    key: &str,
+    value: &[u8],
+    depth: usize,
+    scratch: &mut Scratch,
+) -> Result<(), CanonicalError> {
+    let ks = level.start(key);
+    let ke = level.bytes.len();
+    any_value(&mut level.bytes, value, depth + 1, scratch).map_err(|e| at(e, format_args!("[{key:?}]")))?;
+    level.finish_value(ks, ke, ke);
+    Ok(())
 }
 
 fn id(b: &[u8], len: usize) -> Result<&[u8], CanonicalError> {
@@ -351,8 +347,8 @@ fn id(b: &[u8], len: usize) -> Result<&[u8], CanonicalError> {
 fn entity_ref(out: &mut Vec<u8>, msg: &[u8]) -> Result<(), CanonicalError> {
     let mut parts = EntityRefParts::default();
     let mut r = Reader::new(msg);
-    while let Some((field, v)) = r.next_field().map_err(malformed)? {
-        let s = utf8(v.bytes(field).map_err(malformed)?)?;
+    while let Some((field, v)) = r.next_field()? {
+        let s = utf8(v.bytes(field)?)?;
         match field {
             1 => parts.schema_url = s,
             2 => parts.r#type = s,
@@ -374,7 +370,7 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
     // A oneof: the last member on the wire wins, as in protobuf.
     let mut last: Option<(u32, Value<'_>)> = None;
     let mut r = Reader::new(msg);
-    while let Some((field, v)) = r.next_field().map_err(malformed)? {
+    while let Some((field, v)) = r.next_field()? {
         match field {
             1..=7 => {
                 if matches!(last, Some((f, _)) if f == field && (f == 5 || f == 6)) {
@@ -393,29 +389,29 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
     match field {
         1 => {
             out.extend_from_slice(b"{\"stringValue\":");
-            jcs::write_str(out, utf8(v.bytes(field).map_err(malformed)?)?);
+            jcs::write_str(out, utf8(v.bytes(field)?)?);
             out.push(b'}');
         }
         2 => {
-            let b = v.varint(field).map_err(malformed)? != 0;
+            let b = v.varint(field)? != 0;
             out.extend_from_slice(if b { b"{\"boolValue\":true}" } else { b"{\"boolValue\":false}" });
         }
         3 => {
             out.extend_from_slice(b"{\"intValue\":");
-            jcs::write_i64_string(out, v.varint(field).map_err(malformed)? as i64);
+            jcs::write_i64_string(out, v.varint(field)? as i64);
             out.push(b'}');
         }
-        4 => super::write_double_value(out, f64::from_bits(v.fixed64(field).map_err(malformed)?)),
+        4 => write_double_value(out, f64::from_bits(v.fixed64(field)?)),
         5 => {
-            let mut r = Reader::new(v.bytes(field).map_err(malformed)?);
+            let mut r = Reader::new(v.bytes(field)?);
             out.extend_from_slice(b"{\"arrayValue\":{");
             let mut i = 0;
-            while let Some((f, item)) = r.next_field().map_err(malformed)? {
+            while let Some((f, item)) = r.next_field()? {
                 if f != 1 {
                     return Err(unknown("ArrayValue", f));
                 }
                 out.extend_from_slice(if i == 0 { b"\"values\":[" } else { b"," });
-                any_value(out, item.bytes(f).map_err(malformed)?, depth + 1, scratch)
+                any_value(out, item.bytes(f)?, depth + 1, scratch)
                     .map_err(|e| at(e, format_args!(".arrayValue[{i}]")))?;
                 i += 1;
             }
@@ -424,12 +420,13 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
         6 => {
             let mut level = scratch.take_level(depth);
             let result = (|| {
-                let mut r = Reader::new(v.bytes(field).map_err(malformed)?);
-                while let Some((f, kv)) = r.next_field().map_err(malformed)? {
+                let mut r = Reader::new(v.bytes(field)?);
+                while let Some((f, kv)) = r.next_field()? {
                     if f != 1 {
                         return Err(unknown("KeyValueList", f));
                     }
-                    nested_key_value(&mut level, kv.bytes(f).map_err(malformed)?, depth, scratch)
+                    read_key_value(kv.bytes(f)?)
+                        .and_then(|(key, value)| push_key_value(&mut level, key, value, depth, scratch))
                         .map_err(|e| at(e, format_args!(".kvlistValue")))?;
                 }
                 Ok(())
@@ -447,7 +444,7 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
         }
         7 => {
             out.extend_from_slice(b"{\"bytesValue\":\"");
-            let b = v.bytes(field).map_err(malformed)?;
+            let b = v.bytes(field)?;
             let start = out.len();
             out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
             base64::engine::general_purpose::STANDARD
@@ -457,31 +454,5 @@ fn any_value(out: &mut Vec<u8>, msg: &[u8], depth: usize, scratch: &mut Scratch)
         }
         _ => unreachable!("fields outside 1..=7 were rejected above"),
     }
-    Ok(())
-}
-
-/// A KeyValue inside a kvlistValue: no stamp policy applies.
-fn nested_key_value(
-    level: &mut KvLevel,
-    msg: &[u8],
-    depth: usize,
-    scratch: &mut Scratch,
-) -> Result<(), CanonicalError> {
-    let mut key = "";
-    let mut value: Option<&[u8]> = None;
-    let mut r = Reader::new(msg);
-    while let Some((field, v)) = r.next_field().map_err(malformed)? {
-        match field {
-            1 => key = utf8(v.bytes(field).map_err(malformed)?)?,
-            2 => only_once(&mut value, v.bytes(field).map_err(malformed)?, "value")?,
-            3 => return Err(err(ErrorKind::UnknownField("keyStrindex (profiles only)".into()))),
-            _ => return Err(unknown("KeyValue", field)),
-        }
-    }
-    let ks = level.start(key);
-    let ke = level.bytes.len();
-    any_value(&mut level.bytes, value.unwrap_or(&[]), depth + 1, scratch)
-        .map_err(|e| at(e, format_args!("[{key:?}]")))?;
-    level.finish_value(ks, ke, ke);
     Ok(())
 }

@@ -23,16 +23,17 @@ const tickInterval = time.Second
 // Shutdown: nothing can be stamped, so nothing is forwarded.
 var errNotRunning = errors.New("auditchain: the processor is not running; the batch was not stamped")
 
-// stream is the signal-independent half of the processor: the engine's
-// lifecycle, settling, the ticker that emits control records without
-// traffic, and the telemetry. A logs processor embeds it today; a traces
-// processor will embed it the same way and add its own stamp call.
+// stamper is the signal-independent half of the processor: it owns the
+// engine (one stream of stamped records) and its lifecycle, settling, the
+// ticker that emits control records without traffic, and the telemetry. A
+// logs processor embeds it today; a traces processor will embed it the
+// same way and add its own stamp call.
 //
 // Locking: every engine call happens under mu held for reading (the Rust
 // engine is itself safe for concurrent calls and serialises issuing);
 // Shutdown takes mu for writing before close and free, so free never races
 // with a call and a batch in flight is settled before the engine goes.
-type stream struct {
+type stamper struct {
 	logger     *zap.Logger
 	cfg        *Config
 	streamName string
@@ -58,7 +59,7 @@ type stream struct {
 	tickerDone chan struct{}
 }
 
-func newStream(set processor.Settings, cfg *Config, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stream, error) {
+func newStamper(set processor.Settings, cfg *Config, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stamper, error) {
 	name := resolveStreamName(cfg.StreamName, set.ID, hostname)
 	engineJSON, err := cfg.engineConfigJSON(name)
 	if err != nil {
@@ -68,7 +69,7 @@ func newStream(set processor.Settings, cfg *Config, hostname func() (string, err
 	if err != nil {
 		return nil, err
 	}
-	return &stream{
+	return &stamper{
 		logger:     set.Logger,
 		cfg:        cfg,
 		streamName: name,
@@ -81,7 +82,7 @@ func newStream(set processor.Settings, cfg *Config, hostname func() (string, err
 
 // Start opens the stream (the engine creates, resumes or refuses the
 // state and takes its lock) and starts the ticker.
-func (s *stream) Start(ctx context.Context, _ component.Host) error {
+func (s *stamper) Start(ctx context.Context, _ component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.eng != nil {
@@ -117,7 +118,7 @@ func (s *stream) Start(ctx context.Context, _ component.Host) error {
 
 // runTicker ticks once right away, so that the stream's first record goes
 // out without waiting for traffic, then every tickInterval.
-func (s *stream) runTicker(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
+func (s *stamper) runTicker(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(s.tickEvery)
 	defer t.Stop()
@@ -131,7 +132,7 @@ func (s *stream) runTicker(ctx context.Context, stop <-chan struct{}, done chan<
 	}
 }
 
-func (s *stream) tick(ctx context.Context) {
+func (s *stamper) tick(ctx context.Context) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.eng == nil {
@@ -149,7 +150,7 @@ func (s *stream) tick(ctx context.Context) {
 
 // issued accounts for a successful engine call: the state writes so far
 // and any warning it reported.
-func (s *stream) issued(ctx context.Context, eng *engine, st *stampSet) {
+func (s *stamper) issued(ctx context.Context, eng *engine, st *stampSet) {
 	s.tel.syncStateWrites(ctx, eng.stateWrites())
 	if st.warning != "" {
 		s.logger.Warn("auditchain engine warning", zap.String("warning", st.warning))
@@ -158,12 +159,16 @@ func (s *stream) issued(ctx context.Context, eng *engine, st *stampSet) {
 
 // emitOwn sends the records of a tick or close call downstream on their
 // own and settles them. It frees st.
-func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
+func (s *stamper) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
 	defer st.free()
 	s.issued(ctx, eng, st)
-	extra, checkpoints, err := decodeExtraLogs(st.extraLogs)
+	err := checkStamps(st, 0, attributeKeys())
+	var extra plog.Logs
+	if err == nil {
+		extra, err = extraLogs(st, attributeKeys())
+	}
 	if err == nil && extra.LogRecordCount() > 0 {
-		s.tel.checkpoints(ctx, checkpoints)
+		s.tel.checkpoints(ctx, st.checkpoints)
 		err = s.emit(ctx, extra)
 	}
 	if st.issued() {
@@ -176,7 +181,7 @@ func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
 // announced by a gap record in the stream; a settle that fails leaves the
 // range unconfirmed, which the next start of the stream reports. Neither
 // changes what the caller returns, so the error is only logged.
-func (s *stream) settle(eng *engine, batchID uint64, delivered bool) {
+func (s *stamper) settle(eng *engine, batchID uint64, delivered bool) {
 	if err := eng.settle(batchID, delivered); err != nil {
 		s.logger.Warn("auditchain settle failed", zap.Uint64("batch_id", batchID), zap.Bool("delivered", delivered), zap.Error(err))
 	}
@@ -186,7 +191,7 @@ func (s *stream) settle(eng *engine, batchID uint64, delivered bool) {
 // carries audit.sequence.end), sends the final records downstream within
 // ctx, and frees the engine, which releases the state lock. It is safe
 // without Start and when called twice.
-func (s *stream) Shutdown(ctx context.Context) error {
+func (s *stamper) Shutdown(ctx context.Context) error {
 	if s.stopTicker != nil {
 		close(s.stopTicker)
 		select {

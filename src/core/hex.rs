@@ -1,0 +1,56 @@
+//! Lowercase hexadecimal, as every hash in a stamp is written (SPEC §4.1).
+
+use super::chain::Hash;
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` as lowercase hexadecimal (no quotes).
+pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 0xf) as usize]);
+    }
+}
+
+/// Lowercase hex of a hash.
+pub fn to_hex(h: &Hash) -> String {
+    let mut out = Vec::with_capacity(64);
+    write_hex(&mut out, h);
+    String::from_utf8(out).expect("hex is ASCII")
+}
+
+/// Decodes hexadecimal of either case; `None` for an odd length or a
+/// character that is not a hex digit.
+pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    s.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
+}
+
+/// Parses 64 hex digits (either case) into a hash.
+pub fn from_hex(s: &str) -> Option<Hash> {
+    decode_hex(s)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejects() {
+        let h = [0xab; 32];
+        assert_eq!(from_hex(&to_hex(&h)), Some(h));
+        assert_eq!(from_hex(&to_hex(&h).to_uppercase()), Some(h));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex(&"zz".repeat(32)), None);
+        assert_eq!(decode_hex("0aF1"), Some(vec![0x0a, 0xf1]));
+    }
+}

@@ -1,0 +1,113 @@
+//! Signed checkpoints (docs/SPEC.md §5.3): when one is due, the control
+//! record that carries it, and the lines owed to `checkpoint.file`.
+
+use super::config::CheckpointConfig;
+use super::control::ControlRecord;
+use super::state::StreamState;
+use crate::core::note::{Checkpoint, NoteSigner};
+use crate::core::vocab::event;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Checkpoint intervals are announced in whole seconds, rounded up, so
+/// that a verifier never expects checkpoints more often than they come.
+pub(super) fn interval_seconds(ns: u64) -> u64 {
+    ns.div_ceil(1_000_000_000)
+}
+
+pub(super) struct Checkpointer {
+    /// `None`: the stream signs no checkpoints.
+    signer: Option<NoteSigner>,
+    interval_ns: u64,
+    records: u64,
+    file: Option<PathBuf>,
+    /// The state version that added each line of the stream's
+    /// `checkpoint_backlog` (0 for lines loaded from disk): a line may be
+    /// appended to the checkpoint file only once that version is on disk,
+    /// or a crash could reissue the numbers it signs.
+    backlog_versions: Vec<u64>,
+}
+
+impl Checkpointer {
+    pub fn new(signer: Option<NoteSigner>, config: &CheckpointConfig, stream: &StreamState) -> Checkpointer {
+        Checkpointer {
+            signer,
+            interval_ns: config.interval,
+            records: config.records,
+            file: config.file.clone(),
+            backlog_versions: vec![0; stream.checkpoint_backlog.len()],
+        }
+    }
+
+    pub fn interval_seconds(&self) -> u64 {
+        interval_seconds(self.interval_ns)
+    }
+
+    /// A checkpoint is due after `records` records or `interval`, whichever
+    /// comes first (also when idle: a heartbeat).
+    pub fn due(&self, stream: &StreamState, now: u64) -> bool {
+        self.signer.is_some()
+            && (stream.records_since_checkpoint >= self.records
+                || now.saturating_sub(stream.last_checkpoint_unix_nano) >= self.interval_ns)
+    }
+
+    /// The control record of a checkpoint over everything issued so far;
+    /// `None` when the stream signs no checkpoints.
+    pub fn record(&self, stream: &StreamState, now: u64) -> Option<ControlRecord> {
+        let signer = self.signer.as_ref()?;
+        let cp = Checkpoint {
+            origin: stream.stream_id.clone(),
+            size: stream.next_sequence - 1,
+            root: stream.head.unwrap_or([0; 32]),
+            time_unix_nano: now,
+            interval_seconds: self.interval_seconds(),
+        };
+        Some(ControlRecord::new(event::CHECKPOINT, now, signer.sign(&cp.text())))
+    }
+
+    /// Books a checkpoint record just issued as `sequence`: the cadence
+    /// restarts, and its line is owed to the checkpoint file once state
+    /// version `version` is on disk.
+    pub fn issued(&mut self, stream: &mut StreamState, rec: &ControlRecord, sequence: u64, now: u64, version: u64) {
+        stream.last_checkpoint_unix_nano = now;
+        stream.records_since_checkpoint = 0;
+        if self.file.is_some() {
+            let line = serde_json::json!({ "stream_id": stream.stream_id, "sequence": sequence, "note": rec.body });
+            stream.checkpoint_backlog.push(line.to_string());
+            self.backlog_versions.push(version);
+        }
+    }
+
+    /// Appends owed checkpoint lines whose state version `durable` covers
+    /// to the checkpoint file (lines of later issues wait for their own
+    /// save). A failure does not fail the batch (its records are durable
+    /// and stamped): the lines stay in the state, are retried with the next
+    /// call or at the next start, and the caller is warned. A crash between
+    /// appending and the next save can append a line twice, which verifiers
+    /// ignore.
+    pub fn flush(&mut self, stream: &mut StreamState, durable: u64) -> Option<String> {
+        let path = self.file.as_ref()?;
+        let ready = self.backlog_versions.iter().take_while(|&&v| v <= durable).count();
+        if ready == 0 {
+            return None;
+        }
+        let text: String = stream.checkpoint_backlog[..ready].iter().map(|l| format!("{l}\n")).collect();
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_data()
+        };
+        match write() {
+            Ok(()) => {
+                stream.checkpoint_backlog.drain(..ready);
+                self.backlog_versions.drain(..ready);
+                None
+            }
+            Err(e) => Some(format!(
+                "checkpoint.file: cannot append to {}: {e} ({} checkpoints kept in the stream state, retried with the next checkpoint or at the next start)",
+                path.display(),
+                stream.checkpoint_backlog.len()
+            )),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The delivery ledger (docs/SPEC.md §6.3): which issued ranges are in
+//! flight, which may be missing and must be announced by control records,
+//! and which announcements reached the exporter. The durable half lives in
+//! the stream state (`in_flight`, `unannounced`, `predecessor_unannounced`);
+//! this holds what only matters while the engine runs.
+
+use super::control::{ControlRecord, CtlValue};
+use super::state::StreamState;
+use crate::core::ranges::{self, SeqRange};
+use crate::core::vocab::{control, event};
+use std::collections::BTreeMap;
+
+/// The ranges one batch's control records announced: this stream's and
+/// the predecessor's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Announcement {
+    mine: Vec<SeqRange>,
+    predecessor: Vec<SeqRange>,
+}
+
+pub(super) struct Ledger {
+    /// Control records owed to the stream, emitted with the next call.
+    pending: Vec<ControlRecord>,
+    /// A `gap` record is owed: ranges were refused or not saved.
+    gap_due: bool,
+    /// What the control records of each unsettled batch announced: once
+    /// the batch is delivered, those ranges are announced for good.
+    announced: BTreeMap<u64, Announcement>,
+    /// Issued ranges by batch id, until the caller settles them.
+    in_flight: BTreeMap<u64, SeqRange>,
+    next_batch_id: u64,
+}
+
+impl Ledger {
+    /// A ledger whose first call emits `first` (the start or resume record).
+    pub fn new(first: ControlRecord) -> Ledger {
+        Ledger {
+            pending: vec![first],
+            gap_due: false,
+            announced: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_batch_id: 1,
+        }
+    }
+
+    /// Whether a call without records has control records to emit.
+    pub fn owes_records(&self, stream: &StreamState) -> bool {
+        !self.pending.is_empty() || (self.gap_due && !stream.unannounced.is_empty())
+    }
+
+    /// Takes the owed control records (the start or resume record, then a
+    /// gap record when ranges were refused), each announcing every range
+    /// still owed, and what they announce.
+    pub fn take_owed(&mut self, stream: &StreamState, now: u64) -> (Vec<ControlRecord>, Option<Announcement>) {
+        let mut owed = std::mem::take(&mut self.pending);
+        if self.gap_due && !stream.unannounced.is_empty() && owed.is_empty() {
+            owed.push(ControlRecord::new(
+                event::GAP,
+                now,
+                "stamped records were refused downstream or could not be saved; their senders were told to retry"
+                    .into(),
+            ));
+        }
+        self.gap_due = false;
+        let a = Announcement { mine: stream.unannounced.clone(), predecessor: stream.predecessor_unannounced.clone() };
+        if owed.is_empty() || (a.mine.is_empty() && a.predecessor.is_empty()) {
+            return (owed, None);
+        }
+        let owed = owed
+            .into_iter()
+            .map(|mut rec| {
+                if !a.mine.is_empty() {
+                    rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(ranges::range_strings(&a.mine)));
+                }
+                if !a.predecessor.is_empty() {
+                    rec = rec.with(
+                        control::PREDECESSOR_UNCONFIRMED,
+                        CtlValue::StrArray(ranges::range_strings(&a.predecessor)),
+                    );
+                }
+                rec
+            })
+            .collect();
+        (owed, Some(a))
+    }
+
+    /// Books an issued range as in flight (in memory and in the state) and
+    /// returns its batch id.
+    pub fn book(&mut self, stream: &mut StreamState, range: SeqRange, announced: Option<Announcement>) -> u64 {
+        let batch_id = self.next_batch_id;
+        self.next_batch_id += 1;
+        stream.in_flight.push(range);
+        self.in_flight.insert(batch_id, range);
+        if let Some(a) = announced {
+            self.announced.insert(batch_id, a);
+        }
+        batch_id
+    }
+
+    pub fn is_in_flight(&self, batch_id: u64) -> bool {
+        self.in_flight.contains_key(&batch_id)
+    }
+
+    /// Books the fate of a batch. Delivered: the ranges its control records
+    /// announced are announced for good. Not delivered (refused downstream,
+    /// or its state could not be saved): its own range may be missing, so
+    /// it is owed to the stream and a `gap` record will announce it.
+    pub fn settled(&mut self, stream: &mut StreamState, batch_id: u64, delivered: bool) {
+        let Some(range) = self.in_flight.remove(&batch_id) else { return };
+        ranges::remove_range(&mut stream.in_flight, range);
+        let announced = self.announced.remove(&batch_id);
+        if delivered {
+            if let Some(a) = announced {
+                stream.unannounced = ranges::subtract(&stream.unannounced, &a.mine);
+                stream.predecessor_unannounced = ranges::subtract(&stream.predecessor_unannounced, &a.predecessor);
+            }
+        } else {
+            ranges::add_range(&mut stream.unannounced, range);
+            self.gap_due = true;
+        }
+    }
+}

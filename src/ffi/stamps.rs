@@ -1,0 +1,256 @@
+//! Stamps across the C ABI: a flat layout the Go shim walks in place. One
+//! array of per-record spans into one array of attribute operations, whose
+//! string values are ranges of one text buffer. The shim converts the text
+//! to a Go string once and slices it, so writing the stamps allocates
+//! nothing per record. Every stamp, the caller's records' and the engine's
+//! own records' alike, is written here, through `core::stamp::Stamp::write`.
+
+use super::auditchain_str;
+use super::panic::guard_or;
+use super::result::auditchain_result;
+use crate::core::hex::write_hex;
+use crate::core::stamp::StampValue;
+use crate::core::vocab::StampKey;
+use crate::engine::stamps::{Issued, Stamps};
+
+/// The type of an attribute operation's value.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum auditchain_attr_kind {
+    /// `value` is an offset into the text buffer, `len` a byte length.
+    Str = 1,
+    /// `value` is the two's-complement bits of an int64.
+    Int = 2,
+    /// `value` is 0 or 1.
+    Bool = 3,
+}
+
+/// Put one attribute on a record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct auditchain_attr {
+    /// Index into the attribute key table (`auditchain_attribute_key`).
+    pub key: u32,
+    pub kind: auditchain_attr_kind,
+    pub value: u64,
+    pub len: u64,
+}
+
+/// The attribute operations of one record: `attrs[first .. first+count]`.
+/// `count` is 0 for a record that is not part of any stream.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct auditchain_record_stamp {
+    pub first: u32,
+    pub count: u32,
+    /// The record's sequence number, 0 when it was not stamped.
+    pub sequence: u64,
+}
+
+/// The flat form of one call's [`Stamps`], owned by the library.
+#[derive(Debug, Default)]
+pub struct FlatStamps {
+    pub batch_id: u64,
+    /// The batch's records, then the extra records, in request order.
+    pub records: Vec<auditchain_record_stamp>,
+    /// How many of `records` belong to the batch (the rest are the extra
+    /// records').
+    pub batch_records: usize,
+    pub attrs: Vec<auditchain_attr>,
+    pub text: Vec<u8>,
+    /// The engine's own records, unstamped, as an OTLP protobuf
+    /// ExportLogsServiceRequest.
+    pub extra_logs: Vec<u8>,
+    pub checkpoints: u32,
+    pub first_sequence: u64,
+    pub last_sequence: u64,
+    pub warning: Option<String>,
+}
+
+/// Builds the flat layout, writing each constant string once.
+struct Builder {
+    flat: FlatStamps,
+    stream_id: (u64, u64),
+    algorithm: (u64, u64),
+    canonicalization: (u64, u64),
+}
+
+impl Builder {
+    fn new(stamps: &Stamps) -> Builder {
+        let n = stamps.records.len() + stamps.control_links.len();
+        let mut flat = FlatStamps {
+            records: Vec::with_capacity(n),
+            attrs: Vec::with_capacity(n * 7),
+            text: Vec::with_capacity(stamps.stream_id.len() + 64 + n * 128),
+            ..FlatStamps::default()
+        };
+        let mut put = |s: &str| {
+            let at = flat.text.len() as u64;
+            flat.text.extend_from_slice(s.as_bytes());
+            (at, s.len() as u64)
+        };
+        let stream_id = put(&stamps.stream_id);
+        let algorithm = put(stamps.algorithm.name());
+        let canonicalization = put(crate::core::canonical::CANONICALIZATION);
+        Builder { flat, stream_id, algorithm, canonicalization }
+    }
+
+    fn op(&mut self, key: StampKey, value: StampValue<'_>) {
+        let (kind, value, len) = match value {
+            StampValue::Str(s) => {
+                let (at, len) = match key {
+                    StampKey::StreamId => self.stream_id,
+                    StampKey::IntegrityAlgorithm => self.algorithm,
+                    StampKey::IntegrityCanonicalization => self.canonicalization,
+                    _ => {
+                        let at = self.flat.text.len() as u64;
+                        self.flat.text.extend_from_slice(s.as_bytes());
+                        (at, s.len() as u64)
+                    }
+                };
+                (auditchain_attr_kind::Str, at, len)
+            }
+            StampValue::Hash(h) => {
+                let at = self.flat.text.len() as u64;
+                write_hex(&mut self.flat.text, h);
+                (auditchain_attr_kind::Str, at, 64)
+            }
+            StampValue::Int(i) => (auditchain_attr_kind::Int, i, 0),
+            StampValue::Bool(b) => (auditchain_attr_kind::Bool, u64::from(b), 0),
+        };
+        self.flat.attrs.push(auditchain_attr { key: key.index(), kind, value, len });
+    }
+
+    fn record(&mut self, stamps: &Stamps, link: &Issued) {
+        let first = self.flat.attrs.len() as u32;
+        stamps.stamp(link).write(|k, v| self.op(k, v));
+        let count = self.flat.attrs.len() as u32 - first;
+        self.flat.records.push(auditchain_record_stamp { first, count, sequence: link.sequence });
+    }
+}
+
+impl FlatStamps {
+    pub fn new(stamps: &Stamps) -> FlatStamps {
+        let mut b = Builder::new(stamps);
+        for link in &stamps.records {
+            b.record(stamps, link);
+        }
+        b.flat.batch_records = stamps.records.len();
+        for link in &stamps.control_links {
+            b.record(stamps, link);
+        }
+        let mut flat = b.flat;
+        flat.batch_id = stamps.batch_id;
+        flat.extra_logs = stamps.controls.clone();
+        flat.checkpoints = stamps.checkpoints;
+        flat.first_sequence = stamps.first_sequence;
+        flat.last_sequence = stamps.last_sequence;
+        flat.warning = stamps.warning.clone();
+        flat
+    }
+
+    /// The stamps of the batch's records.
+    pub fn batch(&self) -> &[auditchain_record_stamp] {
+        &self.records[..self.batch_records]
+    }
+
+    /// The stamps of the extra records.
+    pub fn extra(&self) -> &[auditchain_record_stamp] {
+        &self.records[self.batch_records..]
+    }
+}
+
+/// The result of a stamping call. Read it with `auditchain_stamps_get_view`,
+/// free it with `auditchain_stamps_free`.
+pub struct auditchain_stamps {
+    pub(crate) flat: FlatStamps,
+}
+
+/// Pointers into an `auditchain_stamps`, valid until it is freed.
+#[repr(C)]
+pub struct auditchain_stamps_view {
+    /// One entry per record of the batch, in request order (resource, then
+    /// scope, then record), which is pdata's iteration order.
+    pub records: *const auditchain_record_stamp,
+    pub record_count: usize,
+    /// The attribute operations the records point into.
+    pub attrs: *const auditchain_attr,
+    pub attr_count: usize,
+    /// The bytes that string operations point into (ASCII/UTF-8).
+    pub text: *const u8,
+    pub text_len: usize,
+    /// Records the engine emits itself: an OTLP protobuf
+    /// ExportLogsServiceRequest to append to the batch, or empty. Their
+    /// stamps are not in these bytes: write `extra_records` onto them, as
+    /// `records` onto the batch's.
+    pub extra_logs: *const u8,
+    pub extra_logs_len: usize,
+    /// One entry per record of `extra_logs`, in request order.
+    pub extra_records: *const auditchain_record_stamp,
+    pub extra_record_count: usize,
+    /// How many of the extra records are signed checkpoints.
+    pub checkpoints: u32,
+    /// Pass to `auditchain_engine_settle` once the batch has been accepted
+    /// or refused downstream; 0 when the call issued nothing.
+    pub batch_id: u64,
+    /// The sequence numbers this call issued, including the extra records
+    /// (both 0 when none).
+    pub first_sequence: u64,
+    pub last_sequence: u64,
+    /// A problem to log that did not fail the call (for example the
+    /// checkpoint file could not be written); empty when none.
+    pub warning: auditchain_str,
+}
+
+/// Fills `view_out` with pointers into `stamps`, valid until it is freed.
+///
+/// # Safety
+/// `stamps` is a live stamps object; `view_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn auditchain_stamps_get_view(
+    stamps: *const auditchain_stamps,
+    view_out: *mut auditchain_stamps_view,
+) -> auditchain_result {
+    guard_or(auditchain_result::Panic, || {
+        // SAFETY: the caller's contract.
+        let (Some(s), false) = (unsafe { stamps.as_ref() }, view_out.is_null()) else {
+            return auditchain_result::NullArgument;
+        };
+        let s = &s.flat;
+        let (batch, extra) = (s.batch(), s.extra());
+        let view = auditchain_stamps_view {
+            records: batch.as_ptr(),
+            record_count: batch.len(),
+            attrs: s.attrs.as_ptr(),
+            attr_count: s.attrs.len(),
+            text: s.text.as_ptr(),
+            text_len: s.text.len(),
+            extra_logs: s.extra_logs.as_ptr(),
+            extra_logs_len: s.extra_logs.len(),
+            extra_records: extra.as_ptr(),
+            extra_record_count: extra.len(),
+            checkpoints: s.checkpoints,
+            batch_id: s.batch_id,
+            first_sequence: s.first_sequence,
+            last_sequence: s.last_sequence,
+            warning: s.warning.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { view_out.write(view) };
+        auditchain_result::Ok
+    })
+}
+
+/// Frees stamps. NULL is allowed.
+///
+/// # Safety
+/// `stamps` is NULL or a live stamps object not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn auditchain_stamps_free(stamps: *mut auditchain_stamps) {
+    guard_or((), || {
+        if !stamps.is_null() {
+            // SAFETY: from this library, not yet freed.
+            drop(unsafe { Box::from_raw(stamps) });
+        }
+    })
+}

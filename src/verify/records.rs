@@ -1,0 +1,122 @@
+//! What the verifier keeps of the records it read: per stream, one compact
+//! [`Entry`] per stamped record (its stamp and record hash, not its
+//! content), plus where everything came from. Links are checked later, per
+//! stream, once the stream's keys are known.
+
+use super::report::{Finding, Location};
+use crate::core::chain::{self, Algorithm, Hash};
+use crate::core::ranges::SeqRange;
+use std::collections::BTreeMap;
+
+/// Where a record was read: file index, line, index in its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Loc {
+    pub file: u32,
+    pub line: u64,
+    pub record: u32,
+}
+
+/// What a control record (the engine's own) says. Trusted only once the
+/// record's link has been checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Control {
+    pub event: String,
+    pub time_unix_nano: u64,
+    pub predecessor: Option<(String, u64, Option<Hash>)>,
+    /// This stream's ranges announced as possibly not delivered.
+    pub announced: Vec<SeqRange>,
+    /// The predecessor's ranges announced as possibly not delivered.
+    pub predecessor_announced: Vec<SeqRange>,
+    pub chain_key_id: Option<String>,
+    pub key_lineage: Vec<String>,
+    pub signer: Option<String>,
+    /// The record's body: the signed note of a checkpoint record.
+    pub body: String,
+}
+
+/// One stamped record, reduced to what verification needs.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub sequence: u64,
+    pub value: Hash,
+    pub previous: Option<Hash>,
+    pub record_hash: Hash,
+    pub algorithm: Algorithm,
+    pub key_epoch: Option<u64>,
+    pub end: bool,
+    pub loc: Loc,
+    pub control: Option<Box<Control>>,
+    /// Whether the recomputed link matches `value` (`None`: it could not be
+    /// checked, for want of a key); set by the content rule.
+    pub link_ok: Option<bool>,
+}
+
+impl Entry {
+    /// Copies of the same record (at-least-once delivery) are equal here.
+    pub fn same_record(&self, other: &Entry) -> bool {
+        self.value == other.value
+            && self.previous == other.previous
+            && self.record_hash == other.record_hash
+            && self.end == other.end
+            && self.algorithm == other.algorithm
+            && self.key_epoch == other.key_epoch
+    }
+
+    pub fn link_inputs<'a>(&'a self, stream_id: &'a str) -> chain::Link<'a> {
+        chain::Link {
+            stream_id,
+            sequence: self.sequence,
+            key_epoch: self.key_epoch.unwrap_or(0),
+            end: self.end,
+            previous: self.previous.as_ref(),
+            record_hash: &self.record_hash,
+        }
+    }
+
+    pub fn event(&self) -> Option<&str> {
+        self.control.as_deref().map(|c| c.event.as_str())
+    }
+}
+
+/// A checkpoint found outside the records (a `checkpoint.file` line).
+#[derive(Clone, Debug)]
+pub struct ExternalCheckpoint {
+    pub sequence: Option<u64>,
+    pub note: String,
+    pub file: u32,
+    pub line: u64,
+}
+
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct Collected {
+    pub files: Vec<String>,
+    pub streams: BTreeMap<String, Vec<Entry>>,
+    pub checkpoints: BTreeMap<String, Vec<ExternalCheckpoint>>,
+    pub unstamped: Vec<Loc>,
+    /// Findings that belong to no stream (unreadable records, malformed
+    /// stamps).
+    pub findings: Vec<Finding>,
+    pub requests: u64,
+    pub records: u64,
+}
+
+impl Collected {
+    /// Adds what another reader of the same files found.
+    pub fn merge(&mut self, other: Collected) {
+        for (id, entries) in other.streams {
+            self.streams.entry(id).or_default().extend(entries);
+        }
+        for (id, cps) in other.checkpoints {
+            self.checkpoints.entry(id).or_default().extend(cps);
+        }
+        self.unstamped.extend(other.unstamped);
+        self.findings.extend(other.findings);
+        self.requests += other.requests;
+        self.records += other.records;
+    }
+
+    pub fn location(&self, loc: Loc) -> Location {
+        Location { file: self.files[loc.file as usize].clone(), line: loc.line, record: u64::from(loc.record) }
+    }
+}

@@ -1,0 +1,190 @@
+//! Rule 7, checkpoints (docs/SPEC.md §8.7): each signed note must verify
+//! under a given public key, matched by key id (`bad_checkpoint` when it
+//! does not, `unknown_signer` when no given key matches); its origin must be
+//! the stream (`bad_checkpoint`: spliced); it must be carried by record
+//! `size+1` (`checkpoint_mismatch`: replayed); its root must equal record
+//! `size`'s link (`checkpoint_mismatch`: records rewritten). Findings carry
+//! the number of the record carrying the checkpoint.
+
+use super::{Slots, finding};
+use crate::core::hex::to_hex;
+use crate::core::note::{Checkpoint, Note, parse_note};
+use crate::core::vocab::event;
+use crate::verify::Options;
+use crate::verify::records::{Collected, ExternalCheckpoint};
+use crate::verify::report::{Finding, Kind, Location, Severity};
+use std::collections::{BTreeSet, HashSet};
+
+/// A checkpoint found in the stream or in a checkpoint file.
+struct Found {
+    note: String,
+    /// The sequence number of the record carrying it, when known.
+    carrier: Option<u64>,
+    location: Location,
+}
+
+/// A checkpoint whose signature verified and that agrees with the records.
+pub struct Valid {
+    pub cp: Checkpoint,
+    pub carrier: Option<u64>,
+}
+
+pub struct Checked {
+    /// How many checkpoints were found (in band and in checkpoint files).
+    pub found: usize,
+    /// The valid ones, oldest first.
+    pub valid: Vec<Valid>,
+    /// Checkpoints that could not be checked for want of a public key.
+    pub unverifiable: u64,
+    pub signers: BTreeSet<String>,
+    /// The highest record a valid checkpoint covers (0 when none).
+    pub anchored: u64,
+    /// The highest record a valid checkpoint proves existed: the one it
+    /// covers or the one carrying it.
+    pub proven: u64,
+}
+
+fn found(c: &Collected, slots: &Slots<'_>, external: &[ExternalCheckpoint]) -> Vec<Found> {
+    let mut found: Vec<Found> = Vec::new();
+    for (&seq, &e) in slots {
+        if e.event() == Some(event::CHECKPOINT) {
+            let note = e.control.as_deref().map(|c| c.body.clone()).unwrap_or_default();
+            found.push(Found { note, carrier: Some(seq), location: c.location(e.loc) });
+        }
+    }
+    for x in external {
+        let location = Location { file: c.files[x.file as usize].clone(), line: x.line, record: 0 };
+        found.push(Found { note: x.note.clone(), carrier: x.sequence, location });
+    }
+    // The same checkpoint in band and in a file, or twice in a file, once.
+    let mut seen = HashSet::new();
+    found.retain(|f| seen.insert((f.note.clone(), f.carrier)));
+    found
+}
+
+/// What checking one checkpoint's signatures gave.
+enum Signature {
+    Valid(String),
+    Forged(String),
+    /// No public key was given at all.
+    Unverifiable,
+    /// Keys were given, none of them signed it.
+    Unknown(Vec<String>),
+}
+
+fn signature(note: &Note, options: &Options) -> Signature {
+    let mut verified = None;
+    for sig in &note.signatures {
+        if let Some(v) = options.verifiers.iter().find(|v| v.id == sig.id) {
+            if !v.verify(&note.text, &sig.signature) {
+                return Signature::Forged(sig.id.to_string());
+            }
+            verified = Some(sig.id.to_string());
+        }
+    }
+    match verified {
+        Some(id) => Signature::Valid(id),
+        None if options.verifiers.is_empty() => Signature::Unverifiable,
+        None => Signature::Unknown(note.signatures.iter().map(|s| s.id.to_string()).collect()),
+    }
+}
+
+pub fn check(
+    c: &Collected,
+    stream_id: &str,
+    slots: &Slots<'_>,
+    external: &[ExternalCheckpoint],
+    options: &Options,
+    findings: &mut Vec<Finding>,
+) -> Checked {
+    let found = found(c, slots, external);
+    let mut checked = Checked {
+        found: found.len(),
+        valid: Vec::new(),
+        unverifiable: 0,
+        signers: BTreeSet::new(),
+        anchored: 0,
+        proven: 0,
+    };
+    for f in &found {
+        let what = match f.carrier {
+            Some(s) => format!("checkpoint in record {s}"),
+            None => "checkpoint".to_string(),
+        };
+        // Findings about a checkpoint point where it was found and carry the
+        // number of the record carrying it.
+        let mut report = |kind: Kind, message: String| {
+            let fd = finding(Severity::Error, kind, message).located(f.location.clone());
+            findings.push(match f.carrier {
+                Some(n) => fd.at(n),
+                None => fd,
+            });
+        };
+        let (note, cp) = match parse_note(&f.note).and_then(|n| Checkpoint::parse(&n.text).map(|c| (n, c))) {
+            Ok(x) => x,
+            Err(e) => {
+                report(Kind::BadCheckpoint, format!("{what} is malformed: {e}"));
+                continue;
+            }
+        };
+        let id = match signature(&note, options) {
+            Signature::Valid(id) => id,
+            Signature::Forged(id) => {
+                report(
+                    Kind::BadCheckpoint,
+                    format!("{what}: its signature by {id} does not verify: the checkpoint was forged or altered"),
+                );
+                continue;
+            }
+            Signature::Unverifiable => {
+                checked.unverifiable += 1;
+                continue;
+            }
+            Signature::Unknown(names) => {
+                report(
+                    Kind::UnknownSigner,
+                    format!("{what} is signed by {}, which is not among the --public-key keys given", names.join(", ")),
+                );
+                continue;
+            }
+        };
+        if cp.origin != stream_id {
+            report(
+                Kind::BadCheckpoint,
+                format!("{what} belongs to stream {}, not to this one: records of two streams were spliced", cp.origin),
+            );
+            continue;
+        }
+        checked.signers.insert(id);
+        if f.carrier.is_some_and(|n| n != cp.size + 1) {
+            report(
+                Kind::CheckpointMismatch,
+                format!(
+                    "{what} covers records up to {}, but a checkpoint always directly follows the last record it covers: an old checkpoint was replayed",
+                    cp.size
+                ),
+            );
+            continue;
+        }
+        let covered =
+            slots.get(&cp.size).map(|e| e.value).or_else(|| slots.get(&(cp.size + 1)).and_then(|e| e.previous));
+        if let Some(v) = covered.filter(|v| *v != cp.root) {
+            report(
+                Kind::CheckpointMismatch,
+                format!(
+                    "{what} signs {} as the hash of record {}, but the records say {}: records up to {} were rewritten",
+                    to_hex(&cp.root),
+                    cp.size,
+                    to_hex(&v),
+                    cp.size
+                ),
+            );
+            continue;
+        }
+        checked.valid.push(Valid { cp, carrier: f.carrier });
+    }
+    checked.valid.sort_by_key(|v| (v.cp.time_unix_nano, v.cp.size));
+    checked.anchored = checked.valid.iter().map(|v| v.cp.size).max().unwrap_or(0);
+    checked.proven = checked.valid.iter().map(|v| v.carrier.unwrap_or(v.cp.size).max(v.cp.size)).max().unwrap_or(0);
+    checked
+}

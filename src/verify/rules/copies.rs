@@ -1,0 +1,59 @@
+//! Rule 2, copies (docs/SPEC.md §8.2): identical copies of a record are
+//! benign duplicates and counted; a copy whose link does not verify is a
+//! `content_mismatch`; two different copies that both verify are a `fork`.
+//! What remains is one representative record per sequence number.
+
+use super::{Slots, finding};
+use crate::verify::records::{Collected, Entry};
+use crate::verify::report::{Finding, Kind, Severity};
+
+pub struct Grouped<'e> {
+    /// The representative of each present sequence number: its first valid
+    /// (or unverifiable) copy, or its first copy when none is valid.
+    pub slots: Slots<'e>,
+    /// Identical copies beyond the first.
+    pub duplicates: u64,
+}
+
+/// Groups `entries` (sorted by sequence number) by number.
+pub fn group<'e>(c: &Collected, entries: &'e [Entry], findings: &mut Vec<Finding>) -> Grouped<'e> {
+    let mut grouped = Grouped { slots: Slots::new(), duplicates: 0 };
+    for copies in entries.chunk_by(|a, b| a.sequence == b.sequence) {
+        let seq = copies[0].sequence;
+        let mut variants: Vec<Vec<&Entry>> = Vec::new();
+        for e in copies {
+            match variants.iter_mut().find(|v| v[0].same_record(e)) {
+                Some(v) => v.push(e),
+                None => variants.push(vec![e]),
+            }
+        }
+        grouped.duplicates += variants.iter().map(|v| v.len() as u64 - 1).sum::<u64>();
+        let valid: Vec<&Vec<&Entry>> = variants.iter().filter(|v| v[0].link_ok != Some(false)).collect();
+        for v in variants.iter().filter(|v| v[0].link_ok == Some(false)) {
+            let mut f = finding(
+                Severity::Error,
+                Kind::ContentMismatch,
+                format!("record {seq}: its content or position no longer matches its audit.integrity.value (edited after stamping)"),
+            )
+            .at(seq);
+            for e in v {
+                f = f.located(c.location(e.loc));
+            }
+            findings.push(f);
+        }
+        if valid.len() > 1 {
+            let mut f = finding(
+                Severity::Error,
+                Kind::Fork,
+                format!("record {seq}: {} different records carry this sequence number and each matches its own hash; the stream was forked", valid.len()),
+            )
+            .at(seq);
+            for v in &valid {
+                f = f.located(c.location(v[0].loc));
+            }
+            findings.push(f);
+        }
+        grouped.slots.insert(seq, valid.first().map(|v| v[0]).unwrap_or(variants[0][0]));
+    }
+    grouped
+}

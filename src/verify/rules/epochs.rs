@@ -1,0 +1,33 @@
+//! Rule 5, epochs (docs/SPEC.md §8.5): epoch keys evolve only after being
+//! used, so consecutive records are in the same epoch or the next; a larger
+//! step, or a step back, means records were relabelled (for example by
+//! someone holding a later key trying to forge earlier records):
+//! `key_epoch_out_of_order`.
+
+use super::{Slots, finding};
+use crate::verify::records::Collected;
+use crate::verify::report::{Finding, Kind, Severity};
+
+pub fn check(c: &Collected, slots: &Slots<'_>, findings: &mut Vec<Finding>) {
+    let mut prev_epoch: Option<(u64, u64)> = None;
+    for (&seq, &e) in slots {
+        // A record whose link failed is already reported; its epoch label
+        // says nothing, and must not make its intact neighbour look wrong.
+        let Some(epoch) = e.key_epoch.filter(|_| e.link_ok != Some(false)) else { continue };
+        let (pseq, pepoch) = prev_epoch.unwrap_or((0, 0));
+        let most = pepoch + (seq - pseq);
+        if epoch < pepoch || epoch > most {
+            let why = if epoch < pepoch { "epochs only move forward" } else { "epochs advance at most one per record" };
+            findings.push(
+                finding(
+                    Severity::Error,
+                    Kind::KeyEpochOutOfOrder,
+                    format!("record {seq}: key epoch {epoch} follows epoch {pepoch} of record {pseq}; {why}"),
+                )
+                .at(seq)
+                .located(c.location(e.loc)),
+            );
+        }
+        prev_epoch = Some((seq, epoch));
+    }
+}

@@ -1,0 +1,62 @@
+//! What a stream's trusted control records say (docs/SPEC.md §5, §6.3):
+//! the ranges they announce as possibly missing, when the collector
+//! restarted, the predecessor a start record names, the signer it declares.
+//! A control record is trusted once its link verified; on a plain chain
+//! that means anyone able to rewrite the store could write one.
+
+use super::{Predecessor, Slots, finding};
+use crate::core::ranges::{SeqRange, range_strings};
+use crate::core::vocab::event;
+use crate::verify::report::{Finding, Kind, Severity};
+
+#[derive(Default)]
+pub struct Facts {
+    /// Announced ranges of this stream, each with the record announcing it.
+    pub announced: Vec<(SeqRange, u64)>,
+    /// Announced ranges of the predecessor.
+    pub predecessor_announced: Vec<SeqRange>,
+    pub predecessor: Option<Predecessor>,
+    /// When the collector started or resumed the stream.
+    pub restarts: Vec<u64>,
+    /// The signing key id a start or resume record declares.
+    pub declared_signer: Option<String>,
+}
+
+/// Reads the trusted control records; reports each resumption (`restart`).
+pub fn read(slots: &Slots<'_>, findings: &mut Vec<Finding>) -> Facts {
+    let mut facts = Facts::default();
+    for (&seq, &e) in slots {
+        let Some(c) = e.control.as_deref().filter(|_| e.link_ok == Some(true)) else { continue };
+        facts.announced.extend(c.announced.iter().map(|r| (*r, seq)));
+        facts.predecessor_announced.extend(c.predecessor_announced.iter().copied());
+        if c.signer.is_some() {
+            facts.declared_signer = c.signer.clone();
+        }
+        match c.event.as_str() {
+            event::RESUME => {
+                facts.restarts.push(c.time_unix_nano);
+                let detail = if c.announced.is_empty() {
+                    String::new()
+                } else {
+                    format!("; records {} were in flight and may be missing", range_strings(&c.announced).join(", "))
+                };
+                findings.push(
+                    finding(
+                        Severity::Info,
+                        Kind::Restart,
+                        format!(
+                            "record {seq}: the collector restarted after an unclean stop and resumed the stream{detail}"
+                        ),
+                    )
+                    .at(seq),
+                );
+            }
+            event::START if seq == 1 => {
+                facts.restarts.push(c.time_unix_nano);
+                facts.predecessor = c.predecessor.clone();
+            }
+            _ => {}
+        }
+    }
+    facts
+}
