@@ -9,16 +9,13 @@ mod support;
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
-use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
+use auditchain::verify::report::{Kind, Report, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::*;
-
-const T0: u64 = 1_795_320_660_000_000_000;
-const SEC: u64 = 1_000_000_000;
 
 struct Keys {
     _dir: tempfile::TempDir,
@@ -54,17 +51,11 @@ fn run(e: &Engine, t: &mut u64, batches: u64, close: bool) -> Vec<ExportLogsServ
     let mut out = Vec::new();
     for b in 0..batches {
         *t += SEC;
-        let mut req = request((0..2).map(|i| audit_record(b * 2 + i)));
-        let stamps = e.stamp_logs(&req.encode_to_vec(), *t).unwrap();
-        apply(&mut req, &stamps);
-        e.settle(stamps.batch_id, true).unwrap();
-        out.push(req);
+        out.push(deliver(e, request((0..2).map(|i| audit_record(b * 2 + i))), *t));
     }
     if close {
         *t += SEC;
-        let stamps = e.close(*t).unwrap();
-        out.push(extra_only(&stamps));
-        e.settle(stamps.batch_id, true).unwrap();
+        out.push(close_delivered(e, *t));
     }
     out
 }
@@ -79,41 +70,8 @@ fn options(k: &[&Keys], as_of: u64) -> Options {
     }
 }
 
-fn write_lines(dir: &Path, lines: &[Value]) {
-    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
-    std::fs::write(dir.join("audit.jsonl"), text).unwrap();
-}
-
-fn lines(reqs: &[ExportLogsServiceRequest]) -> Vec<Value> {
-    reqs.iter().map(request_json).collect()
-}
-
-fn records(lines: &[Value]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for line in lines {
-        for rl in line["resourceLogs"].as_array().unwrap() {
-            for sl in rl["scopeLogs"].as_array().unwrap() {
-                out.extend(sl["logRecords"].as_array().unwrap().iter().cloned());
-            }
-        }
-    }
-    out
-}
-
-fn attr<'a>(r: &'a Value, key: &str) -> Option<&'a Value> {
-    r["attributes"].as_array().unwrap().iter().find(|kv| kv["key"] == key).map(|kv| &kv["value"])
-}
-
-fn attr_mut<'a>(r: &'a mut Value, key: &str) -> &'a mut Value {
-    r["attributes"].as_array_mut().unwrap().iter_mut().find(|kv| kv["key"] == key).map(|kv| &mut kv["value"]).unwrap()
-}
-
 fn seq(r: &Value) -> u64 {
-    attr(r, "audit.sequence.number").unwrap()["intValue"].as_str().unwrap().parse().unwrap()
-}
-
-fn event(r: &Value) -> Option<&str> {
-    attr(r, "audit.stream.event").and_then(|v| v["stringValue"].as_str())
+    sequence_of(r).unwrap()
 }
 
 /// Writes the given records as one request (their resource and scope do
@@ -131,20 +89,7 @@ fn write_records(dir: &Path, original: &[Value], keep: impl Fn(&Value) -> Option
         }
         out.push(line);
     }
-    write_lines(dir, &out);
-}
-
-fn errors(r: &Report) -> Vec<Kind> {
-    let mut k: Vec<Kind> = r
-        .streams
-        .iter()
-        .flat_map(|s| &s.findings)
-        .chain(&r.findings)
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.kind)
-        .collect();
-    k.dedup();
-    k
+    write_lines(dir, "audit.jsonl", &out);
 }
 
 struct Scenario {
@@ -174,7 +119,7 @@ impl Scenario {
 #[test]
 fn a_clean_keyed_stream_verifies_with_its_keys_and_fails_without() {
     let s = scenario();
-    write_lines(s.out.path(), &s.lines);
+    write_lines(s.out.path(), "audit.jsonl", &s.lines);
     let r = s.verify(s.t_end + 3600 * SEC);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.streams[0].findings);
     let st = &r.streams[0];
@@ -189,7 +134,7 @@ fn a_clean_keyed_stream_verifies_with_its_keys_and_fails_without() {
     // Without the keys nothing can vouch for it: never a pass.
     let r = verify(&[s.out.path().to_path_buf()], &Options { as_of_unix_nano: s.t_end, ..Options::default() });
     assert_eq!(r.status(), Status::Failed);
-    assert!(errors(&r).contains(&Kind::KeyRequired), "{:?}", errors(&r));
+    assert!(error_kinds(&r).contains(&Kind::KeyRequired), "{:?}", error_kinds(&r));
 }
 
 #[test]
@@ -204,11 +149,11 @@ fn truncating_the_newest_records_is_detected_by_the_heartbeat() {
     assert_eq!(r.status(), Status::Failed);
     let st = &r.streams[0];
     assert!(!st.ended);
-    assert!(errors(&r).contains(&Kind::HeartbeatMissing), "{:?}", errors(&r));
+    assert!(error_kinds(&r).contains(&Kind::HeartbeatMissing), "{:?}", error_kinds(&r));
     // Checked right after the files were written, the cut is not yet
     // visible as a missed heartbeat: the newest records are just unanchored.
     let r = s.verify(st.newest_checkpoint.as_deref().map(|_| s.t_end).unwrap());
-    assert_eq!(r.verdict, Verdict::Pass, "{:?}", errors(&r));
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
 }
 
 /// What an attacker without the key can do: recompute every link from
@@ -272,10 +217,10 @@ fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
         }
     }
     recompute_plain_links(&mut l, 5);
-    write_lines(s.out.path(), &l);
+    write_lines(s.out.path(), "audit.jsonl", &l);
     let r = s.verify(s.t_end);
     assert_eq!(r.status(), Status::Failed);
-    let e = errors(&r);
+    let e = error_kinds(&r);
     // The recomputed links are internally consistent, but they are not the
     // stream's algorithm, and every signed checkpoint after record 5 signs
     // the original hashes.
@@ -291,11 +236,11 @@ fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
     let cfg = EngineConfig { key_file: None, ..config(&k, state.path(), None) };
     let mut l = lines(&run(&Engine::new(cfg, t).unwrap(), &mut t, 6, true));
     recompute_plain_links(&mut l, 5);
-    write_lines(s.out.path(), &l);
+    write_lines(s.out.path(), "audit.jsonl", &l);
     let mut opts = options(&[&k], t);
     opts.chain_keys.clear();
     let r = verify(&[s.out.path().to_path_buf()], &opts);
-    assert_eq!(errors(&r), vec![], "recomputing unchanged records changes nothing");
+    assert_eq!(error_kinds(&r), vec![], "recomputing unchanged records changes nothing");
     for line in &mut l {
         for rl in line["resourceLogs"].as_array_mut().unwrap() {
             for sl in rl["scopeLogs"].as_array_mut().unwrap() {
@@ -308,9 +253,9 @@ fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
         }
     }
     recompute_plain_links(&mut l, 5);
-    write_lines(s.out.path(), &l);
+    write_lines(s.out.path(), "audit.jsonl", &l);
     let r = verify(&[s.out.path().to_path_buf()], &opts);
-    assert_eq!(errors(&r), vec![Kind::CheckpointMismatch], "only the checkpoints can tell");
+    assert_eq!(error_kinds(&r), vec![Kind::CheckpointMismatch], "only the checkpoints can tell");
 }
 
 #[test]
@@ -330,7 +275,7 @@ fn a_replayed_old_checkpoint_is_detected() {
         }
     });
     let r = s.verify(s.t_end);
-    let e = errors(&r);
+    let e = error_kinds(&r);
     assert!(e.contains(&Kind::CheckpointMismatch), "{e:?}");
     assert!(e.contains(&Kind::ContentMismatch), "{e:?}");
 }
@@ -351,7 +296,7 @@ fn a_forged_checkpoint_is_detected() {
         Some(r)
     });
     let r = s.verify(s.t_end);
-    let e = errors(&r);
+    let e = error_kinds(&r);
     assert!(e.contains(&Kind::BadCheckpoint), "{e:?}");
 }
 
@@ -377,7 +322,7 @@ fn two_spliced_streams_are_detected() {
     });
     let r = s.verify(s.t_end);
     assert_eq!(r.status(), Status::Failed);
-    let e = errors(&r);
+    let e = error_kinds(&r);
     assert!(e.contains(&Kind::ContentMismatch), "{e:?}");
 }
 
@@ -438,7 +383,7 @@ fn a_thief_of_the_current_state_cannot_forge_earlier_records() {
             Some(r)
         });
         let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
-        let e = errors(&r);
+        let e = error_kinds(&r);
         let expected = if relabel { Kind::KeyEpochOutOfOrder } else { Kind::ContentMismatch };
         assert!(e.contains(&expected), "relabel={relabel}: {e:?}");
     }
@@ -460,11 +405,11 @@ fn a_rotated_signing_key_verifies_by_key_id_in_one_run() {
     let mut opts = options(&[&k1], t);
     opts.verifiers.push(keys::load_verifier_key(&k2.public).unwrap());
     let r = verify(&[out.path().to_path_buf()], &opts);
-    assert_eq!(r.verdict, Verdict::Pass, "{:?}", errors(&r));
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
     assert_eq!(r.streams.len(), 2);
     // With only the old key, the new stream's checkpoints are unknown.
     let r = verify(&[out.path().to_path_buf()], &options(&[&k1], t));
-    assert!(errors(&r).contains(&Kind::UnknownSigner), "{:?}", errors(&r));
+    assert!(error_kinds(&r).contains(&Kind::UnknownSigner), "{:?}", error_kinds(&r));
 }
 
 #[test]
@@ -491,7 +436,7 @@ fn the_checkpoint_file_reveals_a_truncated_tail() {
     // Records 13.. are gone; the checkpoint at 14 (covering 13) survives in
     // the separate store, so records 13 and 14 are known to be missing.
     assert_eq!(st.missing, vec![[last - 3, last - 2]], "{:?}", st.missing);
-    assert!(errors(&r).contains(&Kind::MissingRecords), "{:?}", errors(&r));
+    assert!(error_kinds(&r).contains(&Kind::MissingRecords), "{:?}", error_kinds(&r));
 }
 
 #[test]
@@ -525,7 +470,7 @@ fn a_plain_stream_fails_when_signed_checkpoints_are_expected() {
     let mut t = T0;
     std::fs::write(out.path().join("a.jsonl"), json_lines(&run(&e, &mut t, 2, true))).unwrap();
     let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
-    let e = errors(&r);
+    let e = error_kinds(&r);
     assert!(e.contains(&Kind::NoCheckpoint) && e.contains(&Kind::UnkeyedStream), "{e:?}");
 }
 

@@ -13,8 +13,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use support::*;
 
-const T0: u64 = 1_795_320_660_000_000_000;
-
 fn engine(state: Option<&Path>) -> Engine {
     let config = EngineConfig {
         state: StateConfig { directory: state.map(Path::to_path_buf), new_stream: false },
@@ -28,16 +26,10 @@ fn engine(state: Option<&Path>) -> Engine {
 fn stream(e: &Engine, batches: u64, per_batch: u64, close: bool) -> Vec<ExportLogsServiceRequest> {
     let mut out = Vec::new();
     for b in 0..batches {
-        let mut req = request((0..per_batch).map(|i| audit_record(b * per_batch + i)));
-        let stamps = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
-        apply(&mut req, &stamps);
-        e.settle(stamps.batch_id, true).unwrap();
-        out.push(req);
+        out.push(deliver(e, request((0..per_batch).map(|i| audit_record(b * per_batch + i))), T0));
     }
     if close {
-        let stamps = e.close(T0).unwrap();
-        out.push(extra_only(&stamps));
-        e.settle(stamps.batch_id, true).unwrap();
+        out.push(close_delivered(e, T0));
     }
     out
 }
@@ -48,70 +40,8 @@ fn write(dir: &Path, name: &str, reqs: &[ExportLogsServiceRequest]) -> PathBuf {
     p
 }
 
-fn write_lines(dir: &Path, name: &str, lines: &[Value]) {
-    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
 fn check(dir: &Path) -> Report {
     verify(&[dir.to_path_buf()], &Options::default())
-}
-
-fn kinds(r: &Report, severity: Severity) -> Vec<(Kind, Option<u64>, Option<u64>)> {
-    r.streams
-        .iter()
-        .flat_map(|s| &s.findings)
-        .chain(&r.findings)
-        .filter(|f| f.severity == severity)
-        .map(|f| (f.kind, f.sequence.or(f.first), f.last))
-        .collect()
-}
-
-fn lines(reqs: &[ExportLogsServiceRequest]) -> Vec<Value> {
-    reqs.iter().map(request_json).collect()
-}
-
-/// Where the record with sequence number `seq` sits: line, resource,
-/// scope, record.
-fn find(lines: &[Value], seq: u64) -> [usize; 4] {
-    for (a, line) in lines.iter().enumerate() {
-        for (b, rl) in line["resourceLogs"].as_array().unwrap().iter().enumerate() {
-            for (c, sl) in rl["scopeLogs"].as_array().unwrap().iter().enumerate() {
-                for (d, lr) in sl["logRecords"].as_array().unwrap().iter().enumerate() {
-                    let n = lr["attributes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .find(|kv| kv["key"] == "audit.sequence.number")
-                        .map(|kv| kv["value"]["intValue"].as_str().unwrap().parse::<u64>().unwrap());
-                    if n == Some(seq) {
-                        return [a, b, c, d];
-                    }
-                }
-            }
-        }
-    }
-    panic!("no record {seq}")
-}
-
-fn at(lines: &mut [Value], [a, b, c, d]: [usize; 4]) -> &mut Value {
-    &mut lines[a]["resourceLogs"][b]["scopeLogs"][c]["logRecords"][d]
-}
-
-/// The JSON of the record with sequence number `seq`.
-fn record_mut(lines: &mut [Value], seq: u64) -> &mut Value {
-    let path = find(lines, seq);
-    at(lines, path)
-}
-
-fn attr_mut<'a>(record: &'a mut Value, key: &str) -> &'a mut Value {
-    record["attributes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|kv| kv["key"] == key)
-        .map(|kv| &mut kv["value"])
-        .unwrap()
 }
 
 #[test]
@@ -181,9 +111,10 @@ fn a_deleted_record_is_missing() {
 fn swapped_sequence_numbers_are_reported_on_both_records() {
     let d = tempfile::tempdir().unwrap();
     let mut l = lines(&stream(&engine(None), 2, 3, true));
-    let (p3, p4) = (find(&l, 3), find(&l, 4));
-    *attr_mut(at(&mut l, p3), "audit.sequence.number") = serde_json::json!({"intValue": "4"});
-    *attr_mut(at(&mut l, p4), "audit.sequence.number") = serde_json::json!({"intValue": "3"});
+    // 3 → a placeholder, 4 → 3, the placeholder → 4.
+    for (from, to) in [(3, 999_999), (4, 3), (999_999, 4)] {
+        *attr_mut(record_mut(&mut l, from), "audit.sequence.number") = serde_json::json!({"intValue": to.to_string()});
+    }
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
     assert_eq!(r.status(), Status::Failed);

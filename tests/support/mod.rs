@@ -5,8 +5,10 @@
 #![allow(dead_code)]
 
 use auditchain::core::vocab::StampKey;
+use auditchain::engine::Engine;
 use auditchain::engine::stamps::Stamps;
 use auditchain::ffi::stamps::{FlatStamps, auditchain_attr_kind, auditchain_record_stamp};
+use auditchain::verify::report::{Kind, Report, Severity};
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -14,6 +16,11 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::{Map, Value, json};
+use std::path::Path;
+
+/// 2026-11-22T04:11:00Z, the time the test streams start.
+pub const T0: u64 = 1_795_320_660_000_000_000;
+pub const SEC: u64 = 1_000_000_000;
 
 pub fn s(v: &str) -> AnyValue {
     AnyValue { value: Some(any_value::Value::StringValue(v.to_string())) }
@@ -212,4 +219,96 @@ pub fn request_json(req: &ExportLogsServiceRequest) -> Value {
 /// One JSON line per request, as the fileexporter writes.
 pub fn json_lines(reqs: &[ExportLogsServiceRequest]) -> String {
     reqs.iter().map(|r| format!("{}\n", request_json(r))).collect()
+}
+
+// ---- Streams the engine stamps, delivered as an exporter would ----
+
+/// Stamps `req` at time `t`, writes the stamps onto it, settles it as
+/// delivered and returns it as the exporter receives it.
+pub fn deliver(e: &Engine, mut req: ExportLogsServiceRequest, t: u64) -> ExportLogsServiceRequest {
+    let stamps = e.stamp_logs(&req.encode_to_vec(), t).unwrap();
+    apply(&mut req, &stamps);
+    e.settle(stamps.batch_id, true).unwrap();
+    req
+}
+
+/// Closes the stream at time `t`, delivering its final records.
+pub fn close_delivered(e: &Engine, t: u64) -> ExportLogsServiceRequest {
+    let stamps = e.close(t).unwrap();
+    e.settle(stamps.batch_id, true).unwrap();
+    extra_only(&stamps)
+}
+
+// ---- The exported files, as JSON values to read and tamper with ----
+
+pub fn lines(reqs: &[ExportLogsServiceRequest]) -> Vec<Value> {
+    reqs.iter().map(request_json).collect()
+}
+
+/// Writes one JSON line per value to `dir/name`.
+pub fn write_lines(dir: &Path, name: &str, lines: &[Value]) {
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// Every log record of the requests, in order.
+pub fn records(lines: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for line in lines {
+        for rl in line["resourceLogs"].as_array().unwrap() {
+            for sl in rl["scopeLogs"].as_array().unwrap() {
+                out.extend(sl["logRecords"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+pub fn attr<'a>(r: &'a Value, key: &str) -> Option<&'a Value> {
+    r["attributes"].as_array().unwrap().iter().find(|kv| kv["key"] == key).map(|kv| &kv["value"])
+}
+
+pub fn attr_mut<'a>(r: &'a mut Value, key: &str) -> &'a mut Value {
+    r["attributes"].as_array_mut().unwrap().iter_mut().find(|kv| kv["key"] == key).map(|kv| &mut kv["value"]).unwrap()
+}
+
+/// A record's `audit.sequence.number`, if it has one.
+pub fn sequence_of(r: &Value) -> Option<u64> {
+    attr(r, "audit.sequence.number").map(|v| v["intValue"].as_str().unwrap().parse().unwrap())
+}
+
+/// A record's `audit.stream.event`, if it is a control record.
+pub fn event(r: &Value) -> Option<&str> {
+    attr(r, "audit.stream.event").and_then(|v| v["stringValue"].as_str())
+}
+
+/// The record with sequence number `seq`, to change in place.
+pub fn record_mut(lines: &mut [Value], seq: u64) -> &mut Value {
+    lines
+        .iter_mut()
+        .flat_map(|line| line["resourceLogs"].as_array_mut().unwrap())
+        .flat_map(|rl| rl["scopeLogs"].as_array_mut().unwrap())
+        .flat_map(|sl| sl["logRecords"].as_array_mut().unwrap())
+        .find(|r| sequence_of(r) == Some(seq))
+        .unwrap_or_else(|| panic!("no record {seq}"))
+}
+
+// ---- Reports ----
+
+/// The findings of a severity: kind, first number, last number.
+pub fn kinds(r: &Report, severity: Severity) -> Vec<(Kind, Option<u64>, Option<u64>)> {
+    r.streams
+        .iter()
+        .flat_map(|s| &s.findings)
+        .chain(&r.findings)
+        .filter(|f| f.severity == severity)
+        .map(|f| (f.kind, f.sequence.or(f.first), f.last))
+        .collect()
+}
+
+/// The kinds of the error findings, consecutive repeats merged.
+pub fn error_kinds(r: &Report) -> Vec<Kind> {
+    let mut k: Vec<Kind> = kinds(r, Severity::Error).into_iter().map(|(k, _, _)| k).collect();
+    k.dedup();
+    k
 }
