@@ -14,4 +14,4 @@
 //
 // internal/metadata is written by hand in the shape that mdatagen generates
 // from metadata.yaml (see the note in internal/metadata/generated_status.go).
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 // The static library is linked by its full path, so the collector binary
 // carries the Rust core and needs neither LD_LIBRARY_PATH nor a Rust

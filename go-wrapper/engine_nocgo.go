@@ -1,6 +1,6 @@
 //go:build !cgo
 
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import "time"
 

@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 // NewFactory returns the factory of the `auditchain` processor.

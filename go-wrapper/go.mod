@@ -1,4 +1,4 @@
-module github.com/auditchain/auditchain/processor/auditchainprocessor
+module github.com/auditchain/auditchain/go-wrapper
 
 go 1.26.0
 

@@ -35,8 +35,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadatatest"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadatatest"
 )
 
 // Attributes of keyed chains and signed checkpoints (docs/SPEC.md §4, §5).

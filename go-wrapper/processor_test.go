@@ -19,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadatatest"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadatatest"
 )
 
 func TestStampsRecordsAndChainsThem(t *testing.T) {

@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 // telemetry reports the processor's own metrics (documentation.md) through

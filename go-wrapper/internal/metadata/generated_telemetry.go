@@ -14,11 +14,11 @@ import (
 )
 
 func Meter(settings component.TelemetrySettings) metric.Meter {
-	return settings.MeterProvider.Meter("github.com/auditchain/auditchain/processor/auditchainprocessor")
+	return settings.MeterProvider.Meter("github.com/auditchain/auditchain/go-wrapper")
 }
 
 func Tracer(settings component.TelemetrySettings) trace.Tracer {
-	return settings.TracerProvider.Tracer("github.com/auditchain/auditchain/processor/auditchainprocessor")
+	return settings.TracerProvider.Tracer("github.com/auditchain/auditchain/go-wrapper")
 }
 
 // TelemetryBuilder provides an interface for components to report telemetry

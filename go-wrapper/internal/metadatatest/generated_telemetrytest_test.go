@@ -13,7 +13,7 @@ import (
 
 	"go.opentelemetry.io/collector/component/componenttest"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 func TestSetupTelemetry(t *testing.T) {
