@@ -22,7 +22,7 @@ func NewFactory() processor.Factory {
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	if !cgoEnabled {
-		return nil, errCgoRequired
+		return nil, errNoEngine
 	}
 	c, ok := cfg.(*Config)
 	if !ok {

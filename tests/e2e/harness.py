@@ -122,8 +122,9 @@ def collector_config(
 
 
 class Collector:
-    def __init__(self, config: Path, log: Path, cwd: Path):
+    def __init__(self, config: Path, log: Path, cwd: Path, binary: Path | None = None):
         self.config, self.log, self.cwd = config, log, cwd
+        self.binary = binary or COLLECTOR
         self.proc: subprocess.Popen | None = None
         self._logf = None
 
@@ -131,7 +132,7 @@ class Collector:
         self._logf = open(self.log, "wb")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(COLLECTOR), "--config", str(self.config)],
+            [str(self.binary), "--config", str(self.config)],
             cwd=self.cwd,
             stdout=self._logf,
             stderr=subprocess.STDOUT,
