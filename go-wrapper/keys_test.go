@@ -359,7 +359,7 @@ func TestSignedCheckpoints(t *testing.T) {
 
 	// The metric counts the real checkpoints.
 	metadatatest.AssertEqualProcessorAuditchainCheckpointsEmitted(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: int64(len(cps))}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{own("auditchain", cfg.StreamName, int64(len(cps)))}, metricdatatest.IgnoreTimestamp())
 }
 
 // isHeartbeat reports whether ld is a checkpoint that went out on its own:

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 )
@@ -58,13 +59,13 @@ type stream struct {
 	tickerDone chan struct{}
 }
 
-func newStream(set processor.Settings, cfg *Config, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stream, error) {
+func newStream(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stream, error) {
 	name := resolveStreamName(cfg.StreamName, set.ID, hostname)
 	engineJSON, err := cfg.engineConfigJSON(name)
 	if err != nil {
 		return nil, err
 	}
-	tel, err := newTelemetry(set.TelemetrySettings)
+	tel, err := newTelemetry(set, name, signal)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +165,7 @@ func (s *stream) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
 	extra, checkpoints, err := decodeExtraLogs(st.extraLogs)
 	if err == nil && extra.LogRecordCount() > 0 {
 		s.tel.checkpoints(ctx, checkpoints)
+		s.tel.emitted(ctx, extra.LogRecordCount())
 		err = s.emit(ctx, extra)
 	}
 	if st.issued() {
