@@ -4,6 +4,7 @@
 #   make test       every test (Rust, C, Go, end to end)
 #   make collector  bin/otelcol-audit, built by ocb with the auditchain processor
 #   make bench      benchmarks that print figures
+#   make module VERSION=vX.Y.Z   the Go module with the prebuilt core, in a GOPROXY directory (build/module)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -70,13 +71,29 @@ test-c: build/c/test_ffi
 	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/c/test_ffi; \
 	else echo "valgrind not installed: leak check skipped"; fi
 
+# ---- The Rust core inside the Go module ---------------------------------------
+#
+# The shim links lib/<goos>_<goarch>/libauditchain.a of its own module
+# (go-wrapper/engine_cgo.go). In the repository that file is a link to the
+# library cargo builds here (gitignored); in a module version made by
+# `make module` it is a real, prebuilt file.
+GO_PLATFORM := $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+GO_LIB      := go-wrapper/lib/$(GO_PLATFORM)/libauditchain.a
+
+$(GO_LIB): $(STATICLIB)
+	@mkdir -p $(@D)
+	ln -sfn ../../../$(STATICLIB) $@
+
+.PHONY: go-lib
+go-lib: $(GO_LIB)
+
 # ---- Go shim ------------------------------------------------------------------
 
 # The shim's tests link the static library; -count=1 because Go's test cache
 # cannot see a changed libauditchain.a. Also: the package must build and its
 # tests pass without cgo (creating the processor then fails, clearly).
 .PHONY: test-go
-test-go: $(STATICLIB)
+test-go: $(GO_LIB)
 	cd go-wrapper && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd go-wrapper && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
 	@test -z "$$(cd go-wrapper && gofmt -l .)" || { echo "gofmt: files need formatting:"; cd go-wrapper && gofmt -l .; exit 1; }
@@ -115,16 +132,18 @@ $(CORE_STAMP): $(STATICLIB) include/auditchain.h
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 # Go's build cache cannot see either Rust input: libauditchain.a is named in
-# #cgo LDFLAGS (read by the linker, never hashed), and ../include/auditchain.h
-# lies outside the package. Measured: with the old binary in place `go build`
-# keeps it ("up to date") after the .a changed. So
+# #cgo LDFLAGS (go-wrapper/lib/<platform>/libauditchain.a, a link to
+# target/release: read by the linker, never hashed), and the header is
+# include/auditchain.h (the package holds a symlink to it). Measured: with
+# the old binary in place `go build` keeps it ("up to date") after the .a
+# changed. So
 #  - the old binary is removed first, which makes go build relink and read the
 #    current .a (a relink, not a rebuild: the Go packages come from the cache);
 #  - the header's hash goes into CGO_CPPFLAGS, which is part of every cgo
 #    package's cache key, so a changed header recompiles the cgo packages
 #    (the shim, runtime/cgo, net, os/user: seconds, not the whole tree as
 #    `-a` would).
-$(COLLECTOR): $(MANIFEST) $(GO_WRAPPER_SRC) $(CORE_STAMP) $(OCB)
+$(COLLECTOR): $(MANIFEST) $(GO_WRAPPER_SRC) $(CORE_STAMP) $(GO_LIB) $(OCB)
 	@mkdir -p $(@D)
 	@distribution/collector-versions.sh check $(OCB_VERSION)
 	rm -f $(OCB_OUT)/otelcol-audit
@@ -135,6 +154,26 @@ $(COLLECTOR): $(MANIFEST) $(GO_WRAPPER_SRC) $(CORE_STAMP) $(OCB)
 
 .PHONY: collector
 collector: $(COLLECTOR)
+
+# The same collector linked fully static (glibc and libgcc's unwinder linked
+# in), for bases without glibc (distroless/static, scratch, Alpine). netgo and
+# osusergo keep Go's DNS and user lookups off glibc's NSS, which a static
+# binary cannot load. The linker warns that the Rust std in libauditchain.a
+# contains getaddrinfo and getpwuid_r calls: std::net and std::env::home_dir,
+# which the core never calls. Built from the sources ocb generated for
+# $(COLLECTOR), to a new file (so that the go command links it afresh).
+COLLECTOR_STATIC := bin/otelcol-audit-static
+STATIC_LDFLAGS   := -s -w -linkmode=external -extldflags=-static
+
+$(COLLECTOR_STATIC): $(COLLECTOR)
+	rm -f $@.new
+	cd $(OCB_OUT) && GOWORK=off CGO_ENABLED=1 CGO_CPPFLAGS="-DAUDITCHAIN_H_SHA256=$$(sha256sum $(ROOT)/include/auditchain.h | cut -c1-16)" \
+	  $(GO) build -trimpath -tags netgo,osusergo -ldflags='$(STATIC_LDFLAGS)' -o $(ROOT)/$@.new .
+	mv $@.new $@
+	@echo "built $@ ($$(du -h $@ | cut -f1))"
+
+.PHONY: collector-static
+collector-static: $(COLLECTOR_STATIC)
 
 # ---- Run ----------------------------------------------------------------------------
 
@@ -161,7 +200,7 @@ venv: $(VENV_STAMP)
 
 # Builds what the test runs (the test itself builds nothing), then runs it.
 .PHONY: test-e2e
-test-e2e: $(COLLECTOR) $(CLI) $(VENV_STAMP)
+test-e2e: $(COLLECTOR) $(COLLECTOR_STATIC) $(CLI) $(VENV_STAMP)
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 # ---- Crash test ------------------------------------------------------------------
@@ -191,16 +230,45 @@ bench-rust:
 	$(CARGO) bench --locked --bench core -- --warm-up-time 1 --measurement-time 3
 
 # Go benchmarks of the shim: ConsumeLogs end to end and writing stamps.
-bench-go: $(STATICLIB)
+bench-go: $(GO_LIB)
 	cd go-wrapper && $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 .
 
 bench: bench-rust bench-go bench-e2e
 
+# ---- Go module with the prebuilt core ----------------------------------------
+#
+# `make module VERSION=vX.Y.Z` (default: v + the crate's version) writes the
+# module github.com/auditchain/auditchain/go-wrapper at that version, with
+# the Rust core prebuilt for linux/amd64 and, where its Rust target is
+# installed, linux/arm64 (MODULE_PLATFORMS="linux_amd64" to choose), into
+# build/module/proxy, a directory in GOPROXY layout; lib/BUILDINFO in the
+# module records the toolchain and each library's sha256. See
+# distribution/module.sh and distribution/README.md.
+VERSION          ?= v$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+MODULE_PLATFORMS ?=
+
+.PHONY: module
+module:
+	distribution/module.sh $(if $(MODULE_PLATFORMS),--platforms "$(MODULE_PLATFORMS)") $(VERSION)
+
+# A user's build: ocb in an empty directory on a manifest that names the
+# module by `gomod:` and version only, GOPROXY pointing at a module proxy
+# directory made like `make module` (host platform only, in its own
+# directory), then the collector it built stamps records.
+E2E_MODULE := build/e2e-module
+
+.PHONY: test-module
+test-module: $(OCB) $(CLI) $(VENV_STAMP)
+	distribution/module.sh --out $(E2E_MODULE) --platforms $(GO_PLATFORM) $(VERSION)
+	AUDITCHAIN_OCB=$(OCB) AUDITCHAIN_MODULE_PROXY=$(ROOT)/$(E2E_MODULE)/proxy AUDITCHAIN_MODULE_VERSION=$(VERSION) \
+	  $(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e/module_build.py
+
 # ---- Everything ---------------------------------------------------------------
 
 .PHONY: test
-test: test-rust test-c test-go test-e2e crash-test
+test: test-rust test-c test-go test-e2e test-module crash-test
 
 .PHONY: clean
 clean:
 	rm -rf target build bin
+	rm -f go-wrapper/lib/*/libauditchain.a

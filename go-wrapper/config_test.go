@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 func TestLoadConfig(t *testing.T) {

@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"errors"
@@ -17,6 +17,12 @@ import (
 // built without cgo.
 var errCgoRequired = errors.New("the auditchain processor requires cgo: its chain engine is a Rust library linked through cgo; " +
 	"build the collector with CGO_ENABLED=1 (in an ocb manifest: dist.cgo_enabled: true)")
+
+// errNoCoreFor is returned when the processor is created on a platform
+// for which the module ships no prebuilt Rust core (lib/<goos>_<goarch>).
+func errNoCoreFor(goos, goarch string) error {
+	return fmt.Errorf("the auditchain processor has no Rust core for %s/%s: the module ships it for linux/amd64 and linux/arm64 only", goos, goarch)
+}
 
 // resultCode mirrors `auditchain_result` (include/auditchain.h). The cgo
 // file checks at compile time that the values agree with the header.

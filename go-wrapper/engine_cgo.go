@@ -1,23 +1,35 @@
-//go:build cgo
+//go:build cgo && linux && (amd64 || arm64)
 
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
-// The static library is linked by its full path, so the collector binary
-// carries the Rust core and needs neither LD_LIBRARY_PATH nor a Rust
-// toolchain where it runs. Build it first: `cargo build --release` in the
-// repository root (`make lib`). -lm -ldl -lpthread are what Rust's std
-// needs from libc on Linux. The go command re-reads the archive at every
-// link, so a rebuilt library is always picked up.
+// The Rust core is a static library inside this module, one per platform,
+// chosen by the build constraints of the #cgo lines below:
+// lib/<goos>_<goarch>/libauditchain.a. It is linked by its full path, so
+// the collector binary carries the Rust core and needs neither
+// LD_LIBRARY_PATH nor a Rust toolchain where it runs; -lm -ldl -lpthread
+// are what Rust's std needs from libc on Linux.
 //
-// The header is included through the symlink auditchain.h in this
-// directory, not only through -I: the go command hashes the .h files of
-// the package directory into its build cache key but not headers found
-// through -I, so without the symlink a changed header would leave a stale
-// cached build (and the layout checks below would not run again).
+// In a released module version (`make module`) the libraries are real
+// files, prebuilt, with their toolchain and checksums in lib/BUILDINFO. In
+// the repository, lib/<goos>_<goarch>/libauditchain.a is a link to
+// ../target/release/libauditchain.a that `make lib`-dependent targets
+// create (gitignored). The go command re-reads the archive at every link,
+// but it does not hash it into its build cache key: a test binary or
+// collector that is still in place is not relinked when only the archive
+// changed (the Makefile deletes the collector binary first; tests run with
+// -count=1).
+//
+// The header auditchain.h lies in this directory, not behind -I: the go
+// command hashes the .h files of the package directory into its build
+// cache key but not headers found through -I, so a changed header
+// recompiles this package (and re-runs the layout checks below). In the
+// repository it is a symlink to ../include/auditchain.h; in a module
+// version it is a copy.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
-#cgo LDFLAGS: ${SRCDIR}/../target/release/libauditchain.a -lm -ldl -lpthread
+#cgo linux,amd64 LDFLAGS: ${SRCDIR}/lib/linux_amd64/libauditchain.a
+#cgo linux,arm64 LDFLAGS: ${SRCDIR}/lib/linux_arm64/libauditchain.a
+#cgo LDFLAGS: -lm -ldl -lpthread
 
 #include "auditchain.h"
 */
@@ -33,6 +45,9 @@ import (
 )
 
 const cgoEnabled = true
+
+// errNoEngine is nil: this build has the engine.
+var errNoEngine error
 
 // Compile-time checks that the Go mirrors in engine.go agree with the
 // header: a mismatch makes one of these array types differ in length, which

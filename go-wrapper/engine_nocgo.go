@@ -1,14 +1,26 @@
-//go:build !cgo
+//go:build !(cgo && linux && (amd64 || arm64))
 
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
-// Without cgo there is no Rust core to link. The package still compiles so
-// that a collector build without cgo fails clearly at processor creation
-// instead of at link time with missing symbols.
+// Without cgo, or on a platform the module has no prebuilt Rust core for,
+// there is nothing to link. The package still compiles so that such a
+// collector build fails clearly at processor creation instead of at link
+// time with missing symbols.
 
 const cgoEnabled = false
+
+// errNoEngine says why this build has no engine.
+var errNoEngine = func() error {
+	if runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") {
+		return errCgoRequired
+	}
+	return errNoCoreFor(runtime.GOOS, runtime.GOARCH)
+}()
 
 var attributeKeys = func() []string { return nil }
 
@@ -16,17 +28,17 @@ func libraryVersion() string { return "" }
 
 type engine struct{}
 
-func newEngine([]byte, time.Time) (*engine, error) { return nil, errCgoRequired }
+func newEngine([]byte, time.Time) (*engine, error) { return nil, errNoEngine }
 
 func (*engine) streamID() string { return "" }
 
-func (*engine) stampLogs([]byte, time.Time) (*stampSet, error) { return nil, errCgoRequired }
+func (*engine) stampLogs([]byte, time.Time) (*stampSet, error) { return nil, errNoEngine }
 
-func (*engine) tick(time.Time) (*stampSet, error) { return nil, errCgoRequired }
+func (*engine) tick(time.Time) (*stampSet, error) { return nil, errNoEngine }
 
-func (*engine) settle(uint64, bool) error { return errCgoRequired }
+func (*engine) settle(uint64, bool) error { return errNoEngine }
 
-func (*engine) close(time.Time) (*stampSet, error) { return nil, errCgoRequired }
+func (*engine) close(time.Time) (*stampSet, error) { return nil, errNoEngine }
 
 func (*engine) stateWrites() uint64 { return 0 }
 

@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 // NewFactory returns the factory of the `auditchain` processor.
@@ -22,7 +22,7 @@ func NewFactory() processor.Factory {
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	if !cgoEnabled {
-		return nil, errCgoRequired
+		return nil, errNoEngine
 	}
 	c, ok := cfg.(*Config)
 	if !ok {

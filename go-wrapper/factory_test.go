@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 func TestFactory(t *testing.T) {

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux && (amd64 || arm64)
 
 package auditchainprocessor
 
@@ -35,8 +35,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadatatest"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadatatest"
 )
 
 // Attributes of keyed chains and signed checkpoints (docs/SPEC.md §4, §5).
@@ -359,7 +359,7 @@ func TestSignedCheckpoints(t *testing.T) {
 
 	// The metric counts the real checkpoints.
 	metadatatest.AssertEqualProcessorAuditchainCheckpointsEmitted(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: int64(len(cps))}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{own("auditchain", cfg.StreamName, int64(len(cps)))}, metricdatatest.IgnoreTimestamp())
 }
 
 // isHeartbeat reports whether ld is a checkpoint that went out on its own:

@@ -1,4 +1,4 @@
-//go:build !cgo
+//go:build !(cgo && linux && (amd64 || arm64))
 
 package auditchainprocessor
 
@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/auditchain/auditchain/processor/auditchainprocessor/internal/metadata"
+	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
 
 // Without cgo the package builds, and creating the processor says why it

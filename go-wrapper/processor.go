@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 )
@@ -30,7 +31,7 @@ var _ processor.Logs = (*logsProcessor)(nil)
 
 func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (*logsProcessor, error) {
 	p := &logsProcessor{next: next}
-	s, err := newStamper(set, cfg, os.Hostname, next.ConsumeLogs)
+	s, err := newStamper(set, cfg, pipeline.SignalLogs, os.Hostname, next.ConsumeLogs)
 	if err != nil {
 		return nil, err
 	}
@@ -48,21 +49,27 @@ func (p *logsProcessor) Capabilities() consumer.Capabilities {
 // stamps onto ld, appends the engine's own records, forwards the batch and
 // settles it. It may run concurrently; the engine keeps sequence numbers
 // unique and gap-free across calls.
+//
+// Telemetry as processorhelper records it: the time until the batch is
+// handed on, the records in, and the records out (the batch's, plus the
+// engine's own records that travel with it; 0 when it is refused).
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	start := time.Now()
+	incoming := ld.LogRecordCount()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	eng := p.eng
 	if eng == nil {
-		return p.unstamped(ctx, ld, errNotRunning)
+		return p.unstamped(ctx, ld, start, errNotRunning)
 	}
 
 	req, err := p.marshaler.MarshalLogs(ld)
 	if err != nil {
-		return p.unstamped(ctx, ld, consumererror.NewPermanent(err))
+		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
 	}
 	st, err := eng.stampLogs(req, time.Now())
 	if err != nil {
-		return p.unstamped(ctx, ld, classify(err))
+		return p.unstamped(ctx, ld, start, classify(err))
 	}
 	p.issued(ctx, eng, st)
 
@@ -86,13 +93,14 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		if batchID != 0 {
 			p.settle(eng, batchID, false)
 		}
-		return p.unstamped(ctx, ld, consumererror.NewPermanent(err))
+		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
 	}
 	p.tel.stamped(ctx, stamped)
 	if extra.LogRecordCount() > 0 {
 		p.tel.checkpoints(ctx, checkpoints)
 		extra.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 	}
+	p.tel.processed(ctx, start, incoming, ld.LogRecordCount())
 
 	err = p.next.ConsumeLogs(ctx, ld)
 	if batchID != 0 {
@@ -105,17 +113,19 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 // refused with err (fail closed: the receiver tells the client to retry,
 // or drops a permanent failure); with on_error: forward_unstamped it goes
 // on without stamps, counted.
-func (p *logsProcessor) unstamped(ctx context.Context, ld plog.Logs, err error) error {
+func (p *logsProcessor) unstamped(ctx context.Context, ld plog.Logs, start time.Time, err error) error {
+	n := ld.LogRecordCount()
 	if p.cfg.OnError != OnErrorForwardUnstamped {
 		p.tel.failed(ctx, 0)
+		p.tel.processed(ctx, start, n, 0)
 		p.logger.Warn("auditchain refused a batch it could not stamp",
 			zap.Int("log_records", ld.LogRecordCount()),
 			zap.Bool("permanent", consumererror.IsPermanent(err)),
 			zap.Error(err))
 		return err
 	}
-	n := ld.LogRecordCount()
 	p.tel.failed(ctx, n)
+	p.tel.processed(ctx, start, n, n)
 	p.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
 		zap.Int("log_records", n), zap.Error(err))
 	return p.next.ConsumeLogs(ctx, ld)

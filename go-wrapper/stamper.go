@@ -1,4 +1,4 @@
-package auditchainprocessor // import "github.com/auditchain/auditchain/processor/auditchainprocessor"
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 )
@@ -59,13 +60,13 @@ type stamper struct {
 	tickerDone chan struct{}
 }
 
-func newStamper(set processor.Settings, cfg *Config, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stamper, error) {
+func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stamper, error) {
 	name := resolveStreamName(cfg.StreamName, set.ID, hostname)
 	engineJSON, err := cfg.engineConfigJSON(name)
 	if err != nil {
 		return nil, err
 	}
-	tel, err := newTelemetry(set.TelemetrySettings)
+	tel, err := newTelemetry(set, name, signal)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +170,7 @@ func (s *stamper) emitOwn(ctx context.Context, eng *engine, st *stampSet) error 
 	}
 	if err == nil && extra.LogRecordCount() > 0 {
 		s.tel.checkpoints(ctx, st.checkpoints)
+		s.tel.emitted(ctx, extra.LogRecordCount())
 		err = s.emit(ctx, extra)
 	}
 	if st.issued() {

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux && (amd64 || arm64)
 
 package auditchainprocessor
 
@@ -26,6 +26,9 @@ func TestEveryValueTypeVerifiesThroughPdataJSON(t *testing.T) {
 	verifier, err := filepath.Abs("../target/release/auditchain")
 	require.NoError(t, err)
 	_, err = os.Stat(verifier)
+	if _, e := os.Stat("lib/BUILDINFO"); e == nil && err != nil {
+		t.Skip("a module version, outside the repository: no verifier CLI beside it")
+	}
 	require.NoError(t, err, "build the CLI first: make cli (make test-go does)")
 
 	ld := plog.NewLogs()

@@ -122,8 +122,18 @@ def collector_config(
 
 
 class Collector:
-    def __init__(self, config: Path, log: Path, cwd: Path):
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        cwd: Path,
+        binary: Path | None = None,
+        extra_args: list[str] = (),
+        extra_env: dict[str, str] | None = None,
+    ):
         self.config, self.log, self.cwd = config, log, cwd
+        self.binary = binary or COLLECTOR
+        self.extra_args, self.extra_env = list(extra_args), dict(extra_env or {})
         self.proc: subprocess.Popen | None = None
         self._logf = None
 
@@ -131,14 +141,14 @@ class Collector:
         self._logf = open(self.log, "wb")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(COLLECTOR), "--config", str(self.config)],
+            [str(self.binary), "--config", str(self.config), *self.extra_args],
             cwd=self.cwd,
             stdout=self._logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             # A bare environment: no LD_LIBRARY_PATH, no Rust toolchain on
             # PATH; the binary carries the Rust core statically.
-            env={"PATH": "/usr/bin:/bin", "HOME": str(self.cwd), "LANG": "C.UTF-8"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.cwd), "LANG": "C.UTF-8", **self.extra_env},
         )
         deadline = t0 + START_TIMEOUT_S
         while time.monotonic() < deadline:

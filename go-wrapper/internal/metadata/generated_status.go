@@ -17,7 +17,7 @@ import (
 
 var (
 	Type      = component.MustNewType("auditchain")
-	ScopeName = "github.com/auditchain/auditchain/processor/auditchainprocessor"
+	ScopeName = "github.com/auditchain/auditchain/go-wrapper"
 )
 
 const (

@@ -14,11 +14,11 @@ import (
 )
 
 func Meter(settings component.TelemetrySettings) metric.Meter {
-	return settings.MeterProvider.Meter("github.com/auditchain/auditchain/processor/auditchainprocessor")
+	return settings.MeterProvider.Meter("github.com/auditchain/auditchain/go-wrapper")
 }
 
 func Tracer(settings component.TelemetrySettings) trace.Tracer {
-	return settings.TracerProvider.Tracer("github.com/auditchain/auditchain/processor/auditchainprocessor")
+	return settings.TracerProvider.Tracer("github.com/auditchain/auditchain/go-wrapper")
 }
 
 // TelemetryBuilder provides an interface for components to report telemetry
@@ -32,6 +32,9 @@ type TelemetryBuilder struct {
 	ProcessorAuditchainRecordsForwardedUnstamped metric.Int64Counter
 	ProcessorAuditchainRecordsStamped            metric.Int64Counter
 	ProcessorAuditchainStateWrites               metric.Int64Counter
+	ProcessorIncomingItems                       metric.Int64Counter
+	ProcessorInternalDuration                    metric.Float64Histogram
+	ProcessorOutgoingItems                       metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -91,6 +94,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_auditchain_state_writes",
 		metric.WithDescription("Number of durable (fsynced) writes of the stream state; concurrent batches can share one write. [Alpha]"),
 		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorIncomingItems, err = builder.meter.Int64Counter(
+		"otelcol_processor_incoming_items",
+		metric.WithDescription("Number of items passed to the processor. [Alpha]"),
+		metric.WithUnit("{item}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorInternalDuration, err = builder.meter.Float64Histogram(
+		"otelcol_processor_internal_duration",
+		metric.WithDescription("Duration of time taken to process a batch of telemetry data through the processor. [Alpha]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorOutgoingItems, err = builder.meter.Int64Counter(
+		"otelcol_processor_outgoing_items",
+		metric.WithDescription("Number of items emitted from the processor. [Alpha]"),
+		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

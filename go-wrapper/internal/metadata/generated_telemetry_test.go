@@ -51,14 +51,14 @@ func TestProviders(t *testing.T) {
 
 	meter := Meter(set)
 	if m, ok := meter.(mockMeter); ok {
-		require.Equal(t, "github.com/auditchain/auditchain/processor/auditchainprocessor", m.name)
+		require.Equal(t, "github.com/auditchain/auditchain/go-wrapper", m.name)
 	} else {
 		require.Fail(t, "returned Meter not mockMeter")
 	}
 
 	tracer := Tracer(set)
 	if m, ok := tracer.(mockTracer); ok {
-		require.Equal(t, "github.com/auditchain/auditchain/processor/auditchainprocessor", m.name)
+		require.Equal(t, "github.com/auditchain/auditchain/go-wrapper", m.name)
 	} else {
 		require.Fail(t, "returned Meter not mockTracer")
 	}
