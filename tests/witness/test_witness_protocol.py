@@ -26,7 +26,7 @@ import pytest
 
 import c2sp
 from witness_harness import FIGURES, check_cosigned, make_log, post
-from witness import LiteWitness, OmniWitness
+from witness import LiteWitness, OmniWitness, witness_view
 
 LITE, OMNI = "litewitness", "omniwitness"
 
@@ -138,7 +138,8 @@ def test_go_client_merges_and_verifies(witness, new_log):
 
 def test_extension_lines_are_accepted_and_cosigned(witness, new_log):
     log = new_log(witness)
-    ext = ["auditchain/stream gateway-1", "auditchain/time 2026-12-01T00:00:00Z"]
+    # docs/SPEC.md §5.3's extension lines, and one more of our own.
+    ext = ["time 1796141905123456789", "interval 60", "auditchain/stream gateway-1"]
     body = log.body(0, 7, ext=ext)
     text = c2sp.Request.parse(body).checkpoint_body
     assert c2sp.parse_checkpoint(text).extensions == tuple(ext)
@@ -351,6 +352,38 @@ def test_monitoring_endpoints(witness, new_log):
         assert entry["keys"] == [log.vkey]
 
 
+def test_witness_view_from_an_exported_checkpoint(witness, new_log):
+    """A verifier holding only the log's exported signed checkpoints (no
+    log key, no monitoring API) learns the witness's size and gets a fresh
+    cosignature on the newest one; an older one shows the export lacks the
+    tail the witness saw."""
+    log = new_log(witness)
+    advance(witness, log, [5, 13])
+    note13 = c2sp.Request.parse(log.body(0, 13)).note
+    size, sigs = witness_view(witness.url, note13)
+    assert size == 13 and sigs is not None
+    sig = c2sp.parse_sig_lines(sigs)[0]
+    assert c2sp.verify_cosig(c2sp.VKey.parse(witness.vkey), c2sp.split_note(note13)[0], sig)
+    assert witness_view(witness.url, c2sp.Request.parse(log.body(0, 5)).note) == (13, None)
+    # Nothing moved.
+    expect_409(post(witness.url, log.body(0, 13), f"{impl(witness)}: after the views"), 13)
+
+
+def test_omniwitness_distributes_its_cosigned_checkpoint(omni, new_log):
+    """omniwitness keeps the whole cosigned checkpoint and PUTs it to its
+    REST distributor (--rest_distro_url): the witness's own latest view,
+    with the log's signature and its cosignature."""
+    log = new_log(omni)
+    advance(omni, log, [5, 13])
+    got = omni.distributed(log.origin)
+    text, sigs = c2sp.split_note(got)
+    cp = c2sp.parse_checkpoint(text)
+    assert (cp.origin, cp.size, cp.root) == (log.origin, 13, c2sp.poc_root(13))
+    by = {s.name: s for s in sigs}
+    assert c2sp.verify_note_sig(c2sp.VKey.parse(log.vkey), text, by[log.origin])
+    assert c2sp.verify_cosig(c2sp.VKey.parse(omni.vkey), text, by[omni.name])
+
+
 def test_many_origins(lite, omni, poc, tmp_path):
     """No limit on origins in either witness's code; 40 logs registered the
     way each expects, each cosigned."""
@@ -397,9 +430,7 @@ def test_restart_remembers_sizes(kind, tmp_path, poc):
         w.start()
         expect_409(post(w.url, log.body(0, 40), f"{kind}: after SIGKILL"), 40)
     finally:
-        w.stop()
-        if isinstance(w, LiteWitness):
-            w.cleanup()
+        w.cleanup()
 
 
 def test_litewitness_key_formats(lite, new_log, poc, tmp_path):
@@ -421,3 +452,39 @@ def test_litewitness_key_formats(lite, new_log, poc, tmp_path):
     assert "does not match origin" in out and "Added key" in out
     body = log.body(0, 3, sign_with=named.skey)
     check_cosigned(lite, body, post(lite.url, body, "litewitness: key name != origin"))
+
+
+# ---- a fixed vector (docs/WITNESSING-NOTES.md shows the same bytes) ------------
+
+VECTOR = {
+    # litewitness v0.6.1 -name witness.example/w1, captured on 2026-12-01.
+    "witness_vkey": "witness.example/w1+99d91bd5+BIzYejmlJUoEJZKZoP3WYi6vtaSpXVlTFDm512BL9RIR",
+    "witness_ssh_pub": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIzYejmlJUoEJZKZoP3WYi6vtaSpXVlTFDm512BL9RIR",
+    "log_vkey": "example.com/audit/gateway-1+28af1add+AfGnpaFylRAtvSoIWQdYcISQVOf3D7ZdTm5VtX8OI6/G",
+    "note5": ("example.com/audit/gateway-1\n5\nPSRysyXZTDU4AlrnRyNu/SUqzKD/s/Awza5dJ/+DLuU=\n\n"
+              "\u2014 example.com/audit/gateway-1 KK8a3RYM+SYVphLL3NEsp8rQgYGBBb1VfqmTmX5QGO0G42zcI7L9ILZrogCFHTzSKWMneNNNTE4TOdKGarIkVOU6gQI=\n"),
+    "cosig5": "\u2014 witness.example/w1 mdkb1QAAAABrDvNRSPy7SJ/1yda4G2c1kZZpaSIA76daLYaCOI6oKt/THmFKfxk9+f8FB0g3Jf4WjlRh0v1e/pCOcIIkSSaki1CSDA==\n",
+    "cosig5_time": 1796141905,
+    "proof_5_13": ["pjzKooYgCKW4A4Cryll7Ub2RNfAdz9yCtZYpWFRss+Y=", "bccIrmubr+789HhV7m7PGhShNbo+F4XQctjb1QTm3Qc=",
+                   "pttPPVFApsK/GjZe8jbOqaEKSJe5X8xVCENrWZD0//s=", "a3P5FYx/LbbAwamxmGRzvArZ3lGIIgQbYQMPTF9YDqc=",
+                   "V8Vt2mTsK1w4EOkIPuatGpAuxJe/KHDHAeVl13BAqVI="],
+    "root13": "oMm6+KRiI80Bn0+ZV3UXyNCB7y6YlgutZISSScPGsxA=",
+}
+
+
+def test_fixed_vector():
+    v = VECTOR
+    wv = c2sp.VKey.parse(v["witness_vkey"])
+    blob = base64.b64decode(v["witness_ssh_pub"].split()[1])
+    assert wv.public == blob[-32:] and c2sp.cosig_vkey("witness.example/w1", blob[-32:]) == v["witness_vkey"]
+    text, sigs = c2sp.split_note(v["note5"].encode())
+    assert c2sp.verify_note_sig(c2sp.VKey.parse(v["log_vkey"]), text, sigs[0])
+    assert c2sp.parse_checkpoint(text).root == c2sp.poc_root(5)
+    line = c2sp.parse_sig_lines(v["cosig5"].encode())[0]
+    assert c2sp.verify_cosig(wv, text, line) == v["cosig5_time"]
+    msg = c2sp.cosignature_message(v["cosig5_time"], text)
+    assert msg == b"cosignature/v1\ntime 1796141905\nexample.com/audit/gateway-1\n5\nPSRysyXZTDU4AlrnRyNu/SUqzKD/s/Awza5dJ/+DLuU=\n"
+    assert base64.b64decode(v["root13"]) == c2sp.poc_root(13)
+    proof = [base64.b64decode(h) for h in v["proof_5_13"]]
+    assert c2sp.verify_consistency(5, 13, c2sp.poc_root(5), c2sp.poc_root(13), proof)
+    assert not c2sp.verify_consistency(5, 13, c2sp.poc_root(5), c2sp.poc_root(13), proof[:-1])

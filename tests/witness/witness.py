@@ -12,9 +12,14 @@ key.
 
 Both expose: url, vkey (the cosigning key, C2SP vkey, type 0x04), register
 (origin, log vkey), checkpoint(origin) (the monitoring GET of C2SP
-tlog-witness, None when the witness answers 404), stop, restart. LiteWitness
-also reads back what it holds: latest(origin) from its index page and
-list_logs() through witnessctl.
+tlog-witness, None when the witness answers 404: neither serves it), stop,
+restart, cleanup. What they hold can still be read back:
+- witness_view(url, signed checkpoint), for any witness: its size, and a
+  fresh cosignature when it holds that very checkpoint (see the function);
+- LiteWitness.latest(origin): size and root from its index page, and
+  list_logs() through witnessctl (neither carries a signature);
+- OmniWitness.distributed(origin): its stored cosigned checkpoint, as it
+  pushes it to a REST distributor (a loopback stand-in here).
 
 The binaries come from `make witness-tools` (.tools/, versioned names);
 AUDITCHAIN_LITEWITNESS, AUDITCHAIN_WITNESSCTL, AUDITCHAIN_OMNIWITNESS and
@@ -38,9 +43,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import c2sp
@@ -146,6 +154,38 @@ def origin_hash(origin: str) -> str:
     """The <origin hash> path element of the monitoring API: lowercase hex
     SHA-256 of the origin line."""
     return hashlib.sha256(origin.encode()).hexdigest()
+
+
+def _post(url: str, body: bytes, timeout: float = 10) -> tuple[int, str, bytes]:
+    req = urllib.request.Request(url + "/add-checkpoint", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+def witness_view(url: str, signed_checkpoint: bytes) -> tuple[int, bytes | None]:
+    """What a witness holds for a log, asked by anyone who has one of the
+    log's signed checkpoints (they are in the exports), with no key and no
+    monitoring API: `old 0` draws a 409 with the witness's size (or a 200
+    for a witness that never saw the log, which then cosigns it); when that
+    size is the checkpoint's, resending with `old <size>` and no proof is
+    answered with a fresh cosignature (same size, same root: nothing
+    changes). Returns (witness size, cosignature lines or None)."""
+    size = c2sp.parse_checkpoint(c2sp.split_note(signed_checkpoint)[0]).size
+    status, ctype, body = _post(url, b"old 0\n\n" + signed_checkpoint)
+    if status == 200:
+        return size, body
+    if status != 409 or ctype != "text/x.tlog.size":
+        raise RuntimeError(f"add-checkpoint old 0: HTTP {status} {body[:200]!r}")
+    held = int(body)
+    if held != size:
+        return held, None
+    status, _, body = _post(url, b"old %d\n\n" % size + signed_checkpoint)
+    if status != 200:
+        raise RuntimeError(f"add-checkpoint old {size}: HTTP {status} {body[:200]!r}")
+    return size, body
 
 
 class _Witness:
@@ -317,10 +357,49 @@ class LiteWitness(_Witness):
 
 # ---- omniwitness ------------------------------------------------------------
 
+class _Distributor(ThreadingHTTPServer):
+    """A stand-in for omniwitness's REST distributor on loopback: keeps the
+    last body PUT to /distributor/v0/logs/<log ID>/byWitness/<witness
+    name>/checkpoint, where log ID = hex SHA-256("o:" || origin)."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.puts: dict[str, bytes] = {}
+        self.cond = threading.Condition()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                parts = urllib.parse.unquote(self.path).split("/")
+                # ["", "distributor", "v0", "logs", ID, "byWitness", NAME..., "checkpoint"]
+                with outer.cond:
+                    if len(parts) > 6 and parts[1:4] == ["distributor", "v0", "logs"] and body:
+                        outer.puts[parts[4]] = body
+                    outer.cond.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def omniwitness_log_id(origin: str) -> str:
+    return hashlib.sha256(b"o:" + origin.encode()).hexdigest()
+
+
 class OmniWitness(_Witness):
-    """omniwitness with a SQLite database, no metrics listener, no
-    distributor, no bastion, no public witness network lists: nothing that
-    reaches outside the machine."""
+    """omniwitness with a SQLite database, no metrics listener, no bastion,
+    no public witness network lists, and its REST distributor pointed at a
+    loopback stand-in (_Distributor): nothing reaches outside the machine."""
 
     def __init__(self, work: Path, name: str = "example.com/auditchain-test-omniwitness"):
         self.work = Path(work)
@@ -333,6 +412,7 @@ class OmniWitness(_Witness):
         self.log = self.work / "omniwitness.log"
         self.logs: dict[str, str] = {}
         self.url = ""
+        self.distributor: _Distributor | None = None
         if not self.skey.exists():
             subprocess.run([str(omniwitness_keygen_bin()), "--origin", name, "--out_priv", str(self.skey),
                             "--out_pub", str(self.vkey_file)], check=True, capture_output=True)
@@ -347,7 +427,7 @@ class OmniWitness(_Witness):
             w.start()
             yield w
         finally:
-            w.stop()
+            w.cleanup()
 
     def _write_yaml(self) -> None:
         # The same schema as omniwitness/logs.yaml (only Origin and PublicKey
@@ -361,10 +441,15 @@ class OmniWitness(_Witness):
 
     def start(self) -> float:
         t0 = time.monotonic()
+        if self.distributor is None:
+            self.distributor = _Distributor()
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [str(omniwitness_bin()), "--listen", "127.0.0.1:0", "--metrics_listen", "", "--db_file", str(self.db),
-             "--private_key_path", str(self.skey), "--additional_logs", str(self.logs_yaml), "--logtostderr"],
+             "--private_key_path", str(self.skey), "--additional_logs", str(self.logs_yaml), "--logtostderr",
+             # The default --distribute_rate_limit 0 ("disabled") builds a
+             # limiter of rate 0: after the first log it waits forever.
+             "--rest_distro_url", self.distributor.url, "--distribute_rate_limit", "1000"],
             stdout=logf, stderr=subprocess.STDOUT, cwd=self.work)
         logf.close()
         port = _wait_port(self.proc, self.log, "omniwitness")
@@ -372,13 +457,41 @@ class OmniWitness(_Witness):
         return time.monotonic() - t0
 
     def stop(self, sig: int = signal.SIGINT) -> int | None:
+        """omniwitness installs no signal handler: SIGINT ends it at once
+        (its SQLite commits came before each response)."""
         rc = _stop(self.proc, sig)
         self.proc = None
         return rc
 
+    def cleanup(self) -> None:
+        self.stop()
+        if self.distributor is not None:
+            self.distributor.shutdown()
+            self.distributor.server_close()
+            self.distributor = None
+
     def restart(self) -> float:
         self.stop()
         return self.start()
+
+    def distributed(self, origin: str, timeout: float = 10) -> bytes:
+        """The witness's own latest cosigned checkpoint for origin, as its
+        distributor pushes it (the log's note with the witness's
+        cosignature added). omniwitness pushes every log once at start,
+        then every minute: this restarts it and waits for the push."""
+        assert self.distributor is not None
+        log_id = omniwitness_log_id(origin)
+        with self.distributor.cond:
+            self.distributor.puts.pop(log_id, None)
+        self.restart()
+        deadline = time.monotonic() + timeout
+        with self.distributor.cond:
+            while log_id not in self.distributor.puts:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"omniwitness pushed no checkpoint for {origin}:\n{_tail(self.log)}")
+                self.distributor.cond.wait(left)
+            return self.distributor.puts[log_id]
 
     def register(self, origin: str, log_vkey: str) -> None:
         """Adds the log to --additional_logs and restarts (omniwitness reads
