@@ -272,3 +272,74 @@ test: test-rust test-c test-go test-e2e test-module crash-test
 clean:
 	rm -rf target build bin
 	rm -f go-wrapper/lib/*/libauditchain.a
+
+# ---- Witnesses (C2SP tlog-witness) ---------------------------------------------
+#
+# Real, independent witnesses for tests/witness, pinned and installed like
+# ocb: versioned file names in .tools/, GOWORK=off go install from the module
+# proxy, compiled with the Go installed here (GOTOOLCHAIN is not raised).
+#  - litewitness + witnessctl, filippo.io/torchwood v0.6.1: the newest that
+#    builds with Go 1.26 (v0.10.0, the only later one served, needs Go 1.27).
+#  - omniwitness + its generate_keys, github.com/transparency-dev/witness: no
+#    tagged releases, so an exact pseudo-version (its go.mod says go 1.25.0).
+# See docs/WITNESSING-NOTES.md for what each does on the wire.
+TORCHWOOD_VERSION   := 0.6.1
+OMNIWITNESS_VERSION := 0.0.0-20260720115447-2e1c6971d19e
+
+LITEWITNESS        := $(TOOLS)/litewitness-v$(TORCHWOOD_VERSION)
+WITNESSCTL         := $(TOOLS)/witnessctl-v$(TORCHWOOD_VERSION)
+OMNIWITNESS        := $(TOOLS)/omniwitness-v$(OMNIWITNESS_VERSION)
+OMNIWITNESS_KEYGEN := $(TOOLS)/omniwitness-generate_keys-v$(OMNIWITNESS_VERSION)
+WITNESS_POC        := build/witness/poc
+WITNESS_POC_SRC    := $(wildcard tests/witness/poc/*.go) tests/witness/poc/go.mod tests/witness/poc/go.sum
+
+$(LITEWITNESS) $(WITNESSCTL) &:
+	@rm -rf $(TOOLS)/.torchwood-install && mkdir -p $(TOOLS)/.torchwood-install
+	GOBIN=$(TOOLS)/.torchwood-install GOWORK=off $(GO) install \
+	  filippo.io/torchwood/cmd/litewitness@v$(TORCHWOOD_VERSION) \
+	  filippo.io/torchwood/cmd/witnessctl@v$(TORCHWOOD_VERSION)
+	mv $(TOOLS)/.torchwood-install/litewitness $(LITEWITNESS)
+	mv $(TOOLS)/.torchwood-install/witnessctl $(WITNESSCTL)
+	@rmdir $(TOOLS)/.torchwood-install
+
+$(OMNIWITNESS) $(OMNIWITNESS_KEYGEN) &:
+	@rm -rf $(TOOLS)/.omniwitness-install && mkdir -p $(TOOLS)/.omniwitness-install
+	GOBIN=$(TOOLS)/.omniwitness-install GOWORK=off $(GO) install \
+	  github.com/transparency-dev/witness/cmd/omniwitness@v$(OMNIWITNESS_VERSION) \
+	  github.com/transparency-dev/witness/cmd/generate_keys@v$(OMNIWITNESS_VERSION)
+	mv $(TOOLS)/.omniwitness-install/omniwitness $(OMNIWITNESS)
+	mv $(TOOLS)/.omniwitness-install/generate_keys $(OMNIWITNESS_KEYGEN)
+	@rmdir $(TOOLS)/.omniwitness-install
+
+.PHONY: witness-tools
+witness-tools: $(LITEWITNESS) $(WITNESSCTL) $(OMNIWITNESS) $(OMNIWITNESS_KEYGEN)
+
+# The proof-of-concept tlog-witness client (its own module, pinned x/mod).
+$(WITNESS_POC): $(WITNESS_POC_SRC)
+	@mkdir -p $(@D)
+	cd tests/witness/poc && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) build -o $(ROOT)/$@ .
+	@test -z "$$(gofmt -l tests/witness/poc)" || { echo "gofmt: files need formatting:"; gofmt -l tests/witness/poc; exit 1; }
+
+# tests/witness's own pins, in the same .venv as the e2e tests.
+WITNESS_VENV_STAMP := $(VENV)/.witness-requirements.sha256
+
+$(WITNESS_VENV_STAMP): tests/witness/requirements.txt $(VENV_STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/witness/requirements.txt
+	@sha256sum tests/witness/requirements.txt > $@
+
+.PHONY: witness-venv
+witness-venv: $(WITNESS_VENV_STAMP)
+
+# Real witnesses (litewitness, omniwitness) against the proof-of-concept
+# client: every documented add-checkpoint response, cosignatures checked by
+# an independent implementation, restarts, timings. Prints its figures.
+.PHONY: test-witness
+test-witness: witness-tools $(WITNESS_POC) $(WITNESS_VENV_STAMP)
+	AUDITCHAIN_LITEWITNESS=$(LITEWITNESS) AUDITCHAIN_WITNESSCTL=$(WITNESSCTL) \
+	AUDITCHAIN_OMNIWITNESS=$(OMNIWITNESS) AUDITCHAIN_OMNIWITNESS_KEYGEN=$(OMNIWITNESS_KEYGEN) \
+	AUDITCHAIN_WITNESS_POC=$(ROOT)/$(WITNESS_POC) \
+	  $(VENV)/bin/python -m pytest -p no:cacheprovider tests/witness
+
+# Part of `make test`: the test itself takes seconds (the first build of the
+# witnesses, from the module proxy, takes a minute or two).
+test: test-witness
