@@ -39,24 +39,27 @@ from pathlib import Path
 
 import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.logs.v1 import logs_pb2
 
 from harness import (
     COLLECTOR,
+    INTEGRITY,
+    SEQ_END,
     VERIFIER,
     Collector,
+    Export,
+    all_findings,
+    attributes,
     crash,
     export_request,
     free_port,
     gateway_config,
     keygen,
-    rfc3339_utc,
+    log_record,
+    rfc3339,
     store_config,
     tail,
-    verify_with,
+    verify,
 )
-from otlpjson import INTEGRITY, SEQ_END, Export, attributes
 
 # ---------------------------------------------------------------------------
 # parameters
@@ -97,12 +100,6 @@ RETRYABLE = {
 # the client
 
 
-def kv(key: str, value) -> common_pb2.KeyValue:
-    if isinstance(value, int):
-        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
-    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=str(value)))
-
-
 def audit_request(sender: int, ids: list[str]) -> bytes:
     """One ExportLogsServiceRequest with one numbered audit record per id."""
     now = time.time_ns()
@@ -112,21 +109,8 @@ def audit_request(sender: int, ids: list[str]) -> bytes:
             {"record_id": rid, "actor": f"user{sender}@example.com", "action": "record.delete", "resource": f"db/customers/{rid}"},
             separators=(",", ":"),
         )
-        records.append(
-            logs_pb2.LogRecord(
-                time_unix_nano=now + i,
-                observed_time_unix_nano=now + i,
-                severity_number=logs_pb2.SEVERITY_NUMBER_INFO,
-                severity_text="INFO",
-                body=common_pb2.AnyValue(string_value=body),
-                attributes=[
-                    kv(RECORD_ID, rid),
-                    kv("audit.actor", f"user{sender}@example.com"),
-                    kv("audit.action", "record.delete"),
-                    kv("test.sender", sender),
-                ],
-            )
-        )
+        attrs = {RECORD_ID: rid, "audit.actor": f"user{sender}@example.com", "audit.action": "record.delete", "test.sender": sender}
+        records.append(log_record(body, attrs, now + i))
     return export_request(records, "crash.client", "audit.crash")
 
 
@@ -287,7 +271,7 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
     print(f"\ncrash test: seed {SEED} (CRASH_SEED={SEED} repeats the kill schedule), {KILLS} kills, "
           f"{SENDERS} senders, work directory {tmp_path}", flush=True)
 
-    keys = keygen(tmp_path / "keys", "crash")
+    keys = keygen(name="crash", out_dir=tmp_path / "keys")
     state_dir, queue_dir, data_dir = tmp_path / "state", tmp_path / "queue", tmp_path / "data"
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -450,15 +434,15 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
     controls = collections.Counter(dict((r.sequence, r.control) for r in refs if r.control).values())
 
     # ---- auditchain verify ----
-    as_of = rfc3339_utc(t_final_stop)
-    v = verify_with(data_dir, keys=[keys["chain"]], public_keys=[keys["pub"]], as_of=as_of)
+    as_of = rfc3339(t_final_stop)
+    v = verify(data_dir, keys=[keys["chain"]], public_keys=[keys["pub"]], as_of=as_of)
     (tmp_path / "verify.json").write_text(v.stdout)
     report = v.report or {}
     rstreams = report.get("streams", [])
-    all_findings = [f for s in rstreams for f in s.get("findings", [])] + report.get("findings", [])
-    errors = [f for f in all_findings if f["severity"] == "error"]
-    restarts = [f for f in all_findings if f["kind"] == "restart"]
-    missing_findings = [f for f in all_findings if f["kind"] == "missing_records"]
+    found = all_findings(report) if "streams" in report else []
+    errors = [f for f in found if f["severity"] == "error"]
+    restarts = [f for f in found if f["kind"] == "restart"]
+    missing_findings = [f for f in found if f["kind"] == "missing_records"]
     missing = [m for s in rstreams for m in s.get("missing", [])]
 
     # ---- the figures, printed whether the checks pass or not ----
