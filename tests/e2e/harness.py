@@ -349,14 +349,16 @@ def _telemetry(metrics: int) -> dict:
     }
 
 
-def file_exporter(path: Path, flush_interval: str = "200ms") -> dict:
-    """The file exporter writing OTLP/JSON lines to path, appending."""
+def file_exporter(path: Path) -> dict:
+    """The file exporter as distribution/config.yaml configures it (see the
+    comments there): OTLP/JSON lines, every export in the file before the
+    exporter returns (rotation mode: no in-memory buffer), never truncating
+    and never deleting a file."""
     return {
         "path": str(path),
         "format": "json",
-        "append": True,
         "create_directory": True,
-        "flush_interval": flush_interval,
+        "rotation": {"max_megabytes": 100, "max_backups": 0, "max_days": 0},
     }
 
 
@@ -484,15 +486,15 @@ def gateway_config(
     }
 
 
-def store_config(*, grpc: int, metrics: int, data_dir: Path, flush_interval: str = "200ms") -> dict:
+def store_config(*, grpc: int, metrics: int, data_dir: Path) -> dict:
     """distribution/examples/store.yaml with a free port and a given data
-    directory: OTLP/gRPC in, OTLP/JSON lines out (append: true)."""
+    directory: OTLP/gRPC in, OTLP/JSON lines out."""
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc}", "max_recv_msg_size_mib": 64}}}},
         "processors": {
             "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
         },
-        "exporters": {"file/audit": file_exporter(data_dir / "audit.jsonl", flush_interval)},
+        "exporters": {"file/audit": file_exporter(data_dir / "audit.jsonl")},
         "service": {
             "pipelines": {
                 "logs/audit": {
