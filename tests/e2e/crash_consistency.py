@@ -11,9 +11,10 @@ no acknowledged record, never fork the stream. Two pipelines:
 
    While the load runs, the gateway is SIGKILLed CRASH_KILLS times (default
    12) at random moments (seeded: CRASH_SEED, printed) and restarted right
-   away on the same state and queue directories. Then the load stops, the
-   test waits until the store holds every acknowledged record, stops the
-   gateway (SIGTERM) and the store, and checks:
+   away on the same state and queue directories; at CRASH_STORE_KILLS (3)
+   of them the store is SIGKILLed and restarted too. Then the load stops,
+   the test waits until the store holds every acknowledged record, stops
+   the gateway (SIGTERM) and the store, and checks:
 
      1. every acknowledged record id is in the store's files;
      2. no (stream id, sequence number) appears twice with different content;
@@ -61,7 +62,6 @@ from harness import (
     STREAM_ID,
     VERIFIER,
     Collector,
-    Export,
     all_findings,
     attributes,
     crash,
@@ -71,7 +71,6 @@ from harness import (
     keygen,
     log_record,
     rfc3339,
-    store_config,
     tail,
     verify,
 )
@@ -80,6 +79,7 @@ from harness import (
 # parameters
 
 KILLS = int(os.environ.get("CRASH_KILLS", "12"))
+STORE_KILLS = int(os.environ.get("CRASH_STORE_KILLS", "3"))  # at some of the gateway's kills, the store's too
 FILE_KILLS = int(os.environ.get("CRASH_FILE_KILLS", "8"))
 SEED = int(os.environ.get("CRASH_SEED", str(random.SystemRandom().randrange(1, 2**31))))
 SENDERS = int(os.environ.get("CRASH_SENDERS", "4"))
@@ -228,43 +228,6 @@ class Sender(threading.Thread):
 # the store's file, read while it grows
 
 
-class StoreTail:
-    """Reads the complete lines the file exporter appended since the last
-    poll (a line being written is left for the next poll)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = 0
-        self.ids: set[str] = set()
-        self.ended = False
-        self.lines = 0
-
-    def poll(self) -> None:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
-        for line in chunk[: end + 1].splitlines():
-            if not line.strip():
-                continue
-            self.lines += 1
-            req = json.loads(line)
-            for rl in req.get("resourceLogs", []):
-                for sl in rl.get("scopeLogs", []):
-                    for rec in sl.get("logRecords", []):
-                        a = attributes(rec)
-                        if RECORD_ID in a:
-                            self.ids.add(a[RECORD_ID])
-                        if a.get(SEQ_END) is True:
-                            self.ended = True
-
-
 def wait_until(what: str, cond, timeout: float, detail=lambda: "", every: float = 0.1) -> float:
     """Polls cond() until it is true; fails after timeout with a message."""
     t0 = time.monotonic()
@@ -306,6 +269,7 @@ class FileTail:
         self.requests: list[dict] = []
         self.ids: set[str] = set()
         self.torn: list[FileTail.Torn] = []
+        self.ended = False  # a record with audit.sequence.end was read
         self.decoder = json.JSONDecoder()
 
     def files(self) -> list[tuple[Path, int]]:
@@ -371,6 +335,8 @@ class FileTail:
                     a = attributes(rec)
                     if RECORD_ID in a:
                         self.ids.add(a[RECORD_ID])
+                    if a.get(SEQ_END) is True:
+                        self.ended = True
 
     def copy_without_torn(self, dest: Path) -> Path:
         """A copy of the directory with the torn writes' bytes cut out: what
@@ -452,6 +418,40 @@ def report_parts(v):
     return report, rstreams, errors, restarts, missing_findings, missing
 
 
+def verify_written(files: FileTail, work: Path, **kw):
+    """`auditchain verify` on what was written, and on a copy without the
+    torn writes. A SIGKILL in the middle of a write(2) leaves a prefix of
+    that batch in the file (Linux stops a write between pages when the
+    process is killed): its records were never acknowledged (their client
+    resends them) and the resume record announces their numbers, but
+    `auditchain verify` stops reading a file at the first value that does
+    not parse, so every record written after it would look missing. Until
+    the verifier skips such a value, the files are verified with the torn
+    bytes cut out, and the files as written must fail for exactly that
+    reason and no other. Returns (the verdict that counts, the verdict on
+    the files as written)."""
+    v_raw = verify(files.directory, **kw)
+    (work / "verify-as-written.json").write_text(v_raw.stdout)
+    if not files.torn:
+        (work / "verify.json").write_text(v_raw.stdout)
+        return v_raw, v_raw
+    v = verify(files.copy_without_torn(work / f"{files.directory.name}-without-torn"), **kw)
+    (work / "verify.json").write_text(v.stdout)
+    return v, v_raw
+
+
+def assert_only_torn_writes_unread(files: FileTail, v_raw) -> None:
+    """With torn writes, the verifier fails on the files as written only
+    because it cannot read them past a torn value."""
+    if not files.torn:
+        return
+    torn_files = {t.name for t in files.torn} | {p.name for p, ino in files.files() if any(t.ino == ino for t in files.torn)}
+    errs = (v_raw.report or {}).get("errors")
+    assert v_raw.returncode != 0 and errs, v_raw.describe()
+    assert all(Path(e["file"]).name in torn_files and "not JSON" in e["message"] for e in errs), (
+        errs, [str(t) for t in files.torn])
+
+
 def codes(senders) -> str:
     c = collections.Counter()
     for s in senders:
@@ -505,8 +505,14 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
         ),
         indent=2,
     ))
-    st_cfg = tmp_path / "store.yaml"
-    st_cfg.write_text(json.dumps(store_config(grpc=st_grpc, metrics=st_metrics, data_dir=data_dir), indent=2))
+    # The store is distribution/examples/store.yaml as shipped, its endpoint,
+    # data directory and metrics port set through its environment variables.
+    st_cfg = DISTRIBUTION / "examples" / "store.yaml"
+    st_env = {
+        "AUDITCHAIN_STORE_ENDPOINT": f"127.0.0.1:{st_grpc}",
+        "AUDITCHAIN_DATA_DIR": str(data_dir),
+        "AUDITCHAIN_METRICS_PORT": str(st_metrics),
+    }
 
     live: list[Collector] = []  # everything to kill in teardown
     stop = threading.Event()
@@ -529,11 +535,24 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
     t_final_stop = None
     drain_s = None
     drain_error = None
-    tailer = StoreTail(data_dir / "audit.jsonl")
+    tailer = FileTail(data_dir)
+    store_lives = 0
+    store_kills = 0
+
+    def start_store() -> Collector:
+        nonlocal store_lives
+        c = Collector(st_cfg, logs / f"store-{store_lives:02d}.log", cwd=tmp_path, env=st_env)
+        store_lives += 1
+        live.append(c)
+        c.start([st_grpc])
+        return c
+
+    # The store is killed too, at STORE_KILLS of the gateway kills spread
+    # over the run (examples/store.yaml must not lose what it acknowledged
+    # either: the gateway deletes an acknowledged batch from its queue).
+    store_kill_at = {round((j + 1) * KILLS / (STORE_KILLS + 1)) for j in range(STORE_KILLS)} if STORE_KILLS else set()
     try:
-        store = Collector(st_cfg, logs / "store.log", cwd=tmp_path)
-        live.append(store)
-        store.start([st_grpc])
+        store = start_store()
         gateway = start_gateway()
 
         senders = [Sender(i, gw_grpc, SEED, stop) for i in range(SENDERS)]
@@ -557,6 +576,13 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
             gateway = start_gateway()
             print(f"  kill {k:2d} after {pause:.2f}s (exit {rc}), {before} records acknowledged so far; "
                   f"restarted in {time.monotonic() - t0:.2f}s", flush=True)
+            if k in store_kill_at:
+                time.sleep(rng.uniform(*KILL_PAUSE_S) / 2)  # the gateway delivers to the store meanwhile
+                assert store.proc.poll() is None, f"the store exited on its own:\n{tail(store.log)}"
+                crash(store)
+                store_kills += 1
+                store = start_store()
+                print(f"  store killed and restarted ({store_kills} of {STORE_KILLS})", flush=True)
 
         # The last incarnation takes load too, then the load stops.
         after_last = acked()
@@ -575,8 +601,8 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
         def missing_detail() -> str:
             gone = sorted(acked_ids - tailer.ids)
             return (
-                f"{len(gone)} of {len(acked_ids)} acknowledged records are not in {tailer.path} "
-                f"({tailer.lines} lines read), e.g. {gone[:10]}\n"
+                f"{len(gone)} of {len(acked_ids)} acknowledged records are not in {tailer.directory} "
+                f"({len(tailer.requests)} requests read), e.g. {gone[:10]}\n"
                 f"queue directory: {sorted(p.name for p in queue_dir.iterdir()) if queue_dir.exists() else '-'}\n"
                 f"gateway log:\n{tail(gateway.log)}\nstore log:\n{tail(store.log, 20)}"
             )
@@ -610,9 +636,8 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
     t_wall = time.monotonic() - t_begin
 
     # ---- what the store wrote ----
-    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
-    export = Export.read(files)  # fails on a torn line: the store stopped cleanly
-    x = analyse(export.requests)
+    tailer.finish()
+    x = analyse(tailer.requests)
     refs, by_key, ids_at, forks, landed_twice = x.refs, x.by_key, x.ids_at, x.forks, x.landed_twice
     copies_of_client_records, unstamped, seq_duplicates, streams, controls = (
         x.copies_of_client_records, x.unstamped, x.seq_duplicates, x.streams, x.controls)
@@ -623,8 +648,7 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
 
     # ---- auditchain verify ----
     as_of = rfc3339(t_final_stop)
-    v = verify(data_dir, keys=[keys["chain"]], public_keys=[keys["pub"]], as_of=as_of)
-    (tmp_path / "verify.json").write_text(v.stdout)
+    v, v_raw = verify_written(tailer, tmp_path, keys=[keys["chain"]], public_keys=[keys["pub"]], as_of=as_of)
     report, rstreams, errors, restarts, missing_findings, missing = report_parts(v)
 
     # ---- the figures, printed whether the checks pass or not ----
@@ -640,7 +664,9 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
         ("acknowledged, not exported", len(lost_acked)),
         ("exported: client ids / copies", f"{len(exported_ids)} / {copies_of_client_records}"),
         ("exported: not acknowledged", len(exported_ids - acked_ids)),
-        ("exported records in all", f"{refs} in {len(export.lines)} lines, {len(files)} files"),
+        ("exported records in all", f"{refs} in {len(tailer.requests)} requests, {len(tailer.offsets)} files"),
+        ("store: SIGKILLs / torn writes", f"{store_kills} / {len(tailer.torn)} {[str(t) for t in tailer.torn[:3]]}"),
+        ("verify of the files as written", f"exit {v_raw.returncode}, input errors {(v_raw.report or {}).get('errors')}"),
         ("control records (distinct)", dict(controls)),
         ("client resends landed twice", f"{len(landed_twice)} records ({sum(len(s) - 1 for s in landed_twice.values())} extra copies)"),
         ("seq duplicates (identical)", seq_duplicates),
@@ -654,7 +680,7 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
         ("restart findings", len(restarts)),
         ("checkpoints (valid, signed)", sum(s.get("checkpoints", 0) for s in rstreams)),
         ("stream ended", [s.get("ended") for s in rstreams]),
-        ("verify", f"exit {v.returncode}, verdict {report.get('verdict')}, "
+        ("verify" + (" (torn bytes cut out)" if tailer.torn else ""), f"exit {v.returncode}, verdict {report.get('verdict')}, "
                    f"{len(errors)} errors, duplicates {[s.get('duplicates') for s in rstreams]}, as of {as_of}"),
         ("gateway stop exit / store stop exit", f"{gateway_rc} / {store_rc}"),
         ("load / drain to store / wall time", f"{t_load_end - t_load:.1f}s / "
@@ -671,11 +697,13 @@ def test_gateway_killed_under_load_loses_no_acknowledged_record_and_never_forks(
     assert gateway_rc == 0, f"gateway exit {gateway_rc} after SIGTERM:\n{tail(gateway.log)}"
     assert store_rc == 0, f"store exit {store_rc} after SIGTERM:\n{tail(store.log)}"
     assert len(kill_times) == KILLS
+    assert store_kills == STORE_KILLS
 
     # 1. every acknowledged record is in the store
     assert drain_error is None, drain_error
     assert not lost_acked, f"{len(lost_acked)} acknowledged records are not in the store: {lost_acked[:20]}"
     assert exported_ids <= sent_ids, sorted(exported_ids - sent_ids)[:10]
+    assert_only_torn_writes_unread(tailer, v_raw)
 
     # 2. no sequence number with two different contents; every record stamped
     assert unstamped == 0, f"{unstamped} exported records carry no stamp"
@@ -832,19 +860,8 @@ def test_default_config_killed_under_load_loses_no_acknowledged_record(tmp_path)
     exported = set(x.ids_at)
     lost = sorted(acked - exported)
 
-    # A SIGKILL in the middle of a write(2) leaves a prefix of that batch in
-    # the file (Linux stops a write between pages when the process is
-    # killed): its records were never acknowledged, but `auditchain verify`
-    # stops reading the file at the first value that does not parse, so
-    # every record written after it would look missing. Until the verifier
-    # skips such a value, the files are verified with the torn bytes cut
-    # out, and the original must fail for exactly that reason and no other.
-    v_raw = verify(data_dir)
-    (tmp_path / "verify-original.json").write_text(v_raw.stdout)
+    v, v_raw = verify_written(files, tmp_path)
     raw_input_errors = (v_raw.report or {}).get("errors")
-    verified = files.copy_without_torn(tmp_path / "data-without-torn") if files.torn else data_dir
-    v = verify(verified) if files.torn else v_raw
-    (tmp_path / "verify.json").write_text(v.stdout)
     report, rstreams, errors, restarts, missing_findings, missing = report_parts(v)
 
     figures = [
@@ -892,12 +909,7 @@ def test_default_config_killed_under_load_loses_no_acknowledged_record(tmp_path)
                       f"{FILE_KILLS} SIGKILLs (per kill: {lost_at_kill}), e.g. {lost[:10]}")
     assert not any(lost_at_kill), f"acknowledged records missing from the files right after a kill: {lost_at_kill}"
     assert exported <= sent, sorted(exported - sent)[:10]
-    if files.torn:
-        # The only thing wrong with the files as written: the torn writes.
-        torn_files = {t.name for t in files.torn} | {p.name for p, ino in files.files() if any(t.ino == ino for t in files.torn)}
-        assert v_raw.returncode != 0 and raw_input_errors, v_raw.describe()
-        assert all(Path(e["file"]).name in torn_files and "not JSON" in e["message"] for e in raw_input_errors), (
-            raw_input_errors, [str(t) for t in files.torn])
+    assert_only_torn_writes_unread(files, v_raw)
 
     # 2. one stream, every record stamped, no number with two contents
     assert x.unstamped == 0, f"{x.unstamped} exported records carry no stamp"

@@ -486,28 +486,6 @@ def gateway_config(
     }
 
 
-def store_config(*, grpc: int, metrics: int, data_dir: Path) -> dict:
-    """distribution/examples/store.yaml with a free port and a given data
-    directory: OTLP/gRPC in, OTLP/JSON lines out."""
-    return {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc}", "max_recv_msg_size_mib": 64}}}},
-        "processors": {
-            "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
-        },
-        "exporters": {"file/audit": file_exporter(data_dir / "audit.jsonl")},
-        "service": {
-            "pipelines": {
-                "logs/audit": {
-                    "receivers": ["otlp"],
-                    "processors": ["memory_limiter"],
-                    "exporters": ["file/audit"],
-                }
-            },
-            "telemetry": _telemetry(metrics),
-        },
-    }
-
-
 # --------------------------------------------------------------------------
 # keys and the verifier
 
