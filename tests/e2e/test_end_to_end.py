@@ -9,15 +9,11 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import subprocess
 
-import pytest
 
 from conftest import FIGURES
 from harness import (
-    COLLECTOR,
     INTEGRITY,
-    REPO,
     SEQ,
     SEQ_END,
     STREAM_NAME,
@@ -46,34 +42,6 @@ def pick(refs, fraction: float, *, different_line_from=None, multi_record_line=N
             continue
         return r
     raise AssertionError("no suitable record to tamper with")
-
-
-# --------------------------------------------------------------------------
-# the build and the shipped configs
-
-
-def test_collector_has_the_components_of_the_manifest(binaries):
-    out = subprocess.run([str(COLLECTOR), "components"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    text = out.stdout
-    for name in ["otlp", "batch", "memory_limiter", "auditchain", "file", "debug", "otlp_grpc", "otlp_http", "file_storage"]:
-        assert f"name: {name}\n" in text, f"{name} missing from `otelcol-audit components`:\n{text}"
-
-
-@pytest.mark.parametrize("config", ["config.yaml", "examples/gateway.yaml", "examples/store.yaml"])
-def test_distribution_config_is_valid(binaries, config):
-    out = subprocess.run(
-        [str(COLLECTOR), "validate", "--config", str(REPO / "distribution" / config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_binary_needs_no_shared_auditchain_library(binaries):
-    out = subprocess.run(["ldd", str(COLLECTOR)], capture_output=True, text=True, timeout=30)
-    assert "auditchain" not in out.stdout, out.stdout
 
 
 # --------------------------------------------------------------------------
