@@ -31,26 +31,14 @@ import time
 from pathlib import Path
 
 import grpc
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.logs.v1 import logs_pb2
 
-from harness import COLLECTOR, VERIFIER, Collector, collector_config, export_request, free_port, run_verify, tail
+from harness import COLLECTOR, VERIFIER, Collector, collector_config, export_request, free_port, log_record, tail, verify
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "200000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "500"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "4"))
 EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def kv(key, value):
-    if isinstance(value, bool):
-        v = common_pb2.AnyValue(bool_value=value)
-    elif isinstance(value, int):
-        v = common_pb2.AnyValue(int_value=value)
-    else:
-        v = common_pb2.AnyValue(string_value=str(value))
-    return common_pb2.KeyValue(key=key, value=v)
 
 
 def request(variant: int, n: int) -> bytes:
@@ -69,19 +57,16 @@ def request(variant: int, n: int) -> bytes:
             }
         )
         records.append(
-            logs_pb2.LogRecord(
-                time_unix_nano=now + i,
-                observed_time_unix_nano=now + i,
-                severity_number=logs_pb2.SEVERITY_NUMBER_INFO,
-                severity_text="INFO",
-                body=common_pb2.AnyValue(string_value=body),
-                attributes=[
-                    kv("audit.actor", f"user{i % 97}@example.com"),
-                    kv("audit.action", "record.delete"),
-                    kv("audit.resource", f"db/customers/{i}"),
-                    kv("audit.content_hash", f"{(i * 2654435761) % (1 << 64):064x}"),
-                    kv("audit.schema_version", "1.0"),
-                ],
+            log_record(
+                body,
+                {
+                    "audit.actor": f"user{i % 97}@example.com",
+                    "audit.action": "record.delete",
+                    "audit.resource": f"db/customers/{i}",
+                    "audit.content_hash": f"{(i * 2654435761) % (1 << 64):064x}",
+                    "audit.schema_version": "1.0",
+                },
+                now + i,
             )
         )
     return export_request(records, "audit.bench", "audit.service")
@@ -185,7 +170,7 @@ def main() -> int:
         data = by["file+auditchain"]["work"] / "data"
         size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
         t0 = time.monotonic()
-        v = run_verify(data)
+        v = verify(data)
         vt = time.monotonic() - t0
         if v.returncode != 0 or v.report is None:
             print(f"verify failed:\n{v.describe()}", file=sys.stderr)

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 import audit_client
-from harness import COLLECTOR, VERIFIER, Collector, collector_config, free_port, run_verify, tail  # noqa: F401
-from otlpjson import Export
+from harness import COLLECTOR, VERIFIER, Collector, Export, collector_config, free_port
 
 # Figures printed at the end of the run (pytest_terminal_summary).
 FIGURES: dict[str, object] = {}

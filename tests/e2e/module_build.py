@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import audit_client
-from harness import REPO, Collector, free_port, run_verify, tail
+from harness import REPO, Collector, free_port, tail, verify
 
 MODULE = "github.com/auditchain/auditchain/go-wrapper"
 OCB = os.environ.get("AUDITCHAIN_OCB", "")
@@ -180,7 +180,7 @@ def run_collector(binary: Path, work: Path) -> None:
     finally:
         collector.kill()
     assert rc == 0, tail(log)
-    v = run_verify(work / "data")
+    v = verify(work / "data")
     assert v.returncode == 0, v.describe()
     streams = v.report["streams"]
     assert len(streams) == 1, v.describe()

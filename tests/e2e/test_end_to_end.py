@@ -9,22 +9,26 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import subprocess
-from pathlib import Path
 
-import pytest
 
 from conftest import FIGURES
-from harness import COLLECTOR, REPO, STREAM_NAME, run_verify, tail
-from otlpjson import INTEGRITY, SEQ, SEQ_END, STREAM_ID, Export, find_attr
+from harness import (
+    INTEGRITY,
+    SEQ,
+    SEQ_END,
+    STREAM_NAME,
+    Export,
+    expect_fail,
+    expect_pass,
+    find_attr,
+    only_stream,
+    stream_findings,
+    tail,
+    verify,
+)
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def client_refs(export: Export):
-    """The clients' records (not the engine's control records), by sequence."""
-    return sorted((r for r in export.refs() if r.control is None), key=lambda r: r.sequence)
 
 
 def pick(refs, fraction: float, *, different_line_from=None, multi_record_line=None, export=None):
@@ -38,69 +42,6 @@ def pick(refs, fraction: float, *, different_line_from=None, multi_record_line=N
             continue
         return r
     raise AssertionError("no suitable record to tamper with")
-
-
-def stream_of(report: dict) -> dict:
-    assert len(report["streams"]) == 1, json.dumps(report, indent=1)[:4000]
-    return report["streams"][0]
-
-
-def findings(stream: dict, kind: str | None = None, severity: str | None = None):
-    return [
-        f
-        for f in stream["findings"]
-        if (kind is None or f["kind"] == kind) and (severity is None or f["severity"] == severity)
-    ]
-
-
-def error_findings(report: dict):
-    out = [f for s in report["streams"] for f in s["findings"] if f["severity"] == "error"]
-    return out + [f for f in report.get("findings", []) if f["severity"] == "error"]
-
-
-def expect_fail(v) -> dict:
-    assert v.returncode == 1, v.describe()
-    assert v.report is not None, v.describe()
-    assert v.report["verdict"] == "fail", v.describe()
-    assert v.report["errors"] == [], v.describe()
-    return v.report
-
-
-def expect_pass(v) -> dict:
-    assert v.returncode == 0, v.describe()
-    assert v.report is not None, v.describe()
-    assert v.report["verdict"] == "pass", v.describe()
-    assert v.report["errors"] == [], v.describe()
-    assert error_findings(v.report) == [], v.describe()
-    return v.report
-
-
-# --------------------------------------------------------------------------
-# the build and the shipped configs
-
-
-def test_collector_has_the_components_of_the_manifest(binaries):
-    out = subprocess.run([str(COLLECTOR), "components"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    text = out.stdout
-    for name in ["otlp", "batch", "memory_limiter", "auditchain", "file", "debug", "otlp_grpc", "otlp_http", "file_storage"]:
-        assert f"name: {name}\n" in text, f"{name} missing from `otelcol-audit components`:\n{text}"
-
-
-@pytest.mark.parametrize("config", ["config.yaml", "examples/gateway.yaml", "examples/store.yaml"])
-def test_distribution_config_is_valid(binaries, config):
-    out = subprocess.run(
-        [str(COLLECTOR), "validate", "--config", str(REPO / "distribution" / config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_binary_needs_no_shared_auditchain_library(binaries):
-    out = subprocess.run(["ldd", str(COLLECTOR)], capture_output=True, text=True, timeout=30)
-    assert "auditchain" not in out.stdout, out.stdout
 
 
 # --------------------------------------------------------------------------
@@ -157,7 +98,7 @@ def test_every_sent_record_is_exported_once_and_stamped(run):
 
 
 def test_verify_reports_the_export_clean(run):
-    v = run_verify(run.data)
+    v = verify(run.data)
     report = expect_pass(v)
     refs = run.export.refs()
     total = len(refs)
@@ -165,7 +106,7 @@ def test_verify_reports_the_export_clean(run):
     assert report["version"] == 1
     assert report["inputs"] == {"files": 1, "requests": len(run.export.lines), "records": total}, report["inputs"]
     assert report["unstamped_records"] == 0
-    s = stream_of(report)
+    s = only_stream(report)
     assert s["stream_id"] == refs[0].stream_id
     assert s["verdict"] == "pass"
     # The figures: what the clients sent plus the engine's control records.
@@ -174,11 +115,11 @@ def test_verify_reports_the_export_clean(run):
     assert (s["first_sequence"], s["last_sequence"]) == (1, total)
     assert s["ended"] is True
     assert s["missing"] == []
-    FIGURES["verify: records / warnings"] = f"{s['records']} / {[f['kind'] for f in findings(s, severity='warning')]}"
+    FIGURES["verify: records / warnings"] = f"{s['records']} / {[f['kind'] for f in stream_findings(s, severity='warning')]}"
 
 
 def test_verify_human_output_is_clean(run):
-    v = run_verify(run.data, fmt="human")
+    v = verify(run.data, fmt="human")
     assert v.returncode == 0, v.describe()
     assert STREAM_NAME in v.stdout or "pass" in v.stdout.lower(), v.stdout
 
@@ -194,7 +135,7 @@ def test_state_is_kept_outside_the_data_directory(run):
 
 def test_one_byte_of_a_body_changed_is_a_content_mismatch(run, tmp_path):
     export = run.export
-    target = pick([r for r in client_refs(export) if r.attrs.get("audit.action") != "config_change"], 0.4)
+    target = pick([r for r in export.client_refs() if r.attrs.get("audit.action") != "config_change"], 0.4)
     request_id = json.loads(target.body)["details"]["request_id"]
     line = export.lines[target.line]
     assert line.count(request_id) == 1, "the request id must occur once in its line"
@@ -206,9 +147,9 @@ def test_one_byte_of_a_body_changed_is_a_content_mismatch(run, tmp_path):
     lines[target.line] = flipped
     export.write(tmp_path / "audit.jsonl", lines)
 
-    report = expect_fail(run_verify(tmp_path))
-    s = stream_of(report)
-    mism = findings(s, "content_mismatch")
+    report = expect_fail(verify(tmp_path))
+    s = only_stream(report)
+    mism = stream_findings(s, kind="content_mismatch")
     assert {f.get("sequence") for f in mism} == {target.sequence}, json.dumps(s["findings"], indent=1)
     assert s["records"] == len(export.refs())
     assert s["missing"] == []
@@ -216,7 +157,7 @@ def test_one_byte_of_a_body_changed_is_a_content_mismatch(run, tmp_path):
 
 def test_one_attribute_value_changed_is_a_content_mismatch(run, tmp_path):
     export = Export(list(run.export.lines))
-    target = pick([r for r in client_refs(export) if "audit.actor" in r.attrs], 0.6)
+    target = pick([r for r in export.client_refs() if "audit.actor" in r.attrs], 0.6)
     kv = find_attr(export.record(target), "audit.actor")
     assert kv["value"]["stringValue"] != "mallory@example.com"
     kv["value"]["stringValue"] = "mallory@example.com"
@@ -224,36 +165,36 @@ def test_one_attribute_value_changed_is_a_content_mismatch(run, tmp_path):
     lines[target.line] = export.serialise_line(target.line)
     export.write(tmp_path / "audit.jsonl", lines)
 
-    report = expect_fail(run_verify(tmp_path))
-    s = stream_of(report)
-    mism = findings(s, "content_mismatch")
+    report = expect_fail(verify(tmp_path))
+    s = only_stream(report)
+    mism = stream_findings(s, kind="content_mismatch")
     assert {f.get("sequence") for f in mism} == {target.sequence}, json.dumps(s["findings"], indent=1)
     assert s["missing"] == []
 
 
 def test_one_record_deleted_is_reported_missing(run, tmp_path):
     export = Export(list(run.export.lines))
-    target = pick(client_refs(export), 0.5, multi_record_line=True, export=export)
+    target = pick(export.client_refs(), 0.5, multi_record_line=True, export=export)
     n = target.sequence
     del export.requests[target.line]["resourceLogs"][target.rl]["scopeLogs"][target.sl]["logRecords"][target.lr]
     lines = list(export.lines)
     lines[target.line] = export.serialise_line(target.line)
     export.write(tmp_path / "audit.jsonl", lines)
 
-    report = expect_fail(run_verify(tmp_path))
-    s = stream_of(report)
+    report = expect_fail(verify(tmp_path))
+    s = only_stream(report)
     assert s["missing"] == [[n, n]], s["missing"]
-    gone = findings(s, "missing_records")
+    gone = stream_findings(s, kind="missing_records")
     assert gone, json.dumps(s["findings"], indent=1)
     assert [(f.get("first"), f.get("last")) for f in gone] == [(n, n)], gone
-    assert findings(s, "content_mismatch") == []
+    assert stream_findings(s, kind="content_mismatch") == []
     assert s["records"] == len(run.export.refs()) - 1
     assert report["inputs"]["records"] == len(run.export.refs()) - 1
 
 
 def test_two_sequence_numbers_swapped_are_both_reported(run, tmp_path):
     export = Export(list(run.export.lines))
-    refs = client_refs(export)
+    refs = export.client_refs()
     a = pick(refs, 0.25)
     b = pick(refs, 0.75, different_line_from=a)
     assert abs(a.sequence - b.sequence) > 1
@@ -264,13 +205,13 @@ def test_two_sequence_numbers_swapped_are_both_reported(run, tmp_path):
         lines[li] = export.serialise_line(li)
     export.write(tmp_path / "audit.jsonl", lines)
 
-    report = expect_fail(run_verify(tmp_path))
-    s = stream_of(report)
-    mism = {f.get("sequence") for f in findings(s, "content_mismatch")}
+    report = expect_fail(verify(tmp_path))
+    s = only_stream(report)
+    mism = {f.get("sequence") for f in stream_findings(s, kind="content_mismatch")}
     assert mism == {a.sequence, b.sequence}, json.dumps(s["findings"], indent=1)
     # Anything else reported is about the swapped places and their successors.
     near = {a.sequence, a.sequence + 1, b.sequence, b.sequence + 1}
-    for f in findings(s, severity="error"):
+    for f in stream_findings(s, severity="error"):
         if f.get("sequence") is not None:
             assert f["sequence"] in near, f
     assert s["missing"] == []
@@ -293,27 +234,27 @@ def test_records_split_across_files_in_shuffled_order_verify_clean(run, tmp_path
     gz = tmp_path / "a" / "0-third-written.jsonl.gz"
     gz.write_bytes(gzip.compress("".join(l + "\n" for l in parts[2]).encode()))
 
-    report = expect_pass(run_verify(tmp_path))
+    report = expect_pass(verify(tmp_path))
     total = len(export.refs())
     assert report["inputs"] == {"files": 3, "requests": len(lines), "records": total}, report["inputs"]
-    s = stream_of(report)
+    s = only_stream(report)
     assert (s["records"], s["duplicates"], s["missing"]) == (total, 0, [])
     assert (s["first_sequence"], s["last_sequence"], s["ended"]) == (1, total, True)
 
 
 def test_a_batch_delivered_twice_verifies_clean_with_duplicates(run, tmp_path):
     export = run.export
-    refs = client_refs(export)
+    refs = export.client_refs()
     line = pick(refs, 0.5).line
     copies = export.records_in_line(line)
     assert copies > 0
     lines = list(export.lines) + [export.lines[line]]  # redelivered later
     export.write(tmp_path / "audit.jsonl", lines)
 
-    report = expect_pass(run_verify(tmp_path))
+    report = expect_pass(verify(tmp_path))
     total = len(export.refs())
     assert report["inputs"]["records"] == total + copies
-    s = stream_of(report)
+    s = only_stream(report)
     assert s["records"] == total
     assert s["duplicates"] == copies
     assert s["missing"] == []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -31,13 +30,39 @@ from pathlib import Path
 import grpc
 import pytest
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.logs.v1 import logs_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
 
 from conftest import FIGURES
-from harness import COLLECTOR, REPO, VERIFIER, Collector, Verified, collector_config, free_port, tail
-from otlpjson import SEQ, SEQ_END, STREAM_EVENT, STREAM_ID, attributes
+from harness import (
+    COLLECTOR,
+    REPO,
+    SEQ,
+    SEQ_END,
+    STREAM_EVENT,
+    STREAM_ID,
+    VERIFIER,
+    Collector,
+    Verified,
+    all_findings,
+    attributes,
+    by_sequence,
+    collector_config,
+    collector_env,
+    compact,
+    expect_fail,
+    expect_pass,
+    explain,
+    export_request_message,
+    free_port,
+    iter_records,
+    keygen,
+    kinds,
+    log_record,
+    only_stream,
+    seq_of,
+    tail,
+    verify,
+    write_lines,
+)
 
 ALG = "audit.integrity.algorithm"
 VALUE = "audit.integrity.value"
@@ -135,37 +160,7 @@ def lineage_key(chain_key: bytes, lineage: list[str]) -> bytes:
 
 
 # --------------------------------------------------------------------------
-# the export: records, by sequence number
-
-
-def seq_of(rec: dict) -> int | None:
-    a = attributes(rec)
-    return a.get(SEQ)
-
-
-def iter_records(lines: list[str]):
-    """(line index, request, record dict) in file order."""
-    for li, line in enumerate(lines):
-        req = json.loads(line)
-        for rl in req.get("resourceLogs", []):
-            for sl in rl.get("scopeLogs", []):
-                for rec in sl.get("logRecords", []):
-                    yield li, rl, sl, rec
-
-
-def by_sequence(lines: list[str]) -> dict[int, dict]:
-    """Sequence number -> {"rec", "resource", "scope", "attrs", "line"}."""
-    out = {}
-    for li, rl, sl, rec in iter_records(lines):
-        a = attributes(rec)
-        n = a[SEQ]
-        assert n not in out, f"sequence {n} twice in the clean export"
-        out[n] = {"rec": rec, "rl": rl, "sl": sl, "attrs": a, "line": li}
-    return out
-
-
-def compact(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+# editing the export (records found by sequence number: harness.by_sequence)
 
 
 def edit(lines: list[str], fn) -> list[str]:
@@ -207,12 +202,6 @@ def drop_attr(rec: dict, key: str) -> None:
     rec["attributes"] = [kv for kv in rec["attributes"] if kv["key"] != key]
 
 
-def write_lines(path: Path, lines: list[str]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(l + "\n" for l in lines), encoding="utf-8")
-    return path
-
-
 def canonical_hashes(path: Path) -> list[bytes]:
     """Record hashes, in file order, from `auditchain canonical`."""
     out = subprocess.run([str(VERIFIER), "canonical", str(path)], capture_output=True, text=True, timeout=60)
@@ -221,50 +210,7 @@ def canonical_hashes(path: Path) -> list[bytes]:
 
 
 # --------------------------------------------------------------------------
-# the verifier
-
-
-def rfc3339(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def verify(*paths, keys=(), public_keys=(), as_of: float | None = None, max_delay: str | None = None) -> Verified:
-    cmd = [str(VERIFIER), "verify", "--format", "json"]
-    for k in keys:
-        cmd += ["--key", str(k)]
-    for p in public_keys:
-        cmd += ["--public-key", str(p)]
-    if as_of is not None:
-        cmd += ["--as-of", rfc3339(as_of)]
-    if max_delay is not None:
-        cmd += ["--max-delay", max_delay]
-    proc = subprocess.run(cmd + [str(p) for p in paths], capture_output=True, text=True, timeout=120)
-    report = None
-    if proc.stdout.strip():
-        try:
-            report = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            pass
-    return Verified(proc.returncode, report, proc.stdout, proc.stderr)
-
-
-def all_findings(report: dict, severity: str | None = None, kind: str | None = None) -> list[dict]:
-    fs = [f for s in report["streams"] for f in s["findings"]] + list(report.get("findings", []))
-    return [f for f in fs if (severity is None or f["severity"] == severity) and (kind is None or f["kind"] == kind)]
-
-
-def kinds(report: dict, severity: str) -> list[str]:
-    return sorted({f["kind"] for f in all_findings(report, severity)})
-
-
-def explain(v: Verified) -> str:
-    if v.report is None:
-        return v.describe()
-    fs = [
-        {k: f.get(k) for k in ("severity", "kind", "sequence", "first", "last", "message") if f.get(k) is not None}
-        for f in all_findings(v.report)
-    ]
-    return f"exit {v.returncode}, verdict {v.report['verdict']}, errors {v.report['errors']}\n" + json.dumps(fs, indent=1)[:8000]
+# the verdicts, for the table
 
 
 def record(attack: str, as_of: str, v: Verified) -> None:
@@ -272,45 +218,8 @@ def record(attack: str, as_of: str, v: Verified) -> None:
     ATTACKS.append((attack, as_of, v.returncode, kinds(v.report, "error"), kinds(v.report, "warning")))
 
 
-def expect_fail(v: Verified) -> dict:
-    assert v.returncode == 1, explain(v)
-    assert v.report["verdict"] == "fail", explain(v)
-    assert v.report["errors"] == [], explain(v)
-    return v.report
-
-
-def expect_pass(v: Verified) -> dict:
-    assert v.returncode == 0, explain(v)
-    assert v.report["verdict"] == "pass", explain(v)
-    assert v.report["errors"] == [], explain(v)
-    assert all_findings(v.report, "error") == [], explain(v)
-    return v.report
-
-
-def only_stream(report: dict) -> dict:
-    assert len(report["streams"]) == 1, explain_report(report)
-    return report["streams"][0]
-
-
-def explain_report(report: dict) -> str:
-    return json.dumps(report, indent=1)[:6000]
-
-
 # --------------------------------------------------------------------------
 # the collector runs
-
-
-def keygen(name: str, out_dir: Path) -> dict[str, Path]:
-    out = subprocess.run(
-        [str(VERIFIER), "keygen", "--name", name, "--out-dir", str(out_dir)], capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    files = {"chain": out_dir / f"{name}.chain.key", "sign": out_dir / f"{name}.sign.key", "pub": out_dir / f"{name}.pub"}
-    for kind, p in files.items():
-        assert p.is_file(), p
-        if kind != "pub":
-            assert p.stat().st_mode & 0o077 == 0, f"{p}: mode {p.stat().st_mode:o}"
-    return files
 
 
 def keyed_config(
@@ -343,32 +252,15 @@ def keyed_config(
 def audit_request(stream: str, first: int, n: int) -> logs_service_pb2.ExportLogsServiceRequest:
     """n numbered audit records (e2e.n = first .. first+n-1)."""
     now = time.time_ns()
-    recs = []
-    for i in range(first, first + n):
-        recs.append(
-            logs_pb2.LogRecord(
-                time_unix_nano=now,
-                observed_time_unix_nano=now,
-                severity_number=logs_pb2.SEVERITY_NUMBER_INFO,
-                severity_text="INFO",
-                body=common_pb2.AnyValue(string_value=json.dumps({"event": i, "action": "record.delete", "resource": f"db/customers/{i}"})),
-                attributes=[
-                    common_pb2.KeyValue(key="audit.action", value=common_pb2.AnyValue(string_value="record.delete")),
-                    common_pb2.KeyValue(key="audit.actor", value=common_pb2.AnyValue(string_value=f"user{i % 5}@example.com")),
-                    common_pb2.KeyValue(key="e2e.n", value=common_pb2.AnyValue(int_value=i)),
-                ],
-            )
+    recs = [
+        log_record(
+            json.dumps({"event": i, "action": "record.delete", "resource": f"db/customers/{i}"}),
+            {"audit.action": "record.delete", "audit.actor": f"user{i % 5}@example.com", "e2e.n": i},
+            now,
         )
-    return logs_service_pb2.ExportLogsServiceRequest(
-        resource_logs=[
-            logs_pb2.ResourceLogs(
-                resource=resource_pb2.Resource(
-                    attributes=[common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value=f"{stream}.client"))]
-                ),
-                scope_logs=[logs_pb2.ScopeLogs(scope=common_pb2.InstrumentationScope(name="e2e.audit"), log_records=recs)],
-            )
-        ]
-    )
+        for i in range(first, first + n)
+    ]
+    return export_request_message(recs, f"{stream}.client", "e2e.audit")
 
 
 class Sender:
@@ -441,7 +333,7 @@ def keyed(binaries, tmp_path_factory) -> Keyed:
     for the splice), keyed and signed, fed numbered records over OTLP/gRPC
     in batches for ~4 s and then left idle for ~2 s, stopped with SIGTERM."""
     work = tmp_path_factory.mktemp("keyed")
-    keys = keygen(KEY_NAME, work / "keys")
+    keys = keygen(name=KEY_NAME, out_dir=work / "keys")
     store = work / "checkpoint-store"
     store.mkdir()
     cp_file = store / "checkpoints.jsonl"
@@ -617,7 +509,7 @@ def test_clean_stream_passes_with_its_keys(keyed):
             assert (s["records"], s["first_sequence"], s["last_sequence"], s["missing"]) == (len(m.records), 1, m.last, [])
             assert s["anchored_through"] == m.last - 1
             assert s["signers"] == [m.records[1]["attrs"]["audit.stream.signer"]]
-            assert all_findings(report, "warning") == [], explain(v)
+            assert all_findings(report, severity="warning") == [], explain(v)
             if as_of == m.stop_time:
                 record(f"none (clean; {what})", label, v)
 
@@ -862,7 +754,7 @@ def test_d_replaying_an_old_checkpoint(keyed, tmp_path):
     # longer matches record `target`), that one at `target + 1`.
     assert target in {f["sequence"] for f in cm} <= {target, target + 1}, explain(v)
     # Anything else is about the replaced record and its neighbour.
-    for f in all_findings(report, "error"):
+    for f in all_findings(report, severity="error"):
         if f.get("sequence") is not None:
             assert f["sequence"] in (target, target + 1), f
 
@@ -961,7 +853,7 @@ def test_g_a_world_readable_secret_key_is_refused(keyed, tmp_path, key):
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+        env=collector_env(tmp_path),
     )
     log = out.stdout + out.stderr
     assert out.returncode != 0, log[-3000:]
@@ -982,7 +874,7 @@ def test_g_a_world_readable_secret_key_is_refused(keyed, tmp_path, key):
 def rotated(keyed) -> tuple[StreamRun, dict[str, Path]]:
     """The main collector restarted cleanly with a new signing key (same
     key_file, same state): a successor stream signed by the new key."""
-    k2 = keygen(ROTATED_KEY_NAME, keyed.work / "keys2")
+    k2 = keygen(name=ROTATED_KEY_NAME, out_dir=keyed.work / "keys2")
     d = keyed.work / "rotated"
     d.mkdir()
     ports = (free_port(), free_port(), free_port())

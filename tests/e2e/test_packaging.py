@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import COLLECTOR, REPO, Collector, free_port, run_verify, tail
+from harness import COLLECTOR, REPO, Collector, free_port, tail, verify
 
 STATIC = Path(REPO / "bin" / "otelcol-audit-static")
 DOCKERFILE = REPO / "distribution" / "Dockerfile"
@@ -113,7 +113,7 @@ def test_container_config_runs(static, tmp_path):
         cwd=tmp_path,
         binary=static,
         extra_args=[a for o in overrides for a in ("--config", o)],
-        extra_env={"AUDITCHAIN_DIR": str(tmp_path / "audit")},
+        env={"AUDITCHAIN_DIR": str(tmp_path / "audit")},
     )
     try:
         c.start([grpc, http, metrics])
@@ -134,7 +134,7 @@ def test_container_config_runs(static, tmp_path):
     finally:
         c.kill()
     assert (tmp_path / "audit" / "state").is_dir()
-    v = run_verify(tmp_path / "audit" / "data")
+    v = verify(tmp_path / "audit" / "data")
     assert v.returncode == 0, v.describe()
     (s,) = v.report["streams"]
     assert s["verdict"] == "pass" and s["ended"] is True and s["records"] == 5 + 2, v.describe()
