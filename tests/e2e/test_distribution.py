@@ -56,6 +56,8 @@ def env_for(config: Path, work: Path) -> dict[str, str]:
             env[name] = f"127.0.0.1:{free_port()}"
         elif name.endswith("_PORT"):
             env[name] = str(free_port())
+        elif name.endswith("_STREAM_NAME"):
+            env[name] = f"validate-{config.stem}"
         elif default:
             env[name] = default[2:]
         else:
