@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod chain;
 pub mod hex;
 pub mod keys;
+pub mod merkle;
 pub mod note;
 pub mod ranges;
 pub mod stamp;
