@@ -12,5 +12,6 @@ pub mod note;
 pub mod ranges;
 pub mod stamp;
 pub mod time;
+pub mod tlog;
 pub mod vocab;
 pub mod wire;
