@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! tlog_tool keygen ORIGIN
-//! tlog_tool request --skey F --old M --size N [--ext LINE]... [--bad-proof]
+//! tlog_tool request --skey F --old M --size N [--ext LINE]... [--bad-proof]   (proof from an Extension)
 //! tlog_tool answer --vkey V --log-vkey V --request F --status S --content-type T --body F
 //! tlog_tool policy --policy F --note F
 //! tlog_tool prove --size N --index I --note F
@@ -16,7 +16,7 @@
 //! ```
 
 use auditchain::core::chain::Hash;
-use auditchain::core::merkle::{MemoryStore, Tree};
+use auditchain::core::merkle::{Extension, MemoryStore, Tree};
 use auditchain::core::note::{NoteSigner, NoteVerifier};
 use auditchain::core::tlog::{
     AddCheckpoint, Answer, Checkpoint, CosignatureVerifier, Leaf, Policy, SignedCheckpoint, TlogProof, cosign,
@@ -136,6 +136,20 @@ fn tree(size: u64) -> Result<Tree<MemoryStore>, String> {
     Ok(t)
 }
 
+/// The consistency proof from `old` as the engine is to make it: from an
+/// [`Extension`] (two compact ranges), checked against the whole tree's.
+fn extension_proof(t: &Tree<MemoryStore>, old: u64) -> Result<Vec<Hash>, String> {
+    let mut e = Extension::new(t.range_at(old).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    for i in old..t.size() {
+        e.append(&leaf(i)).map_err(|e| e.to_string())?;
+    }
+    let proof = e.consistency_proof().map_err(|e| e.to_string())?;
+    if proof != t.consistency_proof(old, t.size()).map_err(|e| e.to_string())? {
+        return Err(format!("extension and tree disagree on the proof from {old}"));
+    }
+    Ok(proof)
+}
+
 fn keygen(origin: &str) -> Result<(), String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
@@ -149,8 +163,7 @@ fn request(skey: &PathBuf, old: u64, size: u64, ext: Vec<String>, bad_proof: boo
     let t = tree(size)?;
     let cp = Checkpoint { origin: signer.id.name.clone(), size, root: t.root(), extensions: ext };
     let note = cp.sign(&signer).map_err(|e| e.to_string())?;
-    let mut proof =
-        if old == 0 || old == size { vec![] } else { t.consistency_proof(old, size).map_err(|e| e.to_string())? };
+    let mut proof = if old == 0 || old == size { vec![] } else { extension_proof(&t, old)? };
     if bad_proof && let Some(first) = proof.first_mut() {
         first[0] ^= 1;
     }

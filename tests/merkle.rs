@@ -4,8 +4,8 @@
 //! that any one-byte change of a proof, leaf or root fails verification.
 
 use auditchain::core::merkle::{
-    CompactRange, EMPTY_ROOT, Hash, MemoryStore, NodeId, ProofError, Tree, leaf_hash, root_of, verify_consistency,
-    verify_inclusion,
+    CompactRange, EMPTY_ROOT, Extension, Hash, MemoryStore, NodeId, ProofError, Tree, leaf_hash, root_of,
+    verify_consistency, verify_inclusion,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -163,7 +163,7 @@ fn transparency_dev_reference_tree() {
     for (level, nodes) in v["node_hashes"].as_array().unwrap().iter().enumerate() {
         for (index, h) in hex_list(nodes).iter().enumerate() {
             let id = NodeId::new(level as u8, index as u64);
-            assert_eq!(auditchain::core::merkle::NodeStore::get(tree.store(), id).unwrap(), Some(*h), "{id}");
+            assert_eq!(auditchain::core::merkle::NodeReader::get(tree.store(), id).unwrap(), Some(*h), "{id}");
         }
     }
     for p in v["inclusion"].as_array().unwrap() {
@@ -314,6 +314,21 @@ proptest! {
             whole.append_range(&part, |_, _| {}).unwrap();
         }
         prop_assert_eq!(whole, CompactRange::from_leaves(&ls).unwrap());
+    }
+
+    #[test]
+    fn extensions_prove_like_whole_trees(n in 2usize..3000, seed in any::<u64>(), a in any::<u64>()) {
+        let ls = leaves(n, seed);
+        let full = tree_of(&ls);
+        let old = 1 + a % (n as u64 - 1);
+        let mut e = Extension::new(full.range_at(old).unwrap()).unwrap();
+        for l in &ls[old as usize..] {
+            e.append(l).unwrap();
+        }
+        prop_assert_eq!(e.root(), full.root());
+        prop_assert_eq!(e.consistency_proof().unwrap(), full.consistency_proof(old, n as u64).unwrap());
+        let json = serde_json::to_string(&e).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Extension>(&json).unwrap(), e);
     }
 
     #[test]

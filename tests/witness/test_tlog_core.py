@@ -3,7 +3,8 @@ witnesses and an independent implementation.
 
 - Checkpoints, consistency proofs and add-checkpoint bodies made by the
   Rust code (through examples/tlog_tool.rs, a test tool, not a user
-  command) are sent to real litewitness and omniwitness; their answers are
+  command; the proofs from a merkle::Extension, two compact ranges, as the
+  engine is to make them) are sent to real litewitness and omniwitness; their answers are
   read, and their cosignatures verified, by the Rust code, and checked
   again by c2sp.py (Python, written from the C2SP texts). Both must agree
   on every accepted and every tampered cosignature.

@@ -18,11 +18,15 @@
 //!   §2.1.3.1, §2.1.4.1).
 //! - [`verify`]: checking them (RFC 9162 §2.1.3.2, §2.1.4.2), after
 //!   transparency-dev/merkle's proof/verify.go.
-//! - [`tree`]: [`Tree`], a compact range and a store kept in step: what the
-//!   engine holds per log.
+//! - [`tree`]: [`Tree`], a compact range and a store kept in step: every
+//!   proof of a tree held whole (a verifier's, a prover's).
+//! - [`extension`]: [`Extension`], what a log keeps to prove consistency
+//!   from one older size to its current one in O(log n) hashes: what the
+//!   engine holds per witness, instead of a node store.
 
 pub mod compact;
 pub mod error;
+pub mod extension;
 pub mod hash;
 pub mod node;
 pub mod prove;
@@ -32,9 +36,10 @@ pub mod verify;
 
 pub use compact::CompactRange;
 pub use error::{ProofError, RangeError, StoreError, TreeError};
+pub use extension::Extension;
 pub use hash::{EMPTY_ROOT, leaf_hash, node_hash, root_of};
 pub use node::NodeId;
-pub use store::{MemoryStore, NodeStore};
+pub use store::{MemoryStore, NodeReader, NodeStore};
 pub use tree::Tree;
 pub use verify::{root_from_consistency_proof, root_from_inclusion_proof, verify_consistency, verify_inclusion};
 

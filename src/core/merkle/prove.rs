@@ -13,13 +13,13 @@ use super::compact::fold_right;
 use super::error::TreeError;
 use super::hash::split;
 use super::node::decompose;
-use super::store::NodeStore;
+use super::store::NodeReader;
 
 /// MTH(D[begin:end]) from stored nodes. Precondition: `begin` is a
 /// multiple of the smallest power of two >= `end - begin` (every range
 /// the RFC's recursion visits is), so the covering nodes shrink left to
 /// right and fold into the subtree's hash.
-pub fn subtree_hash(store: &impl NodeStore, begin: u64, end: u64) -> Result<Hash, TreeError> {
+pub fn subtree_hash(store: &impl NodeReader, begin: u64, end: u64) -> Result<Hash, TreeError> {
     let nodes = decompose(begin, end);
     debug_assert!(nodes.windows(2).all(|w| w[0].level > w[1].level), "{begin}..{end} is not left-aligned");
     let hashes =
@@ -28,14 +28,14 @@ pub fn subtree_hash(store: &impl NodeStore, begin: u64, end: u64) -> Result<Hash
 }
 
 /// The root of the tree of the first `size` leaves.
-pub fn root_at(store: &impl NodeStore, size: u64) -> Result<Hash, TreeError> {
+pub fn root_at(store: &impl NodeReader, size: u64) -> Result<Hash, TreeError> {
     subtree_hash(store, 0, size)
 }
 
 /// The inclusion proof of leaf `index` in the tree of `size` leaves, from
 /// the leaf's sibling up to the root's child. Precondition: the store holds
 /// the tree of `size` leaves.
-pub fn inclusion_proof(store: &impl NodeStore, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
+pub fn inclusion_proof(store: &impl NodeReader, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
     if index >= size {
         return Err(TreeError::IndexBeyondSize { index, size });
     }
@@ -58,7 +58,7 @@ pub fn inclusion_proof(store: &impl NodeStore, index: u64, size: u64) -> Result<
 /// The consistency proof from the tree of `size1` leaves to the tree of
 /// `size2` leaves (empty when they are equal). Preconditions: `0 < size1
 /// <= size2`, and the store holds the tree of `size2` leaves.
-pub fn consistency_proof(store: &impl NodeStore, size1: u64, size2: u64) -> Result<Vec<Hash>, TreeError> {
+pub fn consistency_proof(store: &impl NodeReader, size1: u64, size2: u64) -> Result<Vec<Hash>, TreeError> {
     if size1 > size2 {
         return Err(TreeError::SizeDecreases { size1, size2 });
     }

@@ -25,12 +25,22 @@ use super::error::StoreError;
 use super::node::NodeId;
 use std::collections::{BTreeMap, VecDeque};
 
-/// Complete node hashes of one tree.
-pub trait NodeStore {
+/// A fixed set of nodes (e.g. two compact ranges' nodes), read-only.
+impl NodeReader for BTreeMap<NodeId, Hash> {
+    fn get(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+        Ok(BTreeMap::get(self, &id).copied())
+    }
+}
+
+/// Where proofs read complete node hashes from.
+pub trait NodeReader {
     /// The hash of complete node `id`, or `None` when not held (never
     /// stored, pruned, or truncated away).
     fn get(&self, id: NodeId) -> Result<Option<Hash>, StoreError>;
+}
 
+/// Complete node hashes of one tree, kept as it grows.
+pub trait NodeStore: NodeReader {
     /// Records a complete node. Precondition: the nodes of each level come
     /// in index order without holes, as [`CompactRange::append_visit`]
     /// reports them.
@@ -93,7 +103,7 @@ impl MemoryStore {
     }
 }
 
-impl NodeStore for MemoryStore {
+impl NodeReader for MemoryStore {
     fn get(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
         if let Some(h) = self.pinned.get(&id) {
             return Ok(Some(*h));
@@ -104,7 +114,9 @@ impl NodeStore for MemoryStore {
         }
         Ok(level.hashes.get((id.index - level.first) as usize).copied())
     }
+}
 
+impl NodeStore for MemoryStore {
     fn put(&mut self, id: NodeId, hash: &Hash) -> Result<(), StoreError> {
         let at = usize::from(id.level);
         while self.levels.len() <= at {

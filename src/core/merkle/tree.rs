@@ -171,7 +171,7 @@ mod tests {
     use super::*;
     use crate::core::merkle::error::StoreError;
     use crate::core::merkle::hash::{leaf_hash, root_of};
-    use crate::core::merkle::store::MemoryStore;
+    use crate::core::merkle::store::{MemoryStore, NodeReader};
     use crate::core::merkle::verify::{verify_consistency, verify_inclusion};
 
     fn leaves(n: u64) -> Vec<Hash> {
@@ -282,10 +282,13 @@ mod tests {
         writes_left: usize,
     }
 
-    impl NodeStore for Failing {
+    impl NodeReader for Failing {
         fn get(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
             self.inner.get(id)
         }
+    }
+
+    impl NodeStore for Failing {
         fn put(&mut self, id: NodeId, hash: &Hash) -> Result<(), StoreError> {
             if self.writes_left == 0 {
                 return Err(StoreError::Backend("disk full".into()));
