@@ -43,16 +43,22 @@ fn tlogref() -> PathBuf {
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/merkle");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tlogref");
-    let status = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()))
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(".")
-        .current_dir(&src)
-        .env("GOWORK", "off")
-        .env("GOFLAGS", "-mod=readonly")
-        .status()
-        .expect("the differential test needs the Go toolchain (go on PATH, or AUDITCHAIN_TLOGREF)");
-    assert!(status.success(), "go build of tests/merkle failed");
+    let go = std::env::var("GO").unwrap_or_else(|_| "go".into());
+    let run = |args: &[&str]| {
+        Command::new(&go)
+            .args(args)
+            .current_dir(&src)
+            .env("GOWORK", "off")
+            .env("GOFLAGS", "-mod=readonly")
+            .output()
+            .expect("the differential test needs the Go toolchain (go on PATH, or AUDITCHAIN_TLOGREF)")
+    };
+    let vet = run(&["vet", "."]);
+    assert!(vet.status.success(), "go vet tests/merkle: {}", String::from_utf8_lossy(&vet.stderr));
+    let fmt = Command::new("gofmt").args(["-l", "."]).current_dir(&src).output().expect("gofmt");
+    assert!(fmt.status.success() && fmt.stdout.is_empty(), "gofmt: {}", String::from_utf8_lossy(&fmt.stdout));
+    let build = run(&["build", "-o", out.to_str().unwrap(), "."]);
+    assert!(build.status.success(), "go build tests/merkle: {}", String::from_utf8_lossy(&build.stderr));
     out
 }
 
