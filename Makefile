@@ -323,6 +323,14 @@ $(WITNESS_POC): $(WITNESS_POC_SRC)
 	cd tests/witness/poc && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) build -o $(ROOT)/$@ .
 	@test -z "$$(gofmt -l tests/witness/poc)" || { echo "gofmt: files need formatting:"; gofmt -l tests/witness/poc; exit 1; }
 
+# The test tool over the Rust tlog core (examples/tlog_tool.rs): checkpoints,
+# proofs and answers for tests/witness/test_tlog_core.py.
+TLOG_TOOL := target/debug/examples/tlog_tool
+
+$(TLOG_TOOL): $(RUST_SRC) examples/tlog_tool.rs
+	$(CARGO) build --locked --example tlog_tool
+	@touch $@
+
 # tests/witness's own pins, in the same .venv as the e2e tests.
 WITNESS_VENV_STAMP := $(VENV)/.witness-requirements.sha256
 
@@ -337,10 +345,10 @@ witness-venv: $(WITNESS_VENV_STAMP)
 # client: every documented add-checkpoint response, cosignatures checked by
 # an independent implementation, restarts, timings. Prints its figures.
 .PHONY: test-witness
-test-witness: witness-tools $(WITNESS_POC) $(WITNESS_VENV_STAMP)
+test-witness: witness-tools $(WITNESS_POC) $(TLOG_TOOL) $(WITNESS_VENV_STAMP)
 	AUDITCHAIN_LITEWITNESS=$(LITEWITNESS) AUDITCHAIN_WITNESSCTL=$(WITNESSCTL) \
 	AUDITCHAIN_OMNIWITNESS=$(OMNIWITNESS) AUDITCHAIN_OMNIWITNESS_KEYGEN=$(OMNIWITNESS_KEYGEN) \
-	AUDITCHAIN_WITNESS_POC=$(ROOT)/$(WITNESS_POC) \
+	AUDITCHAIN_WITNESS_POC=$(ROOT)/$(WITNESS_POC) AUDITCHAIN_TLOG_TOOL=$(ROOT)/$(TLOG_TOOL) \
 	  $(VENV)/bin/python -m pytest -p no:cacheprovider tests/witness
 
 # Part of `make test`: the test itself takes seconds (the first build of the

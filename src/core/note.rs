@@ -174,20 +174,32 @@ pub fn parse_note(msg: &str) -> Result<Note, String> {
     if sigs.is_empty() || !sigs.ends_with('\n') {
         return Err("note signature block is malformed".into());
     }
-    let mut signatures = Vec::new();
-    for line in sigs.lines() {
-        let line = line.strip_prefix("\u{2014} ").ok_or("note signature line does not start with an em dash")?;
-        let (name, b64) = line.split_once(' ').ok_or("note signature line is malformed")?;
-        let raw = B64.decode(b64).map_err(|_| "note signature is not base64")?;
-        if !is_valid_name(name) || raw.len() < 5 {
-            return Err("note signature line is malformed".into());
-        }
-        signatures.push(NoteSignature {
-            id: KeyId { name: name.into(), hash: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) },
-            signature: raw[4..].to_vec(),
-        });
-    }
+    let signatures = sigs.lines().map(parse_signature_line).collect::<Result<Vec<_>, _>>()?;
     Ok(Note { text: text.to_string(), signatures })
+}
+
+/// Parses one signature line, `— <name> <base64(key hash ‖ signature)>`,
+/// without its newline.
+pub fn parse_signature_line(line: &str) -> Result<NoteSignature, String> {
+    let line = line.strip_prefix("\u{2014} ").ok_or("note signature line does not start with an em dash")?;
+    let (name, b64) = line.split_once(' ').ok_or("note signature line is malformed")?;
+    let raw = B64.decode(b64).map_err(|_| "note signature is not base64")?;
+    if !is_valid_name(name) || raw.len() < 5 {
+        return Err("note signature line is malformed".into());
+    }
+    Ok(NoteSignature {
+        id: KeyId { name: name.into(), hash: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) },
+        signature: raw[4..].to_vec(),
+    })
+}
+
+impl NoteSignature {
+    /// The signature line, with its newline.
+    pub fn line(&self) -> String {
+        let mut data = self.id.hash.to_be_bytes().to_vec();
+        data.extend_from_slice(&self.signature);
+        format!("\u{2014} {} {}\n", self.id.name, B64.encode(data))
+    }
 }
 
 /// The body of a checkpoint.
