@@ -4,15 +4,28 @@ mod canonical;
 pub mod exit;
 mod human;
 mod keygen;
+mod manual;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::Exit;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// `auditchain 0.1.0 (spec 1, otlp-jcs-v1)`: the crate, the version of
+/// docs/SPEC.md and the canonicalisation it implements.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (spec {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        auditchain::core::SPEC_VERSION,
+        auditchain::core::canonical::CANONICALIZATION
+    )
+});
 
 /// Tamper-evident audit logs for the OpenTelemetry Collector.
 #[derive(Parser)]
-#[command(name = "auditchain", version, about, propagate_version = true)]
+#[command(name = "auditchain", version = VERSION.as_str(), about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +52,30 @@ enum Command {
     /// signing_key_file); keep the chain key for the verifier and off the
     /// collector host once its stream has started; publish the .pub file.
     Keygen(KeygenArgs),
+    /// Print a shell completion script.
+    ///
+    /// bash: `auditchain completions bash > /etc/bash_completion.d/auditchain`;
+    /// zsh: into a directory of $fpath as `_auditchain`; fish: into
+    /// ~/.config/fish/completions/auditchain.fish.
+    Completions(CompletionsArgs),
+    /// Write the man pages (auditchain.1 and one per subcommand) into a
+    /// directory (`make man`).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// Directory to write the pages to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -110,6 +147,12 @@ pub enum ColorChoice {
 /// A failure of the command itself (not a verification verdict).
 pub type Error = Box<dyn std::error::Error>;
 
+/// The clap definition of the whole command line, for completions and man
+/// pages.
+fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run() -> Result<Exit, Error> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -123,5 +166,7 @@ pub fn run() -> Result<Exit, Error> {
         Command::Verify(args) => verify::run(args),
         Command::Canonical(args) => canonical::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
     }
 }
