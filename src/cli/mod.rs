@@ -5,6 +5,7 @@ pub mod exit;
 mod human;
 mod keygen;
 mod manual;
+mod pkcs11;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -52,6 +53,14 @@ enum Command {
     /// signing_key_file); keep the chain key for the verifier and off the
     /// collector host once its stream has started; publish the .pub file.
     Keygen(KeygenArgs),
+    /// Print the public key of an Ed25519 key pair on a PKCS#11 token, in the
+    /// form `verify --public-key` takes (`<label>+<hash>+<key>`).
+    ///
+    /// For a collector configured with `signing_key: {pkcs11: …}`: the key
+    /// name in its checkpoints is the key label. Save the output as
+    /// NAME.pub and publish it like keygen's.
+    #[command(name = "pkcs11-pubkey")]
+    Pkcs11Pubkey(Pkcs11PubkeyArgs),
     /// Print a shell completion script.
     ///
     /// bash: `auditchain completions bash > /etc/bash_completion.d/auditchain`;
@@ -62,6 +71,23 @@ enum Command {
     /// directory (`make man`).
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+#[derive(clap::Args)]
+pub struct Pkcs11PubkeyArgs {
+    /// The token's PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, value_name = "FILE")]
+    module: PathBuf,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL")]
+    token_label: String,
+    /// The key pair's label.
+    #[arg(long, value_name = "LABEL")]
+    key_label: String,
+    /// A file holding the user PIN (mode 0600), for tokens that show public
+    /// keys only after login.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -166,6 +192,7 @@ pub fn run() -> Result<Exit, Error> {
         Command::Verify(args) => verify::run(args),
         Command::Canonical(args) => canonical::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Pkcs11Pubkey(args) => pkcs11::run(args),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(args),
     }
