@@ -6,6 +6,7 @@ mod human;
 mod keygen;
 mod manual;
 mod pkcs11;
+mod retention;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -116,9 +117,23 @@ pub struct KeygenArgs {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Files or directories to verify.
+    /// Files or directories to verify, or S3 locations (s3://BUCKET/PREFIX:
+    /// every object under the prefix, as the awss3exporter writes them;
+    /// credentials and region from the AWS environment variables and
+    /// ~/.aws files).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// An S3-compatible endpoint for s3:// inputs (e.g. http://127.0.0.1:9000);
+    /// default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS S3 in the region.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Show each S3 object's Object Lock retention (mode, retain-until date)
+    /// and legal hold, as the store reports them.
+    #[arg(long)]
+    show_retention: bool,
+    /// Keys per ListObjectsV2 page (tests).
+    #[arg(long, hide = true, value_name = "N")]
+    s3_max_keys: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
