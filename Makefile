@@ -4,6 +4,7 @@
 #   make test       every test (Rust, C, Go, end to end)
 #   make collector  bin/otelcol-audit, built by ocb with the auditchain processor
 #   make bench      benchmarks that print figures
+#   make man        man pages (auditchain.1 and one per subcommand) in build/man
 #   make module VERSION=vX.Y.Z   the Go module with the prebuilt core, in a GOPROXY directory (build/module)
 
 SHELL := /bin/bash
@@ -57,6 +58,17 @@ lint-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked --lib --bins -- -D warnings -W clippy::too_many_lines
+
+# Man pages from the clap definitions (src/cli/mod.rs): build/man/auditchain.1
+# and auditchain-<subcommand>.1; read one with `man -l build/man/auditchain-verify.1`.
+# Shell completions come from the binary itself: `auditchain completions bash`.
+MAN_DIR := build/man
+
+.PHONY: man
+man: $(CLI)
+	rm -rf $(MAN_DIR).new
+	./$(CLI) man --out-dir $(MAN_DIR).new
+	rm -rf $(MAN_DIR) && mv $(MAN_DIR).new $(MAN_DIR)
 
 # ---- C test of the header ---------------------------------------------------
 
@@ -198,10 +210,20 @@ $(VENV_STAMP): tests/e2e/requirements.txt
 .PHONY: venv
 venv: $(VENV_STAMP)
 
+# Opens signed notes with golang.org/x/mod/sumdb/note for tests/e2e/test_hsm.py
+# (its own module, pinned x/mod).
+NOTEOPEN     := build/e2e/noteopen
+NOTEOPEN_SRC := tests/e2e/noteopen/main.go tests/e2e/noteopen/go.mod tests/e2e/noteopen/go.sum
+
+$(NOTEOPEN): $(NOTEOPEN_SRC)
+	@mkdir -p $(@D)
+	cd tests/e2e/noteopen && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) build -o $(ROOT)/$@ .
+	@test -z "$$(gofmt -l tests/e2e/noteopen)" || { echo "gofmt: files need formatting:"; gofmt -l tests/e2e/noteopen; exit 1; }
+
 # Builds what the test runs (the test itself builds nothing), then runs it.
 .PHONY: test-e2e
-test-e2e: $(COLLECTOR) $(COLLECTOR_STATIC) $(CLI) $(VENV_STAMP)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
+test-e2e: $(COLLECTOR) $(COLLECTOR_STATIC) $(CLI) $(NOTEOPEN) $(VENV_STAMP)
+	AUDITCHAIN_NOTEOPEN=$(ROOT)/$(NOTEOPEN) $(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 # ---- Crash test ------------------------------------------------------------------
 

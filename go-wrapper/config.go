@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // DefaultStateDirectory is where stream state lives unless state.directory
@@ -70,6 +72,12 @@ type Config struct {
 	// private key format). Read at every start. Empty: no checkpoints.
 	SigningKeyFile string `mapstructure:"signing_key_file"`
 
+	// SigningKey is a checkpoint signing key that is not a file: an Ed25519
+	// key pair on a PKCS#11 token (an HSM), which signs every checkpoint
+	// itself, so that the private key never enters the collector's memory.
+	// Exclusive with SigningKeyFile.
+	SigningKey SigningKeyConfig `mapstructure:"signing_key"`
+
 	// KeyEpoch says when the epoch key of a keyed chain evolves.
 	KeyEpoch KeyEpochConfig `mapstructure:"key_epoch"`
 
@@ -108,6 +116,54 @@ type CheckpointConfig struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// SigningKeyConfig is a signing key held elsewhere than in a file.
+type SigningKeyConfig struct {
+	// PKCS11 is a key pair on a PKCS#11 token. Nil: none.
+	PKCS11 *PKCS11Config `mapstructure:"pkcs11"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// PKCS11Config names an Ed25519 key pair (CKK_EC_EDWARDS) on a PKCS#11
+// token; the token signs with CKM_EDDSA. The engine reads the public key
+// from the token (the public key object with the same label) for the
+// checkpoints' key name and hash.
+type PKCS11Config struct {
+	// Module is the path of the token's PKCS#11 module (a shared library,
+	// e.g. /usr/lib/softhsm/libsofthsm2.so).
+	Module string `mapstructure:"module"`
+	// TokenLabel selects the token.
+	TokenLabel string `mapstructure:"token_label"`
+	// KeyLabel selects the key pair; it is also the key's name in
+	// checkpoint signatures (no spaces, no '+').
+	KeyLabel string `mapstructure:"key_label"`
+	// PinFile holds the user PIN; like a key file it must be readable by
+	// its owner only.
+	PinFile string `mapstructure:"pin_file"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// validate checks a PKCS#11 key with the engine's messages
+// (src/engine/config.rs).
+func (p *PKCS11Config) validate() error {
+	switch {
+	case p.Module == "":
+		return errors.New("signing_key.pkcs11.module: must be set (the path of the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so)")
+	case p.TokenLabel == "":
+		return errors.New("signing_key.pkcs11.token_label: must be set (the label of the token holding the key)")
+	case p.KeyLabel == "":
+		return errors.New("signing_key.pkcs11.key_label: must be set (the label of the Ed25519 key pair)")
+	case strings.ContainsFunc(p.KeyLabel, func(r rune) bool { return unicode.IsSpace(r) || r == '+' }):
+		return fmt.Errorf("signing_key.pkcs11.key_label: %q cannot name a key in checkpoint signatures: use a label without spaces and '+'", p.KeyLabel)
+	case p.PinFile == "":
+		return errors.New("signing_key.pkcs11.pin_file: must be set (a file holding the token's user PIN, mode 0600)")
+	}
+	return nil
 }
 
 // StateConfig configures the durable stream state.
@@ -171,8 +227,15 @@ func (cfg *Config) Validate() error {
 	if cfg.Checkpoint.Interval < minInterval {
 		errs = append(errs, fmt.Errorf("checkpoint.interval: must be at least 1s (got %s)", cfg.Checkpoint.Interval))
 	}
-	if cfg.Checkpoint.File != "" && cfg.SigningKeyFile == "" {
-		errs = append(errs, errors.New("checkpoint.file: checkpoints need signing_key_file; set it or remove checkpoint.file"))
+	if p := cfg.SigningKey.PKCS11; p != nil {
+		if cfg.SigningKeyFile != "" {
+			errs = append(errs, errors.New("signing_key: signing_key and signing_key_file are mutually exclusive: keep one"))
+		} else if err := p.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.Checkpoint.File != "" && cfg.SigningKeyFile == "" && cfg.SigningKey.PKCS11 == nil {
+		errs = append(errs, errors.New("checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file"))
 	}
 	return errors.Join(errs...)
 }
@@ -187,8 +250,20 @@ type engineConfig struct {
 	State          engineStateConfig      `json:"state"`
 	KeyFile        string                 `json:"key_file,omitempty"`
 	SigningKeyFile string                 `json:"signing_key_file,omitempty"`
+	SigningKey     *engineSigningKey      `json:"signing_key,omitempty"`
 	KeyEpoch       engineKeyEpochConfig   `json:"key_epoch"`
 	Checkpoint     engineCheckpointConfig `json:"checkpoint"`
+}
+
+type engineSigningKey struct {
+	PKCS11 enginePKCS11Config `json:"pkcs11"`
+}
+
+type enginePKCS11Config struct {
+	Module     string `json:"module"`
+	TokenLabel string `json:"token_label"`
+	KeyLabel   string `json:"key_label"`
+	PinFile    string `json:"pin_file"`
 }
 
 type engineStateConfig struct {
@@ -210,6 +285,12 @@ type engineCheckpointConfig struct {
 // engineConfigJSON is the engine configuration for this processor, with
 // the stream name already resolved (see resolveStreamName).
 func (cfg *Config) engineConfigJSON(streamName string) ([]byte, error) {
+	var signingKey *engineSigningKey
+	if p := cfg.SigningKey.PKCS11; p != nil {
+		signingKey = &engineSigningKey{PKCS11: enginePKCS11Config{
+			Module: p.Module, TokenLabel: p.TokenLabel, KeyLabel: p.KeyLabel, PinFile: p.PinFile,
+		}}
+	}
 	return json.Marshal(engineConfig{
 		StreamName: streamName,
 		State: engineStateConfig{
@@ -218,6 +299,7 @@ func (cfg *Config) engineConfigJSON(streamName string) ([]byte, error) {
 		},
 		KeyFile:        cfg.KeyFile,
 		SigningKeyFile: cfg.SigningKeyFile,
+		SigningKey:     signingKey,
 		KeyEpoch: engineKeyEpochConfig{
 			Records:  cfg.KeyEpoch.Records,
 			Interval: cfg.KeyEpoch.Interval.Nanoseconds(),

@@ -104,7 +104,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:     component.NewIDWithName(metadata.Type, "checkpoint_file_without_signing_key"),
-			errors: []string{`checkpoint.file: checkpoints need signing_key_file; set it or remove checkpoint.file`},
+			errors: []string{`checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file`},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "several_errors"),

@@ -4,15 +4,30 @@ mod canonical;
 pub mod exit;
 mod human;
 mod keygen;
+mod manual;
+mod pkcs11;
+mod retention;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::Exit;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// `auditchain 0.1.0 (spec 1, otlp-jcs-v1)`: the crate, the version of
+/// docs/SPEC.md and the canonicalisation it implements.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (spec {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        auditchain::core::SPEC_VERSION,
+        auditchain::core::canonical::CANONICALIZATION
+    )
+});
 
 /// Tamper-evident audit logs for the OpenTelemetry Collector.
 #[derive(Parser)]
-#[command(name = "auditchain", version, about, propagate_version = true)]
+#[command(name = "auditchain", version = VERSION.as_str(), about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +54,55 @@ enum Command {
     /// signing_key_file); keep the chain key for the verifier and off the
     /// collector host once its stream has started; publish the .pub file.
     Keygen(KeygenArgs),
+    /// Print the public key of an Ed25519 key pair on a PKCS#11 token, in the
+    /// form `verify --public-key` takes (`<label>+<hash>+<key>`).
+    ///
+    /// For a collector configured with `signing_key: {pkcs11: …}`: the key
+    /// name in its checkpoints is the key label. Save the output as
+    /// NAME.pub and publish it like keygen's.
+    #[command(name = "pkcs11-pubkey")]
+    Pkcs11Pubkey(Pkcs11PubkeyArgs),
+    /// Print a shell completion script.
+    ///
+    /// bash: `auditchain completions bash > /etc/bash_completion.d/auditchain`;
+    /// zsh: into a directory of $fpath as `_auditchain`; fish: into
+    /// ~/.config/fish/completions/auditchain.fish.
+    Completions(CompletionsArgs),
+    /// Write the man pages (auditchain.1 and one per subcommand) into a
+    /// directory (`make man`).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(clap::Args)]
+pub struct Pkcs11PubkeyArgs {
+    /// The token's PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, value_name = "FILE")]
+    module: PathBuf,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL")]
+    token_label: String,
+    /// The key pair's label.
+    #[arg(long, value_name = "LABEL")]
+    key_label: String,
+    /// A file holding the user PIN (mode 0600), for tokens that show public
+    /// keys only after login.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// Directory to write the pages to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -53,9 +117,23 @@ pub struct KeygenArgs {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Files or directories to verify.
+    /// Files or directories to verify, or S3 locations (s3://BUCKET/PREFIX:
+    /// every object under the prefix, as the awss3exporter writes them;
+    /// credentials and region from the AWS environment variables and
+    /// ~/.aws files).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// An S3-compatible endpoint for s3:// inputs (e.g. http://127.0.0.1:9000);
+    /// default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS S3 in the region.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Show each S3 object's Object Lock retention (mode, retain-until date)
+    /// and legal hold, as the store reports them.
+    #[arg(long)]
+    show_retention: bool,
+    /// Keys per ListObjectsV2 page (tests).
+    #[arg(long, hide = true, value_name = "N")]
+    s3_max_keys: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -110,6 +188,12 @@ pub enum ColorChoice {
 /// A failure of the command itself (not a verification verdict).
 pub type Error = Box<dyn std::error::Error>;
 
+/// The clap definition of the whole command line, for completions and man
+/// pages.
+fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run() -> Result<Exit, Error> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -123,5 +207,8 @@ pub fn run() -> Result<Exit, Error> {
         Command::Verify(args) => verify::run(args),
         Command::Canonical(args) => canonical::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Pkcs11Pubkey(args) => pkcs11::run(args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
     }
 }

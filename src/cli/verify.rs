@@ -1,7 +1,7 @@
 //! `auditchain verify`.
 
 use super::exit::Exit;
-use super::{ColorChoice, Error, Format, VerifyArgs, human};
+use super::{ColorChoice, Error, Format, VerifyArgs, human, retention};
 use auditchain::core::keys;
 use auditchain::core::time;
 use auditchain::verify::{Options, verify};
@@ -20,6 +20,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
         options.as_of_unix_nano = time::parse_rfc3339(t).map_err(|e| format!("--as-of {e}"))?;
     }
     options.max_delay_ns = time::parse_duration(&args.max_delay).map_err(|e| format!("--max-delay {e}"))?;
+    options.s3 = retention::s3_config(&args)?;
     let report = verify(&args.paths, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -35,6 +36,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
                 ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             human::render(&mut out, &report, color, args.verbose)?;
+            retention::render(&mut out, &report)?;
         }
     }
     out.flush()?;

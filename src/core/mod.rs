@@ -3,6 +3,9 @@
 //! checks). Nothing here knows about streams being opened, state on disk,
 //! the C ABI or files being verified: the core imports no other layer.
 
+/// The version of docs/SPEC.md this crate implements (its title line).
+pub const SPEC_VERSION: u32 = 1;
+
 pub mod canonical;
 pub mod chain;
 pub mod hex;

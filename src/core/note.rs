@@ -99,12 +99,41 @@ impl NoteSigner {
 
     /// Signs `text` (which must end with a newline) into a note.
     pub fn sign(&self, text: &str) -> String {
-        debug_assert!(text.ends_with('\n'));
-        let sig = self.key.sign(text.as_bytes());
-        let mut data = self.id.hash.to_be_bytes().to_vec();
-        data.extend_from_slice(&sig.to_bytes());
-        format!("{text}\n\u{2014} {} {}\n", self.id.name, B64.encode(data))
+        signed_note(&self.id, text, &self.key.sign(text.as_bytes()).to_bytes())
     }
+}
+
+/// What signs checkpoints: an Ed25519 key in memory ([`NoteSigner`], from
+/// `signing_key_file`) or one that never leaves a hardware token (the
+/// engine's PKCS#11 signer). Either way the note names the key by the name
+/// and key hash of its public key.
+pub trait Sign: Send {
+    fn key_id(&self) -> &KeyId;
+    /// The Ed25519 signature of `message`.
+    fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64], String>;
+}
+
+impl Sign for NoteSigner {
+    fn key_id(&self) -> &KeyId {
+        &self.id
+    }
+
+    fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        Ok(self.key.sign(message).to_bytes())
+    }
+}
+
+/// Signs `text` (which must end with a newline) into a note.
+pub fn sign_note(signer: &dyn Sign, text: &str) -> Result<String, String> {
+    Ok(signed_note(signer.key_id(), text, &signer.sign_ed25519(text.as_bytes())?))
+}
+
+/// `text`, a blank line and the signature line of key `id`.
+fn signed_note(id: &KeyId, text: &str, signature: &[u8; 64]) -> String {
+    debug_assert!(text.ends_with('\n'));
+    let mut data = id.hash.to_be_bytes().to_vec();
+    data.extend_from_slice(signature);
+    format!("{text}\n\u{2014} {} {}\n", id.name, B64.encode(data))
 }
 
 /// A note verifier: a named Ed25519 public key.
@@ -115,6 +144,16 @@ pub struct NoteVerifier {
 }
 
 impl NoteVerifier {
+    /// The verifier of an Ed25519 public key named `name` (a key read from
+    /// a hardware token, whose note name is its label).
+    pub fn from_public(name: &str, public: &[u8; 32]) -> Result<NoteVerifier, String> {
+        if !is_valid_name(name) {
+            return Err(format!("invalid key name {name:?}: use no spaces and no '+'"));
+        }
+        let key = VerifyingKey::from_bytes(public).map_err(|_| "not a valid Ed25519 public key".to_string())?;
+        Ok(NoteVerifier { id: KeyId { name: name.into(), hash: key_hash(name, public) }, key })
+    }
+
     /// Parses `<name>+<hash>+<base64(0x01 ‖ public key)>`.
     pub fn parse(vkey: &str) -> Result<NoteVerifier, String> {
         let parts: Vec<&str> = vkey.trim().splitn(3, '+').collect();
@@ -145,8 +184,12 @@ impl NoteVerifier {
     }
 
     pub fn verify(&self, text: &str, sig: &[u8]) -> bool {
+        self.verify_bytes(text.as_bytes(), sig)
+    }
+
+    pub fn verify_bytes(&self, message: &[u8], sig: &[u8]) -> bool {
         let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else { return false };
-        self.key.verify_strict(text.as_bytes(), &sig).is_ok()
+        self.key.verify_strict(message, &sig).is_ok()
     }
 }
 
@@ -274,8 +317,13 @@ mod tests {
         let note = parse_note(MSG).unwrap();
         assert_eq!(note.signatures[0].id, v.id);
         assert!(v.verify(&note.text, &note.signatures[0].signature));
-        // Ed25519 is deterministic: signing the same text gives the same note.
+        // Ed25519 is deterministic: signing the same text gives the same note,
+        // also through the signer trait.
         assert_eq!(s.sign(&note.text), MSG);
+        assert_eq!(sign_note(&s, &note.text).unwrap(), MSG);
+        let public: [u8; 32] = B64.decode(VKEY.rsplit('+').next().unwrap()).unwrap()[1..].try_into().unwrap();
+        assert_eq!(NoteVerifier::from_public("PeterNeumann", &public).unwrap().public_key_string(), VKEY);
+        assert!(NoteVerifier::from_public("Peter Neumann", &public).is_err());
         assert!(!v.verify("altered\n", &note.signatures[0].signature));
     }
 

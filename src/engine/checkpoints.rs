@@ -4,7 +4,7 @@
 use super::config::CheckpointConfig;
 use super::control::ControlRecord;
 use super::state::StreamState;
-use crate::core::note::{Checkpoint, NoteSigner};
+use crate::core::note::{Checkpoint, Sign, sign_note};
 use crate::core::vocab::event;
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ pub(super) fn interval_seconds(ns: u64) -> u64 {
 
 pub(super) struct Checkpointer {
     /// `None`: the stream signs no checkpoints.
-    signer: Option<NoteSigner>,
+    signer: Option<Box<dyn Sign>>,
     interval_ns: u64,
     records: u64,
     file: Option<PathBuf>,
@@ -29,7 +29,7 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub fn new(signer: Option<NoteSigner>, config: &CheckpointConfig, stream: &StreamState) -> Checkpointer {
+    pub fn new(signer: Option<Box<dyn Sign>>, config: &CheckpointConfig, stream: &StreamState) -> Checkpointer {
         Checkpointer {
             signer,
             interval_ns: config.interval,
@@ -52,9 +52,10 @@ impl Checkpointer {
     }
 
     /// The control record of a checkpoint over everything issued so far;
-    /// `None` when the stream signs no checkpoints.
-    pub fn record(&self, stream: &StreamState, now: u64) -> Option<ControlRecord> {
-        let signer = self.signer.as_ref()?;
+    /// `None` when the stream signs no checkpoints, an error when the key
+    /// could not sign (a token that is unreachable).
+    pub fn record(&self, stream: &StreamState, now: u64) -> Option<Result<ControlRecord, String>> {
+        let signer = self.signer.as_deref()?;
         let cp = Checkpoint {
             origin: stream.stream_id.clone(),
             size: stream.next_sequence - 1,
@@ -62,7 +63,7 @@ impl Checkpointer {
             time_unix_nano: now,
             interval_seconds: self.interval_seconds(),
         };
-        Some(ControlRecord::new(event::CHECKPOINT, now, signer.sign(&cp.text())))
+        Some(sign_note(signer, &cp.text()).map(|note| ControlRecord::new(event::CHECKPOINT, now, note)))
     }
 
     /// Books a checkpoint record just issued as `sequence`: the cadence

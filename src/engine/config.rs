@@ -21,6 +21,10 @@ pub struct EngineConfig {
     /// The Ed25519 key that signs checkpoints.
     #[serde(default, deserialize_with = "empty_path_is_none")]
     pub signing_key_file: Option<PathBuf>,
+    /// The checkpoint signing key in a hardware token instead of a file
+    /// (exclusive with `signing_key_file`).
+    #[serde(default)]
+    pub signing_key: Option<SigningKeyConfig>,
     #[serde(default)]
     pub key_epoch: KeyEpochConfig,
     #[serde(default)]
@@ -66,6 +70,61 @@ pub struct CheckpointConfig {
 impl Default for CheckpointConfig {
     fn default() -> Self {
         CheckpointConfig { interval: 60 * SECOND, records: 10_000, file: None }
+    }
+}
+
+/// A signing key that is not a file: today a key in a PKCS#11 token.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeyConfig {
+    #[serde(default)]
+    pub pkcs11: Option<Pkcs11Config>,
+}
+
+/// An Ed25519 key pair on a PKCS#11 token (src/engine/hsm.rs). Fields are
+/// defaulted so that a missing one is reported by `validate`, naming it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pkcs11Config {
+    /// The token's PKCS#11 module (a shared library).
+    pub module: PathBuf,
+    /// The token, by its label.
+    pub token_label: String,
+    /// The private key (and its public key), by label; also the key's name
+    /// in checkpoint signatures.
+    pub key_label: String,
+    /// A file holding the user PIN, private to its owner like a key file.
+    pub pin_file: PathBuf,
+}
+
+impl Pkcs11Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let missing = |key: &'static str, what: &str| ConfigError { key, message: format!("must be set ({what})") };
+        if self.module.as_os_str().is_empty() {
+            return Err(missing(
+                "signing_key.pkcs11.module",
+                "the path of the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so",
+            ));
+        }
+        if self.token_label.is_empty() {
+            return Err(missing("signing_key.pkcs11.token_label", "the label of the token holding the key"));
+        }
+        if self.key_label.is_empty() {
+            return Err(missing("signing_key.pkcs11.key_label", "the label of the Ed25519 key pair"));
+        }
+        if !crate::core::note::is_valid_name(&self.key_label) {
+            return Err(ConfigError {
+                key: "signing_key.pkcs11.key_label",
+                message: format!(
+                    "{:?} cannot name a key in checkpoint signatures: use a label without spaces and '+'",
+                    self.key_label
+                ),
+            });
+        }
+        if self.pin_file.as_os_str().is_empty() {
+            return Err(missing("signing_key.pkcs11.pin_file", "a file holding the token's user PIN, mode 0600"));
+        }
+        Ok(())
     }
 }
 
@@ -127,6 +186,7 @@ impl EngineConfig {
             state: StateConfig::default(),
             key_file: None,
             signing_key_file: None,
+            signing_key: None,
             key_epoch: KeyEpochConfig::default(),
             checkpoint: CheckpointConfig::default(),
         }
@@ -156,13 +216,36 @@ impl EngineConfig {
         seconds("key_epoch.interval", self.key_epoch.interval)?;
         positive("checkpoint.records", self.checkpoint.records)?;
         seconds("checkpoint.interval", self.checkpoint.interval)?;
-        if self.checkpoint.file.is_some() && self.signing_key_file.is_none() {
+        self.validate_signing_key()?;
+        if self.checkpoint.file.is_some() && !self.signs() {
             return Err(ConfigError {
                 key: "checkpoint.file",
-                message: "checkpoints need signing_key_file; set it or remove checkpoint.file".into(),
+                message: "checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file".into(),
             });
         }
         Ok(())
+    }
+
+    /// Whether a checkpoint signing key is configured (a file or a token).
+    pub fn signs(&self) -> bool {
+        self.signing_key_file.is_some() || self.signing_key.is_some()
+    }
+
+    fn validate_signing_key(&self) -> Result<(), ConfigError> {
+        let Some(k) = &self.signing_key else { return Ok(()) };
+        if self.signing_key_file.is_some() {
+            return Err(ConfigError {
+                key: "signing_key",
+                message: "signing_key and signing_key_file are mutually exclusive: keep one".into(),
+            });
+        }
+        match &k.pkcs11 {
+            Some(p) => p.validate(),
+            None => Err(ConfigError {
+                key: "signing_key",
+                message: "set signing_key.pkcs11 (or remove signing_key)".into(),
+            }),
+        }
     }
 }
 
@@ -187,6 +270,36 @@ mod tests {
         let c = EngineConfig::from_json(br#"{"stream_name":"a","key_file":"","key_epoch":{"records":5}}"#).unwrap();
         assert_eq!((c.key_file, c.key_epoch.records, c.key_epoch.interval), (None, 5, 60 * SECOND));
         let e = EngineConfig::from_json(b"{").unwrap_err();
+        assert!(e.to_string().contains("invalid engine configuration"), "{e}");
+        let hsm = r#"{"module":"/m.so","token_label":"t","key_label":"k","pin_file":"/p"}"#;
+        let c = EngineConfig::from_json(
+            format!(r#"{{"stream_name":"a","signing_key":{{"pkcs11":{hsm}}},"checkpoint":{{"file":"/c"}}}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(c.signing_key.unwrap().pkcs11.unwrap().key_label, "k");
+        let e = EngineConfig::from_json(
+            format!(r#"{{"stream_name":"a","signing_key_file":"/s","signing_key":{{"pkcs11":{hsm}}}}}"#).as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "signing_key: signing_key and signing_key_file are mutually exclusive: keep one");
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","signing_key":{}}"#).unwrap_err();
+        assert_eq!(e.key, "signing_key");
+        for (field, json) in [
+            ("module", r#"{"token_label":"t","key_label":"k","pin_file":"/p"}"#),
+            ("token_label", r#"{"module":"/m.so","key_label":"k","pin_file":"/p"}"#),
+            ("key_label", r#"{"module":"/m.so","token_label":"t","pin_file":"/p"}"#),
+            ("key_label", r#"{"module":"/m.so","token_label":"t","key_label":"a b","pin_file":"/p"}"#),
+            ("pin_file", r#"{"module":"/m.so","token_label":"t","key_label":"k"}"#),
+        ] {
+            let e = EngineConfig::from_json(
+                format!(r#"{{"stream_name":"a","signing_key":{{"pkcs11":{json}}}}}"#).as_bytes(),
+            )
+            .unwrap_err();
+            assert_eq!(e.key, format!("signing_key.pkcs11.{field}").as_str(), "{e}");
+        }
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","signing_key":{"pkcs11":{"modul":"/m"}}}"#).unwrap_err();
+        assert!(e.to_string().contains("modul"), "{e}");
         assert!(e.to_string().contains("invalid engine configuration"), "{e}");
     }
 }

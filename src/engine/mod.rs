@@ -12,6 +12,7 @@ mod commit;
 pub mod config;
 mod control;
 pub mod error;
+pub mod hsm;
 mod ledger;
 mod open;
 pub mod stamps;
@@ -232,8 +233,30 @@ impl Inner {
 
     /// The record that closes a call, if one is due: the end of the stream
     /// (the final checkpoint when checkpoints are signed), or a checkpoint.
-    fn closing_record(&self, call: Call, now: u64) -> Option<(ControlRecord, bool, bool)> {
-        let checkpoint = self.checkpoints.record(&self.stream, now);
+    /// Signs only then. A key that cannot sign (an unreachable token) does
+    /// not stop the records: a due checkpoint stays due and is tried again
+    /// with the next call, a closing stream ends with an `end` record, and
+    /// the warning says so (the verifier sees the missing checkpoints).
+    fn closing_record(&mut self, call: Call, now: u64) -> Option<(ControlRecord, bool, bool)> {
+        if call != Call::Close && !self.checkpoints.due(&self.stream, now) {
+            return None;
+        }
+        let checkpoint = match self.checkpoints.record(&self.stream, now) {
+            Some(Err(e)) => {
+                let then = if call == Call::Close {
+                    "the stream ends without its final checkpoint"
+                } else {
+                    "tried again with the next call"
+                };
+                let w = format!("checkpoint not signed: {e}; {then}");
+                if !self.warnings.contains(&w) {
+                    self.warnings.push(w);
+                }
+                None
+            }
+            Some(Ok(cp)) => Some(cp),
+            None => None,
+        };
         match call {
             Call::Close => Some(match checkpoint {
                 Some(cp) => (cp, true, true),
@@ -243,8 +266,7 @@ impl Inner {
                     (ControlRecord::new(crate::core::vocab::event::END, now, why), false, true)
                 }
             }),
-            _ if self.checkpoints.due(&self.stream, now) => checkpoint.map(|cp| (cp, true, false)),
-            _ => None,
+            _ => checkpoint.map(|cp| (cp, true, false)),
         }
     }
 
@@ -275,6 +297,10 @@ impl Inner {
             ..Stamps::default()
         };
         if last < first {
+            // Nothing to make durable, but a warning is not kept waiting.
+            if !self.warnings.is_empty() {
+                stamps.warning = Some(std::mem::take(&mut self.warnings).join("; "));
+            }
             return Ok((stamps, 0));
         }
         let version = self.book(&mut stamps, &controls, [first, last], announcement, call, now);

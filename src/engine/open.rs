@@ -10,7 +10,7 @@ use super::store::{Loaded, StateStore};
 use crate::core::chain::Algorithm;
 use crate::core::hex::to_hex;
 use crate::core::keys::{self, ChainKey};
-use crate::core::note::NoteSigner;
+use crate::core::note::Sign;
 use crate::core::ranges;
 use crate::core::vocab::{control, event, reason};
 
@@ -21,7 +21,7 @@ pub(super) struct Opened {
     /// The stream's next record: `start` for a new stream, `resume` for one
     /// that continues after an unclean stop.
     pub first: ControlRecord,
-    pub signer: Option<NoteSigner>,
+    pub signer: Option<Box<dyn Sign>>,
     pub warnings: Vec<String>,
 }
 
@@ -31,10 +31,7 @@ fn key_error(message: String) -> Error {
 
 pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
     config.validate()?;
-    let signer = match &config.signing_key_file {
-        Some(p) => Some(keys::load_signing_key(p, "signing_key_file").map_err(key_error)?),
-        None => None,
-    };
+    let signer = signer(config)?;
     let (store, loaded) = match &config.state.directory {
         Some(dir) => {
             let (store, loaded) = StateStore::open(dir, &config.stream_name, config.state.new_stream)?;
@@ -55,7 +52,7 @@ pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
         // A resumed stream keeps its checkpoint clock: a checkpoint that
         // fell due while the collector was down comes right away.
         first = first
-            .with(control::SIGNER, CtlValue::Str(s.id.to_string()))
+            .with(control::SIGNER, CtlValue::Str(s.key_id().to_string()))
             .with(control::CHECKPOINT_INTERVAL, CtlValue::Int(interval_seconds(config.checkpoint.interval) as i64));
     }
     let warnings = key_file_warning(config, &stream).into_iter().collect();
@@ -64,6 +61,17 @@ pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
         store.save(&stream)?;
     }
     Ok(Opened { store, stream, first, signer, warnings })
+}
+
+/// The checkpoint signer: a key file, or a key pair on a PKCS#11 token.
+fn signer(config: &EngineConfig) -> Result<Option<Box<dyn Sign>>, Error> {
+    if let Some(p) = &config.signing_key_file {
+        return Ok(Some(Box::new(keys::load_signing_key(p, "signing_key_file").map_err(key_error)?)));
+    }
+    match config.signing_key.as_ref().and_then(|k| k.pkcs11.as_ref()) {
+        Some(p) => Ok(Some(Box::new(super::hsm::Pkcs11Signer::open(p)?))),
+        None => Ok(None),
+    }
 }
 
 struct Opener<'a> {

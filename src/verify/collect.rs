@@ -2,26 +2,25 @@
 //! cores), every record admitted to its stream by the stamp rule, and only
 //! compact facts per record kept.
 
-use super::read::{self, Item, files, json};
+use super::read::{self, Item, json};
 use super::records::{Collected, Entry, ExternalCheckpoint, Loc};
 use super::report::{Finding, InputError, Kind, Severity};
 use super::rules;
 use crate::core::canonical::Scratch;
-use std::path::PathBuf;
 
 /// Files smaller than this are read by one thread.
 const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
-/// Reads every file into one [`Collected`], with the errors of files and
-/// lines that could not be read at all.
-pub fn collect(files: &[PathBuf]) -> (Collected, Vec<InputError>) {
+/// Reads every input into one [`Collected`], with the errors of inputs and
+/// lines that could not be read at all. The inputs are named (a file's path, an object's s3:// URL) and each is
+/// read only when its turn comes (`read::files::read`, `read::s3`).
+pub fn collect_inputs(inputs: impl Iterator<Item = (String, Result<Vec<u8>, String>)>) -> (Collected, Vec<InputError>) {
     let mut c = Collected::default();
     let mut errors = Vec::new();
     let mut scratch = Scratch::new();
-    for (i, path) in files.iter().enumerate() {
-        let name = path.display().to_string();
+    for (i, (name, read)) in inputs.enumerate() {
         c.files.push(name.clone());
-        match files::read(path) {
+        match read {
             Ok(bytes) => collect_file(&mut c, &mut errors, &mut scratch, i as u32, &name, &bytes),
             Err(message) => errors.push(InputError { file: name, line: None, message }),
         }

@@ -31,6 +31,8 @@ pub struct Options {
     /// How late a checkpoint may arrive (export delays) before it counts
     /// as missing.
     pub max_delay_ns: u64,
+    /// How `s3://` inputs are read.
+    pub s3: read::s3::Config,
 }
 
 impl Default for Options {
@@ -45,18 +47,37 @@ impl Default for Options {
             verifiers: Vec::new(),
             as_of_unix_nano: now,
             max_delay_ns: 60_000_000_000,
+            s3: read::s3::Config::default(),
         }
     }
 }
 
-/// Verifies everything under `paths`.
+/// Verifies everything under `paths`: local files and directories, and
+/// `s3://bucket/prefix` locations (listed, then read object by object).
 pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
-    let (files, walk_errors) = read::files::discover(paths);
+    let (urls, local): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.to_string_lossy().starts_with("s3://"));
+    let local: Vec<PathBuf> = local.into_iter().cloned().collect();
+    let (files, walk_errors) = read::files::discover(&local);
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|(p, e)| InputError { file: p.display().to_string(), line: None, message: e })
         .collect();
-    let (mut ing, read_errors) = collect::collect(&files);
+    let env = |k: &str| std::env::var(k).ok();
+    let (objects, list_errors) = s3_objects(&urls, &options.s3, &env);
+    errors.extend(list_errors);
+    let mut retention = Vec::new();
+    let inputs =
+        files.iter().map(|p| (p.display().to_string(), read::files::read(p))).chain(objects.iter().map(|(b, o)| {
+            let read = b.read(&o.key, options.s3.retention).map(|obj| {
+                if let Some(r) = obj.retention {
+                    retention.push(report::ObjectRetention { object: b.url(&o.key), bytes: o.size, retention: r });
+                }
+                obj.bytes
+            });
+            (b.url(&o.key), read)
+        }));
+    let (mut ing, read_errors) = collect::collect_inputs(inputs);
     errors.extend(read_errors);
 
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
@@ -112,10 +133,33 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         version: REPORT_VERSION,
         verdict: if failed { Verdict::Fail } else { Verdict::Pass },
         as_of: crate::core::time::rfc3339(options.as_of_unix_nano),
-        inputs: Inputs { files: files.len() as u64, requests: ing.requests, records: ing.records },
+        inputs: Inputs { files: (files.len() + objects.len()) as u64, requests: ing.requests, records: ing.records },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,
         findings,
         errors,
+        objects: retention,
     }
+}
+
+/// The objects under each `s3://` URL, with the client that reads them;
+/// a location that cannot be listed is an input error (never a pass).
+fn s3_objects(
+    urls: &[&PathBuf],
+    config: &read::s3::Config,
+    env: read::s3::credentials::Env,
+) -> (Vec<(std::rc::Rc<read::s3::Bucket>, read::s3::Listed)>, Vec<InputError>) {
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for url in urls {
+        let url = url.to_string_lossy();
+        let listed = read::s3::Location::parse(&url)
+            .and_then(|l| read::s3::Bucket::new(l, config, env))
+            .and_then(|b| b.list(config.max_keys).map(|l| (std::rc::Rc::new(b), l)));
+        match listed {
+            Ok((b, list)) => objects.extend(list.into_iter().map(|o| (b.clone(), o))),
+            Err(message) => errors.push(InputError { file: url.into_owned(), line: None, message }),
+        }
+    }
+    (objects, errors)
 }

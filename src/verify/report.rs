@@ -179,6 +179,19 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Files or lines that could not be read at all.
     pub errors: Vec<InputError>,
+    /// Objects read from S3 with their Object Lock state
+    /// (`--show-retention`); absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectRetention>,
+}
+
+/// One object read from S3, and its retention and legal hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectRetention {
+    pub object: String,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub retention: super::read::s3::Retention,
 }
 
 /// The outcome of a verification as a whole.

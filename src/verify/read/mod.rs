@@ -6,6 +6,7 @@
 mod control;
 pub mod files;
 pub mod json;
+pub mod s3;
 pub mod stamp;
 
 use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json as otlp_json};
