@@ -238,10 +238,10 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 		C.auditchain_stamps_free(s)
 		return nil, takeError(code, nil)
 	}
-	if v.text_len > math.MaxInt32 || v.extra_logs_len > math.MaxInt32 {
+	if v.text_len > math.MaxInt32 || v.extra_len > math.MaxInt32 {
 		// C.GoStringN and C.GoBytes take a C int.
 		C.auditchain_stamps_free(s)
-		return nil, fmt.Errorf("auditchain: stamps too large (%d bytes of text, %d bytes of extra records)", uint64(v.text_len), uint64(v.extra_logs_len))
+		return nil, fmt.Errorf("auditchain: stamps too large (%d bytes of text, %d bytes of extra records)", uint64(v.text_len), uint64(v.extra_len))
 	}
 	set := &stampSet{
 		batchID:       uint64(v.batch_id),
@@ -263,8 +263,8 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 	if v.text_len > 0 {
 		set.text = C.GoStringN((*C.char)(unsafe.Pointer(v.text)), C.int(v.text_len))
 	}
-	if v.extra_logs_len > 0 {
-		set.extraLogs = C.GoBytes(unsafe.Pointer(v.extra_logs), C.int(v.extra_logs_len))
+	if v.extra_len > 0 {
+		set.extraLogs = C.GoBytes(unsafe.Pointer(v.extra), C.int(v.extra_len))
 	}
 	return set, nil
 }

@@ -5,9 +5,11 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod content_hash;
 pub mod hex;
 pub mod keys;
 pub mod note;
+pub mod pyjson;
 pub mod ranges;
 pub mod stamp;
 pub mod time;
