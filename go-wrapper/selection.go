@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -131,10 +132,9 @@ func (p *regoPolicy) selects(ctx context.Context, input ast.Value) bool {
 // onceLogger logs the first error of a kind, so that a rule failing on
 // every record does not flood the log.
 func onceLogger(logger *zap.Logger, msg string) func(error) {
-	var done bool
+	var done atomic.Bool
 	return func(err error) {
-		if !done {
-			done = true
+		if done.CompareAndSwap(false, true) {
 			logger.Warn(msg+" (further failures are not logged)", zap.Error(err))
 		}
 	}

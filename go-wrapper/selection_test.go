@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -283,4 +284,39 @@ func TestUnselectedRecordsPassThroughUntouched(t *testing.T) {
 	require.Len(t, sink.AllLogs(), before+1)
 	assert.Equal(t, map[string]any{"http.request.method": "GET"},
 		sink.AllLogs()[before].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw())
+}
+
+// Batches are classified concurrently (ConsumeLogs may run concurrently):
+// the rules, the policy and the once-only failure log are safe for it
+// (run under -race by make test-go).
+func TestRulesEvaluateConcurrently(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Select = []string{`ParseJSON(body)["action"] == "delete"`}
+	cfg.Policy = PolicyConfig{File: writePolicy(t, seed003RegoV1), Query: "data.audit.should_audit"}
+	sink := new(consumertest.LogsSink)
+	p := startTestProcessor(t, cfg, sink)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				ld := seed003Logs()
+				lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+				for i := 0; i < lrs.Len(); i++ {
+					lrs.At(i).Body().SetStr(`{"action":"read"}`)
+				}
+				lrs.AppendEmpty().Body().SetStr("not json")
+				assert.NoError(t, p.ConsumeLogs(context.Background(), ld))
+			}
+		})
+	}
+	wg.Wait()
+	// Per batch: the DELETE and the login attempt (the policy), and the
+	// record whose condition failed (fail closed).
+	stamped := 0
+	for _, r := range userRecords(sink) {
+		if r.number() != 0 {
+			stamped++
+		}
+	}
+	assert.Equal(t, 4*10*3, stamped)
 }
