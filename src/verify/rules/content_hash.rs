@@ -1,8 +1,10 @@
 //! Rule 11, content hash (docs/SPEC.md §8.11): a log record whose
-//! `audit.content_hash` does not match its body (SPEC §4.6) is reported:
-//! an error when nothing recorded the mismatch at ingest, a warning when
-//! the processor marked the record (`audit.integrity.content_hash_check`),
-//! and a warning for a record outside any stream.
+//! `audit.content_hash` does not match its body (SPEC §4.6) is reported as
+//! a warning, saying whether the processor found and marked it when
+//! stamping (`audit.integrity.content_hash_check`). A warning, not an
+//! error: the stream's own integrity is not in question (a mark removed or
+//! added breaks the record's link), and archives stamped before processors
+//! checked content hashes keep verifying.
 
 use super::{Slots, finding};
 use crate::verify::read::ContentHashRead;
@@ -24,13 +26,13 @@ pub fn unstamped(h: &ContentHashRead) -> Finding {
 pub fn check(c: &Collected, slots: &Slots<'_>, findings: &mut Vec<Finding>) {
     for (&seq, e) in slots {
         let Some(h) = &e.content_mismatch else { continue };
-        let (severity, note) = if h.marked {
-            (Severity::Warning, "; the processor found and marked it when stamping")
+        let note = if h.marked {
+            "; the processor found and marked it when stamping"
         } else {
-            (Severity::Error, "; nothing recorded it when the record was stamped")
+            "; nothing recorded it when the record was stamped (content_hash.check was off)"
         };
         findings.push(
-            finding(severity, Kind::ContentHashMismatch, format!("{}{note}", message(h)))
+            finding(Severity::Warning, Kind::ContentHashMismatch, format!("{}{note}", message(h)))
                 .at(seq)
                 .located(c.location(e.loc)),
         );
