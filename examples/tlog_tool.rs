@@ -1,7 +1,7 @@
 //! A test tool over src/core/merkle and src/core/tlog, for the tests that
 //! feed real witnesses (tests/witness/test_tlog_core.py): it is not a user
 //! command. It keeps no state: the log is synthetic, leaf i being the
-//! SPEC §5.4 leaf of record i+1 of stream `tlog-tool` with record hash
+//! SPEC §5.5 leaf of record i+1 of stream `tlog-tool` with record hash
 //! SHA-256("record <i>") and link SHA-256("link <i>"), so every call
 //! rebuilds the tree it needs. Output is JSON on stdout (the request body
 //! and the proof raw); errors go to stderr with exit status 1.

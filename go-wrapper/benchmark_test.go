@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
@@ -60,7 +61,7 @@ func BenchmarkApplyLogStamps(b *testing.B) {
 	for _, n := range batchSizes {
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
 			cfg := testConfig(b)
-			json, err := cfg.engineConfigJSON(cfg.StreamName)
+			json, err := cfg.engineConfigJSON(cfg.StreamName, pipeline.SignalLogs)
 			require.NoError(b, err)
 			eng, err := newEngine(json, time.Now())
 			require.NoError(b, err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"go.opentelemetry.io/collector/pipeline"
 )
 
 // DefaultStateDirectory is where stream state lives unless state.directory
@@ -85,8 +87,50 @@ type Config struct {
 	// they are written.
 	Checkpoint CheckpointConfig `mapstructure:"checkpoint"`
 
+	// Select lists OTTL conditions (selection.go): a record is stamped
+	// when any is true (or Policy selects it); the others pass through
+	// unstamped. Empty (and no Policy): every record is stamped.
+	Select []string `mapstructure:"select"`
+
+	// Policy is a Rego policy selecting records, besides Select.
+	Policy PolicyConfig `mapstructure:"policy"`
+
+	// PartitionBy lists OTTL paths (e.g. resource.attributes["service.name"]):
+	// one stream per distinct value (partition.go).
+	PartitionBy []string `mapstructure:"partition_by"`
+
+	// MaxStreams bounds the partitions' streams; the records of further
+	// partitions go to one overflow stream. Default: DefaultMaxStreams.
+	MaxStreams int `mapstructure:"max_streams"`
+
+	// ContentHash checks the application's audit.content_hash.
+	ContentHash ContentHashConfig `mapstructure:"content_hash"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// ContentHashConfig is `content_hash:` (docs/SPEC.md §4.6): check a
+// stamped log record's audit.content_hash against its body, and mark or
+// reject a mismatch.
+type ContentHashConfig struct {
+	Check bool `mapstructure:"check"`
+	// OnMismatch is "mark" (the default: stamp the record with
+	// audit.integrity.content_hash_check: mismatch) or "reject" (refuse
+	// the batch, a permanent error).
+	OnMismatch string `mapstructure:"on_mismatch"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func (cfg *Config) partitioned() bool { return len(cfg.PartitionBy) > 0 }
+
+func (cfg *Config) maxStreams() int {
+	if cfg.MaxStreams == 0 {
+		return DefaultMaxStreams
+	}
+	return cfg.MaxStreams
 }
 
 // KeyEpochConfig: the epoch key evolves after Records records or Interval,
@@ -237,7 +281,41 @@ func (cfg *Config) Validate() error {
 	if cfg.Checkpoint.File != "" && cfg.SigningKeyFile == "" && cfg.SigningKey.PKCS11 == nil {
 		errs = append(errs, errors.New("checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file"))
 	}
+	errs = append(errs, cfg.validateSelection()...)
 	return errors.Join(errs...)
+}
+
+// validateSelection checks what can be checked without the signal: the
+// OTTL rules themselves are parsed when the processor is created for its
+// signal (a condition on `name` suits spans, not log records).
+func (cfg *Config) validateSelection() []error {
+	var errs []error
+	for i, c := range cfg.Select {
+		if c == "" {
+			errs = append(errs, fmt.Errorf("select[%d]: must not be empty", i))
+		}
+	}
+	for i, c := range cfg.PartitionBy {
+		if c == "" {
+			errs = append(errs, fmt.Errorf("partition_by[%d]: must not be empty", i))
+		}
+	}
+	if cfg.MaxStreams < 0 || (cfg.MaxStreams > 0 && !cfg.partitioned()) {
+		errs = append(errs, fmt.Errorf("max_streams: must be at least 1 and needs partition_by (got %d)", cfg.MaxStreams))
+	}
+	if err := cfg.Policy.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch cfg.ContentHash.OnMismatch {
+	case "":
+	case "mark", "reject":
+		if !cfg.ContentHash.Check {
+			errs = append(errs, errors.New("content_hash.on_mismatch: needs content_hash.check: true"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("content_hash.on_mismatch: %q is not valid; use \"mark\" or \"reject\"", cfg.ContentHash.OnMismatch))
+	}
+	return errs
 }
 
 // engineConfig is the JSON configuration of the Rust engine
@@ -253,6 +331,13 @@ type engineConfig struct {
 	SigningKey     *engineSigningKey      `json:"signing_key,omitempty"`
 	KeyEpoch       engineKeyEpochConfig   `json:"key_epoch"`
 	Checkpoint     engineCheckpointConfig `json:"checkpoint"`
+	Signal         string                 `json:"signal"`
+	ContentHash    *engineContentHash     `json:"content_hash,omitempty"`
+}
+
+type engineContentHash struct {
+	Check      bool   `json:"check"`
+	OnMismatch string `json:"on_mismatch,omitempty"`
 }
 
 type engineSigningKey struct {
@@ -282,9 +367,23 @@ type engineCheckpointConfig struct {
 	File     string `json:"file,omitempty"`
 }
 
-// engineConfigJSON is the engine configuration for this processor, with
-// the stream name already resolved (see resolveStreamName).
-func (cfg *Config) engineConfigJSON(streamName string) ([]byte, error) {
+// engineConfigJSON is the engine configuration of one stream of this
+// processor, with its stream name already resolved (see resolveStreamName
+// and partitionStreamName), for the pipeline's signal.
+func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) ([]byte, error) {
+	var sig string
+	switch signal {
+	case pipeline.SignalLogs:
+		sig = "logs"
+	case pipeline.SignalTraces:
+		sig = "traces"
+	default:
+		return nil, fmt.Errorf("auditchain: signal %s is not supported", signal)
+	}
+	var content *engineContentHash
+	if cfg.ContentHash.Check {
+		content = &engineContentHash{Check: true, OnMismatch: cfg.ContentHash.OnMismatch}
+	}
 	var signingKey *engineSigningKey
 	if p := cfg.SigningKey.PKCS11; p != nil {
 		signingKey = &engineSigningKey{PKCS11: enginePKCS11Config{
@@ -292,7 +391,9 @@ func (cfg *Config) engineConfigJSON(streamName string) ([]byte, error) {
 		}}
 	}
 	return json.Marshal(engineConfig{
-		StreamName: streamName,
+		Signal:      sig,
+		ContentHash: content,
+		StreamName:  streamName,
 		State: engineStateConfig{
 			Directory: cfg.State.Directory,
 			NewStream: cfg.State.NewStream,

@@ -1,6 +1,7 @@
 package auditchainprocessor
 
 import (
+	"go.opentelemetry.io/collector/pipeline"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,10 +32,11 @@ func TestSigningKeyPKCS11Config(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, cfg.SigningKey.PKCS11)
 	assert.Equal(t, "audit-sign", cfg.SigningKey.PKCS11.KeyLabel)
-	b, err := cfg.engineConfigJSON("host-1")
+	b, err := cfg.engineConfigJSON("host-1", pipeline.SignalLogs)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{
 		"stream_name": "host-1",
+		"signal": "logs",
 		"state": {"directory": "/var/lib/otelcol/auditchain", "new_stream": false},
 		"signing_key": {"pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "audit",
 			"key_label": "audit-sign", "pin_file": "/etc/otelcol/keys/audit.pin"}},

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
@@ -152,7 +153,7 @@ func TestDefaultConfig(t *testing.T) {
 func TestEngineConfigJSON(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.State.Directory = "/data/state"
-	b, err := cfg.engineConfigJSON("host-1")
+	b, err := cfg.engineConfigJSON("host-1", pipeline.SignalLogs)
 	require.NoError(t, err)
 	// Exactly the keys the engine knows: it rejects unknown ones. Unset
 	// key files are left out; durations are integer nanoseconds.
@@ -160,11 +161,12 @@ func TestEngineConfigJSON(t *testing.T) {
 		"stream_name": "host-1",
 		"state": {"directory": "/data/state", "new_stream": false},
 		"key_epoch": {"records": 10000, "interval": 60000000000},
-		"checkpoint": {"interval": 60000000000, "records": 10000}
+		"checkpoint": {"interval": 60000000000, "records": 10000},
+		"signal": "logs"
 	}`, string(b))
 
 	cfg.State.NewStream = true
-	b, err = cfg.engineConfigJSON("host-1")
+	b, err = cfg.engineConfigJSON("host-1", pipeline.SignalLogs)
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(b), `"new_stream":true`), string(b))
 
@@ -173,7 +175,7 @@ func TestEngineConfigJSON(t *testing.T) {
 	cfg.SigningKeyFile = "/keys/a.sign.key"
 	cfg.KeyEpoch = KeyEpochConfig{Records: 5, Interval: 1500 * time.Millisecond}
 	cfg.Checkpoint = CheckpointConfig{Interval: 2 * time.Second, Records: 7, File: "/data/cp.jsonl"}
-	b, err = cfg.engineConfigJSON("host-1")
+	b, err = cfg.engineConfigJSON("host-1", pipeline.SignalLogs)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{
 		"stream_name": "host-1",
@@ -181,6 +183,15 @@ func TestEngineConfigJSON(t *testing.T) {
 		"key_file": "/keys/a.chain.key",
 		"signing_key_file": "/keys/a.sign.key",
 		"key_epoch": {"records": 5, "interval": 1500000000},
-		"checkpoint": {"interval": 2000000000, "records": 7, "file": "/data/cp.jsonl"}
+		"checkpoint": {"interval": 2000000000, "records": 7, "file": "/data/cp.jsonl"},
+		"signal": "logs"
 	}`, string(b))
+
+	// A traces stream checking content hashes.
+	cfg.ContentHash = ContentHashConfig{Check: true, OnMismatch: "reject"}
+	b, err = cfg.engineConfigJSON("host-1-traces", pipeline.SignalTraces)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"signal":"traces","content_hash":{"check":true,"on_mismatch":"reject"}`)
+	_, err = cfg.engineConfigJSON("x", pipeline.SignalMetrics)
+	assert.ErrorContains(t, err, "not supported")
 }

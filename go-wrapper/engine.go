@@ -39,6 +39,18 @@ const (
 	resultKey             resultCode = 7
 	resultClosed          resultCode = 8
 	resultPanic           resultCode = 9
+	// resultContentHashMismatch: a selected record's audit.content_hash
+	// does not match its body and content_hash.on_mismatch is reject.
+	resultContentHashMismatch resultCode = 10
+)
+
+// signalCode mirrors `auditchain_signal`: what a batch and the engine's
+// own records are.
+type signalCode uint32
+
+const (
+	signalLogs   signalCode = 1
+	signalTraces signalCode = 2
 )
 
 // attrKind mirrors `auditchain_attr_kind`.
@@ -68,7 +80,7 @@ type attrOp struct {
 
 // stampSet is the result of one stamping call, read in place from the
 // memory the Rust core owns. records, extraRecords and attrs point into C
-// memory and are valid only until release is called; text and extraLogs are Go copies and
+// memory and are valid only until release is called; text and extra are Go copies and
 // stay valid afterwards (the attribute values written on pdata share
 // text's backing array).
 type stampSet struct {
@@ -76,12 +88,18 @@ type stampSet struct {
 	attrs   []attrOp
 	// text is the one Go string that string operations slice.
 	text string
-	// extraLogs is an OTLP protobuf ExportLogsServiceRequest of the records
-	// the engine emits itself (stream start, resume, gap, end, checkpoints),
-	// or empty. They come unstamped: extraRecords are their stamps, written
-	// the same way as records onto the batch.
-	extraLogs    []byte
+	// extra is an OTLP protobuf export request of extraSignal (the
+	// engine's: ExportLogsServiceRequest or ExportTraceServiceRequest) of
+	// the records the engine emits itself (stream start, resume, gap, end,
+	// checkpoints), or empty. They come unstamped: extraRecords are their
+	// stamps, written the same way as records onto the batch.
+	extra        []byte
+	extraSignal  signalCode
 	extraRecords []recordStamp
+	// contentMatched and contentMismatched count the stamped records whose
+	// audit.content_hash was checked (the mismatched ones carry the mark).
+	contentMatched    int
+	contentMismatched int
 	// checkpoints is how many of the extra records are signed checkpoints.
 	checkpoints int
 	// batchID identifies the call for settle; 0 when nothing was issued.
@@ -147,7 +165,7 @@ func errorCode(err error) resultCode {
 // retryable.
 func classify(err error) error {
 	switch errorCode(err) {
-	case resultMalformedBatch, resultRejectedRecord:
+	case resultMalformedBatch, resultRejectedRecord, resultContentHashMismatch:
 		return consumererror.NewPermanent(badInputError{err})
 	default:
 		return err

@@ -61,19 +61,22 @@ var (
 	_ [unsafe.Offsetof(C.auditchain_attr{}.value)]byte            = [unsafe.Offsetof(attrOp{}.value)]byte{}
 	_ [unsafe.Offsetof(C.auditchain_attr{}.len)]byte              = [unsafe.Offsetof(attrOp{}.len)]byte{}
 
-	_ [C.AUDITCHAIN_RESULT_OK]byte               = [resultOK]byte{}
-	_ [C.AUDITCHAIN_RESULT_NULL_ARGUMENT]byte    = [resultNullArgument]byte{}
-	_ [C.AUDITCHAIN_RESULT_INVALID_ARGUMENT]byte = [resultInvalidArgument]byte{}
-	_ [C.AUDITCHAIN_RESULT_INVALID_CONFIG]byte   = [resultInvalidConfig]byte{}
-	_ [C.AUDITCHAIN_RESULT_MALFORMED_BATCH]byte  = [resultMalformedBatch]byte{}
-	_ [C.AUDITCHAIN_RESULT_REJECTED_RECORD]byte  = [resultRejectedRecord]byte{}
-	_ [C.AUDITCHAIN_RESULT_STATE]byte            = [resultState]byte{}
-	_ [C.AUDITCHAIN_RESULT_KEY]byte              = [resultKey]byte{}
-	_ [C.AUDITCHAIN_RESULT_CLOSED]byte           = [resultClosed]byte{}
-	_ [C.AUDITCHAIN_RESULT_PANIC]byte            = [resultPanic]byte{}
-	_ [C.AUDITCHAIN_ATTR_KIND_STR]byte           = [attrKindStr]byte{}
-	_ [C.AUDITCHAIN_ATTR_KIND_INT]byte           = [attrKindInt]byte{}
-	_ [C.AUDITCHAIN_ATTR_KIND_BOOL]byte          = [attrKindBool]byte{}
+	_ [C.AUDITCHAIN_RESULT_OK]byte                    = [resultOK]byte{}
+	_ [C.AUDITCHAIN_RESULT_NULL_ARGUMENT]byte         = [resultNullArgument]byte{}
+	_ [C.AUDITCHAIN_RESULT_INVALID_ARGUMENT]byte      = [resultInvalidArgument]byte{}
+	_ [C.AUDITCHAIN_RESULT_INVALID_CONFIG]byte        = [resultInvalidConfig]byte{}
+	_ [C.AUDITCHAIN_RESULT_MALFORMED_BATCH]byte       = [resultMalformedBatch]byte{}
+	_ [C.AUDITCHAIN_RESULT_REJECTED_RECORD]byte       = [resultRejectedRecord]byte{}
+	_ [C.AUDITCHAIN_RESULT_STATE]byte                 = [resultState]byte{}
+	_ [C.AUDITCHAIN_RESULT_KEY]byte                   = [resultKey]byte{}
+	_ [C.AUDITCHAIN_RESULT_CLOSED]byte                = [resultClosed]byte{}
+	_ [C.AUDITCHAIN_RESULT_PANIC]byte                 = [resultPanic]byte{}
+	_ [C.AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH]byte = [resultContentHashMismatch]byte{}
+	_ [C.AUDITCHAIN_SIGNAL_LOGS]byte                  = [signalLogs]byte{}
+	_ [C.AUDITCHAIN_SIGNAL_TRACES]byte                = [signalTraces]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_STR]byte                = [attrKindStr]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_INT]byte                = [attrKindInt]byte{}
+	_ [C.AUDITCHAIN_ATTR_KIND_BOOL]byte               = [attrKindBool]byte{}
 )
 
 // goString copies a borrowed auditchain_str into Go memory.
@@ -159,17 +162,31 @@ func (e *engine) streamID() string {
 // On success the returned stamps are durable in the stream state; the
 // caller must free them and, when they issued numbers, settle them.
 func (e *engine) stampLogs(request []byte, now time.Time) (*stampSet, error) {
-	var ptr *C.uint8_t
+	return e.stamp(signalLogs, request, nil, now)
+}
+
+// stamp stamps the selected records of one OTLP batch of signal (the
+// engine's): request holds the export request's protobuf bytes, selection
+// one byte per record (1: stamp it, 0: pass it through), or nil for every
+// record. On success the returned stamps are durable in the stream state;
+// the caller must free them and, when they issued numbers, settle them.
+func (e *engine) stamp(signal signalCode, request, selection []byte, now time.Time) (*stampSet, error) {
+	var ptr, sel *C.uint8_t
 	if len(request) > 0 {
 		ptr = (*C.uint8_t)(unsafe.Pointer(&request[0]))
 	}
+	if len(selection) > 0 {
+		sel = (*C.uint8_t)(unsafe.Pointer(&selection[0]))
+	}
 	var out *C.auditchain_stamps
 	var cerr *C.auditchain_error
-	code := C.auditchain_engine_stamp_logs(e.h, ptr, C.size_t(len(request)), unixNano(now), &out, &cerr)
-	// The request is passed as a Go pointer to pointer-free memory and is
-	// only read during the call (cgo pointer rules; the Rust side never
-	// keeps it). Keep it reachable until the call has returned.
+	code := C.auditchain_engine_stamp(e.h, C.uint32_t(signal), ptr, C.size_t(len(request)), sel, C.size_t(len(selection)),
+		unixNano(now), &out, &cerr)
+	// The request and selection are passed as Go pointers to pointer-free
+	// memory and are only read during the call (cgo pointer rules; the Rust
+	// side never keeps them). Keep them reachable until it has returned.
 	runtime.KeepAlive(request)
+	runtime.KeepAlive(selection)
 	if code != C.AUDITCHAIN_RESULT_OK {
 		return nil, takeError(code, cerr)
 	}
@@ -229,7 +246,7 @@ func (e *engine) free() {
 
 // newStampSet reads stamps in place. records, extraRecords and attrs alias
 // C memory (no copy: they are read once while the stamps are written onto pdata); text
-// is copied into one Go string and extra_logs into one Go slice, because
+// is copied into one Go string and extra into one Go slice, because
 // both outlive the C object (pdata keeps the attribute values, and the
 // protobuf decoder may keep references into its input).
 func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
@@ -238,10 +255,10 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 		C.auditchain_stamps_free(s)
 		return nil, takeError(code, nil)
 	}
-	if v.text_len > math.MaxInt32 || v.extra_logs_len > math.MaxInt32 {
+	if v.text_len > math.MaxInt32 || v.extra_len > math.MaxInt32 {
 		// C.GoStringN and C.GoBytes take a C int.
 		C.auditchain_stamps_free(s)
-		return nil, fmt.Errorf("auditchain: stamps too large (%d bytes of text, %d bytes of extra records)", uint64(v.text_len), uint64(v.extra_logs_len))
+		return nil, fmt.Errorf("auditchain: stamps too large (%d bytes of text, %d bytes of extra records)", uint64(v.text_len), uint64(v.extra_len))
 	}
 	set := &stampSet{
 		batchID:       uint64(v.batch_id),
@@ -257,14 +274,17 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 		set.extraRecords = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.extra_records)), int(v.extra_record_count))
 	}
 	set.checkpoints = int(v.checkpoints)
+	set.extraSignal = signalCode(v.extra_signal)
+	set.contentMatched = int(v.content_hash_matched)
+	set.contentMismatched = int(v.content_hash_mismatched)
 	if v.attr_count > 0 {
 		set.attrs = unsafe.Slice((*attrOp)(unsafe.Pointer(v.attrs)), int(v.attr_count))
 	}
 	if v.text_len > 0 {
 		set.text = C.GoStringN((*C.char)(unsafe.Pointer(v.text)), C.int(v.text_len))
 	}
-	if v.extra_logs_len > 0 {
-		set.extraLogs = C.GoBytes(unsafe.Pointer(v.extra_logs), C.int(v.extra_logs_len))
+	if v.extra_len > 0 {
+		set.extra = C.GoBytes(unsafe.Pointer(v.extra), C.int(v.extra_len))
 	}
 	return set, nil
 }

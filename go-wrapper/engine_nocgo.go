@@ -34,6 +34,10 @@ func (*engine) streamID() string { return "" }
 
 func (*engine) stampLogs([]byte, time.Time) (*stampSet, error) { return nil, errNoEngine }
 
+func (*engine) stamp(signalCode, []byte, []byte, time.Time) (*stampSet, error) {
+	return nil, errNoEngine
+}
+
 func (*engine) tick(time.Time) (*stampSet, error) { return nil, errNoEngine }
 
 func (*engine) settle(uint64, bool) error { return errNoEngine }

@@ -17,10 +17,11 @@ func NewFactory() processor.Factory {
 		metadata.Type,
 		func() component.Config { return createDefaultConfig() },
 		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithTraces(createTraces, metadata.TracesStability),
 	)
 }
 
-func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+func config(cfg component.Config) (*Config, error) {
 	if !cgoEnabled {
 		return nil, errNoEngine
 	}
@@ -28,5 +29,21 @@ func createLogs(_ context.Context, set processor.Settings, cfg component.Config,
 	if !ok {
 		return nil, fmt.Errorf("auditchain: unexpected configuration type %T", cfg)
 	}
-	return newLogsProcessor(set, c, next)
+	return c, nil
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	c, err := config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newLogsProcessor(ctx, set, c, next)
+}
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	c, err := config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newTracesProcessor(ctx, set, c, next)
 }

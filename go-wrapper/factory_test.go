@@ -17,7 +17,8 @@ func TestFactory(t *testing.T) {
 	f := NewFactory()
 	assert.Equal(t, metadata.Type, f.Type())
 	assert.Equal(t, component.StabilityLevelAlpha, f.LogsStability())
-	assert.Equal(t, component.StabilityLevelUndefined, f.TracesStability(), "traces come later")
+	assert.Equal(t, component.StabilityLevelAlpha, f.TracesStability())
+	assert.Equal(t, component.StabilityLevelUndefined, f.MetricsStability(), "logs and traces only")
 	assert.Equal(t, createDefaultConfig(), f.CreateDefaultConfig())
 }
 

@@ -27,3 +27,12 @@ func TestCreateLogsWithoutCgo(t *testing.T) {
 	assert.Contains(t, err.Error(), "CGO_ENABLED=1")
 	assert.Contains(t, err.Error(), "dist.cgo_enabled: true")
 }
+
+func TestCreateTracesWithoutCgo(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.State.Directory = t.TempDir()
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.ErrorIs(t, err, errCgoRequired)
+	assert.Nil(t, p)
+}

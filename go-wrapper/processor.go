@@ -3,14 +3,13 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 import (
 	"context"
 	"os"
-	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
-	"go.uber.org/zap"
 )
 
 // logsProcessor stamps log batches.
@@ -25,13 +24,31 @@ type logsProcessor struct {
 	*stamper
 	next      consumer.Logs
 	marshaler plog.ProtoMarshaler
+	rules     *rules[*ottllog.TransformContext]
 }
 
 var _ processor.Logs = (*logsProcessor)(nil)
 
-func newLogsProcessor(set processor.Settings, cfg *Config, next consumer.Logs) (*logsProcessor, error) {
-	p := &logsProcessor{next: next}
-	s, err := newStamper(set, cfg, pipeline.SignalLogs, os.Hostname, next.ConsumeLogs)
+func newLogsProcessor(ctx context.Context, set processor.Settings, cfg *Config, next consumer.Logs) (*logsProcessor, error) {
+	r, err := newLogRules(ctx, cfg, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &logsProcessor{next: next, rules: r}
+	ops := signalOps{
+		code: signalLogs,
+		decode: func(st *stampSet) (ownRecords, error) {
+			ld, err := extraLogs(st, attributeKeys())
+			if err != nil {
+				return ownRecords{}, err
+			}
+			return ownRecords{data: ld, n: ld.LogRecordCount()}, nil
+		},
+		send: func(ctx context.Context, own ownRecords) error {
+			return next.ConsumeLogs(ctx, own.data.(plog.Logs))
+		},
+	}
+	s, err := newStamper(set, cfg, pipeline.SignalLogs, os.Hostname, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -45,88 +62,20 @@ func (p *logsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
-// ConsumeLogs stamps the batch with one call into the engine, writes the
-// stamps onto ld, appends the engine's own records, forwards the batch and
-// settles it. It may run concurrently; the engine keeps sequence numbers
-// unique and gap-free across calls.
-//
-// Telemetry as processorhelper records it: the time until the batch is
-// handed on, the records in, and the records out (the batch's, plus the
-// engine's own records that travel with it; 0 when it is refused).
+// ConsumeLogs stamps the selected records of the batch with one call into
+// the engine of each stream they join, writes the stamps onto ld, appends
+// the engines' own records, forwards the batch and settles it (see
+// stamper.consume).
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	start := time.Now()
-	incoming := ld.LogRecordCount()
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	eng := p.eng
-	if eng == nil {
-		return p.unstamped(ctx, ld, start, errNotRunning)
-	}
-
-	req, err := p.marshaler.MarshalLogs(ld)
-	if err != nil {
-		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
-	}
-	st, err := eng.stampLogs(req, time.Now())
-	if err != nil {
-		return p.unstamped(ctx, ld, start, classify(err))
-	}
-	p.issued(ctx, eng, st)
-
-	// Check and decode everything before changing ld, so that a failure
-	// leaves the batch as it came (and forward_unstamped forwards it
-	// clean).
-	err = checkStamps(st, ld.LogRecordCount(), attributeKeys())
-	var extra plog.Logs
-	if err == nil {
-		extra, err = extraLogs(st, attributeKeys())
-	}
-	stamped := 0
-	if err == nil {
-		stamped = applyLogStamps(ld, st.records, st, attributeKeys())
-	}
-	batchID, checkpoints := st.batchID, st.checkpoints
-	st.free()
-	if err != nil {
-		// The numbers were issued and saved, but their records will not
-		// leave stamped: announce them as a gap.
-		if batchID != 0 {
-			p.settle(eng, batchID, false)
-		}
-		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
-	}
-	p.tel.stamped(ctx, stamped)
-	if extra.LogRecordCount() > 0 {
-		p.tel.checkpoints(ctx, checkpoints)
-		extra.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
-	}
-	p.tel.processed(ctx, start, incoming, ld.LogRecordCount())
-
-	err = p.next.ConsumeLogs(ctx, ld)
-	if batchID != 0 {
-		p.settle(eng, batchID, err == nil)
-	}
-	return err
-}
-
-// unstamped handles a batch that could not be stamped: by default it is
-// refused with err (fail closed: the receiver tells the client to retry,
-// or drops a permanent failure); with on_error: forward_unstamped it goes
-// on without stamps, counted.
-func (p *logsProcessor) unstamped(ctx context.Context, ld plog.Logs, start time.Time, err error) error {
-	n := ld.LogRecordCount()
-	if p.cfg.OnError != OnErrorForwardUnstamped {
-		p.tel.failed(ctx, 0)
-		p.tel.processed(ctx, start, n, 0)
-		p.logger.Warn("auditchain refused a batch it could not stamp",
-			zap.Int("log_records", ld.LogRecordCount()),
-			zap.Bool("permanent", consumererror.IsPermanent(err)),
-			zap.Error(err))
-		return err
-	}
-	p.tel.failed(ctx, n)
-	p.tel.processed(ctx, start, n, n)
-	p.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
-		zap.Int("log_records", n), zap.Error(err))
-	return p.next.ConsumeLogs(ctx, ld)
+	return p.consume(ctx, &batch{
+		records:    ld.LogRecordCount(),
+		classify:   func() classification { return classifyLogs(ctx, p.rules, ld) },
+		marshal:    func() ([]byte, error) { return p.marshaler.MarshalLogs(ld) },
+		attributes: func() []pcommon.Map { return logAttributes(ld) },
+		join: func(own ownRecords) {
+			own.data.(plog.Logs).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		},
+		count:   ld.LogRecordCount,
+		forward: func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, ld) },
+	})
 }

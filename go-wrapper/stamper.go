@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
@@ -24,33 +24,50 @@ const tickInterval = time.Second
 // Shutdown: nothing can be stamped, so nothing is forwarded.
 var errNotRunning = errors.New("auditchain: the processor is not running; the batch was not stamped")
 
+// ownRecords are the engine's own records of one call (start, resume,
+// gap, checkpoint, end), decoded and stamped: data is plog.Logs or
+// ptrace.Traces, n how many records it holds.
+type ownRecords struct {
+	data any
+	n    int
+}
+
+// signalOps is what the stamper needs to know of its signal: how to
+// decode the engine's own records and send them on their own.
+type signalOps struct {
+	code   signalCode
+	decode func(st *stampSet) (ownRecords, error)
+	send   func(ctx context.Context, own ownRecords) error
+}
+
 // stamper is the signal-independent half of the processor: it owns the
-// engine (one stream of stamped records) and its lifecycle, settling, the
-// ticker that emits control records without traffic, and the telemetry. A
-// logs processor embeds it today; a traces processor will embed it the
-// same way and add its own stamp call.
+// streams (one, or one per partition) and their engines and lifecycle,
+// settling, the ticker that emits control records without traffic, and
+// the telemetry. The logs and traces processors embed it and add their
+// own ConsumeLogs / ConsumeTraces around consume (batch.go).
 //
 // Locking: every engine call happens under mu held for reading (the Rust
 // engine is itself safe for concurrent calls and serialises issuing);
 // Shutdown takes mu for writing before close and free, so free never races
 // with a call and a batch in flight is settled before the engine goes.
+// Partition streams are opened under the partitions' own mutex while mu is
+// held for reading.
 type stamper struct {
 	logger     *zap.Logger
 	cfg        *Config
-	streamName string
-	engineJSON []byte
+	streamName string // the stream's name, or the partitions' base name
+	signal     pipeline.Signal
+	ops        signalOps
 	tel        *telemetry
-
-	// emit sends the engine's own records downstream. They are always
-	// logs; for a logs pipeline this is the next consumer.
-	emit func(context.Context, plog.Logs) error
 
 	// tickEvery is tickInterval; tests lengthen it to control when the
 	// engine's own records go out.
 	tickEvery time.Duration
 
-	mu  sync.RWMutex
-	eng *engine // nil before Start and after Shutdown
+	mu      sync.RWMutex
+	running bool
+	single  *stream     // without partition_by: opened by Start
+	parts   *partitions // with partition_by: streams opened on first use
 
 	// The ticker goroutine: stopTicker asks it to stop after the current
 	// tick, cancelTick aborts the tick's downstream send, tickerDone is
@@ -60,10 +77,19 @@ type stamper struct {
 	tickerDone chan struct{}
 }
 
-func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), emit func(context.Context, plog.Logs) error) (*stamper, error) {
-	name := resolveStreamName(cfg.StreamName, set.ID, hostname)
-	engineJSON, err := cfg.engineConfigJSON(name)
-	if err != nil {
+// stream is one stream and its engine.
+type stream struct {
+	name string
+	eng  *engine
+	// stateWrites is the engine's write count already reported.
+	stateWrites atomic.Uint64
+}
+
+func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), ops signalOps) (*stamper, error) {
+	name := resolveStreamName(cfg.StreamName, set.ID, signal, hostname)
+	// The engine configuration is checked once here, so that a bad value
+	// fails at creation rather than when a partition's stream opens.
+	if _, err := cfg.engineConfigJSON(name, signal); err != nil {
 		return nil, err
 	}
 	tel, err := newTelemetry(set, name, signal)
@@ -74,39 +100,66 @@ func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hos
 		logger:     set.Logger,
 		cfg:        cfg,
 		streamName: name,
-		engineJSON: engineJSON,
+		signal:     signal,
+		ops:        ops,
 		tel:        tel,
-		emit:       emit,
 		tickEvery:  tickInterval,
 	}, nil
 }
 
-// Start opens the stream (the engine creates, resumes or refuses the
-// state and takes its lock) and starts the ticker.
-func (s *stamper) Start(ctx context.Context, _ component.Host) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.eng != nil {
-		return errors.New("auditchain: already started")
+// openStream opens (creates, resumes) a stream's engine.
+func (s *stamper) openStream(ctx context.Context, name string) (*stream, error) {
+	js, err := s.cfg.engineConfigJSON(name, s.signal)
+	if err != nil {
+		return nil, err
 	}
-	eng, err := newEngine(s.engineJSON, time.Now())
+	eng, err := newEngine(js, time.Now())
 	if err != nil {
 		if errorCode(err) == resultKey {
 			// The engine's message names the key (key_file,
 			// signing_key_file), the file and the fix; the state
 			// directory is beside the point.
-			return fmt.Errorf("cannot open stream %q: %w", s.streamName, err)
+			return nil, fmt.Errorf("cannot open stream %q: %w", name, err)
 		}
-		return fmt.Errorf("cannot open stream %q in %s: %w", s.streamName, s.cfg.State.Directory, err)
+		return nil, fmt.Errorf("cannot open stream %q in %s: %w", name, s.cfg.State.Directory, err)
 	}
-	s.eng = eng
+	st := &stream{name: name, eng: eng}
 	// The engine wrote the opened (or new) state once already.
-	s.tel.syncStateWrites(ctx, eng.stateWrites())
+	s.tel.syncStateWrites(ctx, st)
 	s.logger.Info("auditchain stream open",
 		zap.String("stream_id", eng.streamID()),
-		zap.String("stream_name", s.streamName),
+		zap.String("stream_name", name),
+		zap.String("signal", s.signal.String()),
 		zap.String("state_directory", s.cfg.State.Directory),
 		zap.String("library_version", libraryVersion()))
+	return st, nil
+}
+
+// Start opens the stream (the engine creates, resumes or refuses the
+// state and takes its lock) and starts the ticker. A partitioned
+// processor opens each partition's stream when its first record arrives.
+func (s *stamper) Start(ctx context.Context, _ component.Host) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return errors.New("auditchain: already started")
+	}
+	if s.cfg.partitioned() {
+		s.parts = newPartitions(s.streamName, s.cfg.maxStreams(),
+			func(name string) (*stream, error) { return s.openStream(context.Background(), name) },
+			func(part string) {
+				s.logger.Warn("auditchain has max_streams partitions open: records of further partitions go to the overflow stream",
+					zap.Int("max_streams", s.cfg.maxStreams()), zap.String("partition", part),
+					zap.String("overflow_stream", partitionStreamName(s.streamName, overflowPart)))
+			})
+	} else {
+		st, err := s.openStream(ctx, s.streamName)
+		if err != nil {
+			return err
+		}
+		s.single = st
+	}
+	s.running = true
 
 	// The ticker outlives Start, so it must not use Start's context.
 	tickCtx, cancel := context.WithCancel(context.Background())
@@ -114,6 +167,17 @@ func (s *stamper) Start(ctx context.Context, _ component.Host) error {
 	s.cancelTick = cancel
 	s.tickerDone = make(chan struct{})
 	go s.runTicker(tickCtx, s.stopTicker, s.tickerDone)
+	return nil
+}
+
+// streams returns the open streams.
+func (s *stamper) streams() []*stream {
+	if s.parts != nil {
+		return s.parts.all()
+	}
+	if s.single != nil {
+		return []*stream{s.single}
+	}
 	return nil
 }
 
@@ -136,45 +200,48 @@ func (s *stamper) runTicker(ctx context.Context, stop <-chan struct{}, done chan
 func (s *stamper) tick(ctx context.Context) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.eng == nil {
+	if !s.running {
 		return
 	}
-	st, err := s.eng.tick(time.Now())
-	if err != nil {
-		s.logger.Warn("auditchain tick failed", zap.Error(err))
-		return
-	}
-	if err := s.emitOwn(ctx, s.eng, st); err != nil {
-		s.logger.Warn("auditchain could not deliver its own records; the engine will announce the gap", zap.Error(err))
+	for _, st := range s.streams() {
+		stamps, err := st.eng.tick(time.Now())
+		if err != nil {
+			s.logger.Warn("auditchain tick failed", zap.String("stream_name", st.name), zap.Error(err))
+			continue
+		}
+		if err := s.emitOwn(ctx, st, stamps); err != nil {
+			s.logger.Warn("auditchain could not deliver its own records; the engine will announce the gap",
+				zap.String("stream_name", st.name), zap.Error(err))
+		}
 	}
 }
 
 // issued accounts for a successful engine call: the state writes so far
 // and any warning it reported.
-func (s *stamper) issued(ctx context.Context, eng *engine, st *stampSet) {
-	s.tel.syncStateWrites(ctx, eng.stateWrites())
-	if st.warning != "" {
-		s.logger.Warn("auditchain engine warning", zap.String("warning", st.warning))
+func (s *stamper) issued(ctx context.Context, st *stream, stamps *stampSet) {
+	s.tel.syncStateWrites(ctx, st)
+	if stamps.warning != "" {
+		s.logger.Warn("auditchain engine warning", zap.String("stream_name", st.name), zap.String("warning", stamps.warning))
 	}
 }
 
 // emitOwn sends the records of a tick or close call downstream on their
-// own and settles them. It frees st.
-func (s *stamper) emitOwn(ctx context.Context, eng *engine, st *stampSet) error {
-	defer st.free()
-	s.issued(ctx, eng, st)
-	err := checkStamps(st, 0, attributeKeys())
-	var extra plog.Logs
+// own and settles them. It frees stamps.
+func (s *stamper) emitOwn(ctx context.Context, st *stream, stamps *stampSet) error {
+	defer stamps.free()
+	s.issued(ctx, st, stamps)
+	err := checkStamps(stamps, 0, attributeKeys())
+	var own ownRecords
 	if err == nil {
-		extra, err = extraLogs(st, attributeKeys())
+		own, err = s.ops.decode(stamps)
 	}
-	if err == nil && extra.LogRecordCount() > 0 {
-		s.tel.checkpoints(ctx, st.checkpoints)
-		s.tel.emitted(ctx, extra.LogRecordCount())
-		err = s.emit(ctx, extra)
+	if err == nil && own.n > 0 {
+		s.tel.checkpoints(ctx, stamps.checkpoints)
+		s.tel.emitted(ctx, own.n)
+		err = s.ops.send(ctx, own)
 	}
-	if st.issued() {
-		s.settle(eng, st.batchID, err == nil)
+	if stamps.issued() {
+		s.settle(st, stamps.batchID, err == nil)
 	}
 	return err
 }
@@ -183,15 +250,16 @@ func (s *stamper) emitOwn(ctx context.Context, eng *engine, st *stampSet) error 
 // announced by a gap record in the stream; a settle that fails leaves the
 // range unconfirmed, which the next start of the stream reports. Neither
 // changes what the caller returns, so the error is only logged.
-func (s *stamper) settle(eng *engine, batchID uint64, delivered bool) {
-	if err := eng.settle(batchID, delivered); err != nil {
-		s.logger.Warn("auditchain settle failed", zap.Uint64("batch_id", batchID), zap.Bool("delivered", delivered), zap.Error(err))
+func (s *stamper) settle(st *stream, batchID uint64, delivered bool) {
+	if err := st.eng.settle(batchID, delivered); err != nil {
+		s.logger.Warn("auditchain settle failed", zap.String("stream_name", st.name),
+			zap.Uint64("batch_id", batchID), zap.Bool("delivered", delivered), zap.Error(err))
 	}
 }
 
-// Shutdown stops the ticker, ends the stream cleanly (its last record
+// Shutdown stops the ticker, ends every stream cleanly (its last record
 // carries audit.sequence.end), sends the final records downstream within
-// ctx, and frees the engine, which releases the state lock. It is safe
+// ctx, and frees the engines, which releases the state locks. It is safe
 // without Start and when called twice.
 func (s *stamper) Shutdown(ctx context.Context) error {
 	if s.stopTicker != nil {
@@ -210,22 +278,34 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	eng := s.eng
-	s.eng = nil
-	if eng == nil {
+	if !s.running {
 		return nil
 	}
+	s.running = false
 	defer s.tel.shutdown()
-	defer eng.free()
-	st, err := eng.close(time.Now())
-	if err != nil {
-		return fmt.Errorf("cannot end stream %q cleanly (the next start will resume it): %w", s.streamName, err)
+	var errs []error
+	for _, st := range s.streams() {
+		errs = append(errs, s.closeStream(ctx, st))
 	}
-	if err := s.emitOwn(ctx, eng, st); err != nil {
-		return fmt.Errorf("the final records of stream %q were not delivered: %w", s.streamName, err)
+	s.single = nil
+	if s.parts != nil {
+		s.parts.clear()
+	}
+	return errors.Join(errs...)
+}
+
+// closeStream ends one stream and frees its engine.
+func (s *stamper) closeStream(ctx context.Context, st *stream) error {
+	defer st.eng.free()
+	stamps, err := st.eng.close(time.Now())
+	if err != nil {
+		return fmt.Errorf("cannot end stream %q cleanly (the next start will resume it): %w", st.name, err)
+	}
+	if err := s.emitOwn(ctx, st, stamps); err != nil {
+		return fmt.Errorf("the final records of stream %q were not delivered: %w", st.name, err)
 	}
 	// Settling the final records wrote the state once more.
-	s.tel.syncStateWrites(ctx, eng.stateWrites())
-	s.logger.Info("auditchain stream ended", zap.String("stream_name", s.streamName))
+	s.tel.syncStateWrites(ctx, st)
+	s.logger.Info("auditchain stream ended", zap.String("stream_name", st.name))
 	return nil
 }

@@ -3,6 +3,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 import (
 	"fmt"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -14,7 +15,7 @@ import (
 // records.
 func checkStamps(s *stampSet, records int, keys []string) error {
 	if len(s.records) != records {
-		return fmt.Errorf("auditchain: the engine returned %d stamps for a batch of %d log records", len(s.records), records)
+		return fmt.Errorf("auditchain: the engine returned %d stamps for a batch of %d records", len(s.records), records)
 	}
 	nattrs := uint64(len(s.attrs))
 	for i, r := range append(s.records[:len(s.records):len(s.records)], s.extraRecords...) {
@@ -56,15 +57,29 @@ func checkStamps(s *stampSet, records int, keys []string) error {
 // once per batch. What remains per record is pdata's own storage for the
 // new attributes, grown once with EnsureCapacity.
 func applyLogStamps(ld plog.Logs, rs []recordStamp, s *stampSet, keys []string) int {
+	return applyStamps(logAttributes(ld), rs, s, keys)
+}
+
+// logAttributes is the attribute map of every log record of ld, in
+// request order.
+func logAttributes(ld plog.Logs) []pcommon.Map {
+	maps := make([]pcommon.Map, 0, ld.LogRecordCount())
+	eachLogRecord(ld, func(lr plog.LogRecord) { maps = append(maps, lr.Attributes()) })
+	return maps
+}
+
+// applyStamps writes the record stamps rs onto the records whose
+// attribute maps are maps (one per record, in request order), and
+// returns how many records got a sequence number. A record stamp without
+// operations (a record the selection passed over) leaves its record as it
+// is.
+func applyStamps(maps []pcommon.Map, rs []recordStamp, s *stampSet, keys []string) int {
 	stamped := 0
-	i := 0
-	eachLogRecord(ld, func(lr plog.LogRecord) {
+	for i, attrs := range maps {
 		rs := rs[i]
-		i++
 		if rs.count == 0 {
-			return
+			continue
 		}
-		attrs := lr.Attributes()
 		attrs.EnsureCapacity(attrs.Len() + int(rs.count))
 		for _, op := range s.attrs[rs.first : rs.first+rs.count] {
 			key := keys[op.key]
@@ -80,7 +95,7 @@ func applyLogStamps(ld plog.Logs, rs []recordStamp, s *stampSet, keys []string) 
 		if rs.sequence != 0 {
 			stamped++
 		}
-	})
+	}
 	return stamped
 }
 
@@ -104,14 +119,17 @@ func eachLogRecord(ld plog.Logs, f func(plog.LogRecord)) {
 // stamps, exactly as the batch's records get theirs. s must have passed
 // checkStamps. Empty input gives empty logs.
 func extraLogs(s *stampSet, keys []string) (plog.Logs, error) {
-	if len(s.extraLogs) == 0 {
+	if len(s.extra) == 0 {
 		if len(s.extraRecords) != 0 {
 			return plog.Logs{}, fmt.Errorf("auditchain: the engine returned %d stamps for no records of its own", len(s.extraRecords))
 		}
 		return plog.NewLogs(), nil
 	}
+	if s.extraSignal != signalLogs {
+		return plog.Logs{}, fmt.Errorf("auditchain: the engine's own records are of signal %d, not logs", s.extraSignal)
+	}
 	var u plog.ProtoUnmarshaler
-	ld, err := u.UnmarshalLogs(s.extraLogs)
+	ld, err := u.UnmarshalLogs(s.extra)
 	if err != nil {
 		return plog.Logs{}, fmt.Errorf("auditchain: cannot decode the engine's own records: %w", err)
 	}

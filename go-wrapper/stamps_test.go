@@ -91,7 +91,7 @@ func TestExtraLogsGetTheirStampsLikeTheBatch(t *testing.T) {
 	var m plog.ProtoMarshaler
 	b, err := m.MarshalLogs(twoRecordLogs())
 	require.NoError(t, err)
-	s.extraLogs = b
+	s.extra, s.extraSignal = b, signalLogs
 	s.extraRecords = []recordStamp{{first: 3, count: 1, sequence: 9}, {first: 2, count: 1, sequence: 10}, {first: 0, count: 1, sequence: 11}}
 	require.NoError(t, checkStamps(s, 3, testKeys))
 	ld, err = extraLogs(s, testKeys)
@@ -106,7 +106,7 @@ func TestExtraLogsGetTheirStampsLikeTheBatch(t *testing.T) {
 	assert.ErrorContains(t, err, "2 stamps for 3 records of its own")
 	s.extraRecords = append(s.extraRecords, recordStamp{first: 4, count: 1})
 	assert.ErrorContains(t, checkStamps(s, 3, testKeys), "points past the 4 attribute operations")
-	s.extraLogs = []byte{0xff, 0xff}
+	s.extra = []byte{0xff, 0xff}
 	s.extraRecords = nil
 	_, err = extraLogs(s, testKeys)
 	assert.ErrorContains(t, err, "cannot decode the engine's own records")
@@ -114,11 +114,12 @@ func TestExtraLogsGetTheirStampsLikeTheBatch(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	for code, permanent := range map[resultCode]bool{
-		resultMalformedBatch: true,
-		resultRejectedRecord: true,
-		resultState:          false,
-		resultClosed:         false,
-		resultPanic:          false,
+		resultMalformedBatch:      true,
+		resultRejectedRecord:      true,
+		resultContentHashMismatch: true,
+		resultState:               false,
+		resultClosed:              false,
+		resultPanic:               false,
 	} {
 		err := classify(&engineError{code: code, message: "m"})
 		assert.Equal(t, permanent, consumererror.IsPermanent(err), "code %d", code)

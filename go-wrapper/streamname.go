@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pipeline"
 )
 
 // maxStreamName is the longest stream name the engine accepts: the name is
@@ -46,10 +47,12 @@ func checkStreamName(name string) error {
 }
 
 // resolveStreamName returns the configured stream name, or derives one
-// when it is empty: the host name, plus "-<name>" when the component id is
-// `auditchain/<name>`, so that replicas and pipelines get distinct streams
-// by default. The derived value is sanitised to the engine's rule.
-func resolveStreamName(configured string, id component.ID, hostname func() (string, error)) string {
+// when it is empty: the host name, plus "-traces" in a traces pipeline,
+// plus "-<name>" when the component id is `auditchain/<name>`, so that
+// replicas, signals and pipelines get distinct streams by default (one
+// `auditchain` in a logs and a traces pipeline is two streams). The
+// derived value is sanitised to the engine's rule.
+func resolveStreamName(configured string, id component.ID, signal pipeline.Signal, hostname func() (string, error)) string {
 	if configured != "" {
 		return configured
 	}
@@ -58,8 +61,11 @@ func resolveStreamName(configured string, id component.ID, hostname func() (stri
 		host = fallbackStreamName
 	}
 	suffix := ""
+	if signal == pipeline.SignalTraces {
+		suffix = "-traces"
+	}
 	if id.Name() != "" {
-		suffix = "-" + sanitizeStreamName(id.Name())
+		suffix += "-" + sanitizeStreamName(id.Name())
 	}
 	host = sanitizeStreamName(host)
 	// Keep the component's name whole when the result is too long: it is

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/auditchain/auditchain/go-wrapper/internal/metadata"
 )
@@ -30,10 +31,17 @@ func TestResolveStreamName(t *testing.T) {
 		{"no host", "", component.NewID(metadata.Type), noHost, "auditchain"},
 		{"no host with name", "", component.NewIDWithName(metadata.Type, "p"), noHost, "auditchain-p"},
 		{"long host keeps name", "", component.NewIDWithName(metadata.Type, "payments"), host(long), long[:128-len("-payments")] + "-payments"},
+		{"traces", "", component.NewID(metadata.Type), host("node1"), "node1-traces"},
+		{"traces and name", "", component.NewIDWithName(metadata.Type, "audit"), host("node1"), "node1-traces-audit"},
+		{"traces explicit", "payments", component.NewID(metadata.Type), host("node1"), "payments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := resolveStreamName(tt.configured, tt.id, tt.hostname)
+			signal := pipeline.SignalLogs
+			if strings.HasPrefix(tt.name, "traces") {
+				signal = pipeline.SignalTraces
+			}
+			got := resolveStreamName(tt.configured, tt.id, signal, tt.hostname)
 			assert.Equal(t, tt.want, got)
 			assert.NoError(t, checkStreamName(got), "a derived name must pass the engine's rule")
 		})

@@ -2,7 +2,6 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -22,6 +21,7 @@ const (
 	processorKey  = "processor"
 	signalKey     = "otel.signal"
 	streamNameKey = "stream_name"
+	outcomeKey    = "outcome"
 )
 
 // telemetry reports the processor's own metrics (documentation.md) through
@@ -37,10 +37,9 @@ const (
 type telemetry struct {
 	tb *metadata.TelemetryBuilder
 	// own and std are the attribute sets of the auditchain and the
-	// standard metrics.
-	own, std metric.MeasurementOption
-	// stateWrites is the engine's write count already reported.
-	stateWrites atomic.Uint64
+	// standard metrics; matched and mismatched those of the content-hash
+	// checks.
+	own, std, matched, mismatched metric.MeasurementOption
 }
 
 func newTelemetry(set processor.Settings, streamName string, signal pipeline.Signal) (*telemetry, error) {
@@ -49,36 +48,44 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 		return nil, err
 	}
 	id := attribute.String(processorKey, set.ID.String())
+	name := attribute.String(streamNameKey, streamName)
 	t := &telemetry{
-		tb:  tb,
-		own: metric.WithAttributeSet(attribute.NewSet(id, attribute.String(streamNameKey, streamName))),
-		std: metric.WithAttributeSet(attribute.NewSet(id, attribute.String(signalKey, signal.String()))),
+		tb:         tb,
+		own:        metric.WithAttributeSet(attribute.NewSet(id, name)),
+		std:        metric.WithAttributeSet(attribute.NewSet(id, attribute.String(signalKey, signal.String()))),
+		matched:    metric.WithAttributeSet(attribute.NewSet(id, name, attribute.String(outcomeKey, "match"))),
+		mismatched: metric.WithAttributeSet(attribute.NewSet(id, name, attribute.String(outcomeKey, "mismatch"))),
 	}
 	ctx := context.Background()
 	for _, c := range []metric.Int64Counter{
 		tb.ProcessorAuditchainBatchesFailed,
 		tb.ProcessorAuditchainCheckpointsEmitted,
 		tb.ProcessorAuditchainRecordsForwardedUnstamped,
+		tb.ProcessorAuditchainRecordsOverflowed,
 		tb.ProcessorAuditchainRecordsStamped,
+		tb.ProcessorAuditchainRecordsUnselected,
 		tb.ProcessorAuditchainStateWrites,
 	} {
 		c.Add(ctx, 0, t.own)
 	}
+	tb.ProcessorAuditchainContentHashChecks.Add(ctx, 0, t.matched)
+	tb.ProcessorAuditchainContentHashChecks.Add(ctx, 0, t.mismatched)
 	tb.ProcessorIncomingItems.Add(ctx, 0, t.std)
 	tb.ProcessorOutgoingItems.Add(ctx, 0, t.std)
 	return t, nil
 }
 
-// syncStateWrites reports the engine's durable state writes since the last
+// syncStateWrites reports a stream's durable state writes since the last
 // call. The engine counts them because concurrent batches share writes
 // (group commit): a batch is not a write.
-func (t *telemetry) syncStateWrites(ctx context.Context, total uint64) {
+func (t *telemetry) syncStateWrites(ctx context.Context, st *stream) {
+	total := st.eng.stateWrites()
 	for {
-		last := t.stateWrites.Load()
+		last := st.stateWrites.Load()
 		if total <= last {
 			return
 		}
-		if t.stateWrites.CompareAndSwap(last, total) {
+		if st.stateWrites.CompareAndSwap(last, total) {
 			t.tb.ProcessorAuditchainStateWrites.Add(ctx, int64(total-last), t.own)
 			return
 		}
@@ -89,6 +96,30 @@ func (t *telemetry) syncStateWrites(ctx context.Context, total uint64) {
 func (t *telemetry) stamped(ctx context.Context, records int) {
 	if records > 0 {
 		t.tb.ProcessorAuditchainRecordsStamped.Add(ctx, int64(records), t.own)
+	}
+}
+
+// unselected counts records the selection passed through unstamped.
+func (t *telemetry) unselected(ctx context.Context, records int) {
+	if records > 0 {
+		t.tb.ProcessorAuditchainRecordsUnselected.Add(ctx, int64(records), t.own)
+	}
+}
+
+// overflowed counts records stamped into the overflow stream.
+func (t *telemetry) overflowed(ctx context.Context, records int) {
+	if records > 0 {
+		t.tb.ProcessorAuditchainRecordsOverflowed.Add(ctx, int64(records), t.own)
+	}
+}
+
+// contentHash counts content-hash checks by outcome.
+func (t *telemetry) contentHash(ctx context.Context, matched, mismatched int) {
+	if matched > 0 {
+		t.tb.ProcessorAuditchainContentHashChecks.Add(ctx, int64(matched), t.matched)
+	}
+	if mismatched > 0 {
+		t.tb.ProcessorAuditchainContentHashChecks.Add(ctx, int64(mismatched), t.mismatched)
 	}
 }
 

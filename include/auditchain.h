@@ -52,6 +52,10 @@ enum auditchain_result
   // A bug: the engine panicked. The call had no effect on the stream
   // state that was saved.
   AUDITCHAIN_RESULT_PANIC = 9,
+  // A selected record's `audit.content_hash` does not match its body and
+  // `content_hash.on_mismatch` is `reject`. Retrying the same records
+  // cannot succeed.
+  AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -82,6 +86,26 @@ typedef uint32_t auditchain_attr_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An OTLP signal: what a batch and the engine's own records are. Passed
+// and returned as a `uint32_t` holding one of these values.
+enum auditchain_signal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Log records: ExportLogsServiceRequest.
+  AUDITCHAIN_SIGNAL_LOGS = 1,
+  // Spans: ExportTraceServiceRequest.
+  AUDITCHAIN_SIGNAL_TRACES = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum auditchain_signal auditchain_signal;
+#else
+typedef uint32_t auditchain_signal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A stamping engine: one stream and its state. Create with
 // `auditchain_engine_new`, free with `auditchain_engine_free`.
 typedef struct auditchain_engine auditchain_engine;
@@ -108,7 +132,8 @@ typedef struct {
 } auditchain_engine_counters;
 
 // The attribute operations of one record: `attrs[first .. first+count]`.
-// `count` is 0 for a record that is not part of any stream.
+// `count` is 0 (and `sequence` 0) for a record the selection passed
+// through unstamped.
 typedef struct {
   uint32_t first;
   uint32_t count;
@@ -137,15 +162,22 @@ typedef struct {
   // The bytes that string operations point into (ASCII/UTF-8).
   const uint8_t *text;
   size_t text_len;
-  // Records the engine emits itself: an OTLP protobuf
-  // ExportLogsServiceRequest to append to the batch, or empty. Their
+  // Records the engine emits itself: an OTLP protobuf export request of
+  // `extra_signal` (the engine's signal: ExportLogsServiceRequest or
+  // ExportTraceServiceRequest) to append to the batch, or empty. Their
   // stamps are not in these bytes: write `extra_records` onto them, as
   // `records` onto the batch's.
-  const uint8_t *extra_logs;
-  size_t extra_logs_len;
-  // One entry per record of `extra_logs`, in request order.
+  const uint8_t *extra;
+  size_t extra_len;
+  // An `auditchain_signal`: what `extra` holds.
+  uint32_t extra_signal;
+  // One entry per record of `extra`, in request order.
   const auditchain_record_stamp *extra_records;
   size_t extra_record_count;
+  // Stamped records whose `audit.content_hash` was checked: matched, and
+  // did not match (those carry the mark among their operations).
+  uint32_t content_hash_matched;
+  uint32_t content_hash_mismatched;
   // How many of the extra records are signed checkpoints.
   uint32_t checkpoints;
   // Pass to `auditchain_engine_settle` once the batch has been accepted
@@ -195,6 +227,22 @@ auditchain_result auditchain_engine_get_counters(const auditchain_engine *engine
 // during the call; `stamps_out` is valid for a write; `error_out` is NULL
 // or valid for a write.
 auditchain_result auditchain_engine_stamp_logs(const auditchain_engine *engine, const uint8_t *request, size_t request_len, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
+
+// Stamps the selected records of one OTLP batch of `signal` (an
+// `auditchain_signal`, which must be the engine's: `signal` in its
+// configuration): `request` holds the protobuf bytes of an
+// ExportLogsServiceRequest or ExportTraceServiceRequest. `selected` is
+// NULL (every record joins the stream) or holds `selected_len` bytes, one
+// per record in request order (resource, scope, record): 1 for a record
+// that joins the stream, 0 for one that passes through unstamped and
+// unnumbered. On success `*stamps_out` receives the stamps, already
+// durable in the stream state. On failure nothing was issued and the batch
+// must not be forwarded as if stamped.
+//
+// # Safety
+// As for `auditchain_engine_stamp_logs`; `selected` is NULL or valid for
+// `selected_len` reads during the call.
+auditchain_result auditchain_engine_stamp(const auditchain_engine *engine, uint32_t signal, const uint8_t *request, size_t request_len, const uint8_t *selected, size_t selected_len, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
 
 // Emits the control records that are due without traffic (the first record
 // of a stream, announced gaps). `*stamps_out` may hold no records.
@@ -289,6 +337,22 @@ auditchain_result auditchain_engine_get_counters(const auditchain_engine *engine
 // during the call; `stamps_out` is valid for a write; `error_out` is NULL
 // or valid for a write.
 auditchain_result auditchain_engine_stamp_logs(const auditchain_engine *engine, const uint8_t *request, size_t request_len, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
+
+// Stamps the selected records of one OTLP batch of `signal` (an
+// `auditchain_signal`, which must be the engine's: `signal` in its
+// configuration): `request` holds the protobuf bytes of an
+// ExportLogsServiceRequest or ExportTraceServiceRequest. `selected` is
+// NULL (every record joins the stream) or holds `selected_len` bytes, one
+// per record in request order (resource, scope, record): 1 for a record
+// that joins the stream, 0 for one that passes through unstamped and
+// unnumbered. On success `*stamps_out` receives the stamps, already
+// durable in the stream state. On failure nothing was issued and the batch
+// must not be forwarded as if stamped.
+//
+// # Safety
+// As for `auditchain_engine_stamp_logs`; `selected` is NULL or valid for
+// `selected_len` reads during the call.
+auditchain_result auditchain_engine_stamp(const auditchain_engine *engine, uint32_t signal, const uint8_t *request, size_t request_len, const uint8_t *selected, size_t selected_len, uint64_t now_unix_nano, auditchain_stamps **stamps_out, auditchain_error **error_out);
 
 // Emits the control records that are due without traffic (the first record
 // of a stream, announced gaps). `*stamps_out` may hold no records.

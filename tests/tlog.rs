@@ -1,5 +1,5 @@
 //! The tlog formats (src/core/tlog) on real and tampered bytes: the
-//! exchange captured from a real litewitness, the SPEC §5.4 vector
+//! exchange captured from a real litewitness, the SPEC §5.5 vector
 //! (tests/vectors/tlog.json), policies, tlog-proofs (every one-byte change
 //! refused), add-checkpoint requests and every kind of witness answer.
 //!
@@ -88,7 +88,7 @@ fn the_exchange_captured_from_litewitness() {
     assert_eq!(parse_answer(409, s(c, "content_type"), s(c, "body").as_bytes()), Ok(Answer::Conflict(13)));
 }
 
-// ---- the SPEC §5.4 vector ----------------------------------------------------
+// ---- the SPEC §5.5 vector ----------------------------------------------------
 
 const ORIGIN: &str = "example.com/auditchain/vectors";
 

@@ -9,7 +9,7 @@
 
 mod support;
 
-use auditchain::core::canonical::{log_records_from_json, log_records_from_proto};
+use auditchain::core::canonical::{Signal, records_from_json, records_from_proto};
 use auditchain::core::chain::lineage_key;
 use auditchain::core::chain::{self, Link};
 use auditchain::core::keys::ChainKey;
@@ -24,6 +24,9 @@ use prost::Message;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use support::spans::{
+    self, Event, ExportTraceServiceRequest, ResourceSpans, ScopeSpans, Span, Status, traces, traces_json,
+};
 use support::*;
 
 fn dir() -> PathBuf {
@@ -223,39 +226,168 @@ fn cases() -> Vec<(&'static str, &'static str, ExportLogsServiceRequest)> {
     ]
 }
 
+/// The span inputs (SPEC §2.8). Each is one request holding one span.
+fn span_cases() -> Vec<(&'static str, &'static str, ExportTraceServiceRequest)> {
+    let res = |name: &str| Some(Resource { attributes: vec![kv("service.name", s(name))], ..Default::default() });
+    let scope = |name: &str| Some(InstrumentationScope { name: name.into(), ..Default::default() });
+    vec![
+        (
+            "span-seed-002",
+            "Seed 002's user.role.update span: enduser.* and audit.* attributes, a server span with an OK status.",
+            traces(
+                res("iam-service"),
+                scope("audit-service"),
+                vec![Span {
+                    trace_id: unhex("5b8efff798038103d269b633813fc60c"),
+                    span_id: unhex("eee19b7ec3c1b174"),
+                    name: "user.role.update".into(),
+                    kind: 2,
+                    start_time_unix_nano: 1_795_320_660_123_456_789,
+                    end_time_unix_nano: 1_795_320_660_223_456_789,
+                    attributes: vec![
+                        kv("enduser.id", s("alice")),
+                        kv("enduser.role", s("admin")),
+                        kv("enduser.ip", s("10.0.0.7")),
+                        kv("audit.action", s("role_update")),
+                        kv("audit.target_user", s("bob")),
+                        kv("audit.old_value", s("viewer")),
+                        kv("audit.new_value", s("editor")),
+                        kv("audit.resource_type", s("user_permission")),
+                        kv("audit.result", s("success")),
+                    ],
+                    status: Some(Status { code: 1, message: String::new() }),
+                    ..Default::default()
+                }],
+            ),
+        ),
+        (
+            "span-full",
+            "Every Span field set: trace state, parent, flags, dropped counts, events and links with their own attributes, an error status; schema URLs and a scope with version and attributes.",
+            ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: res("billing"),
+                    schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
+                    scope_spans: vec![ScopeSpans {
+                        scope: Some(InstrumentationScope {
+                            name: "audit.service".into(),
+                            version: "2.1.0".into(),
+                            attributes: vec![kv("team", s("sec"))],
+                            dropped_attributes_count: 1,
+                        }),
+                        schema_url: "https://example.com/scope-schema".into(),
+                        spans: vec![Span {
+                            trace_id: unhex("0af7651916cd43dd8448eb211c80319c"),
+                            span_id: unhex("b7ad6b7169203331"),
+                            trace_state: "congo=t61rcWkgMzE".into(),
+                            parent_span_id: unhex("00f067aa0ba902b7"),
+                            flags: 0x301,
+                            name: "record.delete".into(),
+                            kind: 3,
+                            start_time_unix_nano: 1_795_320_661_000_000_000,
+                            end_time_unix_nano: 1_795_320_661_500_000_001,
+                            attributes: vec![kv("audit.action", s("delete")), kv("db.rows", any(V::IntValue(3)))],
+                            dropped_attributes_count: 2,
+                            events: vec![
+                                Event {
+                                    time_unix_nano: 1_795_320_661_100_000_000,
+                                    name: "authorised".into(),
+                                    attributes: vec![kv("policy", s("admin-only")), kv("a", any(V::BoolValue(true)))],
+                                    dropped_attributes_count: 1,
+                                },
+                                Event { name: "committed".into(), ..Default::default() },
+                            ],
+                            dropped_events_count: 4,
+                            links: vec![spans::Link {
+                                trace_id: unhex("4bf92f3577b34da6a3ce929d0e0e4736"),
+                                span_id: unhex("00f067aa0ba902b7"),
+                                trace_state: "rojo=00f067aa0ba902b7".into(),
+                                attributes: vec![kv("link.kind", s("request"))],
+                                dropped_attributes_count: 3,
+                                flags: 1,
+                            }],
+                            dropped_links_count: 5,
+                            status: Some(Status { code: 2, message: "permission denied".into() }),
+                        }],
+                    }],
+                }],
+            },
+        ),
+        (
+            "span-defaults",
+            "Zero trace, span and parent ids, kind 0, an empty status, and a span carrying its stamp: all omitted from the canonical form.",
+            traces(
+                Some(Resource::default()),
+                Some(InstrumentationScope::default()),
+                vec![Span {
+                    trace_id: vec![0; 16],
+                    span_id: vec![0; 8],
+                    parent_span_id: vec![0; 8],
+                    name: "login_attempt".into(),
+                    attributes: vec![
+                        kv("audit.action", s("login_attempt")),
+                        kv("audit.sequence.stream_id", s("host-1-traces-20261122T041100Z-7f3a")),
+                        kv("audit.sequence.number", any(V::IntValue(2))),
+                        kv("audit.sequence.previous_hash", s(&"ab".repeat(32))),
+                        kv("audit.integrity.value", s(&"cd".repeat(32))),
+                        kv("audit.integrity.algorithm", s("sha256-chain-v1")),
+                        kv("audit.integrity.canonicalization", s("otlp-jcs-v1")),
+                    ],
+                    status: Some(Status::default()),
+                    ..Default::default()
+                }],
+            ),
+        ),
+    ]
+}
+
 #[test]
 fn canonical_vectors() {
     let path = dir().join("canonical.json");
     if updating() {
         let mut out = Vec::new();
-        for (name, description, req) in cases() {
-            let pb = req.encode_to_vec();
-            let canonical = log_records_from_proto(&pb).unwrap().remove(0);
+        let mut push = |signal: Signal, name: &str, description: &str, pb: Vec<u8>, otlp_json: Value| {
+            let canonical = records_from_proto(signal, &pb).unwrap().remove(0);
             out.push(json!({
                 "name": name,
                 "description": description,
-                "otlp_json": request_json(&req),
+                "signal": signal.name(),
+                "otlp_json": otlp_json,
                 "otlp_protobuf_hex": hex(&pb),
                 "canonical": String::from_utf8(canonical.clone()).unwrap(),
                 "record_hash": hex(&Sha256::digest(&canonical)),
             }));
+        };
+        for (name, description, req) in cases() {
+            push(Signal::Logs, name, description, req.encode_to_vec(), request_json(&req));
+        }
+        for (name, description, req) in span_cases() {
+            push(Signal::Traces, name, description, req.encode_to_vec(), traces_json(&req));
         }
         std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
     }
     let vectors: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(vectors.len(), cases().len());
+    assert_eq!(vectors.len(), cases().len() + span_cases().len());
     for v in &vectors {
         let name = v["name"].as_str().unwrap();
+        let signal = match v["signal"].as_str() {
+            Some("traces") => Signal::Traces,
+            _ => Signal::Logs,
+        };
         let expected = v["canonical"].as_str().unwrap().as_bytes();
-        let from_pb = log_records_from_proto(&unhex(v["otlp_protobuf_hex"].as_str().unwrap())).unwrap();
-        let from_json = log_records_from_json(&v["otlp_json"]).unwrap();
+        let from_pb = records_from_proto(signal, &unhex(v["otlp_protobuf_hex"].as_str().unwrap())).unwrap();
+        let from_json = records_from_json(&v["otlp_json"]).unwrap();
         assert_eq!(from_pb, vec![expected.to_vec()], "{name}: stamping path");
         assert_eq!(from_json, vec![expected.to_vec()], "{name}: verifying path");
         assert_eq!(hex(&Sha256::digest(expected)), v["record_hash"].as_str().unwrap(), "{name}: hash");
+        // The canonical form is RFC 8785 JSON.
+        let parsed: Value = serde_json::from_slice(expected).unwrap();
+        assert_eq!(serde_json_canonicalizer::to_vec(&parsed).unwrap(), expected, "{name}: JCS");
     }
-    // The stamped vector hashes like its unstamped self.
-    let stamped = vectors.iter().find(|v| v["name"] == "stamped").unwrap();
-    assert!(!stamped["canonical"].as_str().unwrap().contains("audit.sequence"));
+    // The stamped vectors hash like their unstamped selves.
+    for name in ["stamped", "span-defaults"] {
+        let stamped = vectors.iter().find(|v| v["name"] == name).unwrap();
+        assert!(!stamped["canonical"].as_str().unwrap().contains("audit.sequence"), "{name}");
+    }
 }
 
 /// Record hashes used by the chain vectors: SHA-256 of "record 1" etc.

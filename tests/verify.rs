@@ -341,7 +341,7 @@ fn concurrent_batches_get_unique_gap_free_numbers() {
                     let req = request((0..3).map(|i| audit_record(t * 1000 + b * 3 + i)));
                     let s = e.stamp_logs(&req.encode_to_vec(), T0).unwrap();
                     e.settle(s.batch_id, true).unwrap();
-                    seqs.extend(s.records.iter().map(|r| r.sequence));
+                    seqs.extend(s.records.iter().flatten().map(|r| r.sequence));
                 }
                 seqs
             })

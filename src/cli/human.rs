@@ -65,7 +65,15 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
     let st = Style { color };
     let mut plain = 0u64;
     for s in &r.streams {
-        writeln!(out, "{}  {}  {}  [{}]", st.verdict(s.verdict), st.paint("1", &s.stream_id), summary(s), s.algorithm)?;
+        writeln!(
+            out,
+            "{}  {}  {}  [{}, {}]",
+            st.verdict(s.verdict),
+            st.paint("1", &s.stream_id),
+            summary(s),
+            s.signal.name(),
+            s.algorithm
+        )?;
         for f in &s.findings {
             if f.kind == Kind::PlainChain {
                 plain += 1;

@@ -8,10 +8,12 @@ pub const SPEC_VERSION: u32 = 1;
 
 pub mod canonical;
 pub mod chain;
+pub mod content_hash;
 pub mod hex;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod pyjson;
 pub mod ranges;
 pub mod stamp;
 pub mod time;

@@ -69,6 +69,33 @@ impl StampKey {
     }
 }
 
+/// The attribute an application's SDK sets to the SHA-256 of its payload
+/// (seed 000; SPEC §4.6). It belongs to the application.
+pub const CONTENT_HASH: &str = "audit.content_hash";
+
+/// Written by the processor (content, hashed like any other attribute) on a
+/// stamped record whose `audit.content_hash` does not match its body, when
+/// `content_hash.on_mismatch` is `mark` (SPEC §4.6). Its only value is
+/// [`CONTENT_HASH_MISMATCH`].
+pub const CONTENT_HASH_CHECK: &str = "audit.integrity.content_hash_check";
+pub const CONTENT_HASH_MISMATCH: &str = "mismatch";
+
+/// The attribute keys across the C ABI (`auditchain_attr.key` indexes
+/// them): the stamp's, then the other attributes the processor writes.
+/// The table only grows at the end.
+pub const ABI_EXTRA_KEYS: [&str; 1] = [CONTENT_HASH_CHECK];
+
+/// The index of [`CONTENT_HASH_CHECK`] in the C ABI's key table.
+pub const CONTENT_HASH_CHECK_INDEX: u32 = StampKey::ALL.len() as u32;
+
+/// The name of key `index` of the C ABI's key table.
+pub fn abi_key(index: u32) -> Option<&'static str> {
+    match StampKey::from_index(index) {
+        Some(k) => Some(k.name()),
+        None => ABI_EXTRA_KEYS.get(index as usize - StampKey::ALL.len()).copied(),
+    }
+}
+
 /// Whether `key` is a stamp attribute (left out of the canonical form).
 pub fn is_stamp(key: &str) -> bool {
     StampKey::from_name(key).is_some()
@@ -107,6 +134,9 @@ pub mod control {
     /// key derives from it (SPEC §5.2).
     pub const CHAIN_KEY_ID: &str = "audit.stream.chain_key_id";
     pub const KEY_LINEAGE: &str = "audit.stream.key_lineage";
+    /// On control spans (SPEC §5.4): what a control log record carries as
+    /// its body (a sentence, or the signed note of a checkpoint).
+    pub const BODY: &str = "audit.stream.body";
     /// On `start` and `resume` when checkpoints are signed: the signing key
     /// id and the checkpoint interval in seconds.
     pub const SIGNER: &str = "audit.stream.signer";
@@ -133,7 +163,7 @@ pub mod reason {
 }
 
 /// The `service.name` of the resource, and the scope name, of control
-/// records.
+/// records (and the span name prefix of control spans, `auditchain.<event>`).
 pub const CONTROL_SERVICE_NAME: &str = "auditchain";
 pub const CONTROL_SCOPE_NAME: &str = "auditchain";
 
@@ -152,5 +182,9 @@ mod tests {
         assert_eq!(StampKey::from_index(8), None);
         assert!(!is_stamp("audit.action"));
         assert!(is_reserved(control::EVENT));
+        assert!(is_reserved(CONTENT_HASH_CHECK) && !is_stamp(CONTENT_HASH_CHECK) && !is_reserved(CONTENT_HASH));
+        assert_eq!(abi_key(CONTENT_HASH_CHECK_INDEX), Some(CONTENT_HASH_CHECK));
+        assert_eq!(abi_key(0), Some(StampKey::StreamId.name()));
+        assert_eq!(abi_key(CONTENT_HASH_CHECK_INDEX + 1), None);
     }
 }

@@ -2,6 +2,8 @@
 //! names are the processor's YAML keys, so that every message can name the
 //! key the user has to fix.
 
+use crate::core::canonical::Signal;
+use crate::core::content_hash;
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +31,42 @@ pub struct EngineConfig {
     pub key_epoch: KeyEpochConfig,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
+    /// The signal of the stream's records (`logs` or `traces`): what the
+    /// stamping calls carry and what the engine's own records are.
+    #[serde(default)]
+    pub signal: Signal,
+    /// Checking the application's `audit.content_hash` (SPEC §4.6).
+    #[serde(default)]
+    pub content_hash: ContentHashConfig,
+}
+
+/// `content_hash`: whether a stamped log record's `audit.content_hash` is
+/// checked against its body, and what a mismatch does.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContentHashConfig {
+    pub check: bool,
+    pub on_mismatch: OnMismatch,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMismatch {
+    /// Stamp the record with `audit.integrity.content_hash_check: mismatch`.
+    #[default]
+    Mark,
+    /// Refuse the batch.
+    Reject,
+}
+
+impl ContentHashConfig {
+    pub fn policy(&self) -> content_hash::Policy {
+        match (self.check, self.on_mismatch) {
+            (false, _) => content_hash::Policy::Off,
+            (true, OnMismatch::Mark) => content_hash::Policy::Mark,
+            (true, OnMismatch::Reject) => content_hash::Policy::Reject,
+        }
+    }
 }
 
 fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
@@ -189,6 +227,8 @@ impl EngineConfig {
             signing_key: None,
             key_epoch: KeyEpochConfig::default(),
             checkpoint: CheckpointConfig::default(),
+            signal: Signal::Logs,
+            content_hash: ContentHashConfig::default(),
         }
     }
 
@@ -269,6 +309,15 @@ mod tests {
         assert_eq!(e.key, "checkpoint.file");
         let c = EngineConfig::from_json(br#"{"stream_name":"a","key_file":"","key_epoch":{"records":5}}"#).unwrap();
         assert_eq!((c.key_file, c.key_epoch.records, c.key_epoch.interval), (None, 5, 60 * SECOND));
+        let c = EngineConfig::from_json(
+            br#"{"stream_name":"a","signal":"traces","content_hash":{"check":true,"on_mismatch":"reject"}}"#,
+        )
+        .unwrap();
+        assert_eq!((c.signal, c.content_hash.policy()), (Signal::Traces, content_hash::Policy::Reject));
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","signal":"metrics"}"#).unwrap_err();
+        assert!(e.to_string().contains("metrics"), "{e}");
+        let e = EngineConfig::from_json(br#"{"stream_name":"a","content_hash":{"on_mismatch":"drop"}}"#).unwrap_err();
+        assert!(e.to_string().contains("drop"), "{e}");
         let e = EngineConfig::from_json(b"{").unwrap_err();
         assert!(e.to_string().contains("invalid engine configuration"), "{e}");
         let hsm = r#"{"module":"/m.so","token_label":"t","key_label":"k","pin_file":"/p"}"#;

@@ -24,6 +24,9 @@ pub enum ErrorKind {
     Key,
     /// The engine was closed; no more records can join its stream.
     Closed,
+    /// A selected record's `audit.content_hash` does not match its body and
+    /// `content_hash.on_mismatch` is `reject`. Retrying cannot succeed.
+    ContentHashMismatch,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +57,12 @@ impl From<super::config::ConfigError> for Error {
 
 impl From<crate::core::canonical::CanonicalError> for Error {
     fn from(e: crate::core::canonical::CanonicalError) -> Error {
-        let kind = if e.kind.is_record_problem() { ErrorKind::RejectedRecord } else { ErrorKind::MalformedBatch };
+        use crate::core::canonical::ErrorKind as K;
+        let kind = match e.kind {
+            K::ContentHashMismatch(_) => ErrorKind::ContentHashMismatch,
+            ref k if k.is_record_problem() => ErrorKind::RejectedRecord,
+            _ => ErrorKind::MalformedBatch,
+        };
         Error::new(kind, e.to_string())
     }
 }

@@ -19,8 +19,9 @@ pub mod stamps;
 pub mod state;
 mod store;
 
-use crate::core::canonical::{self, proto};
+use crate::core::canonical::{self, Hashed, Signal, proto};
 use crate::core::chain::Hash;
+use crate::core::content_hash;
 use checkpoints::Checkpointer;
 use commit::GroupCommit;
 use config::EngineConfig;
@@ -34,6 +35,8 @@ use std::sync::{Mutex, MutexGuard};
 pub struct Engine {
     inner: Mutex<Inner>,
     commit: GroupCommit,
+    signal: Signal,
+    content: content_hash::Policy,
 }
 
 /// What the engine holds under its lock.
@@ -48,6 +51,8 @@ struct Inner {
     /// Problems to report with the next stamps (the engine cannot log).
     warnings: Vec<String>,
     closed: bool,
+    /// The stream's signal: what its records, the engine's own included, are.
+    signal: Signal,
 }
 
 /// Counters of an engine, for the processor's telemetry.
@@ -78,6 +83,27 @@ pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
     Ok(canonical::hash_log_records(request, proto::StampPolicy::Reject)?)
 }
 
+/// Hashes the selected records of a request of `signal` (every record
+/// without a selection), refusing records that already carry auditchain
+/// attributes and applying the content-hash policy.
+pub fn hash_records(
+    signal: Signal,
+    request: &[u8],
+    selection: Option<&[u8]>,
+    content: content_hash::Policy,
+) -> Result<Hashed, Error> {
+    let hashed = canonical::hash_records(signal, request, proto::StampPolicy::Reject, selection, content)?;
+    if let Some(sel) = selection
+        && sel.len() != hashed.hashes.len()
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("the selection has {} entries for a batch of {} records", sel.len(), hashed.hashes.len()),
+        ));
+    }
+    Ok(hashed)
+}
+
 impl Engine {
     /// Opens the stream: continues the saved one, or starts a new one and
     /// says why in its first record.
@@ -91,8 +117,14 @@ impl Engine {
             ledger: Ledger::new(opened.first),
             warnings: opened.warnings,
             closed: false,
+            signal: config.signal,
         };
-        Ok(Engine { inner: Mutex::new(inner), commit: GroupCommit::new(opened.store) })
+        Ok(Engine {
+            inner: Mutex::new(inner),
+            commit: GroupCommit::new(opened.store),
+            signal: config.signal,
+            content: config.content_hash.policy(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -110,12 +142,41 @@ impl Engine {
         self.lock().stream.stream_id.clone()
     }
 
+    /// The signal of the stream's records.
+    pub fn signal(&self) -> Signal {
+        self.signal
+    }
+
     /// Stamps every log record of an OTLP protobuf `ExportLogsServiceRequest`.
     /// The returned stamps are durable in the state before this returns.
     pub fn stamp_logs(&self, request: &[u8], now_unix_nano: u64) -> Result<Stamps, Error> {
-        let hashes = hash_log_records(request)?;
-        let issued = self.lock().issue(&hashes, now_unix_nano, Call::Stamp)?;
-        self.commit(issued)
+        self.stamp(Signal::Logs, request, None, now_unix_nano)
+    }
+
+    /// Stamps the selected records of an OTLP protobuf export request of
+    /// `signal` (which must be the stream's): `selection` has one byte per
+    /// record in request order, non-zero for a record that joins the
+    /// stream; `None` selects every record. The others get no stamp and no
+    /// number. The returned stamps are durable in the state before this
+    /// returns.
+    pub fn stamp(
+        &self,
+        signal: Signal,
+        request: &[u8],
+        selection: Option<&[u8]>,
+        now_unix_nano: u64,
+    ) -> Result<Stamps, Error> {
+        if signal != self.signal {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("a {} batch was given to the engine of a {} stream", signal.name(), self.signal.name()),
+            ));
+        }
+        let hashed = hash_records(signal, request, selection, self.content)?;
+        let (mut stamps, version) = self.lock().issue(&hashed.hashes, now_unix_nano, Call::Stamp)?;
+        stamps.content_matched = hashed.content_matched;
+        stamps.content_mismatched = hashed.content_mismatched;
+        self.commit((stamps, version))
     }
 
     /// Makes state version `version` durable.
@@ -227,7 +288,8 @@ impl Inner {
     }
 
     fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, now: u64) -> IssuedControl {
-        let link = self.stream.issue(&record.record_hash(), end, now, self.epochs);
+        let hash = record.record_hash(self.signal, &self.stream.stream_id, self.stream.next_sequence);
+        let link = self.stream.issue(&hash, end, now, self.epochs);
         IssuedControl { record, link, checkpoint }
     }
 
@@ -274,7 +336,7 @@ impl Inner {
     /// checkpoint or end record that is due, and builds the stamps. Returns
     /// them with the state version that must be made durable before they
     /// leave (0 when nothing was issued).
-    fn issue(&mut self, hashes: &[Hash], now: u64, call: Call) -> Result<(Stamps, u64), Error> {
+    fn issue(&mut self, hashes: &[Option<Hash>], now: u64, call: Call) -> Result<(Stamps, u64), Error> {
         if self.closed {
             return Err(Error::new(ErrorKind::Closed, "the stream was closed; no more records can join it"));
         }
@@ -285,7 +347,8 @@ impl Inner {
         let (owed, announcement) = self.ledger.take_owed(&self.stream, now);
         let mut controls: Vec<IssuedControl> =
             owed.into_iter().map(|rec| self.issue_control(rec, false, false, now)).collect();
-        let records: Vec<Issued> = hashes.iter().map(|h| self.stream.issue(h, false, now, self.epochs)).collect();
+        let records: Vec<Option<Issued>> =
+            hashes.iter().map(|h| h.as_ref().map(|h| self.stream.issue(h, false, now, self.epochs))).collect();
         if let Some((rec, checkpoint, end)) = self.closing_record(call, now) {
             controls.push(self.issue_control(rec, end, checkpoint, now));
         }
@@ -293,6 +356,7 @@ impl Inner {
         let mut stamps = Stamps {
             stream_id: self.stream.stream_id.clone(),
             algorithm: self.stream.algorithm,
+            signal: self.signal,
             records,
             ..Stamps::default()
         };
@@ -319,9 +383,9 @@ impl Inner {
         call: Call,
         now: u64,
     ) -> u64 {
-        let records: Vec<ControlRecord> = controls.iter().map(|c| c.record.clone()).collect();
+        let records: Vec<(&ControlRecord, u64)> = controls.iter().map(|c| (&c.record, c.link.sequence)).collect();
         if !records.is_empty() {
-            stamps.controls = control::encode(&records);
+            stamps.controls = control::encode(self.signal, &self.stream.stream_id, &records);
         }
         stamps.control_links = controls.iter().map(|c| c.link.clone()).collect();
         stamps.batch_id = self.ledger.book(&mut self.stream, range, announcement);

@@ -3,6 +3,7 @@
 //! the links become attributes is [`crate::core::stamp`]'s business; how
 //! they cross the C ABI is `ffi::stamps`'.
 
+use crate::core::canonical::Signal;
 use crate::core::chain::{Algorithm, Hash};
 use crate::core::stamp::Stamp;
 
@@ -25,11 +26,20 @@ pub struct Stamps {
     pub batch_id: u64,
     pub stream_id: String,
     pub algorithm: Algorithm,
-    /// One link per record of the batch, in request order (resource →
-    /// scope → record).
-    pub records: Vec<Issued>,
-    /// Records the engine emits itself, as an OTLP protobuf
-    /// `ExportLogsServiceRequest` without their stamps (empty when none).
+    /// The signal of the stream: of the batch's records and of `controls`.
+    pub signal: Signal,
+    /// One entry per record of the batch, in request order (resource →
+    /// scope → record): its link, or `None` for a record the selection
+    /// passed through unstamped.
+    pub records: Vec<Option<Issued>>,
+    /// Indices into `records` of stamped records whose `audit.content_hash`
+    /// did not match their body: they also get the mark attribute
+    /// (SPEC §4.6), which their record hash already includes.
+    pub content_mismatched: Vec<usize>,
+    /// Stamped records whose `audit.content_hash` matched their body.
+    pub content_matched: u32,
+    /// Records the engine emits itself, as an OTLP protobuf export request
+    /// of `signal` without their stamps (empty when none).
     pub controls: Vec<u8>,
     /// The links of `controls`' records, in their request order.
     pub control_links: Vec<Issued>,

@@ -3,7 +3,7 @@
 use super::error::{auditchain_error, report};
 use super::panic::{guard, guard_or};
 use super::result::{FfiError, auditchain_result};
-use super::stamps::{FlatStamps, auditchain_stamps};
+use super::stamps::{FlatStamps, auditchain_signal, auditchain_stamps};
 use super::{auditchain_str, input};
 use crate::engine::config::EngineConfig;
 use crate::engine::stamps::Stamps;
@@ -162,6 +162,59 @@ pub unsafe extern "C" fn auditchain_engine_stamp_logs(
         stamps_call(engine, stamps_out, error_out, |e| {
             let req = input(request, request_len, "request")?;
             e.stamp_logs(req, now_unix_nano).map_err(engine_err)
+        })
+    }
+}
+
+/// Stamps the selected records of one OTLP batch of `signal` (an
+/// `auditchain_signal`, which must be the engine's: `signal` in its
+/// configuration): `request` holds the protobuf bytes of an
+/// ExportLogsServiceRequest or ExportTraceServiceRequest. `selected` is
+/// NULL (every record joins the stream) or holds `selected_len` bytes, one
+/// per record in request order (resource, scope, record): 1 for a record
+/// that joins the stream, 0 for one that passes through unstamped and
+/// unnumbered. On success `*stamps_out` receives the stamps, already
+/// durable in the stream state. On failure nothing was issued and the batch
+/// must not be forwarded as if stamped.
+///
+/// # Safety
+/// As for `auditchain_engine_stamp_logs`; `selected` is NULL or valid for
+/// `selected_len` reads during the call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn auditchain_engine_stamp(
+    engine: *const auditchain_engine,
+    signal: u32,
+    request: *const u8,
+    request_len: usize,
+    selected: *const u8,
+    selected_len: usize,
+    now_unix_nano: u64,
+    stamps_out: *mut *mut auditchain_stamps,
+    error_out: *mut *mut auditchain_error,
+) -> auditchain_result {
+    // SAFETY: the caller's contract.
+    unsafe {
+        stamps_call(engine, stamps_out, error_out, |e| {
+            let signal = auditchain_signal::from_u32(signal)
+                .ok_or_else(|| FfiError::new(auditchain_result::InvalidArgument, format!("unknown signal {signal}")))?;
+            let req = input(request, request_len, "request")?;
+            let selection = if selected.is_null() {
+                if selected_len != 0 {
+                    return Err(FfiError::new(auditchain_result::NullArgument, "selected is NULL"));
+                }
+                None
+            } else {
+                let sel = input(selected, selected_len, "selected")?;
+                if let Some(i) = sel.iter().position(|&b| b > 1) {
+                    return Err(FfiError::new(
+                        auditchain_result::InvalidArgument,
+                        format!("selected[{i}] is {}, not 0 or 1", sel[i]),
+                    ));
+                }
+                Some(sel)
+            };
+            e.stamp(signal, req, selection, now_unix_nano).map_err(engine_err)
         })
     }
 }

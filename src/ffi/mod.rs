@@ -22,7 +22,6 @@ mod panic;
 pub mod result;
 pub mod stamps;
 
-use crate::core::vocab::StampKey;
 use panic::guard_or;
 use result::{FfiError, auditchain_result};
 use std::ptr;
@@ -68,7 +67,7 @@ pub extern "C" fn auditchain_result_name(result: u32) -> auditchain_str {
 #[unsafe(no_mangle)]
 pub extern "C" fn auditchain_attribute_key(index: u32) -> auditchain_str {
     guard_or(auditchain_str::EMPTY, || {
-        StampKey::from_index(index).map(|k| auditchain_str::from(k.name())).unwrap_or(auditchain_str::EMPTY)
+        crate::core::vocab::abi_key(index).map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY)
     })
 }
 

@@ -33,6 +33,10 @@ pub enum auditchain_result {
     /// A bug: the engine panicked. The call had no effect on the stream
     /// state that was saved.
     Panic = 9,
+    /// A selected record's `audit.content_hash` does not match its body and
+    /// `content_hash.on_mismatch` is `reject`. Retrying the same records
+    /// cannot succeed.
+    ContentHashMismatch = 10,
 }
 
 impl auditchain_result {
@@ -50,6 +54,7 @@ impl auditchain_result {
             R::Key => "AUDITCHAIN_RESULT_KEY",
             R::Closed => "AUDITCHAIN_RESULT_CLOSED",
             R::Panic => "AUDITCHAIN_RESULT_PANIC",
+            R::ContentHashMismatch => "AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH",
         }
     }
 
@@ -69,6 +74,7 @@ impl auditchain_result {
             7 => R::Key,
             8 => R::Closed,
             9 => R::Panic,
+            10 => R::ContentHashMismatch,
             _ => return None,
         };
         Some(code)
@@ -86,6 +92,7 @@ impl From<ErrorKind> for auditchain_result {
             ErrorKind::State => R::State,
             ErrorKind::Key => R::Key,
             ErrorKind::Closed => R::Closed,
+            ErrorKind::ContentHashMismatch => R::ContentHashMismatch,
         }
     }
 }
@@ -114,7 +121,7 @@ mod tests {
     use super::*;
 
     /// The last code: codes are numbered 0..=LAST without holes.
-    const LAST: auditchain_result = auditchain_result::Panic;
+    const LAST: auditchain_result = auditchain_result::ContentHashMismatch;
 
     #[test]
     fn every_code_round_trips() {

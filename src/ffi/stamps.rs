@@ -8,10 +8,39 @@
 use super::auditchain_str;
 use super::panic::guard_or;
 use super::result::auditchain_result;
+use crate::core::canonical::Signal;
 use crate::core::hex::write_hex;
 use crate::core::stamp::StampValue;
-use crate::core::vocab::StampKey;
+use crate::core::vocab::{CONTENT_HASH_CHECK_INDEX, CONTENT_HASH_MISMATCH, StampKey};
 use crate::engine::stamps::{Issued, Stamps};
+
+/// An OTLP signal: what a batch and the engine's own records are. Passed
+/// and returned as a `uint32_t` holding one of these values.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum auditchain_signal {
+    /// Log records: ExportLogsServiceRequest.
+    Logs = 1,
+    /// Spans: ExportTraceServiceRequest.
+    Traces = 2,
+}
+
+impl auditchain_signal {
+    pub fn from_u32(v: u32) -> Option<Signal> {
+        match v {
+            1 => Some(Signal::Logs),
+            2 => Some(Signal::Traces),
+            _ => None,
+        }
+    }
+
+    pub fn of(signal: Signal) -> auditchain_signal {
+        match signal {
+            Signal::Logs => auditchain_signal::Logs,
+            Signal::Traces => auditchain_signal::Traces,
+        }
+    }
+}
 
 /// The type of an attribute operation's value.
 #[repr(u32)]
@@ -37,7 +66,8 @@ pub struct auditchain_attr {
 }
 
 /// The attribute operations of one record: `attrs[first .. first+count]`.
-/// `count` is 0 for a record that is not part of any stream.
+/// `count` is 0 (and `sequence` 0) for a record the selection passed
+/// through unstamped.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct auditchain_record_stamp {
@@ -48,7 +78,7 @@ pub struct auditchain_record_stamp {
 }
 
 /// The flat form of one call's [`Stamps`], owned by the library.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FlatStamps {
     pub batch_id: u64,
     /// The batch's records, then the extra records, in request order.
@@ -58,9 +88,12 @@ pub struct FlatStamps {
     pub batch_records: usize,
     pub attrs: Vec<auditchain_attr>,
     pub text: Vec<u8>,
-    /// The engine's own records, unstamped, as an OTLP protobuf
-    /// ExportLogsServiceRequest.
-    pub extra_logs: Vec<u8>,
+    /// The engine's own records, unstamped, as an OTLP protobuf export
+    /// request of `signal`.
+    pub extra: Vec<u8>,
+    pub signal: auditchain_signal,
+    pub content_hash_matched: u32,
+    pub content_hash_mismatched: u32,
     pub checkpoints: u32,
     pub first_sequence: u64,
     pub last_sequence: u64,
@@ -79,10 +112,19 @@ impl Builder {
     fn new(stamps: &Stamps) -> Builder {
         let n = stamps.records.len() + stamps.control_links.len();
         let mut flat = FlatStamps {
+            batch_id: stamps.batch_id,
             records: Vec::with_capacity(n),
+            batch_records: 0,
             attrs: Vec::with_capacity(n * 7),
             text: Vec::with_capacity(stamps.stream_id.len() + 64 + n * 128),
-            ..FlatStamps::default()
+            extra: stamps.controls.clone(),
+            signal: auditchain_signal::of(stamps.signal),
+            content_hash_matched: stamps.content_matched,
+            content_hash_mismatched: stamps.content_mismatched.len() as u32,
+            checkpoints: stamps.checkpoints,
+            first_sequence: stamps.first_sequence,
+            last_sequence: stamps.last_sequence,
+            warning: stamps.warning.clone(),
         };
         let mut put = |s: &str| {
             let at = flat.text.len() as u64;
@@ -121,32 +163,38 @@ impl Builder {
         self.flat.attrs.push(auditchain_attr { key: key.index(), kind, value, len });
     }
 
-    fn record(&mut self, stamps: &Stamps, link: &Issued) {
+    /// The operations of one record: its stamp when it has a link, and the
+    /// content-hash mark when `marked`.
+    fn record(&mut self, stamps: &Stamps, link: Option<&Issued>, marked: bool) {
         let first = self.flat.attrs.len() as u32;
-        stamps.stamp(link).write(|k, v| self.op(k, v));
+        if let Some(link) = link {
+            stamps.stamp(link).write(|k, v| self.op(k, v));
+        }
+        if marked {
+            let at = self.flat.text.len() as u64;
+            self.flat.text.extend_from_slice(CONTENT_HASH_MISMATCH.as_bytes());
+            let (key, kind, len) = (CONTENT_HASH_CHECK_INDEX, auditchain_attr_kind::Str, CONTENT_HASH_MISMATCH.len());
+            self.flat.attrs.push(auditchain_attr { key, kind, value: at, len: len as u64 });
+        }
         let count = self.flat.attrs.len() as u32 - first;
-        self.flat.records.push(auditchain_record_stamp { first, count, sequence: link.sequence });
+        let sequence = link.map_or(0, |l| l.sequence);
+        self.flat.records.push(auditchain_record_stamp { first, count, sequence });
     }
 }
 
 impl FlatStamps {
     pub fn new(stamps: &Stamps) -> FlatStamps {
         let mut b = Builder::new(stamps);
-        for link in &stamps.records {
-            b.record(stamps, link);
+        let mut marked = stamps.content_mismatched.iter().copied().peekable();
+        for (i, link) in stamps.records.iter().enumerate() {
+            let mark = marked.next_if_eq(&i).is_some();
+            b.record(stamps, link.as_ref(), mark);
         }
         b.flat.batch_records = stamps.records.len();
         for link in &stamps.control_links {
-            b.record(stamps, link);
+            b.record(stamps, Some(link), false);
         }
-        let mut flat = b.flat;
-        flat.batch_id = stamps.batch_id;
-        flat.extra_logs = stamps.controls.clone();
-        flat.checkpoints = stamps.checkpoints;
-        flat.first_sequence = stamps.first_sequence;
-        flat.last_sequence = stamps.last_sequence;
-        flat.warning = stamps.warning.clone();
-        flat
+        b.flat
     }
 
     /// The stamps of the batch's records.
@@ -179,15 +227,22 @@ pub struct auditchain_stamps_view {
     /// The bytes that string operations point into (ASCII/UTF-8).
     pub text: *const u8,
     pub text_len: usize,
-    /// Records the engine emits itself: an OTLP protobuf
-    /// ExportLogsServiceRequest to append to the batch, or empty. Their
+    /// Records the engine emits itself: an OTLP protobuf export request of
+    /// `extra_signal` (the engine's signal: ExportLogsServiceRequest or
+    /// ExportTraceServiceRequest) to append to the batch, or empty. Their
     /// stamps are not in these bytes: write `extra_records` onto them, as
     /// `records` onto the batch's.
-    pub extra_logs: *const u8,
-    pub extra_logs_len: usize,
-    /// One entry per record of `extra_logs`, in request order.
+    pub extra: *const u8,
+    pub extra_len: usize,
+    /// An `auditchain_signal`: what `extra` holds.
+    pub extra_signal: u32,
+    /// One entry per record of `extra`, in request order.
     pub extra_records: *const auditchain_record_stamp,
     pub extra_record_count: usize,
+    /// Stamped records whose `audit.content_hash` was checked: matched, and
+    /// did not match (those carry the mark among their operations).
+    pub content_hash_matched: u32,
+    pub content_hash_mismatched: u32,
     /// How many of the extra records are signed checkpoints.
     pub checkpoints: u32,
     /// Pass to `auditchain_engine_settle` once the batch has been accepted
@@ -225,8 +280,11 @@ pub unsafe extern "C" fn auditchain_stamps_get_view(
             attr_count: s.attrs.len(),
             text: s.text.as_ptr(),
             text_len: s.text.len(),
-            extra_logs: s.extra_logs.as_ptr(),
-            extra_logs_len: s.extra_logs.len(),
+            extra: s.extra.as_ptr(),
+            extra_len: s.extra.len(),
+            extra_signal: s.signal as u32,
+            content_hash_matched: s.content_hash_matched,
+            content_hash_mismatched: s.content_hash_mismatched,
             extra_records: extra.as_ptr(),
             extra_record_count: extra.len(),
             checkpoints: s.checkpoints,

@@ -151,7 +151,11 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                     return;
                 }
             };
+            let content_mismatch = record.content_hash.filter(|h| h.mismatch.is_some()).map(Box::new);
             let Some(stamp) = record.stamp else {
+                if let Some(h) = &content_mismatch {
+                    c.findings.push(rules::content_hash::unstamped(h).located(c.location(loc)));
+                }
                 c.unstamped.push(loc);
                 return;
             };
@@ -166,6 +170,8 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                         key_epoch: a.key_epoch,
                         end: a.end,
                         loc,
+                        signal: record.signal,
+                        content_mismatch,
                         control: record.control,
                         link_ok: None,
                     };

@@ -3,7 +3,9 @@
 //! content), plus where everything came from. Links are checked later, per
 //! stream, once the stream's keys are known.
 
+use super::read::ContentHashRead;
 use super::report::{Finding, Location};
+use crate::core::canonical::Signal;
 use crate::core::chain::{self, Algorithm, Hash};
 use crate::core::ranges::SeqRange;
 use std::collections::BTreeMap;
@@ -45,6 +47,10 @@ pub struct Entry {
     pub key_epoch: Option<u64>,
     pub end: bool,
     pub loc: Loc,
+    /// The signal of the request it was read from.
+    pub signal: Signal,
+    /// Set when its `audit.content_hash` does not match its body.
+    pub content_mismatch: Option<Box<ContentHashRead>>,
     pub control: Option<Box<Control>>,
     /// Whether the recomputed link matches `value` (`None`: it could not be
     /// checked, for want of a key); set by the content rule.

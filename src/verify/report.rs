@@ -1,6 +1,7 @@
 //! The verification report (docs/SPEC.md §9 documents its JSON form; the
 //! field names here are that contract).
 
+use crate::core::canonical::Signal;
 use serde::Serialize;
 
 pub const REPORT_VERSION: u32 = 1;
@@ -63,6 +64,10 @@ pub enum Kind {
     UnanchoredTail,
     /// Chain keys were given but the stream is not keyed.
     UnkeyedStream,
+    /// A log record's `audit.content_hash` does not match its body.
+    ContentHashMismatch,
+    /// A stream holds both log records and spans.
+    MixedSignals,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -126,6 +131,8 @@ pub enum Verdict {
 #[derive(Clone, Debug, Serialize)]
 pub struct StreamReport {
     pub stream_id: String,
+    /// `logs` or `traces`: what the stream's records are.
+    pub signal: Signal,
     pub verdict: Verdict,
     pub algorithm: String,
     /// The chain key of a keyed stream, from its start record.

@@ -104,6 +104,9 @@ static void test_static_tables(void) {
   CHECK(str_eq(auditchain_result_name(9999), "AUDITCHAIN_RESULT_UNKNOWN"), "unknown result name");
   CHECK(str_eq(auditchain_attribute_key(0), "audit.sequence.stream_id"), "key 0");
   CHECK(auditchain_attribute_key(1000).len == 0, "past the end");
+  CHECK(str_eq(auditchain_attribute_key(8), "audit.integrity.content_hash_check"), "key 8: the content-hash mark");
+  CHECK(str_eq(auditchain_result_name(AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH),
+               "AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH"), "result name 10");
   /* NULL is accepted by every free function and by the error accessors. */
   auditchain_engine_free(NULL);
   auditchain_stamps_free(NULL);
@@ -160,15 +163,16 @@ static void test_stamp_settle_close(void) {
   auditchain_stamps_view v;
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.record_count == 2, "records %zu", v.record_count);
-  /* Sequence 1 is the stream's start record (in extra_logs), then the batch. */
+  /* Sequence 1 is the stream's start record (in extra), then the batch. */
   CHECK(v.first_sequence == 1 && v.last_sequence == 3, "range %llu..%llu", (unsigned long long)v.first_sequence,
         (unsigned long long)v.last_sequence);
   CHECK(v.records[0].sequence == 2 && v.records[1].sequence == 3, "record sequences");
-  CHECK(v.extra_logs_len > 0, "start record emitted");
+  CHECK(v.extra_len > 0, "start record emitted");
   CHECK(v.extra_record_count == 1 && v.extra_records[0].sequence == 1, "the start record's stamp");
   CHECK(v.extra_records[0].count > 0 && v.extra_records[0].first + v.extra_records[0].count <= v.attr_count,
         "the start record's attributes lie in attrs");
   CHECK(v.checkpoints == 0, "no checkpoint without a signing key");
+  CHECK(v.extra_signal == AUDITCHAIN_SIGNAL_LOGS, "a logs engine emits log records");
   CHECK(v.batch_id != 0, "batch id");
   int saw_value = 0, saw_previous = 0;
   for (uint32_t i = v.records[1].first; i < v.records[1].first + v.records[1].count; i++) {
@@ -208,6 +212,39 @@ static void test_stamp_settle_close(void) {
   auditchain_error_free(err);
   err = NULL;
 
+  /* Selection: only the second of three records joins the stream. */
+  pb three = batch(3, -1);
+  const uint8_t select_second[3] = {0, 1, 0};
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 3, 3, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "stamp with a selection: %u", r);
+  CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
+  CHECK(v.record_count == 3, "one entry per record, selected or not");
+  CHECK(v.records[0].count == 0 && v.records[0].sequence == 0, "record 0 passes through unstamped");
+  CHECK(v.records[1].count > 0 && v.records[1].sequence == 4, "record 1 is number 4");
+  CHECK(v.records[2].count == 0 && v.records[2].sequence == 0, "record 2 passes through unstamped");
+  CHECK(v.first_sequence == 4 && v.last_sequence == 4, "one number issued");
+  CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  auditchain_stamps_free(stamps);
+  stamps = NULL;
+  /* A selection of the wrong length, a byte that is not 0 or 1, the wrong
+   * signal: refused, nothing issued. */
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 2, 3, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT && str_contains(auditchain_error_message(err), "2 entries"),
+        "short selection: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+  const uint8_t bad_select[3] = {0, 2, 0};
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, bad_select, 3, 3, &stamps, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "selection byte 2: %u", r);
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_TRACES, three.buf, three.len, NULL, 0, 3, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT && str_contains(auditchain_error_message(err), "traces batch"),
+        "a traces batch for a logs engine: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+  r = auditchain_engine_stamp(engine, 7, three.buf, three.len, NULL, 0, 3, &stamps, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "unknown signal: %u", r);
+  CHECK(stamps == NULL, "no stamps on failure");
+
   /* NULL arguments. */
   CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
   CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
@@ -216,16 +253,16 @@ static void test_stamp_settle_close(void) {
   r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 4, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp again");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
-  CHECK(v.first_sequence == 4 && v.extra_logs_len == 0, "continues at 4 without extra records");
+  CHECK(v.first_sequence == 5 && v.extra_len == 0, "continues at 5 without extra records");
   CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
   auditchain_stamps_free(stamps);
 
   r = auditchain_engine_close(engine, 5, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "close");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
-  CHECK(v.record_count == 0 && v.extra_logs_len > 0, "close emits the end record");
-  CHECK(v.first_sequence == 6 && v.last_sequence == 6, "end record is 6");
-  CHECK(v.extra_record_count == 1 && v.extra_records[0].sequence == 6, "the end record's stamp");
+  CHECK(v.record_count == 0 && v.extra_len > 0, "close emits the end record");
+  CHECK(v.first_sequence == 7 && v.last_sequence == 7, "end record is 7");
+  CHECK(v.extra_record_count == 1 && v.extra_records[0].sequence == 7, "the end record's stamp");
   int saw_end = 0;
   for (uint32_t i = v.extra_records[0].first; i < v.extra_records[0].first + v.extra_records[0].count; i++) {
     const auditchain_attr *a = &v.attrs[i];

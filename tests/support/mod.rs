@@ -4,7 +4,6 @@
 //! from the OTLP/JSON rules, as the fileexporter would write the result.
 #![allow(dead_code)]
 
-use auditchain::core::vocab::StampKey;
 use auditchain::engine::Engine;
 use auditchain::engine::stamps::Stamps;
 use auditchain::ffi::stamps::{FlatStamps, auditchain_attr_kind, auditchain_record_stamp};
@@ -16,6 +15,8 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::{Map, Value, json};
+
+pub mod spans;
 use std::path::Path;
 
 /// 2026-11-22T04:11:00Z, the time the test streams start.
@@ -74,7 +75,7 @@ fn write_stamps<'a>(
     for (lr, r) in records.zip(stamps) {
         n += 1;
         for op in &flat.attrs[r.first as usize..(r.first + r.count) as usize] {
-            let key = StampKey::from_index(op.key).expect("a known key").name();
+            let key = auditchain::core::vocab::abi_key(op.key).expect("a known key");
             let value = match op.kind {
                 auditchain_attr_kind::Str => {
                     any_value::Value::StringValue(text[op.value as usize..(op.value + op.len) as usize].to_string())
@@ -94,7 +95,7 @@ fn log_records(req: &mut ExportLogsServiceRequest) -> impl Iterator<Item = &mut 
 
 /// The engine's own records of a call, stamped.
 fn stamped_extra(flat: &FlatStamps) -> ExportLogsServiceRequest {
-    let mut extra = ExportLogsServiceRequest::decode(&flat.extra_logs[..]).unwrap_or_default();
+    let mut extra = ExportLogsServiceRequest::decode(&flat.extra[..]).unwrap_or_default();
     write_stamps(log_records(&mut extra), flat.extra(), flat);
     extra
 }

@@ -8,7 +8,7 @@ witnesses and an independent implementation.
   read, and their cosignatures verified, by the Rust code, and checked
   again by c2sp.py (Python, written from the C2SP texts). Both must agree
   on every accepted and every tampered cosignature.
-- tests/vectors/tlog.json (SPEC §5.4) is recomputed here from the SPEC
+- tests/vectors/tlog.json (SPEC §5.5) is recomputed here from the SPEC
   text alone: leaf data, roots, signatures, cosignatures, the consistency
   and the inclusion proof.
 
@@ -161,7 +161,7 @@ def test_rust_reads_409_and_422_from_real_witnesses(witness, rust_log):
 
 
 def test_spec_vector_independently():
-    """tests/vectors/tlog.json from SPEC §5.4's text, with Python only."""
+    """tests/vectors/tlog.json from SPEC §5.5's text, with Python only."""
     v = json.loads((REPO / "tests/vectors/tlog.json").read_text())
     leaf_hashes = []
     for leaf in v["leaves"]:

@@ -29,8 +29,11 @@ type TelemetryBuilder struct {
 	registrations                                []metric.Registration
 	ProcessorAuditchainBatchesFailed             metric.Int64Counter
 	ProcessorAuditchainCheckpointsEmitted        metric.Int64Counter
+	ProcessorAuditchainContentHashChecks         metric.Int64Counter
 	ProcessorAuditchainRecordsForwardedUnstamped metric.Int64Counter
+	ProcessorAuditchainRecordsOverflowed         metric.Int64Counter
 	ProcessorAuditchainRecordsStamped            metric.Int64Counter
+	ProcessorAuditchainRecordsUnselected         metric.Int64Counter
 	ProcessorAuditchainStateWrites               metric.Int64Counter
 	ProcessorIncomingItems                       metric.Int64Counter
 	ProcessorInternalDuration                    metric.Float64Histogram
@@ -78,15 +81,33 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{checkpoint}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainContentHashChecks, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_content_hash_checks",
+		metric.WithDescription("Number of stamped log records whose audit.content_hash was checked against their body, by outcome (match, mismatch). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorAuditchainRecordsForwardedUnstamped, err = builder.meter.Int64Counter(
 		"otelcol_processor_auditchain_records_forwarded_unstamped",
 		metric.WithDescription("Number of log records forwarded without stamps because stamping failed and on_error is forward_unstamped. [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsOverflowed, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_overflowed",
+		metric.WithDescription("Number of records stamped into the overflow stream because their partition came after max_streams partitions. [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorAuditchainRecordsStamped, err = builder.meter.Int64Counter(
 		"otelcol_processor_auditchain_records_stamped",
 		metric.WithDescription("Number of incoming log records stamped with a sequence number (the processor's own control records are not counted). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsUnselected, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_unselected",
+		metric.WithDescription("Number of incoming records the selection (select, policy) passed through unstamped. [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -23,8 +23,11 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ProcessorAuditchainBatchesFailed.Add(context.Background(), 1)
 	tb.ProcessorAuditchainCheckpointsEmitted.Add(context.Background(), 1)
+	tb.ProcessorAuditchainContentHashChecks.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsForwardedUnstamped.Add(context.Background(), 1)
+	tb.ProcessorAuditchainRecordsOverflowed.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsStamped.Add(context.Background(), 1)
+	tb.ProcessorAuditchainRecordsUnselected.Add(context.Background(), 1)
 	tb.ProcessorAuditchainStateWrites.Add(context.Background(), 1)
 	tb.ProcessorIncomingItems.Add(context.Background(), 1)
 	tb.ProcessorInternalDuration.Record(context.Background(), 1)
@@ -35,10 +38,19 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualProcessorAuditchainCheckpointsEmitted(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainContentHashChecks(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainRecordsForwardedUnstamped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainRecordsOverflowed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainRecordsStamped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainRecordsUnselected(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainStateWrites(t, testTel,

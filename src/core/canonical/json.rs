@@ -5,7 +5,10 @@
 //! lowerCamelCase or original field names, 64-bit integers as strings or
 //! numbers, enum values as numbers or names, special doubles as strings.
 
-use super::parts::{ContainerParts, EntityRefParts, LogRecordParts};
+use super::parts::{
+    ContainerParts, EntityRefParts, EventParts, LinkParts, LogRecordParts, SpanParts, close_list, list_item,
+    write_status,
+};
 use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err};
 use crate::core::vocab as attrs;
 use base64::Engine as _;
@@ -29,15 +32,68 @@ pub fn walk_logs<'v>(
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'v>,
 ) -> Result<(), CanonicalError> {
-    let obj = object(request)?;
-    for (k, v) in obj {
-        match k.as_str() {
-            "resourceLogs" | "resource_logs" => {
-                for (i, rl) in array(v).map_err(|e| at(e, format_args!("resourceLogs")))?.iter().enumerate() {
-                    resource_logs(rl, scratch, sink).map_err(|e| at(e, format_args!("resourceLogs[{i}]")))?;
-                }
-            }
-            other => return Err(unknown(other)),
+    walk_signal(Signal::Logs, request, scratch, sink)
+}
+
+/// The signal of an OTLP/JSON export request: traces when it has
+/// `resourceSpans`, logs otherwise (an empty object holds no records).
+pub fn signal_of(request: &Value) -> Signal {
+    match request.as_object() {
+        Some(o) if o.contains_key("resourceSpans") || o.contains_key("resource_spans") => Signal::Traces,
+        _ => Signal::Logs,
+    }
+}
+
+/// Walks every record of an OTLP/JSON export request of either signal
+/// ([`signal_of`]).
+pub fn walk<'v>(
+    request: &'v Value,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'v>,
+) -> Result<(), CanonicalError> {
+    walk_signal(signal_of(request), request, scratch, sink)
+}
+
+/// Member names of a signal's lists: lowerCamelCase and original.
+struct Names {
+    resources: [&'static str; 2],
+    scopes: [&'static str; 2],
+    records: [&'static str; 2],
+}
+
+fn names(signal: Signal) -> &'static Names {
+    const LOGS: Names = Names {
+        resources: ["resourceLogs", "resource_logs"],
+        scopes: ["scopeLogs", "scope_logs"],
+        records: ["logRecords", "log_records"],
+    };
+    const TRACES: Names = Names {
+        resources: ["resourceSpans", "resource_spans"],
+        scopes: ["scopeSpans", "scope_spans"],
+        records: ["spans", "spans"],
+    };
+    match signal {
+        Signal::Logs => &LOGS,
+        Signal::Traces => &TRACES,
+    }
+}
+
+/// Walks every record of an OTLP/JSON export request of `signal`. An error
+/// in a resource or scope (shared by its records) ends the walk.
+pub fn walk_signal<'v>(
+    signal: Signal,
+    request: &'v Value,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'v>,
+) -> Result<(), CanonicalError> {
+    let names = names(signal);
+    for (k, v) in object(request)? {
+        if !names.resources.contains(&k.as_str()) {
+            return Err(unknown(k));
+        }
+        let list = names.resources[0];
+        for (i, rl) in array(v).map_err(|e| at(e, format_args!("{list}")))?.iter().enumerate() {
+            resource_group(signal, rl, scratch, sink).map_err(|e| at(e, format_args!("{list}[{i}]")))?;
         }
     }
     Ok(())
@@ -177,56 +233,68 @@ fn bytes_value(s: &str) -> Result<Vec<u8>, CanonicalError> {
     Err(invalid(format!("{s:?} is not base64")))
 }
 
-fn resource_logs<'v>(
+fn resource_group<'v>(
+    signal: Signal,
     v: &'v Value,
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'v>,
 ) -> Result<(), CanonicalError> {
+    let names = names(signal);
     let mut resource = None;
-    let mut scope_logs: &[Value] = &[];
+    let mut scopes: &[Value] = &[];
     let mut schema_url = "";
     for (k, v) in object(v)? {
         match k.as_str() {
             "resource" => resource = container(v, scratch, true).map_err(|e| at(e, format_args!(".resource")))?,
-            "scopeLogs" | "scope_logs" => scope_logs = array(v).map_err(|e| at(e, format_args!(".scopeLogs")))?,
             "schemaUrl" | "schema_url" => schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?,
+            k if names.scopes.contains(&k) => {
+                scopes = array(v).map_err(|e| at(e, format_args!(".{}", names.scopes[0])))?
+            }
             other => return Err(unknown(other)),
         }
     }
-    for (i, sl) in scope_logs.iter().enumerate() {
-        self::scope_logs(sl, resource.as_deref(), schema_url, scratch, sink)
-            .map_err(|e| at(e, format_args!(".scopeLogs[{i}]")))?;
+    for (i, sl) in scopes.iter().enumerate() {
+        scope_group(signal, sl, resource.as_deref(), schema_url, scratch, sink)
+            .map_err(|e| at(e, format_args!(".{}[{i}]", names.scopes[0])))?;
     }
     Ok(())
 }
 
-fn scope_logs<'v>(
+fn scope_group<'v>(
+    signal: Signal,
     v: &'v Value,
     resource: Option<&[u8]>,
     resource_schema_url: &str,
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'v>,
 ) -> Result<(), CanonicalError> {
+    let names = names(signal);
     let mut scope = None;
     let mut records: &[Value] = &[];
     let mut schema_url = "";
     for (k, v) in object(v)? {
         match k.as_str() {
             "scope" => scope = container(v, scratch, false).map_err(|e| at(e, format_args!(".scope")))?,
-            "logRecords" | "log_records" => records = array(v).map_err(|e| at(e, format_args!(".logRecords")))?,
             "schemaUrl" | "schema_url" => schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?,
+            k if names.records.contains(&k) => {
+                records = array(v).map_err(|e| at(e, format_args!(".{}", names.records[0])))?
+            }
             other => return Err(unknown(other)),
         }
     }
-    sink.envelope(&Envelope::new(Signal::Logs, resource, resource_schema_url, scope.as_deref(), schema_url));
+    sink.envelope(&Envelope::new(signal, resource, resource_schema_url, scope.as_deref(), schema_url));
     let mut stamp = Vec::new();
     let mut out = Vec::new();
     for (i, r) in records.iter().enumerate() {
         stamp.clear();
         out.clear();
-        match log_record(r, scratch, &mut stamp, &mut out) {
+        let read = match signal {
+            Signal::Logs => log_record(r, scratch, &mut stamp, &mut out),
+            Signal::Traces => span(r, scratch, &mut stamp, &mut out),
+        };
+        match read {
             Ok(()) => sink.record(r, Ok((&out, &stamp))),
-            Err(e) => sink.record(r, Err(at(e, format_args!(".logRecords[{i}]")))),
+            Err(e) => sink.record(r, Err(at(e, format_args!(".{}[{i}]", names.records[0])))),
         }
     }
     Ok(())
@@ -333,6 +401,144 @@ fn log_record<'v>(
     parts.attributes = &attributes;
     parts.body = &body;
     parts.write(out);
+    Ok(())
+}
+
+/// A span kind or status code: a number, or its enum name.
+fn enum_value(v: &Value, prefix: &str, names: &[&str]) -> Result<i32, CanonicalError> {
+    match v {
+        Value::String(s) => s
+            .strip_prefix(prefix)
+            .and_then(|n| names.iter().position(|x| *x == n))
+            .map(|i| i as i32)
+            .ok_or_else(|| invalid(format!("{s:?} is not a {prefix}* value"))),
+        Value::Number(n) => {
+            n.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| invalid(format!("{n} is not an enum value")))
+        }
+        Value::Null => Ok(0),
+        _ => Err(invalid("expected an enum value")),
+    }
+}
+
+const SPAN_KINDS: [&str; 6] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
+const STATUS_CODES: [&str; 3] = ["UNSET", "OK", "ERROR"];
+
+fn span<'v>(
+    v: &'v Value,
+    scratch: &mut Scratch,
+    stamp: &mut Vec<StampAttr<'v>>,
+    out: &mut Vec<u8>,
+) -> Result<(), CanonicalError> {
+    let mut parts = SpanParts::default();
+    let (mut attributes, mut events, mut links, mut status) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut trace, mut span, mut parent) = (&Value::Null, &Value::Null, &Value::Null);
+    for (k, v) in object(v)? {
+        let f = |e| at(e, format_args!(".{k}"));
+        match k.as_str() {
+            "traceId" | "trace_id" => trace = v,
+            "spanId" | "span_id" => span = v,
+            "parentSpanId" | "parent_span_id" => parent = v,
+            "traceState" | "trace_state" => parts.trace_state = string(v).map_err(f)?,
+            "name" => parts.name = string(v).map_err(f)?,
+            "kind" => parts.kind = enum_value(v, "SPAN_KIND_", &SPAN_KINDS).map_err(f)?,
+            "startTimeUnixNano" | "start_time_unix_nano" => parts.start_time_unix_nano = uint64(v).map_err(f)?,
+            "endTimeUnixNano" | "end_time_unix_nano" => parts.end_time_unix_nano = uint64(v).map_err(f)?,
+            "attributes" => key_values(&mut attributes, v, 0, scratch, Some(stamp)).map_err(f)?,
+            "droppedAttributesCount" | "dropped_attributes_count" => {
+                parts.dropped_attributes_count = uint32(v).map_err(f)?
+            }
+            "events" => {
+                for (i, e) in array(v).map_err(f)?.iter().enumerate() {
+                    list_item(&mut events);
+                    event(&mut events, e, scratch).map_err(|e| at(e, format_args!(".events[{i}]")))?;
+                }
+            }
+            "droppedEventsCount" | "dropped_events_count" => parts.dropped_events_count = uint32(v).map_err(f)?,
+            "links" => {
+                for (i, l) in array(v).map_err(f)?.iter().enumerate() {
+                    list_item(&mut links);
+                    link(&mut links, l, scratch).map_err(|e| at(e, format_args!(".links[{i}]")))?;
+                }
+            }
+            "droppedLinksCount" | "dropped_links_count" => parts.dropped_links_count = uint32(v).map_err(f)?,
+            "status" => span_status(&mut status, v).map_err(f)?,
+            "flags" => parts.flags = uint32(v).map_err(f)?,
+            other => return Err(unknown(other)),
+        }
+    }
+    close_list(&mut events);
+    close_list(&mut links);
+    let trace_id = id(trace, 16).map_err(|e| at(e, format_args!(".traceId")))?;
+    let span_id = id(span, 8).map_err(|e| at(e, format_args!(".spanId")))?;
+    let parent_span_id = id(parent, 8).map_err(|e| at(e, format_args!(".parentSpanId")))?;
+    parts.trace_id = &trace_id;
+    parts.span_id = &span_id;
+    parts.parent_span_id = &parent_span_id;
+    parts.attributes = &attributes;
+    parts.events = &events;
+    parts.links = &links;
+    parts.status = &status;
+    parts.write(out);
+    Ok(())
+}
+
+fn event(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+    let mut parts = EventParts::default();
+    let mut attributes = Vec::new();
+    for (k, v) in object(v)? {
+        let f = |e| at(e, format_args!(".{k}"));
+        match k.as_str() {
+            "timeUnixNano" | "time_unix_nano" => parts.time_unix_nano = uint64(v).map_err(f)?,
+            "name" => parts.name = string(v).map_err(f)?,
+            "attributes" => key_values(&mut attributes, v, 0, scratch, None).map_err(f)?,
+            "droppedAttributesCount" | "dropped_attributes_count" => {
+                parts.dropped_attributes_count = uint32(v).map_err(f)?
+            }
+            other => return Err(unknown(other)),
+        }
+    }
+    parts.attributes = &attributes;
+    parts.write(out);
+    Ok(())
+}
+
+fn link(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+    let mut parts = LinkParts::default();
+    let mut attributes = Vec::new();
+    let (mut trace, mut span) = (&Value::Null, &Value::Null);
+    for (k, v) in object(v)? {
+        let f = |e| at(e, format_args!(".{k}"));
+        match k.as_str() {
+            "traceId" | "trace_id" => trace = v,
+            "spanId" | "span_id" => span = v,
+            "traceState" | "trace_state" => parts.trace_state = string(v).map_err(f)?,
+            "attributes" => key_values(&mut attributes, v, 0, scratch, None).map_err(f)?,
+            "droppedAttributesCount" | "dropped_attributes_count" => {
+                parts.dropped_attributes_count = uint32(v).map_err(f)?
+            }
+            "flags" => parts.flags = uint32(v).map_err(f)?,
+            other => return Err(unknown(other)),
+        }
+    }
+    let trace_id = id(trace, 16).map_err(|e| at(e, format_args!(".traceId")))?;
+    let span_id = id(span, 8).map_err(|e| at(e, format_args!(".spanId")))?;
+    parts.trace_id = &trace_id;
+    parts.span_id = &span_id;
+    parts.attributes = &attributes;
+    parts.write(out);
+    Ok(())
+}
+
+fn span_status(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
+    let (mut code, mut message) = (0, "");
+    for (k, v) in object(v)? {
+        match k.as_str() {
+            "code" => code = enum_value(v, "STATUS_CODE_", &STATUS_CODES).map_err(|e| at(e, format_args!(".code")))?,
+            "message" => message = string(v).map_err(|e| at(e, format_args!(".message")))?,
+            other => return Err(unknown(other)),
+        }
+    }
+    write_status(out, code, message);
     Ok(())
 }
 

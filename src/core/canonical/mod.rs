@@ -17,6 +17,7 @@ pub mod proto;
 
 pub use parts::{Envelope, Scratch};
 
+use crate::core::content_hash;
 use std::fmt;
 
 /// Name of this canonical form, written to `audit.integrity.canonicalization`.
@@ -29,9 +30,24 @@ pub const MAX_DEPTH: usize = 32;
 
 /// Which OTLP signal a record belongs to. The canonical form wraps the
 /// record in that signal's export request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Signal {
+    /// Log records (`ExportLogsServiceRequest`).
+    #[default]
     Logs,
+    /// Spans (`ExportTraceServiceRequest`).
+    Traces,
+}
+
+impl Signal {
+    /// The signal's name in configurations and reports: `logs`, `traces`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Traces => "traces",
+        }
+    }
 }
 
 /// Why a record has no canonical form.
@@ -58,6 +74,9 @@ pub enum ErrorKind {
     AlreadyStamped(String),
     /// A value of the wrong JSON type or format.
     InvalidValue(String),
+    /// The record's `audit.content_hash` does not match its body and the
+    /// content policy refuses such records (SPEC §4.6).
+    ContentHashMismatch(String),
 }
 
 impl ErrorKind {
@@ -84,6 +103,11 @@ impl fmt::Display for CanonicalError {
                 "{at}: record already carries the auditchain attribute \"{key}\"; records must reach auditchain unstamped (is a second auditchain processor upstream?)"
             ),
             ErrorKind::InvalidValue(why) => write!(f, "{at}: {why}"),
+            ErrorKind::ContentHashMismatch(why) => write!(
+                f,
+                "{at}: {} does not match the body: {why} (content_hash.on_mismatch: reject)",
+                crate::core::vocab::CONTENT_HASH
+            ),
         }
     }
 }
@@ -129,25 +153,72 @@ impl RecordHasher {
 }
 
 /// Collects record hashes, one per record, in request order.
-struct HashSink {
+struct HashSink<'s> {
     hasher: RecordHasher,
-    hashes: Vec<[u8; 32]>,
+    selection: Option<&'s [u8]>,
+    index: usize,
+    hashed: Hashed,
 }
 
-impl<'a> proto::RecordSink<'a> for HashSink {
+/// The record hashes of a request: one per record, `None` for a record the
+/// selection passed over, and the content-hash outcomes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hashed {
+    pub hashes: Vec<Option<[u8; 32]>>,
+    /// Records whose `audit.content_hash` was checked and matched.
+    pub content_matched: u32,
+    /// Indices (into `hashes`) of records whose `audit.content_hash` did
+    /// not match (under the `Mark` policy their canonical form carries the
+    /// mark).
+    pub content_mismatched: Vec<usize>,
+}
+
+impl<'a> proto::RecordSink<'a> for HashSink<'_> {
     fn envelope(&mut self, envelope: &Envelope) {
         self.hasher.set_envelope(envelope);
     }
-    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>]) {
-        self.hashes.push(self.hasher.hash(canonical));
+    fn wants(&mut self) -> bool {
+        match self.selection {
+            None => true,
+            Some(sel) => sel.get(self.index).is_some_and(|&b| b != 0),
+        }
+    }
+    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>], content: Option<&content_hash::Outcome>) {
+        match content {
+            Some(o) if o.matches() => self.hashed.content_matched += 1,
+            Some(_) => self.hashed.content_mismatched.push(self.index),
+            None => {}
+        }
+        self.hashed.hashes.push(Some(self.hasher.hash(canonical)));
+        self.index += 1;
+    }
+    fn skipped(&mut self) {
+        self.hashed.hashes.push(None);
+        self.index += 1;
     }
 }
 
 /// The record hash of every log record of an OTLP protobuf request.
 pub fn hash_log_records(request: &[u8], policy: proto::StampPolicy) -> Result<Vec<[u8; 32]>, CanonicalError> {
-    let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
-    proto::walk_logs(request, policy, &mut Scratch::new(), &mut sink)?;
-    Ok(sink.hashes)
+    let hashed = hash_records(Signal::Logs, request, policy, None, content_hash::Policy::Off)?;
+    Ok(hashed.hashes.into_iter().flatten().collect())
+}
+
+/// The record hashes of an OTLP protobuf request of `signal`. With a
+/// `selection` (one byte per record, in request order; non-zero: selected),
+/// only the selected records are canonicalised and hashed (records past its
+/// end are not selected: the caller checks that `hashes.len()` equals its
+/// length).
+pub fn hash_records(
+    signal: Signal,
+    request: &[u8],
+    policy: proto::StampPolicy,
+    selection: Option<&[u8]>,
+    content: content_hash::Policy,
+) -> Result<Hashed, CanonicalError> {
+    let mut sink = HashSink { hasher: RecordHasher::default(), selection, index: 0, hashed: Hashed::default() };
+    proto::walk(signal, request, policy, content, &mut Scratch::new(), &mut sink)?;
+    Ok(sink.hashed)
 }
 
 /// The full canonical bytes of each record, for test vectors and for
@@ -172,21 +243,34 @@ impl<'a> proto::RecordSink<'a> for CanonicalBytes {
     fn envelope(&mut self, envelope: &Envelope) {
         self.envelope = envelope.clone();
     }
-    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>]) {
+    fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>], _content: Option<&content_hash::Outcome>) {
         self.push(canonical);
     }
 }
 
 /// Canonical bytes of every log record in an OTLP protobuf request.
 pub fn log_records_from_proto(request: &[u8]) -> Result<Vec<Vec<u8>>, CanonicalError> {
+    records_from_proto(Signal::Logs, request)
+}
+
+/// Canonical bytes of every record of `signal` in an OTLP protobuf request.
+pub fn records_from_proto(signal: Signal, request: &[u8]) -> Result<Vec<Vec<u8>>, CanonicalError> {
     let mut sink = CanonicalBytes::default();
-    proto::walk_logs(request, proto::StampPolicy::Extract, &mut Scratch::new(), &mut sink)?;
+    let policy = content_hash::Policy::Off;
+    proto::walk(signal, request, proto::StampPolicy::Extract, policy, &mut Scratch::new(), &mut sink)?;
     Ok(sink.records)
 }
 
 /// Canonical bytes of every log record in an OTLP/JSON request; the first
 /// record without a canonical form is the error.
 pub fn log_records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>, CanonicalError> {
+    records_from_json(request)
+}
+
+/// Canonical bytes of every record in an OTLP/JSON export request of either
+/// signal (told apart by its top-level member); the first record without a
+/// canonical form is the error.
+pub fn records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>, CanonicalError> {
     struct Sink {
         bytes: CanonicalBytes,
         error: Option<CanonicalError>,
@@ -209,7 +293,7 @@ pub fn log_records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>
         }
     }
     let mut sink = Sink { bytes: CanonicalBytes::default(), error: None };
-    json::walk_logs(request, &mut Scratch::new(), &mut sink)?;
+    json::walk(request, &mut Scratch::new(), &mut sink)?;
     match sink.error {
         Some(e) => Err(e),
         None => Ok(sink.bytes.records),

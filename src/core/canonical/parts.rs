@@ -51,6 +51,34 @@ impl Envelope {
                 }
                 suffix.extend_from_slice(b"}]}]}");
             }
+            Signal::Traces => {
+                // Members in JCS order: resource < schemaUrl < scopeSpans,
+                // and schemaUrl < scope < spans: the record comes last.
+                prefix.extend_from_slice(b"{\"resourceSpans\":[{");
+                if let Some(r) = resource {
+                    prefix.extend_from_slice(b"\"resource\":");
+                    prefix.extend_from_slice(r);
+                    prefix.push(b',');
+                }
+                if !resource_schema_url.is_empty() {
+                    prefix.extend_from_slice(b"\"schemaUrl\":");
+                    jcs::write_str(&mut prefix, resource_schema_url);
+                    prefix.push(b',');
+                }
+                prefix.extend_from_slice(b"\"scopeSpans\":[{");
+                if !scope_schema_url.is_empty() {
+                    prefix.extend_from_slice(b"\"schemaUrl\":");
+                    jcs::write_str(&mut prefix, scope_schema_url);
+                    prefix.push(b',');
+                }
+                if let Some(s) = scope {
+                    prefix.extend_from_slice(b"\"scope\":");
+                    prefix.extend_from_slice(s);
+                    prefix.push(b',');
+                }
+                prefix.extend_from_slice(b"\"spans\":[");
+                suffix.extend_from_slice(b"]}]}]}");
+            }
         }
         Envelope { prefix, suffix }
     }
@@ -73,7 +101,7 @@ pub(super) struct KvLevel {
 }
 
 impl KvLevel {
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.bytes.clear();
         self.entries.clear();
     }
@@ -203,6 +231,161 @@ impl LogRecordParts<'_> {
     }
 }
 
+/// Members of the canonical span object, in JCS order. Each reader fills
+/// this and [`SpanParts::write`] emits it.
+#[derive(Default)]
+pub(super) struct SpanParts<'a> {
+    /// Canonical `[...]` of the attributes, or empty when there are none.
+    pub(super) attributes: &'a [u8],
+    pub(super) dropped_attributes_count: u32,
+    pub(super) dropped_events_count: u32,
+    pub(super) dropped_links_count: u32,
+    pub(super) end_time_unix_nano: u64,
+    /// Canonical `[...]` of the events (order kept), or empty.
+    pub(super) events: &'a [u8],
+    pub(super) flags: u32,
+    pub(super) kind: i32,
+    /// Canonical `[...]` of the links (order kept), or empty.
+    pub(super) links: &'a [u8],
+    pub(super) name: &'a str,
+    pub(super) parent_span_id: &'a [u8],
+    pub(super) span_id: &'a [u8],
+    pub(super) start_time_unix_nano: u64,
+    /// Canonical status object, or empty when the status is the default.
+    pub(super) status: &'a [u8],
+    pub(super) trace_id: &'a [u8],
+    pub(super) trace_state: &'a str,
+}
+
+impl SpanParts<'_> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        let mut obj = ObjectWriter::new(out);
+        if !self.attributes.is_empty() {
+            obj.raw("attributes", self.attributes);
+        }
+        obj.count("droppedAttributesCount", self.dropped_attributes_count);
+        obj.count("droppedEventsCount", self.dropped_events_count);
+        obj.count("droppedLinksCount", self.dropped_links_count);
+        obj.nanos("endTimeUnixNano", self.end_time_unix_nano);
+        if !self.events.is_empty() {
+            obj.raw("events", self.events);
+        }
+        obj.count("flags", self.flags);
+        if self.kind != 0 {
+            obj.key("kind");
+            jcs::write_i32(obj.out, self.kind);
+        }
+        if !self.links.is_empty() {
+            obj.raw("links", self.links);
+        }
+        if !self.name.is_empty() {
+            obj.str("name", self.name);
+        }
+        if id_is_present(self.parent_span_id) {
+            obj.hex("parentSpanId", self.parent_span_id);
+        }
+        if id_is_present(self.span_id) {
+            obj.hex("spanId", self.span_id);
+        }
+        obj.nanos("startTimeUnixNano", self.start_time_unix_nano);
+        if !self.status.is_empty() {
+            obj.raw("status", self.status);
+        }
+        if id_is_present(self.trace_id) {
+            obj.hex("traceId", self.trace_id);
+        }
+        if !self.trace_state.is_empty() {
+            obj.str("traceState", self.trace_state);
+        }
+        obj.end();
+    }
+}
+
+/// Members of a canonical span event, in JCS order.
+#[derive(Default)]
+pub(super) struct EventParts<'a> {
+    pub(super) attributes: &'a [u8],
+    pub(super) dropped_attributes_count: u32,
+    pub(super) name: &'a str,
+    pub(super) time_unix_nano: u64,
+}
+
+impl EventParts<'_> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        let mut obj = ObjectWriter::new(out);
+        if !self.attributes.is_empty() {
+            obj.raw("attributes", self.attributes);
+        }
+        obj.count("droppedAttributesCount", self.dropped_attributes_count);
+        if !self.name.is_empty() {
+            obj.str("name", self.name);
+        }
+        obj.nanos("timeUnixNano", self.time_unix_nano);
+        obj.end();
+    }
+}
+
+/// Members of a canonical span link, in JCS order.
+#[derive(Default)]
+pub(super) struct LinkParts<'a> {
+    pub(super) attributes: &'a [u8],
+    pub(super) dropped_attributes_count: u32,
+    pub(super) flags: u32,
+    pub(super) span_id: &'a [u8],
+    pub(super) trace_id: &'a [u8],
+    pub(super) trace_state: &'a str,
+}
+
+impl LinkParts<'_> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        let mut obj = ObjectWriter::new(out);
+        if !self.attributes.is_empty() {
+            obj.raw("attributes", self.attributes);
+        }
+        obj.count("droppedAttributesCount", self.dropped_attributes_count);
+        obj.count("flags", self.flags);
+        if id_is_present(self.span_id) {
+            obj.hex("spanId", self.span_id);
+        }
+        if id_is_present(self.trace_id) {
+            obj.hex("traceId", self.trace_id);
+        }
+        if !self.trace_state.is_empty() {
+            obj.str("traceState", self.trace_state);
+        }
+        obj.end();
+    }
+}
+
+/// A span's status, `{"code":..,"message":..}`, or nothing when both are
+/// defaults (pdata writes an empty status on every span).
+pub(super) fn write_status(out: &mut Vec<u8>, code: i32, message: &str) {
+    if code == 0 && message.is_empty() {
+        return;
+    }
+    let mut obj = ObjectWriter::new(out);
+    if code != 0 {
+        obj.key("code");
+        jcs::write_i32(obj.out, code);
+    }
+    if !message.is_empty() {
+        obj.str("message", message);
+    }
+    obj.end();
+}
+
+/// Appends one element to a canonical list being built in `out`: `[` before
+/// the first, `,` before the others. [`close_list`] ends it.
+pub(super) fn list_item(out: &mut Vec<u8>) {
+    out.push(if out.is_empty() { b'[' } else { b',' });
+}
+
+pub(super) fn close_list(out: &mut Vec<u8>) {
+    if !out.is_empty() {
+        out.push(b']');
+    }
+}
+
 /// Members of a canonical resource (`attributes`, `droppedAttributesCount`,
 /// `entityRefs`) or scope (`attributes`, `droppedAttributesCount`, `name`,
 /// `version`) object.
@@ -318,6 +501,20 @@ impl<'o> ObjectWriter<'o> {
         self.key(k);
         jcs::write_str(self.out, v);
     }
+    /// An integer member, omitted when 0.
+    fn count(&mut self, k: &str, v: u32) {
+        if v != 0 {
+            self.key(k);
+            jcs::write_u64(self.out, u64::from(v));
+        }
+    }
+    /// A nanosecond timestamp as a decimal string, omitted when 0.
+    fn nanos(&mut self, k: &str, v: u64) {
+        if v != 0 {
+            self.key(k);
+            jcs::write_u64_string(self.out, v);
+        }
+    }
     fn hex(&mut self, k: &str, v: &[u8]) {
         self.key(k);
         self.out.push(b'"');
@@ -337,6 +534,12 @@ pub struct Scratch {
     pub(super) record: Vec<u8>,
     pub(super) attributes: Vec<u8>,
     pub(super) body: Vec<u8>,
+    /// A span's events and links, written as they are read.
+    pub(super) events: Vec<u8>,
+    pub(super) links: Vec<u8>,
+    /// The attribute list of one span event or link, read while the span's
+    /// own list (level 0) is still open.
+    pub(super) sub: KvLevel,
     /// One attribute list per nesting level (0: the record's attributes).
     levels: Vec<KvLevel>,
 }

@@ -1,8 +1,12 @@
 //! Canonical form straight from OTLP protobuf bytes: the fields are read in
 //! place and written as canonical JSON, with no decoded structs in between.
 
-use super::parts::{ContainerParts, EntityRefParts, KvLevel, LogRecordParts, write_double_value};
+use super::parts::{
+    ContainerParts, EntityRefParts, EventParts, KvLevel, LinkParts, LogRecordParts, SpanParts, close_list, list_item,
+    write_double_value, write_status,
+};
 use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err, jcs};
+use crate::core::content_hash::{self, Outcome, Policy as ContentPolicy, Reason};
 use crate::core::vocab;
 use crate::core::wire::{Reader, Value, WireError};
 use base64::Engine as _;
@@ -24,9 +28,57 @@ pub type StampAttr<'a> = (&'a str, &'a [u8]);
 pub trait RecordSink<'a> {
     /// Called before the records of each resource and scope.
     fn envelope(&mut self, envelope: &Envelope);
-    /// Called for each record with its canonical object (to be wrapped in
-    /// the last envelope) and, under [`StampPolicy::Extract`], its stamp.
-    fn record(&mut self, canonical: &[u8], stamp: &[StampAttr<'a>]);
+    /// Whether the next record is to be canonicalised. A record that is not
+    /// (a record the processor's selection passes through unstamped) is
+    /// walked past: only its framing is read and, under
+    /// [`StampPolicy::Reject`], its attribute keys checked for reserved
+    /// names; then [`RecordSink::skipped`] is called instead of `record`.
+    fn wants(&mut self) -> bool {
+        true
+    }
+    /// Called for each wanted record with its canonical object (to be
+    /// wrapped in the last envelope), under [`StampPolicy::Extract`] its
+    /// stamp, and the outcome of the content-hash check when one was made.
+    fn record(&mut self, canonical: &[u8], stamp: &[StampAttr<'a>], content_hash: Option<&Outcome>);
+    /// Called for each record that was not wanted.
+    fn skipped(&mut self) {}
+}
+
+/// How a signal's messages are named, in errors and paths.
+struct Names {
+    request: &'static str,
+    resource_message: &'static str,
+    scope_message: &'static str,
+    resource_list: &'static str,
+    scope_list: &'static str,
+    record_list: &'static str,
+    /// The field number of a record's own attributes.
+    record_attributes: u32,
+}
+
+fn names(signal: Signal) -> &'static Names {
+    const LOGS: Names = Names {
+        request: "ExportLogsServiceRequest",
+        resource_message: "ResourceLogs",
+        scope_message: "ScopeLogs",
+        resource_list: "resourceLogs",
+        scope_list: "scopeLogs",
+        record_list: "logRecords",
+        record_attributes: 6,
+    };
+    const TRACES: Names = Names {
+        request: "ExportTraceServiceRequest",
+        resource_message: "ResourceSpans",
+        scope_message: "ScopeSpans",
+        resource_list: "resourceSpans",
+        scope_list: "scopeSpans",
+        record_list: "spans",
+        record_attributes: 9,
+    };
+    match signal {
+        Signal::Logs => &LOGS,
+        Signal::Traces => &TRACES,
+    }
 }
 
 /// Walks every log record of an `ExportLogsServiceRequest`, in the order
@@ -37,16 +89,45 @@ pub fn walk_logs<'a>(
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'a>,
 ) -> Result<(), CanonicalError> {
-    let mut w = Walker { policy, scratch, stamp: Vec::new() };
+    walk(Signal::Logs, request, policy, ContentPolicy::Off, scratch, sink)
+}
+
+/// Walks every span of an `ExportTraceServiceRequest`, in the order
+/// resource → scope → span that pdata iterates in.
+pub fn walk_spans<'a>(
+    request: &'a [u8],
+    policy: StampPolicy,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'a>,
+) -> Result<(), CanonicalError> {
+    walk(Signal::Traces, request, policy, ContentPolicy::Off, scratch, sink)
+}
+
+/// Walks every record of an export request of `signal`. With a content
+/// policy other than `Off`, each wanted log record that carries
+/// `audit.content_hash` is checked against its body (SPEC §4.6): `Mark`
+/// adds the mark attribute to its canonical form, `Reject` makes a
+/// mismatch an error.
+pub fn walk<'a>(
+    signal: Signal,
+    request: &'a [u8],
+    policy: StampPolicy,
+    content: ContentPolicy,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'a>,
+) -> Result<(), CanonicalError> {
+    let names = names(signal);
+    let mut w = Walker { signal, names, policy, content, scratch, stamp: Vec::new(), facts: Facts::default() };
     let mut r = Reader::new(request);
     let mut i = 0;
     while let Some((field, v)) = r.next_field()? {
         match field {
             1 => {
-                w.resource_logs(v.bytes(field)?, sink).map_err(|e| at(e, format_args!("resourceLogs[{i}]")))?;
+                w.resource_group(v.bytes(field)?, sink)
+                    .map_err(|e| at(e, format_args!("{}[{i}]", names.resource_list)))?;
                 i += 1;
             }
-            _ => return Err(unknown("ExportLogsServiceRequest", field)),
+            _ => return Err(unknown(names.request, field)),
         }
     }
     Ok(())
@@ -100,15 +181,28 @@ fn container_and_schema<'a>(
 }
 
 struct Walker<'s, 'a> {
+    signal: Signal,
+    names: &'static Names,
     policy: StampPolicy,
+    content: ContentPolicy,
     scratch: &'s mut Scratch,
     stamp: Vec<StampAttr<'a>>,
+    facts: Facts<'a>,
+}
+
+/// What the content-hash check needs of the record being read.
+#[derive(Default)]
+struct Facts<'a> {
+    body: Option<&'a [u8]>,
+    claimed: Option<&'a [u8]>,
+    claimed_twice: bool,
+    outcome: Option<Outcome>,
 }
 
 impl<'a> Walker<'_, 'a> {
-    fn resource_logs(&mut self, msg: &'a [u8], sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
+    fn resource_group(&mut self, msg: &'a [u8], sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
         // First pass: the resource and schema URL that every record shares.
-        let (resource, schema_url) = container_and_schema(msg, "ResourceLogs", "resource")?;
+        let (resource, schema_url) = container_and_schema(msg, self.names.resource_message, "resource")?;
         let resource = match resource {
             Some(m) => self.resource(m).map_err(|e| at(e, format_args!(".resource")))?,
             None => None,
@@ -118,35 +212,64 @@ impl<'a> Walker<'_, 'a> {
         let mut i = 0;
         while let Some((field, v)) = r.next_field()? {
             if field == 2 {
-                self.scope_logs(v.bytes(field)?, resource.as_deref(), schema_url, sink)
-                    .map_err(|e| at(e, format_args!(".scopeLogs[{i}]")))?;
+                self.scope_group(v.bytes(field)?, resource.as_deref(), schema_url, sink)
+                    .map_err(|e| at(e, format_args!(".{}[{i}]", self.names.scope_list)))?;
                 i += 1;
             }
         }
         Ok(())
     }
 
-    fn scope_logs(
+    fn scope_group(
         &mut self,
         msg: &'a [u8],
         resource: Option<&[u8]>,
         resource_schema_url: &str,
         sink: &mut impl RecordSink<'a>,
     ) -> Result<(), CanonicalError> {
-        let (scope, schema_url) = container_and_schema(msg, "ScopeLogs", "scope")?;
+        let (scope, schema_url) = container_and_schema(msg, self.names.scope_message, "scope")?;
         let scope = match scope {
             Some(m) => self.scope(m).map_err(|e| at(e, format_args!(".scope")))?,
             None => None,
         };
-        let envelope = Envelope::new(Signal::Logs, resource, resource_schema_url, scope.as_deref(), schema_url);
+        let envelope = Envelope::new(self.signal, resource, resource_schema_url, scope.as_deref(), schema_url);
         sink.envelope(&envelope);
         let mut r = Reader::new(msg);
         let mut i = 0;
         while let Some((field, v)) = r.next_field()? {
             if field == 2 {
-                self.log_record(v.bytes(field)?).map_err(|e| at(e, format_args!(".logRecords[{i}]")))?;
-                sink.record(&self.scratch.record, &self.stamp);
+                let record = v.bytes(field)?;
+                let list = self.names.record_list;
+                if !sink.wants() {
+                    self.skip(record).map_err(|e| at(e, format_args!(".{list}[{i}]")))?;
+                    sink.skipped();
+                } else {
+                    match self.signal {
+                        Signal::Logs => self.log_record(record),
+                        Signal::Traces => self.span(record),
+                    }
+                    .map_err(|e| at(e, format_args!(".{list}[{i}]")))?;
+                    sink.record(&self.scratch.record, &self.stamp, self.facts.outcome.as_ref());
+                }
                 i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks past a record that is not canonicalised: its fields must be
+    /// well framed, and under [`StampPolicy::Reject`] none of its own
+    /// attributes may use a reserved name (nothing upstream may pass off a
+    /// record as stamped, selected or not).
+    fn skip(&self, msg: &[u8]) -> Result<(), CanonicalError> {
+        let mut r = Reader::new(msg);
+        while let Some((field, v)) = r.next_field()? {
+            if field == self.names.record_attributes && self.policy == StampPolicy::Reject {
+                let (key, _) = read_key_value_bytes(v.bytes(field)?)?;
+                if vocab::RESERVED_PREFIXES.iter().any(|p| key.starts_with(p.as_bytes())) {
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    return Err(at(err(ErrorKind::AlreadyStamped(key.clone())), format_args!(".attributes[{key:?}]")));
+                }
             }
         }
         Ok(())
@@ -222,6 +345,7 @@ impl<'a> Walker<'_, 'a> {
     /// stamp attributes into `self.stamp`.
     fn log_record(&mut self, msg: &'a [u8]) -> Result<(), CanonicalError> {
         self.stamp.clear();
+        self.facts = Facts::default();
         let mut level = self.scratch.take_level(0);
         let mut body = std::mem::take(&mut self.scratch.body);
         body.clear();
@@ -242,8 +366,9 @@ impl<'a> Walker<'_, 'a> {
                         }
                         seen_body = true;
                         let start = body.len();
-                        any_value(&mut body, v.bytes(field)?, 1, self.scratch)
-                            .map_err(|e| at(e, format_args!(".body")))?;
+                        let raw = v.bytes(field)?;
+                        self.facts.body = Some(raw);
+                        any_value(&mut body, raw, 1, self.scratch).map_err(|e| at(e, format_args!(".body")))?;
                         if &body[start..] == b"{}" {
                             body.truncate(start); // an empty body is no body
                         }
@@ -262,6 +387,7 @@ impl<'a> Walker<'_, 'a> {
             }
             Ok(())
         })();
+        let result = result.and_then(|()| self.check_content(&mut level));
         let mut attributes = std::mem::take(&mut self.scratch.attributes);
         attributes.clear();
         if result.is_ok() && !level.entries.is_empty() {
@@ -279,6 +405,183 @@ impl<'a> Walker<'_, 'a> {
         result
     }
 
+    /// Canonicalises one span into `scratch.record` and collects its stamp
+    /// attributes into `self.stamp`.
+    fn span(&mut self, msg: &'a [u8]) -> Result<(), CanonicalError> {
+        self.stamp.clear();
+        self.facts = Facts::default();
+        let mut level = self.scratch.take_level(0);
+        let mut events = std::mem::take(&mut self.scratch.events);
+        let mut links = std::mem::take(&mut self.scratch.links);
+        let mut status = std::mem::take(&mut self.scratch.body);
+        events.clear();
+        links.clear();
+        status.clear();
+        let mut parts = SpanParts::default();
+        let (mut n_events, mut n_links, mut seen_status) = (0, 0, false);
+        let mut r = Reader::new(msg);
+        let result = (|| {
+            while let Some((field, v)) = r.next_field()? {
+                match field {
+                    1 => parts.trace_id = id(v.bytes(field)?, 16).map_err(|e| at(e, format_args!(".traceId")))?,
+                    2 => parts.span_id = id(v.bytes(field)?, 8).map_err(|e| at(e, format_args!(".spanId")))?,
+                    3 => parts.trace_state = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".traceState")))?,
+                    4 => {
+                        parts.parent_span_id =
+                            id(v.bytes(field)?, 8).map_err(|e| at(e, format_args!(".parentSpanId")))?
+                    }
+                    5 => parts.name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".name")))?,
+                    6 => parts.kind = v.varint(field)? as i32,
+                    7 => parts.start_time_unix_nano = v.fixed64(field)?,
+                    8 => parts.end_time_unix_nano = v.fixed64(field)?,
+                    9 => self
+                        .key_value(&mut level, v.bytes(field)?, 0, true)
+                        .map_err(|e| at(e, format_args!(".attributes")))?,
+                    10 => parts.dropped_attributes_count = v.varint(field)? as u32,
+                    11 => {
+                        list_item(&mut events);
+                        self.event(&mut events, v.bytes(field)?)
+                            .map_err(|e| at(e, format_args!(".events[{n_events}]")))?;
+                        n_events += 1;
+                    }
+                    12 => parts.dropped_events_count = v.varint(field)? as u32,
+                    13 => {
+                        list_item(&mut links);
+                        self.link(&mut links, v.bytes(field)?).map_err(|e| at(e, format_args!(".links[{n_links}]")))?;
+                        n_links += 1;
+                    }
+                    14 => parts.dropped_links_count = v.varint(field)? as u32,
+                    15 => {
+                        if std::mem::replace(&mut seen_status, true) {
+                            return Err(err(ErrorKind::Malformed("status appears twice".into())));
+                        }
+                        span_status(&mut status, v.bytes(field)?).map_err(|e| at(e, format_args!(".status")))?;
+                    }
+                    16 => parts.flags = v.fixed32(field)?,
+                    _ => return Err(unknown("Span", field)),
+                }
+            }
+            Ok(())
+        })();
+        close_list(&mut events);
+        close_list(&mut links);
+        let mut attributes = std::mem::take(&mut self.scratch.attributes);
+        attributes.clear();
+        if result.is_ok() && !level.entries.is_empty() {
+            level.write_sorted(&mut attributes);
+        }
+        self.scratch.put_level(0, level);
+        if result.is_ok() {
+            parts.attributes = &attributes;
+            parts.events = &events;
+            parts.links = &links;
+            parts.status = &status;
+            self.scratch.record.clear();
+            parts.write(&mut self.scratch.record);
+        }
+        self.scratch.attributes = attributes;
+        self.scratch.events = events;
+        self.scratch.links = links;
+        self.scratch.body = status;
+        result
+    }
+
+    /// Writes one span event's canonical object to `out`.
+    fn event(&mut self, out: &mut Vec<u8>, msg: &'a [u8]) -> Result<(), CanonicalError> {
+        let mut parts = EventParts::default();
+        let mut level = std::mem::take(&mut self.scratch.sub);
+        level.clear();
+        let mut r = Reader::new(msg);
+        let result = (|| {
+            while let Some((field, v)) = r.next_field()? {
+                match field {
+                    1 => parts.time_unix_nano = v.fixed64(field)?,
+                    2 => parts.name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".name")))?,
+                    3 => self
+                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .map_err(|e| at(e, format_args!(".attributes")))?,
+                    4 => parts.dropped_attributes_count = v.varint(field)? as u32,
+                    _ => return Err(unknown("Span.Event", field)),
+                }
+            }
+            Ok(())
+        })();
+        let mut attributes = Vec::new();
+        if result.is_ok() {
+            if !level.entries.is_empty() {
+                level.write_sorted(&mut attributes);
+            }
+            parts.attributes = &attributes;
+            parts.write(out);
+        }
+        self.scratch.sub = level;
+        result
+    }
+
+    /// Writes one span link's canonical object to `out`.
+    fn link(&mut self, out: &mut Vec<u8>, msg: &'a [u8]) -> Result<(), CanonicalError> {
+        let mut parts = LinkParts::default();
+        let mut level = std::mem::take(&mut self.scratch.sub);
+        level.clear();
+        let mut r = Reader::new(msg);
+        let result = (|| {
+            while let Some((field, v)) = r.next_field()? {
+                match field {
+                    1 => parts.trace_id = id(v.bytes(field)?, 16).map_err(|e| at(e, format_args!(".traceId")))?,
+                    2 => parts.span_id = id(v.bytes(field)?, 8).map_err(|e| at(e, format_args!(".spanId")))?,
+                    3 => parts.trace_state = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".traceState")))?,
+                    4 => self
+                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .map_err(|e| at(e, format_args!(".attributes")))?,
+                    5 => parts.dropped_attributes_count = v.varint(field)? as u32,
+                    6 => parts.flags = v.fixed32(field)?,
+                    _ => return Err(unknown("Span.Link", field)),
+                }
+            }
+            Ok(())
+        })();
+        let mut attributes = Vec::new();
+        if result.is_ok() {
+            if !level.entries.is_empty() {
+                level.write_sorted(&mut attributes);
+            }
+            parts.attributes = &attributes;
+            parts.write(out);
+        }
+        self.scratch.sub = level;
+        result
+    }
+
+    /// The content-hash check of a log record just read (SPEC §4.6): the
+    /// outcome goes to the sink; under `Mark` a mismatch adds the mark to
+    /// the record's attributes (so that it is hashed, like the record will
+    /// be exported), under `Reject` it is an error.
+    fn check_content(&mut self, level: &mut KvLevel) -> Result<(), CanonicalError> {
+        let Some(claimed) = self.facts.claimed else { return Ok(()) };
+        if self.content == ContentPolicy::Off {
+            return Ok(());
+        }
+        let outcome = if self.facts.claimed_twice {
+            Outcome::Mismatch(Reason::BadAttribute("appears twice".into()))
+        } else {
+            content_hash::check_proto(self.facts.body, claimed)
+        };
+        if let Outcome::Mismatch(why) = &outcome {
+            match self.content {
+                ContentPolicy::Reject => return Err(err(ErrorKind::ContentHashMismatch(why.to_string()))),
+                ContentPolicy::Mark => {
+                    let ks = level.start(vocab::CONTENT_HASH_CHECK);
+                    let ke = level.bytes.len();
+                    jcs_string_value(&mut level.bytes, vocab::CONTENT_HASH_MISMATCH);
+                    level.finish_value(ks, ke, ke);
+                }
+                ContentPolicy::Off => {}
+            }
+        }
+        self.facts.outcome = Some(outcome);
+        Ok(())
+    }
+
     /// Adds one KeyValue to `level`. `record_level` applies the stamp
     /// policy (only a record's own attributes can carry a stamp).
     fn key_value(
@@ -289,6 +592,10 @@ impl<'a> Walker<'_, 'a> {
         record_level: bool,
     ) -> Result<(), CanonicalError> {
         let (key, value) = read_key_value(msg)?;
+        if record_level && key == vocab::CONTENT_HASH {
+            self.facts.claimed_twice |= self.facts.claimed.is_some();
+            self.facts.claimed = Some(value);
+        }
         if record_level {
             match self.policy {
                 StampPolicy::Reject if vocab::is_reserved(key) => {
@@ -303,6 +610,28 @@ impl<'a> Walker<'_, 'a> {
         }
         push_key_value(level, key, value, depth, self.scratch)
     }
+}
+
+/// `{"stringValue":<s>}`.
+fn jcs_string_value(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(b"{\"stringValue\":");
+    jcs::write_str(out, s);
+    out.push(b'}');
+}
+
+/// The key bytes (not checked for UTF-8) and AnyValue bytes of a KeyValue.
+fn read_key_value_bytes(msg: &[u8]) -> Result<(&[u8], &[u8]), CanonicalError> {
+    let mut key: &[u8] = &[];
+    let mut value: &[u8] = &[];
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => key = v.bytes(field)?,
+            2 => value = v.bytes(field)?,
+            _ => {}
+        }
+    }
+    Ok((key, value))
 }
 
 /// The key and AnyValue bytes of a KeyValue message.
@@ -333,6 +662,21 @@ fn push_key_value(
     let ke = level.bytes.len();
     any_value(&mut level.bytes, value, depth + 1, scratch).map_err(|e| at(e, format_args!("[{key:?}]")))?;
     level.finish_value(ks, ke, ke);
+    Ok(())
+}
+
+/// A span's Status message: `message` (2) and `code` (3).
+fn span_status(out: &mut Vec<u8>, msg: &[u8]) -> Result<(), CanonicalError> {
+    let (mut code, mut message) = (0, "");
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            2 => message = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".message")))?,
+            3 => code = v.varint(field)? as i32,
+            _ => return Err(unknown("Status", field)),
+        }
+    }
+    write_status(out, code, message);
     Ok(())
 }
 

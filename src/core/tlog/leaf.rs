@@ -1,4 +1,4 @@
-//! The auditchain leaf (docs/SPEC.md §5.4, version 2 format): what the log
+//! The auditchain leaf (docs/SPEC.md §5.5, version 2 format): what the log
 //! commits to for one stamped record, recomputable by anyone holding the
 //! record (its canonical form and its stamp) without the chain key.
 

@@ -1,10 +1,10 @@
 //! The transparency log of a processor instance, in the C2SP formats
-//! (docs/SPEC.md §5.4; docs/MERKLE-NOTES.md says how the engine and the
+//! (docs/SPEC.md §5.5; docs/MERKLE-NOTES.md says how the engine and the
 //! verifier are to use it). Pure functions over bytes, no I/O: the HTTP
 //! exchange with witnesses belongs to the caller (the Go shim), the
 //! protocol's bytes and decisions live here.
 //!
-//! - [`leaf`]: the auditchain leaf (SPEC §5.4), recomputable from a record.
+//! - [`leaf`]: the auditchain leaf (SPEC §5.5), recomputable from a record.
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies, signed and opened as
 //!   signed notes (with [`crate::core::note`]).
 //! - [`vkey`]: signed-note verifier keys of any signature type.

@@ -2,6 +2,7 @@
 //! time and body. What it says is trusted only once its link verified.
 
 use super::stamp::any_int;
+use crate::core::canonical::Signal;
 use crate::core::hex::from_hex;
 use crate::core::ranges::parse_range;
 use crate::core::vocab::control;
@@ -22,8 +23,9 @@ fn any_strings(v: &Value) -> Vec<String> {
 }
 
 /// The control facts of a record, when it is a control record (it has an
-/// `audit.stream.event`).
-pub fn read(raw: &Value) -> Option<Box<Control>> {
+/// `audit.stream.event`). A control span (SPEC §5.4) has its time in
+/// `startTimeUnixNano` and its body in `audit.stream.body`.
+pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     let attributes = raw.get("attributes")?.as_array()?;
     let mut c = Control::default();
     let (mut pred_id, mut pred_seq, mut pred_hash) = (None, None, None);
@@ -45,6 +47,7 @@ pub fn read(raw: &Value) -> Option<Box<Control>> {
             control::CHAIN_KEY_ID => c.chain_key_id = any_str(v).map(str::to_string),
             control::KEY_LINEAGE => c.key_lineage = any_strings(v),
             control::SIGNER => c.signer = any_str(v).map(str::to_string),
+            control::BODY if signal == Signal::Traces => c.body = any_str(v).unwrap_or_default().to_string(),
             _ => {}
         }
     }
@@ -54,11 +57,17 @@ pub fn read(raw: &Value) -> Option<Box<Control>> {
     if let (Some(id), Some(seq)) = (pred_id, pred_seq) {
         c.predecessor = Some((id, seq, pred_hash));
     }
-    c.time_unix_nano = match raw.get("timeUnixNano") {
+    let time = match signal {
+        Signal::Logs => raw.get("timeUnixNano").or_else(|| raw.get("time_unix_nano")),
+        Signal::Traces => raw.get("startTimeUnixNano").or_else(|| raw.get("start_time_unix_nano")),
+    };
+    c.time_unix_nano = match time {
         Some(Value::String(s)) => s.parse().unwrap_or(0),
         Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
         _ => 0,
     };
-    c.body = raw.pointer("/body/stringValue").and_then(Value::as_str).unwrap_or_default().to_string();
+    if signal == Signal::Logs {
+        c.body = raw.pointer("/body/stringValue").and_then(Value::as_str).unwrap_or_default().to_string();
+    }
     Some(Box::new(c))
 }

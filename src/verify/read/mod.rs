@@ -1,5 +1,6 @@
 //! Input readers. They only read: files → JSON values → OTLP/JSON export
-//! requests → each record's record hash, stamp and control facts, handed
+//! requests of logs or traces → each record's record hash, stamp, control
+//! facts and content-hash check, handed
 //! to a callback as they are found. What the records mean is for the
 //! rules (`verify::rules`).
 
@@ -9,8 +10,9 @@ pub mod json;
 pub mod s3;
 pub mod stamp;
 
-use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, json as otlp_json};
+use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, Signal, json as otlp_json};
 use crate::core::chain::Hash;
+use crate::core::{content_hash, vocab};
 use crate::verify::records::Control;
 use serde_json::Value;
 use stamp::StampRead;
@@ -28,8 +30,13 @@ pub enum Item<'v> {
 
 /// A record as read.
 pub struct RecordRead<'v> {
+    /// The signal of its request: a log record or a span.
+    pub signal: Signal,
     /// SHA-256 of its canonical form (SPEC §2.7).
     pub record_hash: Hash,
+    /// The check of its `audit.content_hash` against its body (SPEC §4.6),
+    /// when it carries one.
+    pub content_hash: Option<ContentHashRead>,
     /// Its stamp; `None` when it carries no stamp attribute at all.
     pub stamp: Option<Result<StampRead<'v>, String>>,
     /// What it says when it is a control record.
@@ -53,14 +60,38 @@ pub fn read_value<'v>(
         return Ok(());
     }
     f(Item::Request);
-    let mut sink = Sink { f, hasher: RecordHasher::default(), index: 0 };
-    otlp_json::walk_logs(value, scratch, &mut sink)
+    let signal = otlp_json::signal_of(value);
+    let mut sink = Sink { f, hasher: RecordHasher::default(), index: 0, signal };
+    otlp_json::walk_signal(signal, value, scratch, &mut sink)
+}
+
+/// What the content-hash check of a record found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentHashRead {
+    /// `None` when the body matches; why not otherwise.
+    pub mismatch: Option<String>,
+    /// The processor marked it when stamping (`audit.integrity.content_hash_check`).
+    pub marked: bool,
+}
+
+fn content_hash_read(raw: &Value) -> Option<ContentHashRead> {
+    let outcome = content_hash::check_json(raw)?;
+    let marked = raw.get("attributes").and_then(Value::as_array).into_iter().flatten().any(|kv| {
+        kv.get("key").and_then(Value::as_str) == Some(vocab::CONTENT_HASH_CHECK)
+            && kv.pointer("/value/stringValue").and_then(Value::as_str) == Some(vocab::CONTENT_HASH_MISMATCH)
+    });
+    let mismatch = match outcome {
+        content_hash::Outcome::Match => None,
+        content_hash::Outcome::Mismatch(why) => Some(why.to_string()),
+    };
+    Some(ContentHashRead { mismatch, marked })
 }
 
 struct Sink<'f, F> {
     f: &'f mut F,
     hasher: RecordHasher,
     index: u32,
+    signal: Signal,
 }
 
 impl<'v, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v> for Sink<'_, F> {
@@ -74,8 +105,9 @@ impl<'v, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v> for Sink<'_, F> {
         let record = record.map(|(canonical, stamp)| {
             let stamp = (!stamp.is_empty()).then(|| stamp::read(stamp));
             // Only a stamped record can be one of the engine's own.
-            let control = stamp.as_ref().and_then(|_| control::read(raw));
-            RecordRead { record_hash: self.hasher.hash(canonical), stamp, control }
+            let control = stamp.as_ref().and_then(|_| control::read(raw, self.signal));
+            let content_hash = if self.signal == Signal::Logs { content_hash_read(raw) } else { None };
+            RecordRead { signal: self.signal, record_hash: self.hasher.hash(canonical), content_hash, stamp, control }
         });
         (self.f)(Item::Record { index, record });
     }

@@ -4,6 +4,7 @@
 
 pub mod checkpoints;
 pub mod content;
+pub mod content_hash;
 pub mod copies;
 pub mod end;
 pub mod epochs;
@@ -13,6 +14,7 @@ pub mod gaps;
 pub mod heartbeat;
 pub mod lineage;
 pub mod links;
+pub mod signal;
 pub mod stamps;
 
 use super::Options;
@@ -44,7 +46,7 @@ fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Findin
     Finding::new(severity, kind, message)
 }
 
-/// Applies rules 1–8 and 10 to one stream's records (`entries`, in any
+/// Applies rules 1–8 and 10–12 to one stream's records (`entries`, in any
 /// order) and the checkpoint-file lines of that stream.
 pub fn stream(
     c: &Collected,
@@ -69,9 +71,12 @@ pub fn stream(
     let ended = end::check(c, slots, checked.anchored, gaps.last_sequence, &mut findings);
     heartbeat::check(slots, &checked, &facts, ended, options, &mut findings);
     expectations::check(algorithm, !checked.valid.is_empty(), options, &mut findings);
+    content_hash::check(c, slots, &mut findings);
+    let signal = signal::check(c, slots, &mut findings);
 
     let report = StreamReport {
         stream_id: stream_id.to_string(),
+        signal,
         verdict: Verdict::Pass,
         algorithm: algorithm.name().to_string(),
         chain_key_id,

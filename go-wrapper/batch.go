@@ -1,0 +1,228 @@
+package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapper"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/zap"
+)
+
+// batch is one ConsumeLogs or ConsumeTraces call as the shared path sees
+// it: the records, and what to do with them, by signal.
+type batch struct {
+	// records is how many records came in.
+	records int
+	// classify evaluates the selection and partition rules per record.
+	classify func() classification
+	// marshal gives the batch as OTLP protobuf, once.
+	marshal func() ([]byte, error)
+	// attributes are the attribute maps of the batch's records, in
+	// request order (resource, scope, record).
+	attributes func() []pcommon.Map
+	// join appends the engine's own records to the batch.
+	join func(own ownRecords)
+	// count is how many records the batch holds now.
+	count func() int
+	// forward hands the batch to the next consumer.
+	forward func(ctx context.Context) error
+}
+
+// call is one engine call of a batch: the stream and its stamps.
+type call struct {
+	st     *stream
+	stamps *stampSet
+	own    ownRecords
+}
+
+// group is the records of one batch that join one stream.
+type group struct {
+	st        *stream
+	selection []byte // nil: every record of the batch
+	// overflow: the stream is the overflow stream of partitions beyond
+	// max_streams.
+	overflow bool
+}
+
+// consume stamps a batch, one engine call per stream it feeds, writes the
+// stamps onto its records, appends the engines' own records, forwards it
+// and settles every call with the next consumer's verdict. It may run
+// concurrently; each engine keeps its sequence numbers unique and gap-free
+// across calls.
+//
+// Telemetry as processorhelper records it: the time until the batch is
+// handed on, the records in, and the records out (the batch's, plus the
+// engine's own records that travel with it; 0 when it is refused).
+func (s *stamper) consume(ctx context.Context, b *batch) error {
+	start := time.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.running {
+		return s.unstamped(ctx, b, start, errNotRunning)
+	}
+	c := b.classify()
+	s.tel.unselected(ctx, b.records-c.chosen)
+	if c.chosen == 0 {
+		// Nothing to stamp: the batch passes through untouched.
+		s.tel.processed(ctx, start, b.records, b.records)
+		return b.forward(ctx)
+	}
+	groups, err := s.groups(c)
+	if err != nil {
+		return s.unstamped(ctx, b, start, err)
+	}
+	req, err := b.marshal()
+	if err != nil {
+		return s.unstamped(ctx, b, start, consumererror.NewPermanent(err))
+	}
+	calls, err := s.stampGroups(ctx, req, groups)
+	if err != nil {
+		return s.unstamped(ctx, b, start, err)
+	}
+	// Check and decode everything before changing the batch, so that a
+	// failure leaves it as it came (and forward_unstamped forwards it
+	// clean).
+	maps := b.attributes()
+	keys := attributeKeys()
+	for i := range calls {
+		if err = checkStamps(calls[i].stamps, len(maps), keys); err == nil {
+			calls[i].own, err = s.ops.decode(calls[i].stamps)
+		}
+		if err != nil {
+			// The numbers were issued and saved, but their records will
+			// not leave stamped: announce them as a gap.
+			s.abandon(calls)
+			return s.unstamped(ctx, b, start, consumererror.NewPermanent(err))
+		}
+	}
+	stamped := 0
+	for _, cl := range calls {
+		stamped += applyStamps(maps, cl.stamps.records, cl.stamps, keys)
+		s.tel.contentHash(ctx, cl.stamps.contentMatched, cl.stamps.contentMismatched)
+	}
+	s.tel.stamped(ctx, stamped)
+	for _, g := range groups {
+		if g.overflow {
+			s.tel.overflowed(ctx, countSelected(g.selection))
+		}
+	}
+	for _, cl := range calls {
+		if cl.own.n > 0 {
+			s.tel.checkpoints(ctx, cl.stamps.checkpoints)
+			b.join(cl.own)
+		}
+	}
+	s.tel.processed(ctx, start, b.records, b.count())
+	ids := make([]uint64, len(calls))
+	for i, cl := range calls {
+		ids[i] = cl.stamps.batchID
+		cl.stamps.free()
+	}
+
+	err = b.forward(ctx)
+	for i, cl := range calls {
+		if ids[i] != 0 {
+			s.settle(cl.st, ids[i], err == nil)
+		}
+	}
+	return err
+}
+
+// groups splits the selected records by stream: the one stream, or each
+// record's partition (opening its stream on first use).
+func (s *stamper) groups(c classification) ([]group, error) {
+	if s.parts == nil {
+		return []group{{st: s.single, selection: c.selected}}, nil
+	}
+	var groups []group
+	index := map[string]int{}
+	for i, sel := range c.selected {
+		if sel == 0 {
+			continue
+		}
+		key := c.keys[i]
+		g, ok := index[key]
+		if !ok {
+			st, overflow, err := s.parts.get(key)
+			if err != nil {
+				return nil, err
+			}
+			// Partitions beyond max_streams share the overflow stream.
+			for j := range groups {
+				if groups[j].st == st {
+					g, ok = j, true
+				}
+			}
+			if !ok {
+				g = len(groups)
+				groups = append(groups, group{st: st, selection: make([]byte, len(c.selected)), overflow: overflow})
+			}
+			index[key] = g
+		}
+		groups[g].selection[i] = 1
+	}
+	return groups, nil
+}
+
+func countSelected(sel []byte) int {
+	n := 0
+	for _, b := range sel {
+		n += int(b)
+	}
+	return n
+}
+
+// stampGroups makes one engine call per group. When one fails, the calls
+// already made are settled as not delivered (their numbers become an
+// announced gap) and freed.
+func (s *stamper) stampGroups(ctx context.Context, req []byte, groups []group) ([]call, error) {
+	calls := make([]call, 0, len(groups))
+	for _, g := range groups {
+		stamps, err := g.st.eng.stamp(s.ops.code, req, g.selection, time.Now())
+		if err != nil {
+			if errorCode(err) == resultContentHashMismatch {
+				s.tel.contentHash(ctx, 0, 1)
+			}
+			s.abandon(calls)
+			return nil, classify(err)
+		}
+		s.issued(ctx, g.st, stamps)
+		calls = append(calls, call{st: g.st, stamps: stamps})
+	}
+	return calls, nil
+}
+
+// abandon settles calls whose records will not leave stamped, and frees
+// their stamps.
+func (s *stamper) abandon(calls []call) {
+	for _, cl := range calls {
+		if cl.stamps.issued() {
+			s.settle(cl.st, cl.stamps.batchID, false)
+		}
+		cl.stamps.free()
+	}
+}
+
+// unstamped handles a batch that could not be stamped: by default it is
+// refused with err (fail closed: the receiver tells the client to retry,
+// or drops a permanent failure); with on_error: forward_unstamped it goes
+// on without stamps, counted.
+func (s *stamper) unstamped(ctx context.Context, b *batch, start time.Time, err error) error {
+	n := b.records
+	if s.cfg.OnError != OnErrorForwardUnstamped {
+		s.tel.failed(ctx, 0)
+		s.tel.processed(ctx, start, n, 0)
+		s.logger.Warn("auditchain refused a batch it could not stamp",
+			zap.String("signal", s.signal.String()),
+			zap.Int("records", n),
+			zap.Bool("permanent", consumererror.IsPermanent(err)),
+			zap.Error(err))
+		return err
+	}
+	s.tel.failed(ctx, n)
+	s.tel.processed(ctx, start, n, n)
+	s.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
+		zap.String("signal", s.signal.String()), zap.Int("records", n), zap.Error(err))
+	return b.forward(ctx)
+}
