@@ -258,7 +258,18 @@ bench-rust:
 bench-go: $(GO_LIB)
 	cd go-wrapper && $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 .
 
-bench: bench-rust bench-go bench-e2e
+# Issue 12's side-by-side: none / attributes / transform SHA256(body) /
+# auditchain plain / auditchain keyed, with the nop and the file exporter,
+# interleaved over rounds, each driven to saturation by separate load
+# processes; prints records/s, collector CPU µs/record, peak RSS, bytes per
+# exported record and same-round ratios. Env: BENCH_ROUNDS, BENCH_SECONDS,
+# BENCH_BATCH, BENCH_SENDERS, BENCH_PROCESSES, BENCH_PIPELINES, BENCH_JSON
+# (see tests/e2e/bench_pipelines.py). Run it on an otherwise idle machine.
+.PHONY: bench-collector
+bench-collector: $(COLLECTOR) $(CLI) $(VENV_STAMP)
+	$(VENV)/bin/python tests/e2e/bench_pipelines.py
+
+bench: bench-rust bench-go bench-e2e bench-collector
 
 # ---- Go module with the prebuilt core ----------------------------------------
 #
