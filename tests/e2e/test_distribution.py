@@ -21,6 +21,7 @@ from conftest import FIGURES
 from harness import (
     COLLECTOR,
     DISTRIBUTION,
+    REPO,
     STREAM_EVENT,
     Collector,
     Export,
@@ -53,9 +54,13 @@ def env_for(config: Path, work: Path) -> dict[str, str]:
         if name.endswith("_DIR"):
             env[name] = str(work / name.lower())
         elif name.endswith("_ENDPOINT"):
-            env[name] = f"127.0.0.1:{free_port()}"
+            # A URL where the default is one (otlp_http), host:port otherwise.
+            scheme = "http://" if default[2:].startswith("http") else ""
+            env[name] = f"{scheme}127.0.0.1:{free_port()}"
         elif name.endswith("_PORT"):
             env[name] = str(free_port())
+        elif name.endswith("_POLICY"):
+            env[name] = str(REPO / default[2:])
         elif name.endswith("_STREAM_NAME"):
             env[name] = f"validate-{config.stem}"
         elif default:
@@ -72,7 +77,10 @@ def test_every_shipped_config_is_listed():
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_shipped_config_is_valid_with_its_defaults(binaries, config, tmp_path):
-    out = validate(DISTRIBUTION / config, cwd=tmp_path)
+    # From the repository root, as `make run` starts the collector: the
+    # defaults' relative paths (a policy file) are relative to it; validate
+    # creates nothing there.
+    out = validate(DISTRIBUTION / config, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -231,3 +239,28 @@ def record_key(r) -> str | None:
         return json.loads(r.body)["details"]["request_id"]
     except (TypeError, ValueError, KeyError):
         return None
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_shipped_config_keeps_what_it_acknowledged(config):
+    """Statically, what `make crash-test` shows under SIGKILL: every file
+    exporter writes in rotation mode (no in-memory buffer, never
+    truncating, never deleting) and never with `append` or `compression`;
+    every sending queue is persistent (an in-memory queue acknowledges
+    batches it would lose)."""
+    import yaml
+
+    doc = yaml.safe_load((DISTRIBUTION / config).read_text())
+    for name, exp in (doc.get("exporters") or {}).items():
+        exp = exp or {}
+        if name.split("/")[0] == "file":
+            rotation = exp.get("rotation") or {}
+            assert rotation, f"{config}: {name} has no rotation section (it would buffer writes in memory)"
+            assert rotation.get("max_backups") == 0 and rotation.get("max_days") == 0, f"{config}: {name} deletes old files"
+            assert not exp.get("append") and not exp.get("compression"), f"{config}: {name}: append/compression"
+        queue = exp.get("sending_queue")
+        if queue and queue.get("enabled", True):
+            assert queue.get("storage"), f"{config}: {name}'s sending_queue is in memory: a crash loses what it acknowledged"
+    for name, ext in (doc.get("extensions") or {}).items():
+        if name.split("/")[0] == "file_storage":
+            assert (ext or {}).get("fsync") is True, f"{config}: {name} without fsync: true"

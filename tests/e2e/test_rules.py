@@ -53,7 +53,7 @@ def test_seed_003_rules_as_ottl_and_as_rego(binaries, tmp_path):
         "AUDITCHAIN_DATA_DIR": str(tmp_path / "data"),
         "AUDITCHAIN_POLICY": str(EXAMPLES / "audit.rego"),
     }
-    collector = Collector(EXAMPLES / "rules.yaml", tmp_path / "collector.log", cwd=tmp_path, extra_env=env)
+    collector = Collector(EXAMPLES / "rules.yaml", tmp_path / "collector.log", cwd=tmp_path, env=env)
     try:
         collector.start([grpc, http])
         client = audit_client.AuditClient("grpc", f"127.0.0.1:{grpc}", "api")
