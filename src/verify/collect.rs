@@ -111,7 +111,7 @@ fn in_parallel(
                     let mut part = Collected { files, ..Default::default() };
                     let mut part_errors = Vec::new();
                     let mut scratch = Scratch::new();
-                    let mut values = json::Values::with_limit(&run[start..end], line, limits.max_value_bytes);
+                    let mut values = json::Values::over(&run[start..end], line, limits.max_value_bytes);
                     while let Some((line, value)) = values.next_value() {
                         take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
                     }
@@ -134,7 +134,7 @@ fn line_cuts(bytes: &[u8], parts: usize, first_line: u64) -> Vec<(usize, u64)> {
         let target = (bytes.len() * k / parts).max(last);
         let Some(nl) = bytes[target..].iter().position(|&b| b == b'\n') else { break };
         let at = target + nl + 1;
-        line += bytes[last..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        line += json::newlines(&bytes[last..at]);
         cuts.push((at, line));
         last = at;
     }

@@ -564,31 +564,31 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
             "a value must have exactly one of stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue",
         ));
     }
-    let known = matches!(
-        k.as_str(),
-        "stringValue"
-            | "string_value"
-            | "boolValue"
-            | "bool_value"
-            | "intValue"
-            | "int_value"
-            | "doubleValue"
-            | "double_value"
-            | "arrayValue"
-            | "array_value"
-            | "kvlistValue"
-            | "kvlist_value"
-            | "bytesValue"
-            | "bytes_value"
-    );
-    if !known {
-        return Err(unknown(k));
-    }
-    if v.is_null() {
-        // protobuf's JSON mapping: a null field is an absent one.
-        return Ok(Any::None);
-    }
+    // A null member is an absent one (protobuf's JSON mapping), once its
+    // name is known to be an AnyValue member.
     Ok(match k.as_str() {
+        name if v.is_null() => {
+            const MEMBERS: [&str; 14] = [
+                "stringValue",
+                "string_value",
+                "boolValue",
+                "bool_value",
+                "intValue",
+                "int_value",
+                "doubleValue",
+                "double_value",
+                "arrayValue",
+                "array_value",
+                "kvlistValue",
+                "kvlist_value",
+                "bytesValue",
+                "bytes_value",
+            ];
+            if !MEMBERS.contains(&name) {
+                return Err(unknown(name));
+            }
+            Any::None
+        }
         "stringValue" | "string_value" => Any::String(string(v)?),
         "boolValue" | "bool_value" => Any::Bool(v.as_bool().ok_or_else(|| invalid("boolValue must be true or false"))?),
         "intValue" | "int_value" => Any::Int(int64(v)?),
@@ -613,7 +613,8 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
             }
             Any::Kvlist(values)
         }
-        _ => Any::Bytes(bytes_value(string(v)?)?),
+        "bytesValue" | "bytes_value" => Any::Bytes(bytes_value(string(v)?)?),
+        other => return Err(unknown(other)),
     })
 }
 

@@ -106,6 +106,34 @@ pub fn parse_strict(text: &[u8]) -> Result<Value, serde_json::Error> {
 
 // ---- Finding where a value ends, without parsing it ----
 
+/// The line breaks in `bytes` (written so that it vectorises).
+pub fn newlines(bytes: &[u8]) -> u64 {
+    bytes.chunks(255).map(|c| u64::from(c.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>())).sum()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The first byte from `i` that can end or escape a JSON string (`"`,
+/// `\`, a control character), eight bytes at a time; `limit` when none.
+fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while i + 8 <= limit {
+        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        let hit = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < limit && !matches!(buf[i], b'"' | b'\\' | 0..0x20) {
+        i += 1;
+    }
+    i
+}
+
 /// Why the scanner gave up on a value at a byte offset.
 enum Scan {
     /// The value's text ends just before this offset.
@@ -139,13 +167,16 @@ fn scan(buf: &[u8], p: usize, at_eof: bool, max: usize) -> Scan {
         b'"' => {
             let mut i = p + 1;
             while i < limit {
-                match buf[i] {
-                    b'"' => return Scan::End(i + 1),
-                    b'\\' => i += 1,
-                    c if c < 0x20 => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
-                    _ => {}
+                i = string_stop(buf, i, limit);
+                match buf.get(i).filter(|_| i < limit) {
+                    Some(b'"') => return Scan::End(i + 1),
+                    Some(b'\\') if buf.get(i + 1).is_some_and(|&c| c < 0x20) => {
+                        return Scan::Fail(i + 1, "line ends inside a string (a torn line?)".into());
+                    }
+                    Some(b'\\') => i += 2,
+                    Some(_) => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
+                    None => break,
                 }
-                i += 1;
             }
             return over(i.min(limit));
         }
@@ -159,15 +190,19 @@ fn scan(buf: &[u8], p: usize, at_eof: bool, max: usize) -> Scan {
     let mut in_string = false;
     let mut i = p;
     while i < limit {
-        let b = buf[i];
         if in_string {
-            match b {
-                b'"' => in_string = false,
-                b'\\' => i += 1,
-                c if c < 0x20 => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
-                _ => {}
+            i = string_stop(buf, i, limit);
+            match buf.get(i).filter(|_| i < limit) {
+                Some(b'"') => in_string = false,
+                Some(b'\\') if buf.get(i + 1).is_some_and(|&c| c < 0x20) => {
+                    return Scan::Fail(i + 1, "line ends inside a string (a torn line?)".into());
+                }
+                Some(b'\\') => i += 1,
+                Some(_) => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
+                None => break,
             }
         } else {
+            let b = buf[i];
             match b {
                 b'"' => in_string = true,
                 b'{' | b'[' => {
@@ -279,11 +314,15 @@ fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
 /// cannot be read.
 pub type Found = (u64, Result<Value, String>);
 
-/// The JSON values of a byte stream, read a block at a time. Memory: one
-/// value of at most [`MAX_VALUE_BYTES`] plus a block.
-pub struct Values<R> {
+/// The JSON values of a byte stream, read a block at a time (memory: one
+/// value of at most [`MAX_VALUE_BYTES`] plus a block), or of bytes already
+/// in memory, read in place.
+pub struct Values<'a, R> {
     src: R,
-    buf: Vec<u8>,
+    /// What was read from `src` and not yet dropped.
+    owned: Vec<u8>,
+    /// The bytes when they were handed over whole ([`Values::over`]).
+    borrowed: Option<&'a [u8]>,
     pos: usize,
     /// The line `pos` is on.
     line: u64,
@@ -300,16 +339,27 @@ pub struct Values<R> {
     max_value: usize,
 }
 
-impl<R: Read> Values<R> {
-    pub fn new(src: R, first_line: u64) -> Values<R> {
+impl<'a> Values<'a, std::io::Empty> {
+    /// The values of bytes in memory, read where they are.
+    pub fn over(bytes: &'a [u8], first_line: u64, max_value: usize) -> Values<'a, std::io::Empty> {
+        let mut v = Values::with_limit(std::io::empty(), first_line, max_value);
+        v.borrowed = Some(bytes);
+        v.eof = true;
+        v
+    }
+}
+
+impl<R: Read> Values<'_, R> {
+    pub fn new(src: R, first_line: u64) -> Self {
         Values::with_limit(src, first_line, MAX_VALUE_BYTES)
     }
 
     /// With another bound on a value's length (for tests).
-    pub fn with_limit(src: R, first_line: u64, max_value: usize) -> Values<R> {
+    pub fn with_limit(src: R, first_line: u64, max_value: usize) -> Self {
         Values {
             src,
-            buf: Vec::new(),
+            owned: Vec::new(),
+            borrowed: None,
             pos: 0,
             line: first_line,
             base: 0,
@@ -319,6 +369,10 @@ impl<R: Read> Values<R> {
             skipping: false,
             max_value,
         }
+    }
+
+    fn data(&self) -> &[u8] {
+        self.borrowed.unwrap_or(&self.owned)
     }
 
     /// How far the stream has been consumed, in bytes.
@@ -336,8 +390,12 @@ impl<R: Read> Values<R> {
     /// more is scanned again from its start, so its reads grow
     /// geometrically: its bytes are scanned a bounded number of times.
     fn fill_at_least(&mut self, want: usize) {
+        if self.borrowed.is_some() {
+            self.eof = true;
+            return;
+        }
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.owned.drain(..self.pos);
             self.base += self.pos as u64;
             let pos = self.pos;
             self.doomed.retain_mut(|d| {
@@ -346,33 +404,23 @@ impl<R: Read> Values<R> {
             });
             self.pos = 0;
         }
-        let start = self.buf.len();
-        let want = want.max(BLOCK);
-        self.buf.resize(start + want, 0);
-        let mut got = 0;
-        while got < want {
-            match self.src.read(&mut self.buf[start + got..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.read_error = Some(e.to_string());
-                    self.eof = true;
-                    break;
-                }
+        let want = want.max(BLOCK) as u64;
+        // `take` + `read_to_end` append without zeroing the room first.
+        match (&mut self.src).take(want).read_to_end(&mut self.owned) {
+            Ok(n) if (n as u64) < want => self.eof = true,
+            Ok(_) => {}
+            Err(e) => {
+                self.read_error = Some(e.to_string());
+                self.eof = true;
             }
         }
-        self.buf.truncate(start + got);
     }
 
     /// Makes sure `n` bytes after the current position are at hand, unless
     /// the stream ends before.
     pub fn fill_to(&mut self, n: usize) {
-        while !self.eof && self.buf.len() - self.pos < n {
-            self.fill_at_least(n - (self.buf.len() - self.pos));
+        while !self.eof && self.data().len() - self.pos < n {
+            self.fill_at_least(n - (self.data().len() - self.pos));
         }
     }
 
@@ -383,7 +431,7 @@ impl<R: Read> Values<R> {
         if !self.doomed.is_empty() || self.skipping {
             return None;
         }
-        let rest = &self.buf[self.pos..];
+        let rest = &self.data()[self.pos..];
         let end = if self.eof { rest.len() } else { rest.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1) };
         Some((&rest[..end], self.line))
     }
@@ -391,7 +439,7 @@ impl<R: Read> Values<R> {
     /// Consumes `len` bytes that were read elsewhere.
     pub fn skip(&mut self, len: usize) {
         let end = self.pos + len;
-        self.line += self.buf[self.pos..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line += newlines(&self.data()[self.pos..end]);
         self.pos = end;
     }
 
@@ -403,25 +451,25 @@ impl<R: Read> Values<R> {
     pub fn next_value(&mut self) -> Option<Found> {
         loop {
             if self.skipping {
-                match self.buf[self.pos..].iter().position(|&b| b == b'\n') {
+                match self.data()[self.pos..].iter().position(|&b| b == b'\n') {
                     Some(n) => {
                         self.advance_to(self.pos + n + 1);
                         self.skipping = false;
                     }
                     None if self.eof => {
-                        self.pos = self.buf.len();
+                        self.pos = self.data().len();
                         self.skipping = false;
                     }
                     None => {
-                        self.pos = self.buf.len();
+                        self.pos = self.data().len();
                         self.fill();
                     }
                 }
                 continue;
             }
-            let ws = self.buf[self.pos..].iter().position(|b| !b.is_ascii_whitespace());
+            let ws = self.data()[self.pos..].iter().position(|b| !b.is_ascii_whitespace());
             let Some(n) = ws else {
-                self.advance_to(self.buf.len());
+                self.advance_to(self.data().len());
                 if self.eof {
                     return self.read_error.take().map(|e| (self.line, Err(e)));
                 }
@@ -439,18 +487,18 @@ impl<R: Read> Values<R> {
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
                 return Some(self.give_up(p, why));
             }
-            match scan(&self.buf, p, self.eof, self.max_value) {
-                Scan::NeedMore => self.fill_at_least(self.buf.len() - p),
+            match scan(self.data(), p, self.eof, self.max_value) {
+                Scan::NeedMore => self.fill_at_least(self.data().len() - p),
                 Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
                 Scan::End(end) => {
                     let line = self.line;
-                    return Some(match parse_strict(&self.buf[p..end]) {
+                    return Some(match parse_strict(&self.data()[p..end]) {
                         Ok(v) => {
                             self.advance_to(end);
                             (line, Ok(v))
                         }
                         Err(e) => {
-                            let z = p + error_offset(&self.buf[p..end], &e);
+                            let z = p + error_offset(&self.data()[p..end], &e);
                             self.fail(p, z, format!("not JSON: {e}"))
                         }
                     });
@@ -463,24 +511,24 @@ impl<R: Read> Values<R> {
     /// and reading resumes at the next line.
     fn fail(&mut self, p: usize, z: usize, why: String) -> Found {
         let line = self.line;
-        self.doomed.extend(doomed(&self.buf, p, z).into_iter().map(|start| (start, line)));
+        self.doomed.extend(doomed(self.data(), p, z).into_iter().map(|start| (start, line)));
         self.doomed.make_contiguous().sort_unstable();
         self.give_up(p, why)
     }
 
     fn give_up(&mut self, p: usize, why: String) -> Found {
         let line = self.line;
-        if let Some(q) = glued(&self.buf, p) {
+        if let Some(q) = glued(self.data(), p) {
             // A torn write with the next one appended to it: the next
             // starts on this line.
             self.advance_to(q);
             return (line, Err(why));
         }
-        match self.buf[p..].iter().position(|&b| b == b'\n') {
+        match self.data()[p..].iter().position(|&b| b == b'\n') {
             Some(n) => self.advance_to(p + n + 1),
-            None if self.eof => self.advance_to(self.buf.len()),
+            None if self.eof => self.advance_to(self.data().len()),
             None => {
-                self.advance_to(self.buf.len());
+                self.advance_to(self.data().len());
                 self.skipping = true;
             }
         }
@@ -490,7 +538,7 @@ impl<R: Read> Values<R> {
 
 /// The JSON values in `bytes`, each with the 1-based line it starts on.
 pub fn json_values(bytes: &[u8]) -> Vec<Found> {
-    let mut values = Values::new(bytes, 1);
+    let mut values = Values::over(bytes, 1, MAX_VALUE_BYTES);
     std::iter::from_fn(|| values.next_value()).collect()
 }
 
@@ -500,6 +548,26 @@ mod tests {
 
     fn lines_and_errors(text: &[u8]) -> Vec<(u64, bool)> {
         json_values(text).into_iter().map(|(l, v)| (l, v.is_ok())).collect()
+    }
+
+    #[test]
+    fn the_fast_scans_agree_with_the_plain_ones() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let len = (x % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    [b'a', b'"', b'\\', b'\n', 0x1f, 0x20, 0x7f, 0xff, b'x', b'y'][(x % 10) as usize]
+                })
+                .collect();
+            let plain = bytes.iter().position(|&b| matches!(b, b'"' | b'\\' | 0..0x20)).unwrap_or(len);
+            assert_eq!(string_stop(&bytes, 0, len), plain, "{bytes:?}");
+            assert_eq!(newlines(&bytes), bytes.iter().filter(|&&b| b == b'\n').count() as u64);
+        }
+        assert_eq!(newlines(&vec![b'\n'; 1000]), 1000);
     }
 
     #[test]
