@@ -514,3 +514,25 @@ fn record_fields_follow_the_same_grammar() {
     l[0]["resourceLogs"][0]["resource"] = serde_json::Value::Null;
     assert!(auditchain::core::canonical::log_records_from_json(&l[0]).is_ok());
 }
+
+#[test]
+fn an_object_with_a_stream_id_is_a_checkpoint_line_or_unreadable() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = text_of(&exported("lines", 1));
+    for bad in [
+        r#"{"stream_id":5,"sequence":2,"note":"x"}"#,
+        r#"{"stream_id":"s","note":"x"}"#,
+        r#"{"stream_id":"s","sequence":2,"note":"x","end":false}"#,
+        r#"{"stream_id":"s","sequence":2,"note":"x","resourceLogs":[]}"#,
+    ] {
+        text.push_str(bad);
+        text.push('\n');
+    }
+    std::fs::write(d.path().join("audit.jsonl"), text).unwrap();
+    let r = verified(d.path());
+    let messages: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(r.inputs.unreadable, 4, "{messages:?}");
+    assert!(messages.iter().all(|m| m.starts_with("not a checkpoint line")), "{messages:?}");
+    assert_eq!(r.inputs.checkpoint_lines, 0);
+    assert_eq!(r.verdict, Verdict::Incomplete);
+}

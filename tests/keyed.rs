@@ -878,3 +878,84 @@ fn a_week_old_copy_whose_last_stream_ended_cleanly_is_stale_when_expected() {
     let r = verify(&[out.path().to_path_buf()], &expecting(&k, t + 7 * 24 * 3600 * SEC, &["host"], &[]));
     assert_eq!(error_kinds(&r), vec![Kind::HeartbeatMissing]);
 }
+
+// ---- SPEC §5.1, §8.8: key strings, heartbeat details ----
+
+#[test]
+fn key_strings_split_at_their_first_plus_signs_only() {
+    use auditchain::core::keys::ChainKey;
+    use auditchain::core::note::{NoteSigner, NoteVerifier};
+    // 0xfb bytes are "+/v7" in base64: the key data holds '+' signs.
+    let ck = ChainKey::from_secret("ops", [0xfb; 32]).unwrap();
+    let file = ck.to_file_string();
+    assert!(file.trim_end().rsplit_once('+').unwrap().1.contains('/') && file.matches('+').count() > 3, "{file}");
+    assert_eq!(ChainKey::parse(&file).unwrap().secret(), &[0xfb; 32]);
+    let seed = (0u8..=255).find(|&b| {
+        let v = NoteSigner::from_seed("ops", &[b; 32]).unwrap().verifier().public_key_string();
+        v.splitn(3, '+').nth(2).unwrap().contains('+')
+    });
+    let signer = NoteSigner::from_seed("ops", &[seed.expect("a public key with '+' in its data"); 32]).unwrap();
+    let public = signer.verifier().public_key_string();
+    assert_eq!(NoteVerifier::parse(&public).unwrap().id, signer.id);
+    assert_eq!(NoteSigner::parse(&signer.private_key_string()).unwrap().id, signer.id);
+    // Names: no '+', no white space (of any kind).
+    for bad in ["a+b", "a b", "a\u{a0}b", ""] {
+        assert!(ChainKey::from_secret(bad, [1; 32]).is_err(), "{bad:?}");
+        assert!(NoteSigner::from_seed(bad, &[1; 32]).is_err(), "{bad:?}");
+    }
+    assert!(ChainKey::from_secret("ops-2026.a_é", [1; 32]).is_ok());
+}
+
+/// Verifies at `as_of` with a max delay of 10 s.
+fn verify_at(dir: &Path, k: &Keys, as_of: u64) -> Report {
+    verify(&[dir.to_path_buf()], &options(&[k], as_of))
+}
+
+#[test]
+fn the_newest_checkpoint_may_be_exactly_interval_plus_max_delay_old() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let l = lines(&run(&e, &mut t, 4, false));
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "audit.jsonl", &l);
+    let newest = verify_at(out.path(), &k, t).streams[0].newest_checkpoint.clone().unwrap();
+    let newest = auditchain::core::time::parse_rfc3339(&newest).unwrap();
+    // Interval 60 s (the newest checkpoint's) + max delay 10 s: not more.
+    let limit = newest + 70 * SEC;
+    assert_eq!(verify_at(out.path(), &k, limit).verdict, Verdict::Pass);
+    assert_eq!(error_kinds(&verify_at(out.path(), &k, limit + 1)), vec![Kind::HeartbeatMissing]);
+}
+
+#[test]
+fn a_pause_between_checkpoints_is_excused_only_by_a_restart_in_between() {
+    let k = keys("ops");
+    let out = tempfile::tempdir().unwrap();
+    // An engine that nobody calls for five minutes: no heartbeat in between.
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let mut reqs = run(&e, &mut t, 2, false);
+    t += 300 * SEC;
+    reqs.extend(run(&e, &mut t, 2, true));
+    write_lines(out.path(), "audit.jsonl", &lines(&reqs));
+    let r = verify_at(out.path(), &k, t);
+    assert_eq!(error_kinds(&r), vec![Kind::HeartbeatMissing]);
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::HeartbeatMissing).unwrap();
+    assert!(f.first.is_some() && f.last.is_some(), "between two checkpoints: {f:?}");
+    // The same pause across a crash and restart: the resume record, made
+    // between the two checkpoints, explains it.
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let mut reqs = run(&e, &mut t, 2, false);
+    drop(e);
+    t += 300 * SEC;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    reqs.extend(run(&e, &mut t, 2, true));
+    write_lines(out.path(), "audit.jsonl", &lines(&reqs));
+    let r = verify_at(out.path(), &k, t);
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
+    assert!(r.streams[0].findings.iter().any(|f| f.kind == Kind::Restart));
+}
