@@ -350,8 +350,16 @@ func TestSignedCheckpoints(t *testing.T) {
 	}
 	require.NoError(t, sc.Err())
 	require.Len(t, lines, len(cps), "one line per checkpoint")
+	assert.Equal(t, true, lines[len(lines)-1]["end"], "the final checkpoint's line: %v", lines[len(lines)-1])
 	for i, line := range lines {
-		assert.Len(t, line, 3, "exactly stream_id, sequence, note: %v", line)
+		// The final checkpoint of the clean shutdown says so (SPEC §5.3).
+		members := 3
+		if _, ok := line["end"]; ok {
+			assert.Equal(t, true, line["end"])
+			assert.Equal(t, len(lines)-1, i, "only the last line ends the stream")
+			members = 4
+		}
+		assert.Len(t, line, members, "exactly stream_id, sequence, note (and end): %v", line)
 		assert.Equal(t, streamID, line["stream_id"])
 		assert.Equal(t, float64(cps[i].number()), line["sequence"])
 		assert.Equal(t, cps[i].body, line["note"])

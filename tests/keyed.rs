@@ -9,7 +9,7 @@ mod support;
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
-use auditchain::verify::report::{Kind, Report, Status, Verdict};
+use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
@@ -123,7 +123,7 @@ fn a_clean_keyed_stream_verifies_with_its_keys_and_fails_without() {
     let r = s.verify(s.t_end + 3600 * SEC);
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.streams[0].findings);
     let st = &r.streams[0];
-    assert_eq!(st.algorithm, "hmac-sha256-chain-v1");
+    assert_eq!(st.algorithm.as_deref(), Some("hmac-sha256-chain-v1"));
     assert!(st.ended && st.checkpoints >= 5, "{} checkpoints", st.checkpoints);
     assert_eq!(st.anchored_through, st.last_sequence - 1, "the final checkpoint covers everything before it");
     let epochs: Vec<u64> = records(&s.lines)
@@ -156,51 +156,6 @@ fn truncating_the_newest_records_is_detected_by_the_heartbeat() {
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
 }
 
-/// What an attacker without the key can do: recompute every link from
-/// record `from` on with the public, unkeyed algorithm.
-fn recompute_plain_links(lines: &mut [Value], from: u64) {
-    use sha2::Digest;
-    // Record hashes in file order, then the chain in sequence order.
-    let mut recs: Vec<(u64, [usize; 4], [u8; 32])> = Vec::new();
-    for (li, line) in lines.iter().enumerate() {
-        let canon = auditchain::core::canonical::log_records_from_json(line).unwrap();
-        let mut k = 0;
-        for (a, rl) in line["resourceLogs"].as_array().unwrap().iter().enumerate() {
-            for (b, sl) in rl["scopeLogs"].as_array().unwrap().iter().enumerate() {
-                for (c, r) in sl["logRecords"].as_array().unwrap().iter().enumerate() {
-                    recs.push((seq(r), [li, a, b, c], sha2::Sha256::digest(&canon[k]).into()));
-                    k += 1;
-                }
-            }
-        }
-    }
-    recs.sort();
-    let mut prev: Option<[u8; 32]> = None;
-    for (n, [li, a, b, c], rh) in recs {
-        let r = &mut lines[li]["resourceLogs"][a]["scopeLogs"][b]["logRecords"][c];
-        if n >= from {
-            let stream_id = attr(r, "audit.sequence.stream_id").unwrap()["stringValue"].as_str().unwrap().to_string();
-            let end = attr(r, "audit.sequence.end").is_some();
-            *attr_mut(r, "audit.integrity.algorithm") = json!({"stringValue": "sha256-chain-v1"});
-            r["attributes"].as_array_mut().unwrap().retain(|kv| kv["key"] != "audit.integrity.key_epoch");
-            *attr_mut(r, "audit.sequence.previous_hash") =
-                json!({"stringValue": auditchain::core::hex::to_hex(&prev.unwrap())});
-            let link = auditchain::core::chain::Link {
-                stream_id: &stream_id,
-                sequence: n,
-                key_epoch: 0,
-                end,
-                previous: prev.as_ref(),
-                record_hash: &rh,
-            };
-            *attr_mut(r, "audit.integrity.value") =
-                json!({"stringValue": auditchain::core::hex::to_hex(&link.sha256())});
-        }
-        prev =
-            auditchain::core::hex::from_hex(attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap());
-    }
-}
-
 #[test]
 fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
     let s = scenario();
@@ -222,9 +177,10 @@ fn rewriting_a_record_and_recomputing_every_later_hash_is_detected() {
     assert_eq!(r.status(), Status::Failed);
     let e = error_kinds(&r);
     // The recomputed links are internally consistent, but they are not the
-    // stream's algorithm, and every signed checkpoint after record 5 signs
-    // the original hashes.
-    assert!(e.contains(&Kind::MalformedStamp), "{e:?}");
+    // stream's algorithm (a downgrade, SPEC §8.1), and every signed
+    // checkpoint after record 5 signs the original hashes.
+    assert!(e.contains(&Kind::Downgrade), "{e:?}");
+    assert!(!e.contains(&Kind::MalformedStamp), "{e:?}");
     assert!(e.contains(&Kind::CheckpointMismatch), "{e:?}");
     assert!(!e.contains(&Kind::BrokenLink), "the attacker's links are consistent: {e:?}");
 
@@ -531,4 +487,475 @@ fn a_different_chain_key_on_a_continuing_lineage_is_reported_not_silently_ignore
         w.starts_with("key_file:") && w.contains("takes effect only when a stream starts without a keyed predecessor"),
         "{w}"
     );
+}
+
+// ---- Issue 8 and 13: keys without a start record, bounds, expectations ----
+
+/// The record hash of record `n` as the verifier computes it.
+fn record_hash_of(lines: &[Value], n: u64) -> [u8; 32] {
+    use sha2::Digest;
+    for line in lines {
+        let canon = auditchain::core::canonical::log_records_from_json(line).unwrap();
+        let recs = records(std::slice::from_ref(line));
+        if let Some(i) = recs.iter().position(|r| seq(r) == n) {
+            return sha2::Sha256::digest(&canon[i]).into();
+        }
+    }
+    panic!("no record {n}");
+}
+
+fn stream_id_of(lines: &[Value]) -> String {
+    attr(&records(lines)[0], "audit.sequence.stream_id").unwrap()["stringValue"].as_str().unwrap().to_string()
+}
+
+fn without(lines: &[Value], gone: impl Fn(u64) -> bool) -> Vec<Value> {
+    let mut out = lines.to_vec();
+    for line in &mut out {
+        for rl in line["resourceLogs"].as_array_mut().unwrap() {
+            for sl in rl["scopeLogs"].as_array_mut().unwrap() {
+                sl["logRecords"].as_array_mut().unwrap().retain(|r| !gone(seq(r)));
+            }
+        }
+    }
+    out
+}
+
+fn edit_body(lines: &mut [Value], n: u64) {
+    record_mut(lines, n)["body"] = json!({"stringValue": "edited"});
+}
+
+#[test]
+fn a_keyed_stream_whose_start_record_was_deleted_is_still_checked() {
+    let s = scenario();
+    let mut l = without(&s.lines, |n| n == 1);
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = s.verify(s.t_end);
+    // Before: key_required, and nothing else of the stream was checked.
+    assert_eq!(error_kinds(&r), vec![Kind::MissingRecords], "{:#?}", r.streams[0].findings);
+    assert_eq!(r.streams[0].missing, vec![[1, 1]]);
+    assert_eq!(
+        r.streams[0].chain_key_id.as_deref(),
+        Some(keys::load_chain_key(&s.keys.chain, "k").unwrap().id().as_str())
+    );
+    assert!(r.streams[0].findings.iter().any(|f| f.message.contains("derived from the chain key and its stream id")));
+    edit_body(&mut l, 6);
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = s.verify(s.t_end);
+    assert!(
+        kinds(&r, Severity::Error).contains(&(Kind::ContentMismatch, Some(6), None)),
+        "{:?}",
+        kinds(&r, Severity::Error)
+    );
+}
+
+/// Three streams of one collector, each ended cleanly and succeeded.
+fn three_generations(k: &Keys) -> (Vec<Vec<Value>>, u64) {
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let e = Engine::new(config(k, state.path(), None), t).unwrap();
+        out.push(lines(&run(&e, &mut t, 4, true)));
+    }
+    (out, t)
+}
+
+#[test]
+fn a_successor_whose_start_record_was_deleted_is_checked_with_the_next_ones_lineage() {
+    let k = keys("ops");
+    let (g, t) = three_generations(&k);
+    let out = tempfile::tempdir().unwrap();
+    let mut middle = without(&g[1], |n| n == 1);
+    let plain = records(&middle).iter().find(|r| event(r).is_none()).map(seq).unwrap();
+    edit_body(&mut middle, plain);
+    write_lines(out.path(), "a.jsonl", &g[0]);
+    write_lines(out.path(), "b.jsonl", &middle);
+    write_lines(out.path(), "c.jsonl", &g[2]);
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
+    let middle_id = stream_id_of(&g[1]);
+    let st = r.streams.iter().find(|s| s.stream_id == middle_id).unwrap();
+    let errors: Vec<Kind> = st.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.kind).collect();
+    // Its key derives from the lineage its successor's start record gives.
+    assert_eq!(errors, vec![Kind::MissingRecords, Kind::ContentMismatch], "{:#?}", st.findings);
+    assert!(st.findings.iter().any(|f| f.message.contains("the key lineage its successor records")));
+}
+
+/// Runs `verify` in a thread, failing when it does not end in 5 minutes.
+fn verify_bounded(dir: &Path, options: Options) -> Report {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || tx.send(verify(&[dir], &options)).unwrap());
+    rx.recv_timeout(std::time::Duration::from_secs(300)).expect("verify --key must not hang")
+}
+
+#[test]
+fn an_absurd_key_epoch_or_lineage_step_costs_a_finding_not_a_hang() {
+    let s = scenario();
+    // A key epoch of 10^12 on record 4.
+    let mut l = s.lines.clone();
+    *attr_mut(record_mut(&mut l, 4), "audit.integrity.key_epoch") = json!({"intValue": "1000000000000"});
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = verify_bounded(s.out.path(), options(&[&s.keys], s.t_end));
+    assert!(
+        kinds(&r, Severity::Error).contains(&(Kind::KeyEpochOutOfOrder, Some(4), None)),
+        "{:?}",
+        kinds(&r, Severity::Error)
+    );
+    // And numbered 2·10^12, so that the epoch rule alone allows it: the
+    // derivation bound refuses it.
+    *attr_mut(record_mut(&mut l, 4), "audit.sequence.number") = json!({"intValue": "2000000000000"});
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = verify_bounded(s.out.path(), options(&[&s.keys], s.t_end));
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::KeyEpochOutOfOrder).expect("reported");
+    assert_eq!(f.first, Some(2_000_000_000_000), "{:#?}", r.streams[0].findings);
+    assert!(f.message.contains("beyond what the stream justifies"), "{}", f.message);
+    // A lineage step "1000000000000:<id>" in a successor's start record.
+    let k = keys("ops");
+    let (g, t) = three_generations(&k);
+    let out = tempfile::tempdir().unwrap();
+    let mut second = g[1].clone();
+    let lineage = attr_mut(record_mut(&mut second, 1), "audit.stream.key_lineage");
+    let id = stream_id_of(&g[1]);
+    lineage["arrayValue"]["values"][1] = json!({"stringValue": format!("1000000000000:{id}")});
+    write_lines(out.path(), "b.jsonl", &second);
+    let r = verify_bounded(out.path(), options(&[&k], t));
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::KeyEpochOutOfOrder).expect("reported");
+    assert_eq!(f.sequence, Some(1));
+    assert!(f.message.contains("it would take 1000000000000 key derivations"), "{}", f.message);
+}
+
+#[test]
+fn a_stream_starts_in_epoch_0() {
+    let s = scenario();
+    let mut l = s.lines.clone();
+    // Record 1 relinked by the key holder in epoch 1: its link verifies,
+    // but a stream starts in epoch 0.
+    let id = stream_id_of(&l);
+    let ck = keys::load_chain_key(&s.keys.chain, "k").unwrap();
+    let k1 = auditchain::core::chain::evolve_key(&auditchain::core::chain::root_stream_key(ck.secret(), &id), 1);
+    let rh = record_hash_of(&l, 1);
+    let link = auditchain::core::chain::Link {
+        stream_id: &id,
+        sequence: 1,
+        key_epoch: 1,
+        end: false,
+        previous: None,
+        record_hash: &rh,
+    };
+    let rec = record_mut(&mut l, 1);
+    *attr_mut(rec, "audit.integrity.key_epoch") = json!({"intValue": "1"});
+    *attr_mut(rec, "audit.integrity.value") = json!({"stringValue": auditchain::core::hex::to_hex(&link.hmac(&k1))});
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = s.verify(s.t_end);
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::KeyEpochOutOfOrder).expect("reported");
+    assert_eq!(f.sequence, Some(1));
+    assert!(f.message.contains("a stream starts in epoch 0"), "{}", f.message);
+}
+
+#[test]
+fn a_forged_plain_announcement_does_not_excuse_deleted_records() {
+    let s = scenario();
+    // Records 5 and 6 deleted; record 7 rewritten as a gap record that
+    // announces them, linked with the public unkeyed algorithm.
+    let mut l = without(&s.lines, |n| n == 5 || n == 6);
+    let rec = record_mut(&mut l, 7);
+    let attrs = rec["attributes"].as_array_mut().unwrap();
+    attrs.push(json!({"key": "audit.stream.event", "value": {"stringValue": "gap"}}));
+    attrs.push(
+        json!({"key": "audit.stream.unconfirmed", "value": {"arrayValue": {"values": [{"stringValue": "5-6"}]}}}),
+    );
+    recompute_plain_links(&mut l, 7);
+    write_lines(s.out.path(), "audit.jsonl", &l);
+    let r = s.verify(s.t_end);
+    let missing = r.streams[0].findings.iter().find(|f| f.kind == Kind::MissingRecords).unwrap();
+    // Before: a warning, "as announced by record 7".
+    assert_eq!(
+        (missing.severity, missing.first, missing.last),
+        (Severity::Error, Some(5), Some(6)),
+        "{}",
+        missing.message
+    );
+    assert!(error_kinds(&r).contains(&Kind::Downgrade));
+}
+
+#[test]
+fn a_stream_known_only_from_checkpoint_lines_is_not_called_unkeyed() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let cp_file = store.path().join("checkpoints.jsonl");
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    run(&e, &mut t, 6, false);
+    // Every record deleted; the separate checkpoint store is intact.
+    let out = tempfile::tempdir().unwrap();
+    std::fs::copy(&cp_file, out.path().join("checkpoints.jsonl")).unwrap();
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
+    let st = &r.streams[0];
+    // Before: unkeyed_stream ("this stream is not keyed") and plain_chain.
+    assert_eq!(st.algorithm, None);
+    assert_eq!(error_kinds(&r), vec![Kind::MissingRecords], "{:#?}", st.findings);
+    assert!(!st.findings.iter().any(|f| matches!(f.kind, Kind::UnkeyedStream | Kind::PlainChain)));
+    let carriers = std::fs::read_to_string(&cp_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["sequence"].as_u64().unwrap())
+        .max();
+    assert_eq!((st.last_present, Some(st.last_sequence)), (0, carriers));
+}
+
+#[test]
+fn a_clean_end_proven_by_the_checkpoint_file_is_reported_as_a_cut_tail() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let cp_file = store.path().join("checkpoints.jsonl");
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    let l = lines(&run(&e, &mut t, 6, true));
+    let last = records(&l).iter().map(seq).max().unwrap();
+    let final_line: Value =
+        serde_json::from_str(std::fs::read_to_string(&cp_file).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!((final_line["sequence"].as_u64(), &final_line["end"]), (Some(last), &json!(true)));
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "audit.jsonl", &without(&l, |n| n + 3 > last));
+    std::fs::copy(&cp_file, out.path().join("checkpoints.jsonl")).unwrap();
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t + 7 * 24 * 3600 * SEC));
+    let st = &r.streams[0];
+    // Before: heartbeat_missing, "or the collector stopped without a clean
+    // shutdown", a week later.
+    assert!(st.ended);
+    assert_eq!(error_kinds(&r), vec![Kind::MissingRecords], "{:#?}", st.findings);
+    let f = st.findings.iter().find(|f| f.kind == Kind::MissingRecords).unwrap();
+    assert_eq!((f.first, f.last), (Some(last - 2), Some(last)));
+    assert!(f.message.contains("which ended cleanly at record"), "{}", f.message);
+}
+
+#[test]
+fn identical_checkpoint_lines_count_once_and_no_public_key_is_key_required_only() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let cp_file = store.path().join("checkpoints.jsonl");
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    let l = lines(&run(&e, &mut t, 6, true));
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "audit.jsonl", &l);
+    // A restart can append a line twice.
+    let text = std::fs::read_to_string(&cp_file).unwrap();
+    let first = text.lines().next().unwrap();
+    std::fs::write(out.path().join("checkpoints.jsonl"), format!("{text}{first}\n")).unwrap();
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
+    let in_band = records(&l).iter().filter(|r| event(r) == Some("checkpoint")).count() as u64;
+    assert_eq!(r.streams[0].checkpoints, in_band, "in band and in the file: each once");
+    // Without --public-key: the checkpoints cannot be checked, which is
+    // key_required, not no_checkpoint (SPEC §8.7).
+    let mut opts = options(&[&k], t);
+    opts.verifiers.clear();
+    let r = verify(&[out.path().to_path_buf()], &opts);
+    assert_eq!(error_kinds(&r), vec![Kind::KeyRequired]);
+}
+
+#[test]
+fn a_keyed_stream_in_a_symlinked_directory_is_verified() {
+    let s = scenario();
+    let elsewhere = tempfile::tempdir().unwrap();
+    write_lines(elsewhere.path(), "audit.jsonl", &s.lines);
+    std::os::unix::fs::symlink(elsewhere.path(), s.out.path().join("bucket")).unwrap();
+    let r = s.verify(s.t_end);
+    // Before: skipped silently ("no log records found").
+    assert_eq!(r.verdict, Verdict::Pass, "{:?} {:?}", error_kinds(&r), r.errors);
+    assert_eq!(r.streams.len(), 1);
+    let mut l = s.lines.clone();
+    edit_body(&mut l, 5);
+    write_lines(elsewhere.path(), "audit.jsonl", &l);
+    assert_eq!(error_kinds(&s.verify(s.t_end)), vec![Kind::ContentMismatch]);
+}
+
+#[test]
+fn an_as_of_before_the_newest_checkpoint_is_not_a_pass() {
+    let s = scenario();
+    write_lines(s.out.path(), "audit.jsonl", &s.lines);
+    let r = s.verify(0);
+    // Before: pass, silently.
+    assert_eq!(r.verdict, Verdict::Incomplete);
+    assert_eq!(r.errors[0].file, "--as-of");
+    assert!(
+        r.errors[0].message.starts_with("1970-01-01T00:00:00Z is before the newest checkpoint"),
+        "{}",
+        r.errors[0].message
+    );
+}
+
+// ---- Item 13.5: a whole stream deleted ----
+
+/// A replica named `name` with its own state and checkpoint file in
+/// `store`, running `batches` batches and closing when `close`.
+fn replica(k: &Keys, name: &str, state: &Path, store: &Path, t: &mut u64, batches: u64, close: bool) -> Vec<Value> {
+    let cfg = EngineConfig {
+        stream_name: name.into(),
+        ..config(k, state, Some(store.join(format!("{name}.checkpoints.jsonl"))))
+    };
+    lines(&run(&Engine::new(cfg, *t).unwrap(), t, batches, close))
+}
+
+fn expecting(k: &Keys, as_of: u64, names: &[&str], retired: &[&str]) -> Options {
+    Options {
+        expected_names: names.iter().map(|s| s.to_string()).collect(),
+        retired: retired.iter().map(|s| s.to_string()).collect(),
+        ..options(&[k], as_of)
+    }
+}
+
+#[test]
+fn a_replicas_stream_deleted_with_its_checkpoint_lines_is_found_missing_when_expected() {
+    let k = keys("ops");
+    let (sa, sb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let a = replica(&k, "replica-a", sa.path(), store.path(), &mut t, 4, false);
+    let mut tb = T0;
+    replica(&k, "replica-b", sb.path(), store.path(), &mut tb, 4, false);
+    // The bucket keeps replica-a only, and so does the checkpoint store.
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "a.jsonl", &a);
+    std::fs::copy(store.path().join("replica-a.checkpoints.jsonl"), out.path().join("a.checkpoints.jsonl")).unwrap();
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
+    assert_eq!(r.verdict, Verdict::Pass, "without expectations nothing tells: {:?}", error_kinds(&r));
+    let r = verify(&[out.path().to_path_buf()], &expecting(&k, t, &["replica-a", "replica-b"], &[]));
+    assert_eq!(error_kinds(&r), vec![Kind::ExpectedStreamMissing]);
+    assert!(r.findings[0].message.starts_with("no stream named replica-b"), "{}", r.findings[0].message);
+    assert_eq!(r.streams[0].stream_name.as_deref(), Some("replica-a"));
+}
+
+#[test]
+fn the_successor_deleted_after_a_clean_restart_is_found_when_expected() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let first = replica(&k, "host", state.path(), store.path(), &mut t, 3, true);
+    let cp_lines_after_first = std::fs::read_to_string(store.path().join("host.checkpoints.jsonl")).unwrap();
+    // The successor runs on; then its records and its checkpoint lines go.
+    replica(&k, "host", state.path(), store.path(), &mut t, 3, false);
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "a.jsonl", &first);
+    std::fs::write(out.path().join("checkpoints.jsonl"), cp_lines_after_first).unwrap();
+    let r = verify(&[out.path().to_path_buf()], &options(&[&k], t));
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
+    let r = verify(&[out.path().to_path_buf()], &expecting(&k, t, &["host"], &[]));
+    assert_eq!(error_kinds(&r), vec![Kind::ExpectedStreamEnded]);
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::ExpectedStreamEnded).unwrap();
+    assert!(f.message.contains("no successor is among the inputs"), "{}", f.message);
+    // Declared retired, an ended stream is what is expected.
+    let r = verify(&[out.path().to_path_buf()], &expecting(&k, t, &["host"], &["host"]));
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
+}
+
+#[test]
+fn a_week_old_copy_whose_last_stream_ended_cleanly_is_stale_when_expected() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let first = replica(&k, "host", state.path(), store.path(), &mut t, 3, true);
+    let second = replica(&k, "host", state.path(), store.path(), &mut t, 3, true);
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "a.jsonl", &first);
+    write_lines(out.path(), "b.jsonl", &second);
+    let week = t + 7 * 24 * 3600 * SEC;
+    assert_eq!(verify(&[out.path().to_path_buf()], &options(&[&k], week)).verdict, Verdict::Pass);
+    let r = verify(&[out.path().to_path_buf()], &expecting(&k, week, &["host"], &[]));
+    assert_eq!(error_kinds(&r), vec![Kind::ExpectedStreamEnded]);
+    // It is the newest stream (the successor) that is judged.
+    let newest = r.streams.iter().find(|s| s.findings.iter().any(|f| f.kind == Kind::ExpectedStreamEnded)).unwrap();
+    assert_eq!(newest.stream_id, stream_id_of(&second));
+    // A copy of a running stream a week old fails the heartbeat instead.
+    let running = replica(&k, "host", state.path(), store.path(), &mut t, 3, false);
+    write_lines(out.path(), "c.jsonl", &running);
+    let r = verify(&[out.path().to_path_buf()], &expecting(&k, t + 7 * 24 * 3600 * SEC, &["host"], &[]));
+    assert_eq!(error_kinds(&r), vec![Kind::HeartbeatMissing]);
+}
+
+// ---- SPEC §5.1, §8.8: key strings, heartbeat details ----
+
+#[test]
+fn key_strings_split_at_their_first_plus_signs_only() {
+    use auditchain::core::keys::ChainKey;
+    use auditchain::core::note::{NoteSigner, NoteVerifier};
+    // 0xfb bytes are "+/v7" in base64: the key data holds '+' signs.
+    let ck = ChainKey::from_secret("ops", [0xfb; 32]).unwrap();
+    let file = ck.to_file_string();
+    assert!(file.trim_end().rsplit_once('+').unwrap().1.contains('/') && file.matches('+').count() > 3, "{file}");
+    assert_eq!(ChainKey::parse(&file).unwrap().secret(), &[0xfb; 32]);
+    let seed = (0u8..=255).find(|&b| {
+        let v = NoteSigner::from_seed("ops", &[b; 32]).unwrap().verifier().public_key_string();
+        v.splitn(3, '+').nth(2).unwrap().contains('+')
+    });
+    let signer = NoteSigner::from_seed("ops", &[seed.expect("a public key with '+' in its data"); 32]).unwrap();
+    let public = signer.verifier().public_key_string();
+    assert_eq!(NoteVerifier::parse(&public).unwrap().id, signer.id);
+    assert_eq!(NoteSigner::parse(&signer.private_key_string()).unwrap().id, signer.id);
+    // Names: no '+', no white space (of any kind).
+    for bad in ["a+b", "a b", "a\u{a0}b", ""] {
+        assert!(ChainKey::from_secret(bad, [1; 32]).is_err(), "{bad:?}");
+        assert!(NoteSigner::from_seed(bad, &[1; 32]).is_err(), "{bad:?}");
+    }
+    assert!(ChainKey::from_secret("ops-2026.a_é", [1; 32]).is_ok());
+}
+
+/// Verifies at `as_of` with a max delay of 10 s.
+fn verify_at(dir: &Path, k: &Keys, as_of: u64) -> Report {
+    verify(&[dir.to_path_buf()], &options(&[k], as_of))
+}
+
+#[test]
+fn the_newest_checkpoint_may_be_exactly_interval_plus_max_delay_old() {
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let l = lines(&run(&e, &mut t, 4, false));
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "audit.jsonl", &l);
+    let newest = verify_at(out.path(), &k, t).streams[0].newest_checkpoint.clone().unwrap();
+    let newest = auditchain::core::time::parse_rfc3339(&newest).unwrap();
+    // Interval 60 s (the newest checkpoint's) + max delay 10 s: not more.
+    let limit = newest + 70 * SEC;
+    assert_eq!(verify_at(out.path(), &k, limit).verdict, Verdict::Pass);
+    assert_eq!(error_kinds(&verify_at(out.path(), &k, limit + 1)), vec![Kind::HeartbeatMissing]);
+}
+
+#[test]
+fn a_pause_between_checkpoints_is_excused_only_by_a_restart_in_between() {
+    let k = keys("ops");
+    let out = tempfile::tempdir().unwrap();
+    // An engine that nobody calls for five minutes: no heartbeat in between.
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let mut reqs = run(&e, &mut t, 2, false);
+    t += 300 * SEC;
+    reqs.extend(run(&e, &mut t, 2, true));
+    write_lines(out.path(), "audit.jsonl", &lines(&reqs));
+    let r = verify_at(out.path(), &k, t);
+    assert_eq!(error_kinds(&r), vec![Kind::HeartbeatMissing]);
+    let f = r.streams[0].findings.iter().find(|f| f.kind == Kind::HeartbeatMissing).unwrap();
+    assert!(f.first.is_some() && f.last.is_some(), "between two checkpoints: {f:?}");
+    // The same pause across a crash and restart: the resume record, made
+    // between the two checkpoints, explains it.
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let mut reqs = run(&e, &mut t, 2, false);
+    drop(e);
+    t += 300 * SEC;
+    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    reqs.extend(run(&e, &mut t, 2, true));
+    write_lines(out.path(), "audit.jsonl", &lines(&reqs));
+    let r = verify_at(out.path(), &k, t);
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
+    assert!(r.streams[0].findings.iter().any(|f| f.kind == Kind::Restart));
 }

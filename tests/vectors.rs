@@ -556,3 +556,249 @@ fn checkpoint_vector() {
     let note = parse_note(v["note"].as_str().unwrap()).unwrap();
     assert!(verifier.verify(&note.text, &note.signatures[0].signature));
 }
+
+// ---- Verification vectors (tests/vectors/verify.json, SPEC §8, §9) ----
+
+use auditchain::engine::Engine;
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::verify::report::Report;
+use auditchain::verify::{Options, verify};
+
+/// The vectors' keys: the chain key of chain.json, the signing key of
+/// checkpoint.json, written as key files for the engine.
+struct VectorKeys {
+    dir: tempfile::TempDir,
+    chain: ChainKey,
+    signer: NoteSigner,
+}
+
+fn vector_keys() -> VectorKeys {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = ChainKey::from_secret("vectors", [0x42; 32]).unwrap();
+    let signer = NoteSigner::from_seed("vectors", &[0x07; 32]).unwrap();
+    auditchain::core::keys::write_new_file(&dir.path().join("chain.key"), &chain.to_file_string(), 0o600).unwrap();
+    auditchain::core::keys::write_new_file(&dir.path().join("sign.key"), &signer.private_key_string(), 0o600).unwrap();
+    VectorKeys { dir, chain, signer }
+}
+
+/// A stream of `batches` batches of 2 records, one second apart, closed
+/// when `close`; keyed and signed when `keyed`.
+fn vector_stream(
+    k: &VectorKeys,
+    keyed: bool,
+    batches: u64,
+    close: bool,
+    cp_file: Option<&std::path::Path>,
+) -> (Vec<Value>, u64) {
+    let state = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig {
+        state: StateConfig { directory: Some(state.path().to_path_buf()), new_stream: false },
+        ..EngineConfig::new("vectors")
+    };
+    if keyed {
+        config.key_file = Some(k.dir.path().join("chain.key"));
+        config.signing_key_file = Some(k.dir.path().join("sign.key"));
+        config.key_epoch = KeyEpochConfig { records: 3, interval: 60 * SEC };
+        config.checkpoint = CheckpointConfig { interval: 60 * SEC, records: 4, file: cp_file.map(|p| p.to_path_buf()) };
+    }
+    let e = Engine::new(config, T0).unwrap();
+    let mut t = T0;
+    let mut reqs = Vec::new();
+    for b in 0..batches {
+        t += SEC;
+        reqs.push(deliver(&e, request((0..2).map(|i| audit_record(b * 2 + i))), t));
+    }
+    if close {
+        t += SEC;
+        reqs.push(close_delivered(&e, t));
+    }
+    (lines(&reqs), t)
+}
+
+fn text_lines(lines: &[Value]) -> String {
+    lines.iter().map(|v| format!("{v}\n")).collect()
+}
+
+fn drop_records(lines: &mut [Value], gone: impl Fn(u64) -> bool) {
+    for line in lines {
+        for rl in line["resourceLogs"].as_array_mut().unwrap() {
+            for sl in rl["scopeLogs"].as_array_mut().unwrap() {
+                sl["logRecords"].as_array_mut().unwrap().retain(|r| !gone(sequence_of(r).unwrap()));
+            }
+        }
+    }
+}
+
+/// The first record after `after` that is not a control record.
+fn plain_record(lines: &[Value], after: u64) -> u64 {
+    records(lines)
+        .iter()
+        .filter(|r| event(r).is_none())
+        .map(|r| sequence_of(r).unwrap())
+        .filter(|&n| n > after)
+        .min()
+        .unwrap()
+}
+
+/// A verification case: name, description, whether keys are given, as-of,
+/// files.
+type VerifyCase = (&'static str, &'static str, bool, u64, Vec<(String, String)>);
+
+fn verify_cases() -> Vec<VerifyCase> {
+    let k = vector_keys();
+    let mut cases = Vec::new();
+
+    let (mut l, t) = vector_stream(&k, true, 6, true, None);
+    drop_records(&mut l, |n| n == 1);
+    let edited = plain_record(&l, 3);
+    record_mut(&mut l, edited)["body"] = json!({"stringValue": "edited"});
+    cases.push((
+        "start-record-missing",
+        "A keyed, signed stream whose start record (record 1) was deleted, and one later record edited: the keys derive from the chain key and the stream id (SPEC §5.2, §8.1), so the edit is still found.",
+        true,
+        t,
+        vec![("audit.jsonl".to_string(), text_lines(&l))],
+    ));
+
+    let (l, t) = vector_stream(&k, false, 3, true, None);
+    let second = l[1].to_string().replacen("\"body\":{", "\"body\":{\"stringValue\":\"forged\"},\"body\":{", 1);
+    let mut third = l[2].clone();
+    record_mut(std::slice::from_mut(&mut third), plain_record(&l, 5))["severity_text"] = json!("FATAL");
+    cases.push((
+        "duplicate-members",
+        "Line 2 has a record with two \"body\" members (the line is unreadable, SPEC §2.6, §8.0: its records are missing); line 3 has a record with severityText and severity_text (that record is unreadable).",
+        false,
+        t,
+        vec![("audit.jsonl".to_string(), format!("{}\n{second}\n{third}\n{}\n", l[0], l[3]))],
+    ));
+
+    let (l, t) = vector_stream(&k, true, 4, true, None);
+    let snake: Vec<Value> = l.iter().map(snake_case).collect();
+    cases.push((
+        "snake-case-stamps",
+        "A keyed, signed stream re-encoded with protobuf's original field names (resource_logs, string_value, int_value, …), stamps included: it verifies (SPEC §2.6).",
+        true,
+        t,
+        vec![("audit.jsonl".to_string(), text_lines(&snake))],
+    ));
+
+    let (mut l, t) = vector_stream(&k, true, 5, true, None);
+    recompute_plain_links(&mut l, 6);
+    cases.push((
+        "downgrade",
+        "A keyed, signed stream whose records from 6 on were relinked as an unkeyed chain, consistently: each is a downgrade (SPEC §8.1), and the checkpoints after them sign the original links.",
+        true,
+        t,
+        vec![("audit.jsonl".to_string(), text_lines(&l))],
+    ));
+
+    let (l, t) = vector_stream(&k, false, 3, false, None);
+    let text = text_lines(&l);
+    let last = text[..text.len() - 1].rfind('\n').unwrap() + 1;
+    cases.push((
+        "torn-last-line",
+        "A file whose last line was torn (the writer was killed): the lines before it are verified, the torn one is an unreadable value, and the verdict is incomplete, never pass (SPEC §8.0, §9).",
+        false,
+        t,
+        vec![("audit.jsonl".to_string(), text[..last + (text.len() - last) / 2].to_string())],
+    ));
+
+    let cp = tempfile::tempdir().unwrap();
+    let cp_file = cp.path().join("checkpoints.jsonl");
+    let (mut l, t) = vector_stream(&k, true, 5, true, Some(&cp_file));
+    let end = records(&l).iter().map(|r| sequence_of(r).unwrap()).max().unwrap();
+    drop_records(&mut l, |n| n + 2 > end);
+    cases.push((
+        "checkpoint-line-end",
+        "A keyed, signed stream that ended cleanly, its checkpoint lines kept apart; its last two records were cut from the store. The final checkpoint's line says \"end\": the stream is reported as ended and its last records as cut (SPEC §5.3, §8.6), not as stopped without a clean shutdown, a week later too.",
+        true,
+        t + 7 * 24 * 3600 * SEC,
+        vec![
+            ("audit.jsonl".to_string(), text_lines(&l)),
+            ("checkpoints.jsonl".to_string(), std::fs::read_to_string(&cp_file).unwrap()),
+        ],
+    ));
+    cases
+}
+
+/// What a report says, in the terms of the vectors: the verdict, the lines
+/// of the input errors, per stream its counts, and every finding as
+/// `[severity, kind, sequence or first, last]`.
+fn outcome(r: &Report) -> Value {
+    let finding = |f: &auditchain::verify::report::Finding| {
+        json!([
+            serde_json::to_value(f.severity).unwrap(),
+            serde_json::to_value(f.kind).unwrap(),
+            f.sequence.or(f.first),
+            f.last
+        ])
+    };
+    json!({
+        "verdict": serde_json::to_value(r.verdict).unwrap(),
+        "unreadable_lines": r.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        "streams": r.streams.iter().map(|s| json!({
+            "algorithm": s.algorithm,
+            "records": s.records,
+            "last_sequence": s.last_sequence,
+            "missing": s.missing,
+            "ended": s.ended,
+            "findings": s.findings.iter().map(finding).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn verify_vectors() {
+    let path = dir().join("verify.json");
+    let k = vector_keys();
+    let run = |case: &Value| {
+        let d = tempfile::tempdir().unwrap();
+        for (name, text) in case["files"].as_object().unwrap() {
+            std::fs::write(d.path().join(name), text.as_str().unwrap()).unwrap();
+        }
+        let mut options = Options { as_of_unix_nano: case["as_of_unix_nano"].as_u64().unwrap(), ..Options::default() };
+        if case["keys"].as_bool().unwrap() {
+            options.chain_keys.push(ChainKey::parse(case["chain_key"].as_str().unwrap()).unwrap());
+            options.verifiers.push(NoteVerifier::parse(case["public_key"].as_str().unwrap()).unwrap());
+        }
+        outcome(&verify(&[d.path().to_path_buf()], &options))
+    };
+    if updating() {
+        let mut out = Vec::new();
+        for (name, description, keys, as_of, files) in verify_cases() {
+            let mut case = json!({
+                "name": name,
+                "description": description,
+                "keys": keys,
+                "chain_key": k.chain.to_file_string().trim_end(),
+                "public_key": k.signer.verifier().public_key_string(),
+                "as_of_unix_nano": as_of,
+                "max_delay": "60s",
+                "files": files.into_iter().map(|(n, t)| (n, Value::String(t))).collect::<serde_json::Map<String, Value>>(),
+            });
+            case["expected"] = run(&case);
+            out.push(case);
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+    }
+    let vectors: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(vectors.len(), 6);
+    for v in &vectors {
+        assert_eq!(run(v), v["expected"], "{}", v["name"]);
+    }
+    let by_name = |n: &str| &vectors.iter().find(|v| v["name"] == n).unwrap()["expected"];
+    // What each vector is for, said once more in plain terms.
+    let start = by_name("start-record-missing");
+    assert_eq!(start["verdict"], "fail");
+    let kinds: Vec<&str> =
+        start["streams"][0]["findings"].as_array().unwrap().iter().map(|f| f[1].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"content_mismatch") && !kinds.contains(&"key_required"), "{kinds:?}");
+    assert_eq!(by_name("duplicate-members")["unreadable_lines"], json!([2]));
+    assert_eq!(by_name("snake-case-stamps")["verdict"], "pass");
+    assert!(by_name("downgrade")["streams"][0]["findings"].as_array().unwrap().iter().any(|f| f[1] == "downgrade"));
+    assert_eq!(by_name("torn-last-line")["verdict"], "incomplete");
+    let end = &by_name("checkpoint-line-end")["streams"][0];
+    assert_eq!(end["ended"], true);
+    assert!(!end["findings"].as_array().unwrap().iter().any(|f| f[1] == "heartbeat_missing"));
+}

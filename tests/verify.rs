@@ -219,7 +219,10 @@ fn unstamped_and_unreadable_records_fail_unless_allowed() {
     write_lines(d.path(), "audit.jsonl", &l);
     let r = check(d.path());
     let errors = kinds(&r, Severity::Error);
-    assert!(errors.contains(&(Kind::MalformedStamp, None, None)), "{errors:?}");
+    // Its stream id and number are readable: the finding is that stream's
+    // (SPEC §9), and the record counts as not present.
+    assert!(errors.contains(&(Kind::MalformedStamp, Some(2), None)), "{errors:?}");
+    assert!(r.streams[0].findings.iter().any(|f| f.kind == Kind::MalformedStamp), "{:?}", r.streams[0].findings);
     assert!(errors.contains(&(Kind::MissingRecords, Some(2), Some(2))), "{errors:?}");
 }
 

@@ -13,8 +13,10 @@ pub fn run(args: CanonicalArgs) -> Result<Exit, Error> {
     let mut out = stdout.lock();
     let mut failed = false;
     for file in &args.files {
-        let bytes = files::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for (line, value) in json::json_values(&bytes) {
+        let reader =
+            files::open(file, files::MAX_DECOMPRESSED_BYTES).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut values = json::Values::new(reader, 1);
+        while let Some((line, value)) = values.next_value() {
             let records = value.and_then(|v| log_records_from_json(&v).map_err(|e| e.to_string()));
             match records {
                 Ok(records) => {

@@ -16,6 +16,7 @@ impl Style {
         match v {
             Verdict::Pass => self.paint("1;32", "ok  "),
             Verdict::Fail => self.paint("1;31", "FAIL"),
+            Verdict::Incomplete => self.paint("1;33", "????"),
         }
     }
     fn severity(&self, s: Severity) -> String {
@@ -65,14 +66,14 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
     let st = Style { color };
     let mut plain = 0u64;
     for s in &r.streams {
+        let algorithm = s.algorithm.as_deref().unwrap_or("known only from checkpoint lines");
         writeln!(
             out,
-            "{}  {}  {}  [{}, {}]",
+            "{}  {}  {}  [{}, {algorithm}]",
             st.verdict(s.verdict),
             st.paint("1", &s.stream_id),
             summary(s),
             s.signal.name(),
-            s.algorithm
         )?;
         for f in &s.findings {
             if f.kind == Kind::PlainChain {
@@ -86,22 +87,32 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
         }
     }
     if !r.findings.is_empty() {
+        let failed = r.findings.iter().any(|f| f.severity == Severity::Error);
         writeln!(
             out,
             "{}  records outside any stream",
-            if r.verdict == Verdict::Fail { st.verdict(Verdict::Fail) } else { st.verdict(Verdict::Pass) }
+            st.verdict(if failed { Verdict::Fail } else { Verdict::Pass })
         )?;
         for f in &r.findings {
             finding(out, &st, f)?;
         }
     }
     if !r.errors.is_empty() {
-        writeln!(out, "{}", st.paint("1;31", "input errors:"))?;
-        for e in &r.errors {
+        let unreadable = if r.inputs.unreadable > 0 {
+            format!(" ({} unreadable)", plural(r.inputs.unreadable, "value", "values"))
+        } else {
+            String::new()
+        };
+        writeln!(out, "{}{unreadable}", st.paint("1;31", "input errors, nothing vouches for what they hide:"))?;
+        let shown = if verbose { r.errors.len() } else { 20 };
+        for e in r.errors.iter().take(shown) {
             match e.line {
                 Some(l) => writeln!(out, "      {}:{l}: {}", e.file, e.message)?,
                 None => writeln!(out, "      {}: {}", e.file, e.message)?,
             }
+        }
+        if r.errors.len() > shown {
+            writeln!(out, "      ... and {} more (--verbose, or --format json, lists all)", r.errors.len() - shown)?;
         }
     }
     if plain > 0 {
@@ -113,10 +124,10 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
         )?;
     }
     let failed = r.streams.iter().filter(|s| s.verdict == Verdict::Fail).count();
-    let verdict = match (r.verdict, r.errors.is_empty()) {
-        (Verdict::Fail, _) => st.paint("1;31", "FAILED"),
-        (Verdict::Pass, false) => st.paint("1;31", "INCOMPLETE"),
-        (Verdict::Pass, true) => st.paint("1;32", "verified"),
+    let verdict = match r.verdict {
+        Verdict::Fail => st.paint("1;31", "FAILED"),
+        Verdict::Incomplete => st.paint("1;31", "INCOMPLETE"),
+        Verdict::Pass => st.paint("1;32", "verified"),
     };
     writeln!(
         out,

@@ -163,6 +163,16 @@ pub struct VerifyArgs {
     /// (500ms, 60s, 5m, 1h30m).
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     max_delay: String,
+    /// A stream name (the processor's stream_name) that must be among the
+    /// inputs: its newest stream must be present and, unless retired, not
+    /// ended; with signed checkpoints, recent. Repeat for every replica.
+    /// Without it, deleting a whole stream goes unnoticed.
+    #[arg(long = "expect-stream-name", value_name = "NAME")]
+    expect_stream_names: Vec<String>,
+    /// An expected stream name whose collector was stopped for good: its
+    /// newest stream may have ended.
+    #[arg(long = "retired", value_name = "NAME")]
+    retired: Vec<String>,
 }
 
 #[derive(clap::Args)]

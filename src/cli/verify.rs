@@ -21,6 +21,11 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     }
     options.max_delay_ns = time::parse_duration(&args.max_delay).map_err(|e| format!("--max-delay {e}"))?;
     options.s3 = retention::s3_config(&args)?;
+    if let Some(name) = args.retired.iter().find(|n| !args.expect_stream_names.contains(n)) {
+        return Err(format!("--retired {name}: not among the --expect-stream-name names").into());
+    }
+    options.expected_names = args.expect_stream_names;
+    options.retired = args.retired;
     let report = verify(&args.paths, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

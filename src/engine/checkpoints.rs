@@ -68,12 +68,24 @@ impl Checkpointer {
 
     /// Books a checkpoint record just issued as `sequence`: the cadence
     /// restarts, and its line is owed to the checkpoint file once state
-    /// version `version` is on disk.
-    pub fn issued(&mut self, stream: &mut StreamState, rec: &ControlRecord, sequence: u64, now: u64, version: u64) {
+    /// version `version` is on disk. The final checkpoint's line says
+    /// `end`, so that the separate store proves a clean end (SPEC §5.3).
+    pub fn issued(
+        &mut self,
+        stream: &mut StreamState,
+        rec: &ControlRecord,
+        sequence: u64,
+        end: bool,
+        now: u64,
+        version: u64,
+    ) {
         stream.last_checkpoint_unix_nano = now;
         stream.records_since_checkpoint = 0;
         if self.file.is_some() {
-            let line = serde_json::json!({ "stream_id": stream.stream_id, "sequence": sequence, "note": rec.body });
+            let mut line = serde_json::json!({ "stream_id": stream.stream_id, "sequence": sequence, "note": rec.body });
+            if end {
+                line["end"] = serde_json::Value::Bool(true);
+            }
             stream.checkpoint_backlog.push(line.to_string());
             self.backlog_versions.push(version);
         }

@@ -400,7 +400,7 @@ impl Inner {
         let version = self.changed();
         for c in controls.iter().filter(|c| c.checkpoint) {
             stamps.checkpoints += 1;
-            self.checkpoints.issued(&mut self.stream, &c.record, c.link.sequence, now, version);
+            self.checkpoints.issued(&mut self.stream, &c.record, c.link.sequence, c.link.end, now, version);
         }
         version
     }

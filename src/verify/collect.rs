@@ -1,138 +1,191 @@
-//! Collecting the inputs: every file is read (large JSON-lines files on all
-//! cores), every record admitted to its stream by the stamp rule, and only
-//! compact facts per record kept.
+//! Collecting the inputs: every file is read as a stream of JSON values
+//! (large runs of JSON lines on all cores), every record admitted to its
+//! stream by the stamp rule, and only compact facts per record kept.
 
-use super::read::{self, Item, json};
+use super::read::{self, Item, files, json};
 use super::records::{Collected, Entry, ExternalCheckpoint, Loc};
 use super::report::{Finding, InputError, Kind, Severity};
 use super::rules;
 use crate::core::canonical::Scratch;
 
-/// Files smaller than this are read by one thread.
+/// Runs of complete lines shorter than this are read by one thread.
 const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
+/// How much of a file is looked at, at most, to be read in parallel.
+const WINDOW_BYTES: usize = 32 << 20;
+
+/// Limits of reading (SPEC §8.0).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_value_bytes: usize,
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_value_bytes: json::MAX_VALUE_BYTES, max_decompressed_bytes: files::MAX_DECOMPRESSED_BYTES }
+    }
+}
+
+/// An input, opened: a file (`read::files::open`: gunzipped, bounded) or
+/// an object read from S3 (`read::s3`).
+pub type Opened = Result<Box<dyn std::io::Read + Send>, String>;
+
 /// Reads every input into one [`Collected`], with the errors of inputs and
-/// lines that could not be read at all. The inputs are named (a file's path, an object's s3:// URL) and each is
-/// read only when its turn comes (`read::files::read`, `read::s3`).
-pub fn collect_inputs(inputs: impl Iterator<Item = (String, Result<Vec<u8>, String>)>) -> (Collected, Vec<InputError>) {
+/// values that could not be read. The inputs are named (a file's path, an
+/// object's s3:// URL) and each is opened only when its turn comes.
+pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Limits) -> (Collected, Vec<InputError>) {
     let mut c = Collected::default();
     let mut errors = Vec::new();
     let mut scratch = Scratch::new();
     for (i, (name, read)) in inputs.enumerate() {
         c.files.push(name.clone());
         match read {
-            Ok(bytes) => collect_file(&mut c, &mut errors, &mut scratch, i as u32, &name, &bytes),
+            Ok(reader) => {
+                let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes);
+                collect_file(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut values, limits);
+            }
             Err(message) => errors.push(InputError { file: name, line: None, message }),
         }
     }
     (c, errors)
 }
 
-/// Reads one file into `c`. A large file of JSON lines is cut at line
-/// boundaries and its parts are parsed and hashed on all cores; if any
-/// part does not parse (a value spanning lines, or a damaged line), the
-/// whole file is read again by one thread, whose errors are authoritative.
-fn collect_file(
+/// Reads one file into `c`. Runs of complete lines are cut at line
+/// boundaries and their parts parsed and hashed on all cores; if any part
+/// has a value that cannot be read (a value spanning lines, or a damaged
+/// line), the run is read again by one thread, whose results are
+/// authoritative.
+fn collect_file<R: std::io::Read>(
     c: &mut Collected,
     errors: &mut Vec<InputError>,
     scratch: &mut Scratch,
     file: u32,
     name: &str,
-    bytes: &[u8],
+    values: &mut json::Values<R>,
+    limits: Limits,
 ) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads > 1 && bytes.len() >= PARALLEL_MIN_BYTES {
-        let cuts = line_cuts(bytes, threads);
-        let parts: Vec<(Collected, Vec<InputError>, bool)> = std::thread::scope(|s| {
-            let handles: Vec<_> = cuts
-                .iter()
-                .enumerate()
-                .map(|(k, &(start, first_line))| {
-                    let end = cuts.get(k + 1).map_or(bytes.len(), |c| c.0);
-                    let files = c.files.clone();
-                    s.spawn(move || {
-                        let mut part = Collected { files, ..Default::default() };
-                        let mut part_errors = Vec::new();
-                        let chunk = &bytes[start..end];
-                        let parsed = collect_values(
-                            &mut part,
-                            &mut part_errors,
-                            &mut Scratch::new(),
-                            file,
-                            name,
-                            chunk,
-                            first_line,
-                        );
-                        (part, part_errors, parsed)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
-        });
-        if parts.iter().all(|(_, _, parsed)| *parsed) {
-            for (part, part_errors, _) in parts {
-                c.merge(part);
-                errors.extend(part_errors);
+    loop {
+        values.fill_to(WINDOW_BYTES);
+        let run = values.lines_at_hand().filter(|(run, _)| threads > 1 && run.len() >= PARALLEL_MIN_BYTES);
+        let stop = match run {
+            Some((run, first_line)) => {
+                let len = run.len();
+                if let Some(parts) = in_parallel(c, run, first_line, threads, file, name, limits) {
+                    for (part, part_errors) in parts {
+                        c.merge(part);
+                        errors.extend(part_errors);
+                    }
+                    values.skip(len);
+                    continue;
+                }
+                values.offset() + len as u64
             }
-            return;
+            None => values.offset() + WINDOW_BYTES as u64,
+        };
+        while values.offset() < stop {
+            let Some((line, value)) = values.next_value() else { return };
+            take(c, errors, scratch, file, name, line, value);
         }
     }
-    collect_values(c, errors, scratch, file, name, bytes, 1);
+}
+
+/// Reads a run of complete lines in `threads` parts at once; `None` when a
+/// part has a value it cannot read.
+fn in_parallel(
+    c: &Collected,
+    run: &[u8],
+    first_line: u64,
+    threads: usize,
+    file: u32,
+    name: &str,
+    limits: Limits,
+) -> Option<Vec<(Collected, Vec<InputError>)>> {
+    let cuts = line_cuts(run, threads, first_line);
+    let parts: Vec<(Collected, Vec<InputError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = cuts
+            .iter()
+            .enumerate()
+            .map(|(k, &(start, line))| {
+                let end = cuts.get(k + 1).map_or(run.len(), |c| c.0);
+                let files = c.files.clone();
+                s.spawn(move || {
+                    let mut part = Collected { files, ..Default::default() };
+                    let mut part_errors = Vec::new();
+                    let mut scratch = Scratch::new();
+                    let mut values = json::Values::over(&run[start..end], line, limits.max_value_bytes);
+                    while let Some((line, value)) = values.next_value() {
+                        take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
+                    }
+                    (part, part_errors)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
+    });
+    parts.iter().all(|(part, _)| part.unreadable == 0).then_some(parts)
 }
 
 /// Cut points just after a newline, about evenly spaced, each with the
 /// line number it starts.
-fn line_cuts(bytes: &[u8], parts: usize) -> Vec<(usize, u64)> {
-    let mut cuts = vec![(0usize, 1u64)];
-    let mut line = 1u64;
+fn line_cuts(bytes: &[u8], parts: usize, first_line: u64) -> Vec<(usize, u64)> {
+    let mut cuts = vec![(0usize, first_line)];
+    let mut line = first_line;
     let mut last = 0usize;
     for k in 1..parts {
         let target = (bytes.len() * k / parts).max(last);
         let Some(nl) = bytes[target..].iter().position(|&b| b == b'\n') else { break };
         let at = target + nl + 1;
-        line += bytes[last..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        line += json::newlines(&bytes[last..at]);
         cuts.push((at, line));
         last = at;
     }
     cuts.dedup_by_key(|c| c.0);
+    cuts.retain(|c| c.0 < bytes.len());
     cuts
 }
 
-/// Reads the JSON values of `bytes`, whose first line is `first_line` of
-/// the file, into `c`. Returns false when a value did not parse (reading
-/// stops there; the error is recorded like every other).
-fn collect_values(
+/// Keeps one value read from a file: what it holds, or why it cannot be
+/// read (counted as unreadable, SPEC §9).
+fn take(
     c: &mut Collected,
     errors: &mut Vec<InputError>,
     scratch: &mut Scratch,
     file: u32,
     name: &str,
-    bytes: &[u8],
-    first_line: u64,
-) -> bool {
-    let mut parsed = true;
-    json::for_each_json_value(bytes, |line, value| {
-        let line = line + first_line - 1;
-        let result = match value {
-            Ok(v) => read::read_value(&v, scratch, &mut |item| admit(c, file, line, item)).map_err(|e| e.to_string()),
-            Err(e) => {
-                parsed = false;
-                Err(e)
-            }
-        };
-        if let Err(message) = result {
-            errors.push(InputError { file: name.to_string(), line: Some(line), message });
+    line: u64,
+    value: Result<serde_json::Value, String>,
+) {
+    let result = value.and_then(|v| read::read_value(&v, scratch, &mut |item| admit(c, file, line, item)));
+    if let Err(message) = result {
+        c.unreadable += 1;
+        errors.push(InputError { file: name.to_string(), line: Some(line), message });
+    }
+}
+
+/// A finding about one record: in its stream when its stamp names one
+/// (SPEC §9), else among the findings outside any stream.
+fn record_finding(c: &mut Collected, stream_id: Option<&str>, sequence: Option<i64>, f: Finding) {
+    match stream_id {
+        Some(id) => {
+            let f = match sequence.and_then(|n| u64::try_from(n).ok()) {
+                Some(n) => f.at(n),
+                None => f,
+            };
+            c.stream_findings.entry(id.to_string()).or_default().push(f);
         }
-    });
-    parsed
+        None => c.findings.push(f),
+    }
 }
 
 /// Keeps what one item says: a checkpoint line, a request, or a record
 /// admitted to its stream by the stamp rule (SPEC §4.1).
 fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
     match item {
-        Item::CheckpointLine { stream_id, sequence, note } => {
-            let cp = ExternalCheckpoint { sequence, note: note.to_string(), file, line };
+        Item::CheckpointLine { stream_id, sequence, note, end } => {
+            c.checkpoint_lines += 1;
+            let cp = ExternalCheckpoint { sequence, note: note.to_string(), end, file, line };
             c.checkpoints.entry(stream_id.to_string()).or_default().push(cp);
         }
         Item::Request => c.requests += 1,
@@ -141,14 +194,14 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
             let loc = Loc { file, line, record: index };
             let record = match record {
                 Ok(r) => r,
-                Err(e) => {
+                Err(u) => {
                     let f = Finding::new(
                         Severity::Error,
                         Kind::UnreadableRecord,
-                        format!("record cannot be verified: {e}"),
+                        format!("record cannot be verified: {}", u.error),
                     );
-                    c.findings.push(f.located(c.location(loc)));
-                    return;
+                    let f = f.located(c.location(loc));
+                    return record_finding(c, u.stream_id, u.sequence, f);
                 }
             };
             let content_mismatch = record.content_hash.filter(|h| h.mismatch.is_some()).map(Box::new);
@@ -159,7 +212,14 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                 c.unstamped.push(loc);
                 return;
             };
-            match stamp.and_then(|s| rules::stamps::admit(&s).map(|a| (s.stream_id, a))) {
+            let admitted = stamp.and_then(|s| {
+                rules::stamps::admit(&s).map(|a| (s.stream_id, a)).map_err(|why| read::stamp::Malformed {
+                    why,
+                    stream_id: Some(s.stream_id),
+                    sequence: Some(s.sequence),
+                })
+            });
+            match admitted {
                 Ok((stream_id, a)) => {
                     let entry = Entry {
                         sequence: a.sequence,
@@ -177,9 +237,9 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                     };
                     c.streams.entry(stream_id.to_string()).or_default().push(entry);
                 }
-                Err(why) => {
-                    let f = Finding::new(Severity::Error, Kind::MalformedStamp, why);
-                    c.findings.push(f.located(c.location(loc)));
+                Err(m) => {
+                    let f = Finding::new(Severity::Error, Kind::MalformedStamp, m.why).located(c.location(loc));
+                    record_finding(c, m.stream_id, m.sequence, f);
                 }
             }
         }

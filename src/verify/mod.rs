@@ -3,7 +3,8 @@
 //!
 //! files → [`read`] (readers that only read) → [`collect`] (records kept
 //! per stream as compact [`records::Entry`]s) → [`rules`] (one module per
-//! SPEC rule, per stream, then lineage across streams) → [`report`].
+//! SPEC rule, per stream, then lineage and expected streams across
+//! streams) → [`report`].
 
 mod collect;
 pub mod read;
@@ -11,8 +12,11 @@ pub mod records;
 pub mod report;
 pub mod rules;
 
+pub use collect::Limits;
+
 use crate::core::keys::ChainKey;
 use crate::core::note::NoteVerifier;
+use crate::core::time;
 use report::{Finding, InputError, Inputs, Kind, REPORT_VERSION, Report, Severity, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +37,14 @@ pub struct Options {
     pub max_delay_ns: u64,
     /// How `s3://` inputs are read.
     pub s3: read::s3::Config,
+    /// Stream names whose newest stream must be present (SPEC §8.11).
+    pub expected_names: Vec<String>,
+    /// Expected names whose newest stream may have ended for good.
+    pub retired: Vec<String>,
+    /// Key derivations allowed beyond twice the stamped records (§8.5).
+    pub key_derivation_slack: u64,
+    /// Bounds on what one value and one file may take (§8.0).
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -48,13 +60,47 @@ impl Default for Options {
             as_of_unix_nano: now,
             max_delay_ns: 60_000_000_000,
             s3: read::s3::Config::default(),
+            expected_names: Vec::new(),
+            retired: Vec::new(),
+            key_derivation_slack: rules::keys::DERIVATION_SLACK,
+            limits: Limits::default(),
         }
     }
 }
 
-/// Verifies everything under `paths`: local files and directories, and
-/// `s3://bucket/prefix` locations (listed, then read object by object).
-pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+/// The finding about records that carry no stamp (SPEC §8.10).
+fn unstamped_finding(ing: &records::Collected, options: &Options) -> Finding {
+    let (severity, advice) = if options.allow_unstamped {
+        (Severity::Warning, "")
+    } else {
+        (
+            Severity::Error,
+            "; every record of an audit pipeline should be stamped (pass --allow-unstamped when some are not on purpose)",
+        )
+    };
+    let mut f = Finding::new(
+        severity,
+        Kind::UnstampedRecords,
+        format!("{} records carry no auditchain stamp, so nothing vouches for them{advice}", ing.unstamped.len()),
+    );
+    for loc in ing.unstamped.iter().take(20) {
+        f = f.located(ing.location(*loc));
+    }
+    f
+}
+
+/// Everything read from the inputs, with what could not be read.
+struct Read {
+    collected: records::Collected,
+    errors: Vec<InputError>,
+    /// Files and objects read.
+    inputs: u64,
+    /// The Object Lock state of S3 objects, when asked for.
+    retention: Vec<report::ObjectRetention>,
+}
+
+/// Reads local files and directories and `s3://` locations.
+fn read_inputs(paths: &[PathBuf], options: &Options) -> Read {
     let (urls, local): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_string_lossy().starts_with("s3://"));
     let local: Vec<PathBuf> = local.into_iter().cloned().collect();
@@ -67,22 +113,31 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     let (objects, list_errors) = s3_objects(&urls, &options.s3, &env);
     errors.extend(list_errors);
     let mut retention = Vec::new();
-    let inputs =
-        files.iter().map(|p| (p.display().to_string(), read::files::read(p))).chain(objects.iter().map(|(b, o)| {
-            let read = b.read(&o.key, options.s3.retention).map(|obj| {
-                if let Some(r) = obj.retention {
-                    retention.push(report::ObjectRetention { object: b.url(&o.key), bytes: o.size, retention: r });
-                }
-                obj.bytes
-            });
-            (b.url(&o.key), read)
-        }));
-    let (mut ing, read_errors) = collect::collect_inputs(inputs);
+    let limits = options.limits;
+    let local_inputs =
+        files.iter().map(|p| (p.display().to_string(), read::files::open(p, limits.max_decompressed_bytes)));
+    let s3_inputs = objects.iter().map(|(b, o)| {
+        let opened = b.read(&o.key, options.s3.retention).map(|obj| {
+            if let Some(r) = obj.retention {
+                retention.push(report::ObjectRetention { object: b.url(&o.key), bytes: o.size, retention: r });
+            }
+            Box::new(std::io::Cursor::new(obj.bytes)) as Box<dyn std::io::Read + Send>
+        });
+        (b.url(&o.key), opened)
+    });
+    let (collected, read_errors) = collect::collect_inputs(local_inputs.chain(s3_inputs), limits);
     errors.extend(read_errors);
+    Read { collected, errors, inputs: (files.len() + objects.len()) as u64, retention }
+}
 
+/// Verifies everything under `paths`: local files and directories, and
+/// `s3://bucket/prefix` locations (listed, then read object by object).
+pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+    let Read { collected: mut ing, mut errors, inputs, retention } = read_inputs(paths, options);
+    let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
         errors.push(InputError {
-            file: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
+            file: all_paths(),
             line: None,
             message: "no log records found: nothing was verified".into(),
         });
@@ -91,49 +146,69 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     let mut analyzed = BTreeMap::new();
     let mut streams = std::mem::take(&mut ing.streams);
     let checkpoints = std::mem::take(&mut ing.checkpoints);
-    for id in checkpoints.keys() {
+    for id in checkpoints.keys().chain(ing.stream_findings.keys()) {
         // Checkpoints of a stream with no record at all still count: they
         // prove the stream existed and how far it went.
         streams.entry(id.clone()).or_default();
     }
+    let hints = rules::content::lineage_hints(streams.values());
+    let stamped = streams.values().map(|e| e.len() as u64).sum();
+    let mut keys = rules::keys::KeyCache::new(stamped, options.key_derivation_slack);
+    let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys };
     for (id, entries) in streams.iter_mut() {
         let external = checkpoints.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        analyzed.insert(id.clone(), rules::stream(&ing, id, entries, external, options));
+        analyzed.insert(id.clone(), rules::stream(&mut cx, id, entries, external, options));
     }
     rules::lineage::check(&mut analyzed);
-
     let mut findings = std::mem::take(&mut ing.findings);
+    rules::presence::check(&mut analyzed, options, &mut findings);
     if !ing.unstamped.is_empty() {
-        let (severity, advice) = if options.allow_unstamped {
-            (Severity::Warning, "")
-        } else {
-            (
-                Severity::Error,
-                "; every record of an audit pipeline should be stamped (pass --allow-unstamped when some are not on purpose)",
-            )
-        };
-        let mut f = Finding::new(
-            severity,
-            Kind::UnstampedRecords,
-            format!("{} records carry no auditchain stamp, so nothing vouches for them{advice}", ing.unstamped.len()),
-        );
-        for loc in ing.unstamped.iter().take(20) {
-            f = f.located(ing.location(*loc));
-        }
-        findings.push(f);
+        findings.push(unstamped_finding(&ing, options));
+    }
+    // Evidence newer than the verification time: the time is wrong, and
+    // the heartbeat rule cannot judge with it (SPEC §8.8).
+    let newest = analyzed.values().map(|a| a.newest_evidence).max().unwrap_or(0);
+    if newest > options.as_of_unix_nano.saturating_add(options.max_delay_ns) {
+        errors.push(InputError {
+            file: "--as-of".into(),
+            line: None,
+            message: format!(
+                "{} is before the newest checkpoint or control record ({}): the heartbeat rule cannot judge as of then; give the time the files were copied",
+                time::rfc3339(options.as_of_unix_nano),
+                time::rfc3339(newest)
+            ),
+        });
     }
 
     let mut stream_reports: Vec<_> = analyzed.into_values().map(|a| a.report).collect();
     for r in &mut stream_reports {
         rules::conclude(r);
     }
+    if stream_reports.is_empty() && errors.is_empty() {
+        errors.push(InputError {
+            file: all_paths(),
+            line: None,
+            message: "no stamped records found: nothing was verified".into(),
+        });
+    }
     let failed = stream_reports.iter().any(|s| s.verdict == Verdict::Fail)
         || findings.iter().any(|f| f.severity == Severity::Error);
+    let verdict = match (failed, errors.is_empty()) {
+        (true, _) => Verdict::Fail,
+        (false, false) => Verdict::Incomplete,
+        (false, true) => Verdict::Pass,
+    };
     Report {
         version: REPORT_VERSION,
-        verdict: if failed { Verdict::Fail } else { Verdict::Pass },
-        as_of: crate::core::time::rfc3339(options.as_of_unix_nano),
-        inputs: Inputs { files: (files.len() + objects.len()) as u64, requests: ing.requests, records: ing.records },
+        verdict,
+        as_of: time::rfc3339(options.as_of_unix_nano),
+        inputs: Inputs {
+            files: inputs,
+            requests: ing.requests,
+            records: ing.records,
+            checkpoint_lines: ing.checkpoint_lines,
+            unreadable: ing.unreadable,
+        },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,
         findings,

@@ -23,6 +23,8 @@ pub struct Loc {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Control {
     pub event: String,
+    /// `audit.stream.name` of a start record.
+    pub name: Option<String>,
     pub time_unix_nano: u64,
     pub predecessor: Option<(String, u64, Option<Hash>)>,
     /// This stream's ranges announced as possibly not delivered.
@@ -87,8 +89,11 @@ impl Entry {
 /// A checkpoint found outside the records (a `checkpoint.file` line).
 #[derive(Clone, Debug)]
 pub struct ExternalCheckpoint {
-    pub sequence: Option<u64>,
+    /// The number of the record carrying it.
+    pub sequence: u64,
     pub note: String,
+    /// The line marks the final checkpoint of a stream that ended cleanly.
+    pub end: bool,
     pub file: u32,
     pub line: u64,
 }
@@ -101,10 +106,16 @@ pub struct Collected {
     pub checkpoints: BTreeMap<String, Vec<ExternalCheckpoint>>,
     pub unstamped: Vec<Loc>,
     /// Findings that belong to no stream (unreadable records, malformed
-    /// stamps).
+    /// stamps whose stream id cannot be read).
     pub findings: Vec<Finding>,
+    /// Findings about records that could not be admitted to the stream
+    /// their stamp names.
+    pub stream_findings: BTreeMap<String, Vec<Finding>>,
     pub requests: u64,
     pub records: u64,
+    pub checkpoint_lines: u64,
+    /// JSON values that could not be read (SPEC §8.0).
+    pub unreadable: u64,
 }
 
 impl Collected {
@@ -118,8 +129,13 @@ impl Collected {
         }
         self.unstamped.extend(other.unstamped);
         self.findings.extend(other.findings);
+        for (id, f) in other.stream_findings {
+            self.stream_findings.entry(id).or_default().extend(f);
+        }
         self.requests += other.requests;
         self.records += other.records;
+        self.checkpoint_lines += other.checkpoint_lines;
+        self.unreadable += other.unreadable;
     }
 
     pub fn location(&self, loc: Loc) -> Location {

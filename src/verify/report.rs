@@ -4,7 +4,11 @@
 use crate::core::canonical::Signal;
 use serde::Serialize;
 
-pub const REPORT_VERSION: u32 = 1;
+/// 2: the verdict `incomplete`; `inputs.checkpoint_lines` and
+/// `inputs.unreadable`; per stream `stream_name` and `last_present`, and
+/// `algorithm` null for a stream known only from checkpoint lines; the
+/// kinds `downgrade`, `expected_stream_missing`, `expected_stream_ended`.
+pub const REPORT_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +72,14 @@ pub enum Kind {
     ContentHashMismatch,
     /// A stream holds both log records and spans.
     MixedSignals,
+    /// A record's algorithm is not its stream's (a keyed stream's records
+    /// rewritten as a plain chain).
+    Downgrade,
+    /// No stream of a name given with `--expect-stream-name` is present.
+    ExpectedStreamMissing,
+    /// The newest stream of an expected name ended and has no successor
+    /// among the inputs, and the name was not declared retired.
+    ExpectedStreamEnded,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -126,6 +138,10 @@ impl Finding {
 pub enum Verdict {
     Pass,
     Fail,
+    /// No integrity failure, but something could not be read or used (an
+    /// unreadable file or line, a bad `--as-of`), or nothing was verified:
+    /// never a pass.
+    Incomplete,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -133,8 +149,12 @@ pub struct StreamReport {
     pub stream_id: String,
     /// `logs` or `traces`: what the stream's records are.
     pub signal: Signal,
+    /// `audit.stream.name` of its start record (or of a successor's).
+    pub stream_name: Option<String>,
     pub verdict: Verdict,
-    pub algorithm: String,
+    /// `None` when no record of the stream is present (it is known from
+    /// checkpoint lines only).
+    pub algorithm: Option<String>,
     /// The chain key of a keyed stream, from its start record.
     pub chain_key_id: Option<String>,
     /// Distinct sequence numbers present.
@@ -142,8 +162,14 @@ pub struct StreamReport {
     /// Identical copies beyond the first (at-least-once delivery).
     pub duplicates: u64,
     pub first_sequence: u64,
+    /// The highest number the stream is known to have reached: present,
+    /// proven by a valid checkpoint, or recorded by its successor.
     pub last_sequence: u64,
-    /// True when the stream's last record carries `audit.sequence.end`.
+    /// The highest number present.
+    pub last_present: u64,
+    /// True when the stream ended cleanly: its last record carries
+    /// `audit.sequence.end`, or a checkpoint line marks its final
+    /// checkpoint.
     pub ended: bool,
     /// Sequence numbers absent from the inputs, as `[first, last]` ranges.
     pub missing: Vec<[u64; 2]>,
@@ -163,6 +189,9 @@ pub struct Inputs {
     pub files: u64,
     pub requests: u64,
     pub records: u64,
+    pub checkpoint_lines: u64,
+    /// JSON values (lines) that could not be read; each is in `errors`.
+    pub unreadable: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -184,7 +213,7 @@ pub struct Report {
     pub streams: Vec<StreamReport>,
     /// Findings that belong to no stream (unstamped or unreadable records).
     pub findings: Vec<Finding>,
-    /// Files or lines that could not be read at all.
+    /// Files, lines or options that could not be read or used.
     pub errors: Vec<InputError>,
     /// Objects read from S3 with their Object Lock state
     /// (`--show-retention`); absent otherwise.
@@ -215,12 +244,10 @@ pub enum Status {
 
 impl Report {
     pub fn status(&self) -> Status {
-        if self.verdict == Verdict::Fail {
-            Status::Failed
-        } else if !self.errors.is_empty() {
-            Status::Incomplete
-        } else {
-            Status::Verified
+        match self.verdict {
+            Verdict::Pass => Status::Verified,
+            Verdict::Fail => Status::Failed,
+            Verdict::Incomplete => Status::Incomplete,
         }
     }
 }

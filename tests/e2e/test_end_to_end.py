@@ -103,8 +103,9 @@ def test_verify_reports_the_export_clean(run):
     refs = run.export.refs()
     total = len(refs)
     controls = sum(1 for r in refs if r.control is not None)
-    assert report["version"] == 1
-    assert report["inputs"] == {"files": 1, "requests": len(run.export.lines), "records": total}, report["inputs"]
+    assert report["version"] == 2
+    assert report["inputs"] == {"files": 1, "requests": len(run.export.lines), "records": total,
+                                "checkpoint_lines": 0, "unreadable": 0}, report["inputs"]
     assert report["unstamped_records"] == 0
     s = only_stream(report)
     assert s["stream_id"] == refs[0].stream_id
@@ -236,7 +237,8 @@ def test_records_split_across_files_in_shuffled_order_verify_clean(run, tmp_path
 
     report = expect_pass(verify(tmp_path))
     total = len(export.refs())
-    assert report["inputs"] == {"files": 3, "requests": len(lines), "records": total}, report["inputs"]
+    assert report["inputs"] == {"files": 3, "requests": len(lines), "records": total,
+                                "checkpoint_lines": 0, "unreadable": 0}, report["inputs"]
     s = only_stream(report)
     assert (s["records"], s["duplicates"], s["missing"]) == (total, 0, [])
     assert (s["first_sequence"], s["last_sequence"], s["ended"]) == (1, total, True)

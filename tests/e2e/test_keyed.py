@@ -666,9 +666,9 @@ def test_c_rewriting_a_record_and_recomputing_every_later_link(keyed, tmp_path):
     v = verify(tmp_path / "data", **ks(keyed), as_of=m.stop_time)
     record(f"c. rewrite record {target}, recompute later links (plain)", "stop", v)
     report = expect_fail(v)
-    assert kinds(report, "error") == ["checkpoint_mismatch", "malformed_stamp"], explain(v)
-    # Every recomputed record is flagged for its algorithm ...
-    bad_alg = {f["sequence"] for f in all_findings(report, kind="malformed_stamp")}
+    assert kinds(report, "error") == ["checkpoint_mismatch", "downgrade"], explain(v)
+    # Every recomputed record is flagged for its algorithm (a downgrade) ...
+    bad_alg = {f["sequence"] for f in all_findings(report, kind="downgrade")}
     assert bad_alg == set(range(target, m.last + 1)), explain(v)
     # ... and every checkpoint covering the rewritten record signs the
     # original chain head.
@@ -686,7 +686,7 @@ def test_c_rewriting_a_record_and_recomputing_every_later_link(keyed, tmp_path):
     v = verify(tmp_path / "same", **ks(keyed), as_of=m.stop_time)
     record(f"c'. no edit, recompute links from {target} (plain)", "stop", v)
     report = expect_fail(v)
-    assert kinds(report, "error") == ["checkpoint_mismatch", "malformed_stamp"], explain(v)
+    assert kinds(report, "error") == ["checkpoint_mismatch", "downgrade"], explain(v)
 
 
 def test_c_downgrading_the_whole_stream_to_plain_without_checkpoints(keyed, tmp_path):

@@ -294,6 +294,76 @@ pub fn record_mut(lines: &mut [Value], seq: u64) -> &mut Value {
         .unwrap_or_else(|| panic!("no record {seq}"))
 }
 
+/// What an attacker without the key can do: recompute every link from
+/// record `from` on with the public, unkeyed algorithm.
+pub fn recompute_plain_links(lines: &mut [Value], from: u64) {
+    use sha2::Digest;
+    // Record hashes in file order, then the chain in sequence order.
+    let mut recs: Vec<(u64, [usize; 4], [u8; 32])> = Vec::new();
+    for (li, line) in lines.iter().enumerate() {
+        let canon = auditchain::core::canonical::log_records_from_json(line).unwrap();
+        let mut k = 0;
+        for (a, rl) in line["resourceLogs"].as_array().unwrap().iter().enumerate() {
+            for (b, sl) in rl["scopeLogs"].as_array().unwrap().iter().enumerate() {
+                for (c, r) in sl["logRecords"].as_array().unwrap().iter().enumerate() {
+                    recs.push((sequence_of(r).unwrap(), [li, a, b, c], sha2::Sha256::digest(&canon[k]).into()));
+                    k += 1;
+                }
+            }
+        }
+    }
+    recs.sort();
+    let mut prev: Option<[u8; 32]> = None;
+    for (n, [li, a, b, c], rh) in recs {
+        let r = &mut lines[li]["resourceLogs"][a]["scopeLogs"][b]["logRecords"][c];
+        if n >= from {
+            let stream_id = attr(r, "audit.sequence.stream_id").unwrap()["stringValue"].as_str().unwrap().to_string();
+            let end = attr(r, "audit.sequence.end").is_some();
+            *attr_mut(r, "audit.integrity.algorithm") = json!({"stringValue": "sha256-chain-v1"});
+            r["attributes"].as_array_mut().unwrap().retain(|kv| kv["key"] != "audit.integrity.key_epoch");
+            *attr_mut(r, "audit.sequence.previous_hash") =
+                json!({"stringValue": auditchain::core::hex::to_hex(&prev.unwrap())});
+            let link = auditchain::core::chain::Link {
+                stream_id: &stream_id,
+                sequence: n,
+                key_epoch: 0,
+                end,
+                previous: prev.as_ref(),
+                record_hash: &rh,
+            };
+            *attr_mut(r, "audit.integrity.value") =
+                json!({"stringValue": auditchain::core::hex::to_hex(&link.sha256())});
+        }
+        prev =
+            auditchain::core::hex::from_hex(attr(r, "audit.integrity.value").unwrap()["stringValue"].as_str().unwrap());
+    }
+}
+
+/// Renames every OTLP/JSON member to its original (snake_case) name, as a
+/// store re-encoding the JSON with protobuf's original names would.
+pub fn snake_case(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let mut snake = String::new();
+                    for c in k.chars() {
+                        if c.is_ascii_uppercase() {
+                            snake.push('_');
+                            snake.push(c.to_ascii_lowercase());
+                        } else {
+                            snake.push(c);
+                        }
+                    }
+                    (snake, snake_case(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(snake_case).collect()),
+        other => other.clone(),
+    }
+}
+
 // ---- Reports ----
 
 /// The findings of a severity: kind, first number, last number.

@@ -1,9 +1,12 @@
 //! Canonical form from OTLP/JSON, as exporters write it: the fileexporter's
 //! `format: json`, awss3exporter's `otlp_json`, an OTLP/HTTP JSON body.
 //!
-//! Accepts what protobuf's JSON mapping accepts for these messages:
-//! lowerCamelCase or original field names, 64-bit integers as strings or
-//! numbers, enum values as numbers or names, special doubles as strings.
+//! Accepts the OTLP/JSON grammar of docs/SPEC.md §2.6: lowerCamelCase or
+//! original field names (each field at most once, under either name),
+//! 64-bit integers as decimal strings or JSON integers, enum values as
+//! numbers or names, special doubles as strings, `null` as an absent
+//! field. [`any`] reads one AnyValue by the same grammar, for the readers
+//! of stamps and control records, so that every reader agrees.
 
 use super::parts::{
     ContainerParts, EntityRefParts, EventParts, LinkParts, LogRecordParts, SpanParts, close_list, list_item,
@@ -87,13 +90,15 @@ pub fn walk_signal<'v>(
     sink: &mut impl RecordSink<'v>,
 ) -> Result<(), CanonicalError> {
     let names = names(signal);
+    let mut seen = Seen::default();
     for (k, v) in object(request)? {
         if !names.resources.contains(&k.as_str()) {
             return Err(unknown(k));
         }
+        seen.once(0, k)?;
         let list = names.resources[0];
         for (i, rl) in array(v).map_err(|e| at(e, format_args!("{list}")))?.iter().enumerate() {
-            resource_group(signal, rl, scratch, sink).map_err(|e| at(e, format_args!("{list}[{i}]")))?;
+            resource_group(signal, rl, i, scratch, sink).map_err(|e| at(e, format_args!("{list}[{i}]")))?;
         }
     }
     Ok(())
@@ -109,6 +114,36 @@ fn invalid(why: impl Into<String>) -> CanonicalError {
 
 fn object(v: &Value) -> Result<&Map<String, Value>, CanonicalError> {
     v.as_object().ok_or_else(|| invalid("expected a JSON object"))
+}
+
+/// An object field that may be `null` (absent, as in protobuf's JSON
+/// mapping): the empty object then.
+fn object_or_null(v: &Value) -> Result<&Map<String, Value>, CanonicalError> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    match v {
+        Value::Null => Ok(EMPTY.get_or_init(Map::new)),
+        v => object(v),
+    }
+}
+
+/// The fields of one object seen so far. Exact repeats of a member name
+/// are refused when the JSON text is parsed; this refuses a field given
+/// under both of its names (`severityText` and `severity_text`), which
+/// would leave two readers free to keep different values.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn once(&mut self, field: u32, name: &str) -> Result<(), CanonicalError> {
+        let bit = 1u32 << field;
+        if self.0 & bit != 0 {
+            return Err(invalid(format!(
+                "field {name:?} is given twice, under its lowerCamelCase and its original name"
+            )));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
 }
 
 fn array(v: &Value) -> Result<&[Value], CanonicalError> {
@@ -127,20 +162,80 @@ fn string(v: &Value) -> Result<&str, CanonicalError> {
     }
 }
 
-/// A 64-bit unsigned integer: a decimal string or a JSON integer.
+/// A JSON string, for the readers of stamps and control records.
+pub fn text(v: &Value) -> Result<&str, CanonicalError> {
+    string(v)
+}
+
+/// Whether `s` is an integer as SPEC §2.6 spells it: `0|-?[1-9][0-9]*`
+/// (no `+`, no leading zeros, no `-0`, no fraction or exponent).
+fn is_integer_text(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    plain && (s == "0" || !digits.starts_with('0'))
+}
+
+/// Whether `s` is a JSON number (RFC 8259 §6).
+fn is_number_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i == int_start || (b[int_start] == b'0' && i - int_start > 1) {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        let f = i + 1;
+        i = f;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == f {
+            return false;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let e = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// A 64-bit unsigned integer: a decimal string or a JSON integer, without
+/// sign, fraction or exponent.
 fn uint64(v: &Value) -> Result<u64, CanonicalError> {
+    let bad = |what: &dyn std::fmt::Display| invalid(format!("{what} is not an unsigned 64-bit integer"));
     match v {
-        Value::String(s) => s.parse().map_err(|_| invalid(format!("{s:?} is not an unsigned 64-bit integer"))),
-        Value::Number(n) => n.as_u64().ok_or_else(|| invalid(format!("{n} is not an unsigned 64-bit integer"))),
+        Value::String(s) if is_integer_text(s) && !s.starts_with('-') => s.parse().map_err(|_| bad(&format!("{s:?}"))),
+        Value::String(s) => Err(bad(&format!("{s:?}"))),
+        Value::Number(n) => n.as_u64().ok_or_else(|| bad(n)),
         Value::Null => Ok(0),
         _ => Err(invalid("expected an integer")),
     }
 }
 
+/// An unsigned 64-bit integer field, for the readers of control records.
+pub fn unsigned(v: &Value) -> Result<u64, CanonicalError> {
+    uint64(v)
+}
+
 fn int64(v: &Value) -> Result<i64, CanonicalError> {
+    let bad = |what: &dyn std::fmt::Display| invalid(format!("{what} is not a 64-bit integer"));
     match v {
-        Value::String(s) => s.parse().map_err(|_| invalid(format!("{s:?} is not a 64-bit integer"))),
-        Value::Number(n) => n.as_i64().ok_or_else(|| invalid(format!("{n} is not a 64-bit integer"))),
+        Value::String(s) if is_integer_text(s) => s.parse().map_err(|_| bad(&format!("{s:?}"))),
+        Value::String(s) => Err(bad(&format!("{s:?}"))),
+        Value::Number(n) => n.as_i64().ok_or_else(|| bad(n)),
         Value::Null => Ok(0),
         _ => Err(invalid("expected an integer")),
     }
@@ -158,9 +253,11 @@ fn double(v: &Value) -> Result<f64, CanonicalError> {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => {
-                s.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| invalid(format!("{s:?} is not a double")))
-            }
+            _ => Some(s)
+                .filter(|s| is_number_text(s))
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| invalid(format!("{s:?} is not a double"))),
         },
         _ => Err(invalid("expected a number")),
     }
@@ -236,6 +333,7 @@ fn bytes_value(s: &str) -> Result<Vec<u8>, CanonicalError> {
 fn resource_group<'v>(
     signal: Signal,
     v: &'v Value,
+    index: usize,
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'v>,
 ) -> Result<(), CanonicalError> {
@@ -243,26 +341,38 @@ fn resource_group<'v>(
     let mut resource = None;
     let mut scopes: &[Value] = &[];
     let mut schema_url = "";
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
         match k.as_str() {
-            "resource" => resource = container(v, scratch, true).map_err(|e| at(e, format_args!(".resource")))?,
-            "schemaUrl" | "schema_url" => schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?,
+            "resource" => {
+                seen.once(0, k)?;
+                resource = container(v, scratch, true).map_err(|e| at(e, format_args!(".resource")))?
+            }
             k if names.scopes.contains(&k) => {
+                seen.once(1, k)?;
                 scopes = array(v).map_err(|e| at(e, format_args!(".{}", names.scopes[0])))?
+            }
+            "schemaUrl" | "schema_url" => {
+                seen.once(2, k)?;
+                schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?
             }
             other => return Err(unknown(other)),
         }
     }
     for (i, sl) in scopes.iter().enumerate() {
-        scope_group(signal, sl, resource.as_deref(), schema_url, scratch, sink)
+        let path = format!("{}[{index}].{}[{i}]", names.resources[0], names.scopes[0]);
+        scope_group(signal, sl, &path, resource.as_deref(), schema_url, scratch, sink)
             .map_err(|e| at(e, format_args!(".{}[{i}]", names.scopes[0])))?;
     }
     Ok(())
 }
 
+/// `path` names the scope's place in the request, for a record's errors
+/// (they are handed to the sink, not returned).
 fn scope_group<'v>(
     signal: Signal,
     v: &'v Value,
+    path: &str,
     resource: Option<&[u8]>,
     resource_schema_url: &str,
     scratch: &mut Scratch,
@@ -272,12 +382,20 @@ fn scope_group<'v>(
     let mut scope = None;
     let mut records: &[Value] = &[];
     let mut schema_url = "";
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
         match k.as_str() {
-            "scope" => scope = container(v, scratch, false).map_err(|e| at(e, format_args!(".scope")))?,
-            "schemaUrl" | "schema_url" => schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?,
+            "scope" => {
+                seen.once(0, k)?;
+                scope = container(v, scratch, false).map_err(|e| at(e, format_args!(".scope")))?
+            }
             k if names.records.contains(&k) => {
+                seen.once(1, k)?;
                 records = array(v).map_err(|e| at(e, format_args!(".{}", names.records[0])))?
+            }
+            "schemaUrl" | "schema_url" => {
+                seen.once(2, k)?;
+                schema_url = string(v).map_err(|e| at(e, format_args!(".schemaUrl")))?
             }
             other => return Err(unknown(other)),
         }
@@ -294,24 +412,31 @@ fn scope_group<'v>(
         };
         match read {
             Ok(()) => sink.record(r, Ok((&out, &stamp))),
-            Err(e) => sink.record(r, Err(at(e, format_args!(".{}[{i}]", names.records[0])))),
+            Err(e) => sink.record(r, Err(at(e, format_args!("{path}.{}[{i}]", names.records[0])))),
         }
     }
     Ok(())
 }
 
-/// A resource (`is_resource`) or an instrumentation scope.
+/// A resource (`is_resource`) or an instrumentation scope; `null` is an
+/// absent one.
 fn container(v: &Value, scratch: &mut Scratch, is_resource: bool) -> Result<Option<Vec<u8>>, CanonicalError> {
     let mut parts = ContainerParts::default();
     let mut attributes = Vec::new();
     let mut refs = Vec::new();
-    for (k, v) in object(v)? {
+    let mut seen = Seen::default();
+    for (k, v) in object_or_null(v)? {
         match (k.as_str(), is_resource) {
             ("attributes", _) => {
+                seen.once(0, k)?;
                 key_values(&mut attributes, v, 0, scratch, None).map_err(|e| at(e, format_args!(".attributes")))?
             }
-            ("droppedAttributesCount" | "dropped_attributes_count", _) => parts.dropped_attributes_count = uint32(v)?,
+            ("droppedAttributesCount" | "dropped_attributes_count", _) => {
+                seen.once(1, k)?;
+                parts.dropped_attributes_count = uint32(v)?
+            }
             ("entityRefs" | "entity_refs", true) => {
+                seen.once(2, k)?;
                 let items = array(v)?;
                 for (i, item) in items.iter().enumerate() {
                     refs.push(if i == 0 { b'[' } else { b',' });
@@ -321,8 +446,14 @@ fn container(v: &Value, scratch: &mut Scratch, is_resource: bool) -> Result<Opti
                     refs.push(b']');
                 }
             }
-            ("name", false) => parts.name = string(v)?,
-            ("version", false) => parts.version = string(v)?,
+            ("name", false) => {
+                seen.once(3, k)?;
+                parts.name = string(v)?
+            }
+            ("version", false) => {
+                seen.once(4, k)?;
+                parts.version = string(v)?
+            }
             (other, _) => return Err(unknown(other)),
         }
     }
@@ -333,12 +464,23 @@ fn container(v: &Value, scratch: &mut Scratch, is_resource: bool) -> Result<Opti
 
 fn entity_ref(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
     let mut parts = EntityRefParts::default();
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
         match k.as_str() {
-            "schemaUrl" | "schema_url" => parts.schema_url = string(v)?,
-            "type" => parts.r#type = string(v)?,
-            "idKeys" | "id_keys" => parts.id_keys = array(v)?.iter().map(string).collect::<Result<_, _>>()?,
+            "schemaUrl" | "schema_url" => {
+                seen.once(0, k)?;
+                parts.schema_url = string(v)?
+            }
+            "type" => {
+                seen.once(1, k)?;
+                parts.r#type = string(v)?
+            }
+            "idKeys" | "id_keys" => {
+                seen.once(2, k)?;
+                parts.id_keys = array(v)?.iter().map(string).collect::<Result<_, _>>()?
+            }
             "descriptionKeys" | "description_keys" => {
+                seen.once(3, k)?;
                 parts.description_keys = array(v)?.iter().map(string).collect::<Result<_, _>>()?
             }
             other => return Err(unknown(other)),
@@ -346,6 +488,69 @@ fn entity_ref(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
     }
     parts.write(out);
     Ok(())
+}
+
+/// The index of a field by either of its names (for [`Seen`]).
+fn field_index(name: &str, fields: &[(&str, &str)]) -> Option<u32> {
+    fields.iter().position(|(a, b)| *a == name || *b == name).map(|i| i as u32)
+}
+
+/// Refuses a field given under both of its names (SPEC §2.6), and a
+/// member that is no field of the message.
+fn check_field(seen: &mut Seen, name: &str, fields: &[(&str, &str)]) -> Result<(), CanonicalError> {
+    let Some(i) = field_index(name, fields) else { return Err(unknown(name)) };
+    seen.once(i, name)
+}
+
+const SPAN_FIELDS: [(&str, &str); 16] = [
+    ("traceId", "trace_id"),
+    ("spanId", "span_id"),
+    ("parentSpanId", "parent_span_id"),
+    ("traceState", "trace_state"),
+    ("name", "name"),
+    ("kind", "kind"),
+    ("startTimeUnixNano", "start_time_unix_nano"),
+    ("endTimeUnixNano", "end_time_unix_nano"),
+    ("attributes", "attributes"),
+    ("droppedAttributesCount", "dropped_attributes_count"),
+    ("events", "events"),
+    ("droppedEventsCount", "dropped_events_count"),
+    ("links", "links"),
+    ("droppedLinksCount", "dropped_links_count"),
+    ("status", "status"),
+    ("flags", "flags"),
+];
+const EVENT_FIELDS: [(&str, &str); 4] = [
+    ("timeUnixNano", "time_unix_nano"),
+    ("name", "name"),
+    ("attributes", "attributes"),
+    ("droppedAttributesCount", "dropped_attributes_count"),
+];
+const LINK_FIELDS: [(&str, &str); 6] = [
+    ("traceId", "trace_id"),
+    ("spanId", "span_id"),
+    ("traceState", "trace_state"),
+    ("attributes", "attributes"),
+    ("droppedAttributesCount", "dropped_attributes_count"),
+    ("flags", "flags"),
+];
+
+/// The index of a LogRecord field by either of its names (for [`Seen`]).
+fn log_record_field(name: &str) -> Option<u32> {
+    const FIELDS: [(&str, &str); 11] = [
+        ("timeUnixNano", "time_unix_nano"),
+        ("observedTimeUnixNano", "observed_time_unix_nano"),
+        ("severityNumber", "severity_number"),
+        ("severityText", "severity_text"),
+        ("body", "body"),
+        ("attributes", "attributes"),
+        ("droppedAttributesCount", "dropped_attributes_count"),
+        ("flags", "flags"),
+        ("traceId", "trace_id"),
+        ("spanId", "span_id"),
+        ("eventName", "event_name"),
+    ];
+    field_index(name, &FIELDS)
 }
 
 fn log_record<'v>(
@@ -359,39 +564,31 @@ fn log_record<'v>(
     let mut body = Vec::new();
     let (trace_id, span_id);
     let (mut trace, mut span) = (&Value::Null, &Value::Null);
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
-        match k.as_str() {
-            "timeUnixNano" | "time_unix_nano" => {
-                parts.time_unix_nano = uint64(v).map_err(|e| at(e, format_args!(".timeUnixNano")))?
-            }
-            "observedTimeUnixNano" | "observed_time_unix_nano" => {
-                parts.observed_time_unix_nano = uint64(v).map_err(|e| at(e, format_args!(".observedTimeUnixNano")))?
-            }
-            "severityNumber" | "severity_number" => {
-                parts.severity_number = severity(v).map_err(|e| at(e, format_args!(".severityNumber")))?
-            }
-            "severityText" | "severity_text" => {
-                parts.severity_text = string(v).map_err(|e| at(e, format_args!(".severityText")))?
-            }
-            "body" => {
+        let Some(field) = log_record_field(k) else { return Err(unknown(k)) };
+        seen.once(field, k)?;
+        match field {
+            0 => parts.time_unix_nano = uint64(v).map_err(|e| at(e, format_args!(".timeUnixNano")))?,
+            1 => parts.observed_time_unix_nano = uint64(v).map_err(|e| at(e, format_args!(".observedTimeUnixNano")))?,
+            2 => parts.severity_number = severity(v).map_err(|e| at(e, format_args!(".severityNumber")))?,
+            3 => parts.severity_text = string(v).map_err(|e| at(e, format_args!(".severityText")))?,
+            4 => {
                 any_value(&mut body, v, 1, scratch).map_err(|e| at(e, format_args!(".body")))?;
                 if body == b"{}" {
                     body.clear();
                 }
             }
-            "attributes" => key_values(&mut attributes, v, 0, scratch, Some(stamp))
+            5 => key_values(&mut attributes, v, 0, scratch, Some(stamp))
                 .map_err(|e| at(e, format_args!(".attributes")))?,
-            "droppedAttributesCount" | "dropped_attributes_count" => {
+            6 => {
                 parts.dropped_attributes_count =
                     uint32(v).map_err(|e| at(e, format_args!(".droppedAttributesCount")))?
             }
-            "flags" => parts.flags = uint32(v).map_err(|e| at(e, format_args!(".flags")))?,
-            "traceId" | "trace_id" => trace = v,
-            "spanId" | "span_id" => span = v,
-            "eventName" | "event_name" => {
-                parts.event_name = string(v).map_err(|e| at(e, format_args!(".eventName")))?
-            }
-            other => return Err(unknown(other)),
+            7 => parts.flags = uint32(v).map_err(|e| at(e, format_args!(".flags")))?,
+            8 => trace = v,
+            9 => span = v,
+            _ => parts.event_name = string(v).map_err(|e| at(e, format_args!(".eventName")))?,
         }
     }
     trace_id = id(trace, 16).map_err(|e| at(e, format_args!(".traceId")))?;
@@ -432,7 +629,9 @@ fn span<'v>(
     let mut parts = SpanParts::default();
     let (mut attributes, mut events, mut links, mut status) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut trace, mut span, mut parent) = (&Value::Null, &Value::Null, &Value::Null);
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
+        check_field(&mut seen, k, &SPAN_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
         match k.as_str() {
             "traceId" | "trace_id" => trace = v,
@@ -485,7 +684,9 @@ fn span<'v>(
 fn event(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
     let mut parts = EventParts::default();
     let mut attributes = Vec::new();
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
+        check_field(&mut seen, k, &EVENT_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
         match k.as_str() {
             "timeUnixNano" | "time_unix_nano" => parts.time_unix_nano = uint64(v).map_err(f)?,
@@ -506,7 +707,9 @@ fn link(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), Canon
     let mut parts = LinkParts::default();
     let mut attributes = Vec::new();
     let (mut trace, mut span) = (&Value::Null, &Value::Null);
+    let mut seen = Seen::default();
     for (k, v) in object(v)? {
+        check_field(&mut seen, k, &LINK_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
         match k.as_str() {
             "traceId" | "trace_id" => trace = v,
@@ -585,43 +788,64 @@ fn key_values<'v>(
     result
 }
 
-fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) -> Result<(), CanonicalError> {
-    if depth > MAX_DEPTH {
-        return Err(err(ErrorKind::TooDeep));
-    }
-    let obj = match v {
-        Value::Null => {
-            out.extend_from_slice(b"{}");
-            return Ok(());
-        }
-        v => object(v)?,
-    };
+/// An OTLP/JSON AnyValue as read: its one member, by either name, with its
+/// value checked by the grammar of SPEC §2.6.
+#[derive(Debug, PartialEq)]
+pub enum Any<'v> {
+    /// No value: `{}`, `null`, or a member whose value is `null`.
+    None,
+    String(&'v str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(Vec<u8>),
+    /// The elements of an `arrayValue`.
+    Array(&'v [Value]),
+    /// The `values` of a `kvlistValue` (an attribute list).
+    Kvlist(&'v Value),
+}
+
+/// Reads one AnyValue. The canonical writer and the readers of stamps and
+/// control records all go through here, so that they accept exactly the
+/// same spellings.
+pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
+    let obj = object_or_null(v)?;
     let mut members = obj.iter();
-    let Some((k, v)) = members.next() else {
-        out.extend_from_slice(b"{}");
-        return Ok(());
-    };
+    let Some((k, v)) = members.next() else { return Ok(Any::None) };
     if members.next().is_some() {
         return Err(invalid(
             "a value must have exactly one of stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue",
         ));
     }
-    match k.as_str() {
-        "stringValue" | "string_value" => {
-            out.extend_from_slice(b"{\"stringValue\":");
-            super::jcs::write_str(out, string(v)?);
-            out.push(b'}');
+    // A null member is an absent one (protobuf's JSON mapping), once its
+    // name is known to be an AnyValue member.
+    Ok(match k.as_str() {
+        name if v.is_null() => {
+            const MEMBERS: [&str; 14] = [
+                "stringValue",
+                "string_value",
+                "boolValue",
+                "bool_value",
+                "intValue",
+                "int_value",
+                "doubleValue",
+                "double_value",
+                "arrayValue",
+                "array_value",
+                "kvlistValue",
+                "kvlist_value",
+                "bytesValue",
+                "bytes_value",
+            ];
+            if !MEMBERS.contains(&name) {
+                return Err(unknown(name));
+            }
+            Any::None
         }
-        "boolValue" | "bool_value" => {
-            let b = v.as_bool().ok_or_else(|| invalid("boolValue must be true or false"))?;
-            out.extend_from_slice(if b { b"{\"boolValue\":true}" } else { b"{\"boolValue\":false}" });
-        }
-        "intValue" | "int_value" => {
-            out.extend_from_slice(b"{\"intValue\":");
-            super::jcs::write_i64_string(out, int64(v)?);
-            out.push(b'}');
-        }
-        "doubleValue" | "double_value" => super::parts::write_double_value(out, double(v)?),
+        "stringValue" | "string_value" => Any::String(string(v)?),
+        "boolValue" | "bool_value" => Any::Bool(v.as_bool().ok_or_else(|| invalid("boolValue must be true or false"))?),
+        "intValue" | "int_value" => Any::Int(int64(v)?),
+        "doubleValue" | "double_value" => Any::Double(double(v)?),
         "arrayValue" | "array_value" => {
             let mut values: &[Value] = &[];
             for (k, v) in object(v)? {
@@ -630,12 +854,7 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
                     other => return Err(unknown(other)),
                 }
             }
-            out.extend_from_slice(b"{\"arrayValue\":{");
-            for (i, item) in values.iter().enumerate() {
-                out.extend_from_slice(if i == 0 { b"\"values\":[" } else { b"," });
-                any_value(out, item, depth + 1, scratch).map_err(|e| at(e, format_args!(".arrayValue[{i}]")))?;
-            }
-            out.extend_from_slice(if values.is_empty() { b"}}" } else { b"]}}" });
+            Any::Array(values)
         }
         "kvlistValue" | "kvlist_value" => {
             let mut values = &Value::Null;
@@ -645,6 +864,40 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
                     other => return Err(unknown(other)),
                 }
             }
+            Any::Kvlist(values)
+        }
+        "bytesValue" | "bytes_value" => Any::Bytes(bytes_value(string(v)?)?),
+        other => return Err(unknown(other)),
+    })
+}
+
+fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+    if depth > MAX_DEPTH {
+        return Err(err(ErrorKind::TooDeep));
+    }
+    match any(v)? {
+        Any::None => out.extend_from_slice(b"{}"),
+        Any::String(s) => {
+            out.extend_from_slice(b"{\"stringValue\":");
+            super::jcs::write_str(out, s);
+            out.push(b'}');
+        }
+        Any::Bool(b) => out.extend_from_slice(if b { b"{\"boolValue\":true}" } else { b"{\"boolValue\":false}" }),
+        Any::Int(n) => {
+            out.extend_from_slice(b"{\"intValue\":");
+            super::jcs::write_i64_string(out, n);
+            out.push(b'}');
+        }
+        Any::Double(d) => super::parts::write_double_value(out, d),
+        Any::Array(values) => {
+            out.extend_from_slice(b"{\"arrayValue\":{");
+            for (i, item) in values.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"\"values\":[" } else { b"," });
+                any_value(out, item, depth + 1, scratch).map_err(|e| at(e, format_args!(".arrayValue[{i}]")))?;
+            }
+            out.extend_from_slice(if values.is_empty() { b"}}" } else { b"]}}" });
+        }
+        Any::Kvlist(values) => {
             let mut list = Vec::new();
             key_values(&mut list, values, depth, scratch, None).map_err(|e| at(e, format_args!(".kvlistValue")))?;
             out.extend_from_slice(b"{\"kvlistValue\":{");
@@ -654,13 +907,11 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
             }
             out.extend_from_slice(b"}}");
         }
-        "bytesValue" | "bytes_value" => {
-            let b = bytes_value(string(v)?)?;
+        Any::Bytes(b) => {
             out.extend_from_slice(b"{\"bytesValue\":\"");
             out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(b).as_bytes());
             out.extend_from_slice(b"\"}");
         }
-        other => return Err(unknown(other)),
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Reading what a control record says: its `audit.stream.*` attributes,
-//! time and body. What it says is trusted only once its link verified.
+//! time and body, by the same grammar as the canonical form
+//! (`core::canonical::json::any`). What it says is trusted only once its
+//! link verified (`rules::facts`).
 
-use super::stamp::any_int;
 use crate::core::canonical::Signal;
+use crate::core::canonical::json::{Any, any, text, unsigned};
 use crate::core::hex::from_hex;
 use crate::core::ranges::parse_range;
 use crate::core::vocab::control;
@@ -10,16 +12,23 @@ use crate::verify::records::Control;
 use serde_json::Value;
 
 fn any_str(v: &Value) -> Option<&str> {
-    v.get("stringValue").and_then(Value::as_str)
+    match any(v) {
+        Ok(Any::String(s)) => Some(s),
+        _ => None,
+    }
 }
 
 fn any_strings(v: &Value) -> Vec<String> {
-    v.pointer("/arrayValue/values")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|item| any_str(item).map(str::to_string))
-        .collect()
+    match any(v) {
+        Ok(Any::Array(items)) => items.iter().filter_map(any_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A member by either of its names (the record has a canonical form, so
+/// at most one of them is present).
+fn member<'v>(raw: &'v Value, camel: &str, snake: &str) -> Option<&'v Value> {
+    raw.get(camel).or_else(|| raw.get(snake))
 }
 
 /// The control facts of a record, when it is a control record (it has an
@@ -30,15 +39,16 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     let mut c = Control::default();
     let (mut pred_id, mut pred_seq, mut pred_hash) = (None, None, None);
     for kv in attributes {
-        let Some(key) = kv.get("key").and_then(Value::as_str) else { continue };
+        let Some(key) = kv.get("key").and_then(|k| text(k).ok()) else { continue };
         if !key.starts_with(control::PREFIX) {
             continue;
         }
         let v = kv.get("value").unwrap_or(&Value::Null);
         match key {
             control::EVENT => c.event = any_str(v).unwrap_or_default().to_string(),
+            control::NAME => c.name = any_str(v).map(str::to_string),
             control::PREDECESSOR_ID => pred_id = any_str(v).map(str::to_string),
-            control::PREDECESSOR_SEQUENCE => pred_seq = any_int(v).and_then(|n| u64::try_from(n).ok()),
+            control::PREDECESSOR_SEQUENCE => pred_seq = super::stamp::any_int(v).and_then(|n| u64::try_from(n).ok()),
             control::PREDECESSOR_HASH => pred_hash = any_str(v).and_then(from_hex),
             control::UNCONFIRMED => c.announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s))),
             control::PREDECESSOR_UNCONFIRMED => {
@@ -57,17 +67,14 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     if let (Some(id), Some(seq)) = (pred_id, pred_seq) {
         c.predecessor = Some((id, seq, pred_hash));
     }
-    let time = match signal {
-        Signal::Logs => raw.get("timeUnixNano").or_else(|| raw.get("time_unix_nano")),
-        Signal::Traces => raw.get("startTimeUnixNano").or_else(|| raw.get("start_time_unix_nano")),
-    };
-    c.time_unix_nano = match time {
-        Some(Value::String(s)) => s.parse().unwrap_or(0),
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        _ => 0,
-    };
+    c.time_unix_nano = match signal {
+        Signal::Logs => member(raw, "timeUnixNano", "time_unix_nano"),
+        Signal::Traces => member(raw, "startTimeUnixNano", "start_time_unix_nano"),
+    }
+    .and_then(|v| unsigned(v).ok())
+    .unwrap_or_default();
     if signal == Signal::Logs {
-        c.body = raw.pointer("/body/stringValue").and_then(Value::as_str).unwrap_or_default().to_string();
+        c.body = raw.get("body").and_then(any_str).unwrap_or_default().to_string();
     }
     Some(Box::new(c))
 }

@@ -1,68 +1,182 @@
-//! Finding and reading exported files: the fileexporter's JSON lines, one
+//! Finding and opening exported files: the fileexporter's JSON lines, one
 //! OTLP/JSON export request per line, or objects written one per file (as
-//! awss3exporter does), optionally gzip-compressed.
+//! awss3exporter does), optionally gzip-compressed (docs/SPEC.md §8,
+//! "Inputs").
+//!
+//! Directories are walked recursively and symbolic links followed, each
+//! directory and file once: a link back into a directory being walked is a
+//! loop and reported, as is a dangling link. Anything that is not a
+//! regular file or a directory (a FIFO, a socket, a device) is refused:
+//! reading it could block forever or never end.
 
+use std::collections::HashSet;
 use std::fs;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// Expands the command-line paths into a sorted list of regular files.
-/// Directories are walked recursively; symbolic links to directories are
-/// not followed (they could loop).
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        match fs::metadata(p) {
-            Ok(m) if m.is_dir() => walk(p, &mut files, &mut errors),
-            Ok(_) => files.push(p.clone()),
-            Err(e) => errors.push((p.clone(), e.to_string())),
-        }
+/// How far one gzip-compressed file may expand (16 GiB): past it, the rest
+/// of the file is refused (a gzip bomb expands a thousandfold).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 16 << 30;
+
+/// What a file system object is, said for a message.
+fn kind(t: fs::FileType) -> &'static str {
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
     }
-    files.sort();
-    files.dedup();
-    (files, errors)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push((dir.to_path_buf(), e.to_string()));
-            return;
-        }
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push((dir.to_path_buf(), e.to_string()));
-                continue;
-            }
+/// Why a path cannot be followed: a dangling link, a link loop, or another
+/// error.
+fn follow_error(path: &Path, e: &std::io::Error) -> String {
+    let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match (link, e.raw_os_error()) {
+        (true, Some(libc::ELOOP)) => "symbolic link loop: the link leads back to itself".into(),
+        (true, _) if e.kind() == std::io::ErrorKind::NotFound => match fs::read_link(path) {
+            Ok(target) => format!("dangling symbolic link to {}", target.display()),
+            Err(_) => "dangling symbolic link".into(),
+        },
+        _ => e.to_string(),
+    }
+}
+
+struct Walk {
+    files: Vec<(PathBuf, (u64, u64))>,
+    errors: Vec<(PathBuf, String)>,
+    /// Directories walked, by device and inode: each once.
+    seen_dirs: HashSet<(u64, u64)>,
+}
+
+impl Walk {
+    /// Adds `path`, following a link; `ancestors` are the directories being
+    /// walked above it (a link back to one of them is a loop).
+    fn add(&mut self, path: &Path, ancestors: &mut Vec<(u64, u64)>) {
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return self.errors.push((path.to_path_buf(), follow_error(path, &e))),
         };
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, files, errors),
-            Ok(t) if t.is_file() => files.push(path),
-            Ok(t) if t.is_symlink() => match fs::metadata(&path) {
-                Ok(m) if m.is_file() => files.push(path),
-                _ => {}
-            },
-            Ok(_) => {}
-            Err(e) => errors.push((path, e.to_string())),
+        let id = (meta.dev(), meta.ino());
+        if meta.is_file() {
+            self.files.push((path.to_path_buf(), id));
+        } else if meta.is_dir() {
+            if ancestors.contains(&id) {
+                let message = "symbolic link loop: it leads back to a directory that contains it".into();
+                self.errors.push((path.to_path_buf(), message));
+            } else if self.seen_dirs.insert(id) {
+                ancestors.push(id);
+                self.walk(path, ancestors);
+                ancestors.pop();
+            }
+        } else {
+            let message = format!("{}: only regular files and directories are read", kind(meta.file_type()));
+            self.errors.push((path.to_path_buf(), message));
+        }
+    }
+
+    fn walk(&mut self, dir: &Path, ancestors: &mut Vec<(u64, u64)>) {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return self.errors.push((dir.to_path_buf(), e.to_string())),
+        };
+        let mut paths = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(e) => paths.push(e.path()),
+                Err(e) => self.errors.push((dir.to_path_buf(), e.to_string())),
+            }
+        }
+        paths.sort();
+        for p in paths {
+            self.add(&p, ancestors);
         }
     }
 }
 
-/// Reads a whole file, gunzipping it when it starts with the gzip magic.
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    let raw = fs::read(path).map_err(|e| e.to_string())?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| format!("gzip: {e}"))?;
-        return Ok(out);
+/// Expands the command-line paths into a sorted list of regular files,
+/// each once (by device and inode), with the paths that could not be
+/// followed or are not regular files.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut w = Walk { files: Vec::new(), errors: Vec::new(), seen_dirs: HashSet::new() };
+    for p in paths {
+        w.add(p, &mut Vec::new());
     }
-    Ok(raw)
+    w.files.sort();
+    let mut seen = HashSet::new();
+    let files = w.files.into_iter().filter(|(_, id)| seen.insert(*id)).map(|(p, _)| p).collect();
+    (files, w.errors)
+}
+
+/// Counts what a decompressor yields and fails past a bound.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // Everything up to the bound was handed out: is there more?
+            return match self.inner.read(&mut [0u8; 1])? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "gzip: the file expands to more than {} MiB; the rest of it is not read",
+                    self.limit >> 20
+                ))),
+            };
+        }
+        let room = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..room])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Opens a file for reading, gunzipping it when it starts with the gzip
+/// magic (decompressed to at most `max_decompressed` bytes). Refuses
+/// anything but a regular file, without blocking on a FIFO.
+pub fn open(path: &Path, max_decompressed: u64) -> Result<Box<dyn Read + Send>, String> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| follow_error(path, &e))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(format!("{}: only regular files and directories are read", kind(meta.file_type())));
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let head = reader.fill_buf().map_err(|e| e.to_string())?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::bufread::MultiGzDecoder::new(reader);
+        return Ok(Box::new(GzErrors(Bounded { inner: gz, left: max_decompressed, limit: max_decompressed })));
+    }
+    Ok(Box::new(reader))
+}
+
+/// Says "gzip:" in front of a decompressor's errors.
+struct GzErrors<R>(R);
+
+impl<R: Read> Read for GzErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with("gzip:") { e } else { std::io::Error::other(format!("gzip: {text}")) }
+        })
+    }
+}
+
+/// Reads a whole (small) file, gunzipping it: for tests and tools.
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    open(path, MAX_DECOMPRESSED_BYTES)?.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,116 +1,653 @@
-//! Splitting a file into JSON values (JSON lines, or values separated by
-//! any whitespace), each with the line it starts on, parsed one at a time.
+//! Splitting an input into JSON values (JSON lines, or values separated by
+//! any whitespace), each with the line it starts on, read one at a time
+//! from a stream with bounded memory (docs/SPEC.md §8.0).
+//!
+//! A value that cannot be read is reported and reading goes on at the next
+//! line: a torn last line (a killed collector) or an inserted garbage line
+//! hides nothing after it. Each byte is looked at a bounded number of
+//! times, whatever the input: a value that fails takes with it the values
+//! that begin inside it and are still open where it failed ("doomed"), so
+//! that they are not read again.
 
-/// Deepest JSON nesting accepted before parsing: canonical-form values may
-/// nest [`crate::core::canonical::MAX_DEPTH`] deep, which takes at most four JSON
-/// levels each, plus the levels around a record.
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+use std::io::Read;
+
+/// Deepest JSON nesting accepted: canonical-form values may nest
+/// [`crate::core::canonical::MAX_DEPTH`] deep, which takes at most four
+/// JSON levels each, plus the levels around a record.
 pub const MAX_JSON_DEPTH: usize = crate::core::canonical::MAX_DEPTH * 4 + 16;
 
-/// The JSON values in `bytes`, each with the 1-based line it starts on.
-/// Values may be separated by newlines (JSON lines) or just whitespace. A
-/// value that does not parse is an error for its line; reading stops there,
-/// because the next value's start cannot be known.
-pub fn json_values(bytes: &[u8]) -> Vec<(u64, Result<serde_json::Value, String>)> {
-    let mut out = Vec::new();
-    for_each_json_value(bytes, |line, v| out.push((line, v)));
-    out
-}
+/// The longest JSON value read (64 MiB): a longer one is unreadable. It
+/// bounds the memory a value takes (its text and its parsed form).
+pub const MAX_VALUE_BYTES: usize = 64 << 20;
 
-/// Like [`json_values`], handing each value to `f` as soon as it is parsed,
-/// so that only one is in memory at a time.
-pub fn for_each_json_value(bytes: &[u8], mut f: impl FnMut(u64, Result<serde_json::Value, String>)) {
-    let mut pos = 0;
-    let mut line = 1u64;
-    while pos < bytes.len() {
-        // Skip whitespace, counting lines.
-        while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
-            if bytes[pos] == b'\n' {
-                line += 1;
-            }
-            pos += 1;
-        }
-        if pos >= bytes.len() {
-            break;
-        }
-        let rest = &bytes[pos..];
-        if let Err(e) = check_depth(rest) {
-            f(line, Err(e));
-            break;
-        }
-        let mut de = serde_json::Deserializer::from_slice(rest);
-        de.disable_recursion_limit();
-        let mut stream = de.into_iter::<serde_json::Value>();
-        match stream.next() {
-            Some(Ok(v)) => {
-                let used = stream.byte_offset();
-                f(line, Ok(v));
-                line += rest[..used].iter().filter(|&&b| b == b'\n').count() as u64;
-                pos += used;
-            }
-            Some(Err(e)) => {
-                f(line, Err(format!("not JSON: {e}")));
-                break;
-            }
-            None => break,
-        }
+/// How much is read from a file at a time.
+const BLOCK: usize = 1 << 20;
+
+// ---- Strict parsing: RFC 8259 JSON without repeated member names ----
+
+/// A JSON value parsed by a reader that refuses an object with two
+/// members of the same name (after unescaping): `serde_json::Value` keeps
+/// the last, another reader might keep the first, and the two would see
+/// different records (SPEC §8.0).
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
     }
 }
 
-/// Rejects a JSON value nested deeper than [`MAX_JSON_DEPTH`] before the
-/// parser recurses into it. Scans only the first value.
-fn check_depth(bytes: &[u8]) -> Result<(), String> {
-    let mut depth = 0usize;
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        use serde_json::map::Entry;
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            match members.entry(name) {
+                Entry::Vacant(slot) => {
+                    slot.insert(map.next_value::<Strict>()?.0);
+                }
+                Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format_args!("member {:?} appears twice in one object", slot.key())));
+                }
+            }
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+/// Parses exactly one JSON value from `text` (whitespace around it
+/// allowed), refusing repeated member names. Nesting is not limited here:
+/// the scanner of [`Values`] bounds it before this is called.
+pub fn parse_strict(text: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    de.disable_recursion_limit();
+    let v = Strict::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v.0)
+}
+
+// ---- Finding where a value ends, without parsing it ----
+
+/// The line breaks in `bytes` (written so that it vectorises).
+pub fn newlines(bytes: &[u8]) -> u64 {
+    bytes.chunks(255).map(|c| u64::from(c.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>())).sum()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The first byte from `i` that can end or escape a JSON string (`"`,
+/// `\`, a control character), eight bytes at a time; `limit` when none.
+fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while i + 8 <= limit {
+        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        let hit = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < limit && !matches!(buf[i], b'"' | b'\\' | 0..0x20) {
+        i += 1;
+    }
+    i
+}
+
+/// Why the scanner gave up on a value at a byte offset.
+enum Scan {
+    /// The value's text ends just before this offset.
+    End(usize),
+    /// Unreadable: what is wrong, and the offset where it was seen.
+    Fail(usize, String),
+    /// The value continues past the bytes at hand.
+    NeedMore,
+}
+
+fn is_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b',' | b':' | b'[' | b']' | b'{' | b'}' | b'"')
+}
+
+/// Where the value starting at `p` (not whitespace) ends. Strings end at
+/// their closing quote; a raw control character (a line break) inside one
+/// is an error there, so that a torn line never swallows the next one.
+fn scan(buf: &[u8], p: usize, at_eof: bool, max: usize) -> Scan {
+    let limit = buf.len().min(p.saturating_add(max));
+    let over = |i: usize| {
+        if i >= p.saturating_add(max) {
+            Scan::Fail(i, format!("value longer than {} MiB", max >> 20))
+        } else if at_eof {
+            Scan::Fail(i, "the value does not end before the input does (a torn or damaged line)".into())
+        } else {
+            Scan::NeedMore
+        }
+    };
+    match buf[p] {
+        b'{' | b'[' => {}
+        b'"' => {
+            let mut i = p + 1;
+            while i < limit {
+                i = string_stop(buf, i, limit);
+                match buf.get(i).filter(|_| i < limit) {
+                    Some(b'"') => return Scan::End(i + 1),
+                    Some(b'\\') if buf.get(i + 1).is_some_and(|&c| c < 0x20) => {
+                        return Scan::Fail(i + 1, "line ends inside a string (a torn line?)".into());
+                    }
+                    Some(b'\\') => i += 2,
+                    Some(_) => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
+                    None => break,
+                }
+            }
+            return over(i.min(limit));
+        }
+        b']' | b'}' | b',' | b':' => return Scan::Fail(p, format!("unexpected {:?}", buf[p] as char)),
+        _ => {
+            let end = buf[p..limit].iter().position(|&b| is_delimiter(b)).map_or(limit, |n| p + n);
+            return if end < limit || at_eof && limit == buf.len() { Scan::End(end) } else { over(end) };
+        }
+    }
+    let mut open: Vec<u8> = Vec::new();
     let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
+    let mut i = p;
+    while i < limit {
         if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
+            i = string_stop(buf, i, limit);
+            match buf.get(i).filter(|_| i < limit) {
+                Some(b'"') => in_string = false,
+                Some(b'\\') if buf.get(i + 1).is_some_and(|&c| c < 0x20) => {
+                    return Scan::Fail(i + 1, "line ends inside a string (a torn line?)".into());
+                }
+                Some(b'\\') => i += 1,
+                Some(_) => return Scan::Fail(i, "line ends inside a string (a torn line?)".into()),
+                None => break,
+            }
+        } else {
+            let b = buf[i];
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    open.push(b);
+                    if open.len() > MAX_JSON_DEPTH {
+                        return Scan::Fail(i, format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"));
+                    }
+                }
+                b'}' | b']' => {
+                    let want = if b == b'}' { b'{' } else { b'[' };
+                    if open.pop() != Some(want) {
+                        return Scan::Fail(i, format!("unexpected {:?}", b as char));
+                    }
+                    if open.is_empty() {
+                        return Scan::End(i + 1);
+                    }
+                }
                 _ => {}
             }
-            continue;
         }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Err(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"));
-                }
+        i += 1;
+    }
+    over(i.min(limit))
+}
+
+/// The values that begin inside the value that started at `p` and failed
+/// at `z` — on a later line, or with an opener (a glued write) — and are
+/// still open at `z`: they fail there too (a JSON value parses the same
+/// wherever it stands), so they are not read again. At most
+/// [`MAX_JSON_DEPTH`] of them.
+fn doomed(buf: &[u8], p: usize, z: usize) -> Vec<usize> {
+    let mut open: Vec<(usize, usize)> = Vec::new(); // (start, depth before it)
+    let (mut depth, mut in_string, mut line_start) = (0usize, false, false);
+    let mut i = p;
+    while i < z.min(buf.len()) {
+        let b = buf[i];
+        if in_string {
+            match b {
+                b'"' => in_string = false,
+                b'\\' => i += 1,
+                _ => {}
             }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Ok(());
+        } else if b == b'\n' {
+            line_start = true;
+        } else if !b.is_ascii_whitespace() {
+            if line_start || (b == b'{' && is_opener(&buf[i..z.min(buf.len())])) {
+                while open.last().is_some_and(|&(_, d)| d >= depth) {
+                    open.pop();
                 }
+                if b == b'{' || b == b'[' {
+                    open.push((i, depth));
+                }
+                line_start = false;
             }
-            _ => {}
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    while open.last().is_some_and(|&(_, d)| d >= depth) {
+                        open.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    open.into_iter().map(|(start, _)| start).collect()
+}
+
+/// How an export request or a checkpoint line begins as exporters and the
+/// processor write them: after a torn write, the next appended one starts
+/// on the same line (SPEC §8.0).
+const OPENERS: [&[u8]; 5] = [
+    b"{\"resourceLogs\":",
+    b"{\"resource_logs\":",
+    b"{\"resourceSpans\":",
+    b"{\"resource_spans\":",
+    b"{\"stream_id\":",
+];
+
+fn is_opener(bytes: &[u8]) -> bool {
+    OPENERS.iter().any(|o| bytes.starts_with(o))
+}
+
+/// The first opener on the line of `p`, after `p`.
+fn glued(buf: &[u8], p: usize) -> Option<usize> {
+    let end = buf[p..].iter().position(|&b| b == b'\n').map_or(buf.len(), |n| p + n);
+    (p + 1..end).find(|&i| buf[i] == b'{' && is_opener(&buf[i..end]))
+}
+
+/// The byte offset of a serde_json error in `text` (its line and column are
+/// 1-based, the column counted in bytes).
+fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
+    let mut offset = 0;
+    for _ in 1..e.line() {
+        match text[offset..].iter().position(|&b| b == b'\n') {
+            Some(n) => offset += n + 1,
+            None => return text.len(),
         }
     }
-    Ok(())
+    (offset + e.column().saturating_sub(1)).min(text.len())
+}
+
+// ---- Reading a stream of values ----
+
+/// One value of an input: the line it starts on, and the value or why it
+/// cannot be read.
+pub type Found = (u64, Result<Value, String>);
+
+/// The JSON values of a byte stream, read a block at a time (memory: one
+/// value of at most [`MAX_VALUE_BYTES`] plus a block), or of bytes already
+/// in memory, read in place.
+pub struct Values<'a, R> {
+    src: R,
+    /// What was read from `src` and not yet dropped.
+    owned: Vec<u8>,
+    /// The bytes when they were handed over whole ([`Values::over`]).
+    borrowed: Option<&'a [u8]>,
+    pos: usize,
+    /// The line `pos` is on.
+    line: u64,
+    /// Bytes dropped from the front of `buf` so far.
+    base: u64,
+    eof: bool,
+    /// A read error, reported once everything before it has been read.
+    read_error: Option<String>,
+    /// Values known to be unreadable (offsets into `buf`) with the line of
+    /// the value they were inside.
+    doomed: VecDeque<(usize, u64)>,
+    /// Discarding the rest of a line longer than [`MAX_VALUE_BYTES`].
+    skipping: bool,
+    max_value: usize,
+}
+
+impl<'a> Values<'a, std::io::Empty> {
+    /// The values of bytes in memory, read where they are.
+    pub fn over(bytes: &'a [u8], first_line: u64, max_value: usize) -> Values<'a, std::io::Empty> {
+        let mut v = Values::with_limit(std::io::empty(), first_line, max_value);
+        v.borrowed = Some(bytes);
+        v.eof = true;
+        v
+    }
+}
+
+impl<R: Read> Values<'_, R> {
+    pub fn new(src: R, first_line: u64) -> Self {
+        Values::with_limit(src, first_line, MAX_VALUE_BYTES)
+    }
+
+    /// With another bound on a value's length (for tests).
+    pub fn with_limit(src: R, first_line: u64, max_value: usize) -> Self {
+        Values {
+            src,
+            owned: Vec::new(),
+            borrowed: None,
+            pos: 0,
+            line: first_line,
+            base: 0,
+            eof: false,
+            read_error: None,
+            doomed: VecDeque::new(),
+            skipping: false,
+            max_value,
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        self.borrowed.unwrap_or(&self.owned)
+    }
+
+    /// How far the stream has been consumed, in bytes.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Reads at least one more block (or to the end), dropping what was
+    /// consumed.
+    fn fill(&mut self) {
+        self.fill_at_least(BLOCK);
+    }
+
+    /// Reads at least `want` more bytes (or to the end). A value that needs
+    /// more is scanned again from its start, so its reads grow
+    /// geometrically: its bytes are scanned a bounded number of times.
+    fn fill_at_least(&mut self, want: usize) {
+        if self.borrowed.is_some() {
+            self.eof = true;
+            return;
+        }
+        if self.pos > 0 {
+            self.owned.drain(..self.pos);
+            self.base += self.pos as u64;
+            let pos = self.pos;
+            self.doomed.retain_mut(|d| {
+                d.0 = d.0.wrapping_sub(pos);
+                d.0 < usize::MAX / 2
+            });
+            self.pos = 0;
+        }
+        let want = want.max(BLOCK) as u64;
+        // `take` + `read_to_end` append without zeroing the room first.
+        match (&mut self.src).take(want).read_to_end(&mut self.owned) {
+            Ok(n) if (n as u64) < want => self.eof = true,
+            Ok(_) => {}
+            Err(e) => {
+                self.read_error = Some(e.to_string());
+                self.eof = true;
+            }
+        }
+    }
+
+    /// Makes sure `n` bytes after the current position are at hand, unless
+    /// the stream ends before.
+    pub fn fill_to(&mut self, n: usize) {
+        while !self.eof && self.data().len() - self.pos < n {
+            self.fill_at_least(n - (self.data().len() - self.pos));
+        }
+    }
+
+    /// The complete lines at hand from the current position, with the line
+    /// they start on, when nothing is pending (for reading them in
+    /// parallel); [`Values::skip`] then consumes them.
+    pub fn lines_at_hand(&self) -> Option<(&[u8], u64)> {
+        if !self.doomed.is_empty() || self.skipping {
+            return None;
+        }
+        let rest = &self.data()[self.pos..];
+        let end = if self.eof { rest.len() } else { rest.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1) };
+        Some((&rest[..end], self.line))
+    }
+
+    /// Consumes `len` bytes that were read elsewhere.
+    pub fn skip(&mut self, len: usize) {
+        let end = self.pos + len;
+        self.line += newlines(&self.data()[self.pos..end]);
+        self.pos = end;
+    }
+
+    fn advance_to(&mut self, to: usize) {
+        self.skip(to - self.pos);
+    }
+
+    /// The next value, or `None` at the end.
+    pub fn next_value(&mut self) -> Option<Found> {
+        loop {
+            if self.skipping {
+                match self.data()[self.pos..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        self.advance_to(self.pos + n + 1);
+                        self.skipping = false;
+                    }
+                    None if self.eof => {
+                        self.pos = self.data().len();
+                        self.skipping = false;
+                    }
+                    None => {
+                        self.pos = self.data().len();
+                        self.fill();
+                    }
+                }
+                continue;
+            }
+            let ws = self.data()[self.pos..].iter().position(|b| !b.is_ascii_whitespace());
+            let Some(n) = ws else {
+                self.advance_to(self.data().len());
+                if self.eof {
+                    return self.read_error.take().map(|e| (self.line, Err(e)));
+                }
+                self.fill();
+                continue;
+            };
+            self.advance_to(self.pos + n);
+            let p = self.pos;
+            while self.doomed.front().is_some_and(|d| d.0 < p) {
+                self.doomed.pop_front();
+            }
+            if let Some(&(_, outer)) = self.doomed.front().filter(|d| d.0 == p) {
+                self.doomed.pop_front();
+                let why =
+                    format!("begins inside the unreadable value of line {outer} and does not end before it fails");
+                return Some(self.give_up(p, why));
+            }
+            match scan(self.data(), p, self.eof, self.max_value) {
+                Scan::NeedMore => self.fill_at_least(self.data().len() - p),
+                Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
+                Scan::End(end) => {
+                    let line = self.line;
+                    return Some(match parse_strict(&self.data()[p..end]) {
+                        Ok(v) => {
+                            self.advance_to(end);
+                            (line, Ok(v))
+                        }
+                        Err(e) => {
+                            let z = p + error_offset(&self.data()[p..end], &e);
+                            self.fail(p, z, format!("not JSON: {e}"))
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// The value at `p` failed at `z`: the values doomed with it are noted,
+    /// and reading resumes at the next line.
+    fn fail(&mut self, p: usize, z: usize, why: String) -> Found {
+        let line = self.line;
+        self.doomed.extend(doomed(self.data(), p, z).into_iter().map(|start| (start, line)));
+        self.doomed.make_contiguous().sort_unstable();
+        self.give_up(p, why)
+    }
+
+    fn give_up(&mut self, p: usize, why: String) -> Found {
+        let line = self.line;
+        if let Some(q) = glued(self.data(), p) {
+            // A torn write with the next one appended to it: the next
+            // starts on this line.
+            self.advance_to(q);
+            return (line, Err(why));
+        }
+        match self.data()[p..].iter().position(|&b| b == b'\n') {
+            Some(n) => self.advance_to(p + n + 1),
+            None if self.eof => self.advance_to(self.data().len()),
+            None => {
+                self.advance_to(self.data().len());
+                self.skipping = true;
+            }
+        }
+        (line, Err(why))
+    }
+}
+
+/// The JSON values in `bytes`, each with the 1-based line it starts on.
+pub fn json_values(bytes: &[u8]) -> Vec<Found> {
+    let mut values = Values::over(bytes, 1, MAX_VALUE_BYTES);
+    std::iter::from_fn(|| values.next_value()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn json_lines_and_concatenated_values_with_line_numbers() {
-        let text = b"{\"a\":1}\n\n{\"b\":\n2}\n{\"c\":3} {\"d\":4}\n";
-        let v = json_values(text);
-        let lines: Vec<u64> = v.iter().map(|(l, _)| *l).collect();
-        assert_eq!(lines, vec![1, 3, 5, 5]);
-        assert!(v.iter().all(|(_, r)| r.is_ok()));
+    fn lines_and_errors(text: &[u8]) -> Vec<(u64, bool)> {
+        json_values(text).into_iter().map(|(l, v)| (l, v.is_ok())).collect()
     }
 
     #[test]
-    fn garbage_is_an_error_on_its_line() {
+    fn the_fast_scans_agree_with_the_plain_ones() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let len = (x % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    [b'a', b'"', b'\\', b'\n', 0x1f, 0x20, 0x7f, 0xff, b'x', b'y'][(x % 10) as usize]
+                })
+                .collect();
+            let plain = bytes.iter().position(|&b| matches!(b, b'"' | b'\\' | 0..0x20)).unwrap_or(len);
+            assert_eq!(string_stop(&bytes, 0, len), plain, "{bytes:?}");
+            assert_eq!(newlines(&bytes), bytes.iter().filter(|&&b| b == b'\n').count() as u64);
+        }
+        assert_eq!(newlines(&vec![b'\n'; 1000]), 1000);
+    }
+
+    #[test]
+    fn json_lines_and_concatenated_values_with_line_numbers() {
+        let text = b"{\"a\":1}\n\n{\"b\":\n2}\n{\"c\":3} {\"d\":4}\n";
+        assert_eq!(lines_and_errors(text), vec![(1, true), (3, true), (5, true), (5, true)]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_on_its_line_and_reading_goes_on() {
         let v = json_values(b"{\"a\":1}\n{oops\n{\"b\":2}\n");
-        assert_eq!(v.len(), 2);
+        assert_eq!(v.len(), 3);
         assert_eq!(v[1].0, 2);
-        assert!(v[1].1.as_ref().unwrap_err().contains("not JSON"));
+        assert!(v[1].1.as_ref().unwrap_err().contains("does not end"), "{:?}", v[1]);
+        assert_eq!(v[2].1.as_ref().unwrap()["b"], 2);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_an_error_and_the_lines_before_it_are_read() {
+        let v = lines_and_errors(b"{\"a\":1}\n{\"b\":[1,2\n");
+        assert_eq!(v, vec![(1, true), (2, false)]);
+        let v = json_values(b"{\"a\":1}\n{\"b\":\"tor");
+        assert!(v[1].1.as_ref().unwrap_err().contains("torn"), "{:?}", v[1]);
+        // Torn inside a string, followed by more lines: the string does not
+        // swallow them.
+        let v = lines_and_errors(b"{\"b\":\"tor\n{\"c\":1}\n");
+        assert_eq!(v, vec![(1, false), (2, true)]);
+    }
+
+    #[test]
+    fn a_write_appended_to_a_torn_one_is_read_from_where_it_starts() {
+        // Torn inside a string, and torn where a value was due: the next
+        // write (after a restart) is glued to the fragment.
+        for torn in [&b"{\"resourceLogs\":[{\"x\":\"tor"[..], b"{\"resourceLogs\":[{\"scopeLogs\":["] {
+            let text = [torn, b"{\"resourceLogs\":[]}\n{\"stream_id\":\"s\"}\n"].concat();
+            let v = json_values(&text);
+            let got: Vec<(u64, bool)> = v.iter().map(|(l, r)| (*l, r.is_ok())).collect();
+            assert_eq!(got, vec![(1, false), (1, true), (2, true)], "{}", String::from_utf8_lossy(&text));
+            assert_eq!(v[1].1.as_ref().unwrap(), &serde_json::json!({"resourceLogs": []}));
+        }
+    }
+
+    #[test]
+    fn an_unclosed_bracket_does_not_hide_the_lines_after_it() {
+        let v = lines_and_errors(b"[\n{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(v, vec![(1, false), (2, true), (3, true)]);
+        let v = lines_and_errors(b"{\"x\":[\n{\"a\":1}\n}\n{\"b\":2}\n");
+        assert_eq!(v[0], (1, false));
+        assert!(v.contains(&(2, true)) && v.contains(&(4, true)), "{v:?}");
+    }
+
+    #[test]
+    fn values_inside_a_failed_one_that_are_still_open_fail_with_it() {
+        // Lines 2 and 3 open values that are still open where line 1's
+        // fails (the end of the input): each is reported, none re-read.
+        // Line 4 is a number, then a stray comma.
+        let v = json_values(b"[\n[\n[1,\n2,\n");
+        let lines: Vec<(u64, bool)> = v.iter().map(|(l, r)| (*l, r.is_ok())).collect();
+        assert_eq!(lines, vec![(1, false), (2, false), (3, false), (4, true), (4, false)]);
+        assert!(v[1].1.as_ref().unwrap_err().contains("inside the unreadable value of line 1"), "{v:?}");
+    }
+
+    #[test]
+    fn repeated_member_names_are_refused_with_their_place() {
+        let v = json_values(b"{\"body\":1,\"b\\u006fdy\":2}\n{\"a\":{\"k\":1,\"k\":1}}\n{\"ok\":true}\n");
+        let e = v[0].1.as_ref().unwrap_err();
+        assert!(e.contains("\"body\" appears twice") && e.contains("column"), "{e}");
+        assert!(v[1].1.as_ref().unwrap_err().contains("\"k\" appears twice"));
+        assert!(v[2].1.is_ok());
+    }
+
+    #[test]
+    fn bare_values_are_read_one_by_one_in_linear_time() {
+        // 160k two-byte lines: each scalar ends at its line break (the old
+        // reader scanned the rest of the file for each).
+        let text = "1\n".repeat(160_000);
+        let v = json_values(text.as_bytes());
+        assert_eq!(v.len(), 160_000);
+        assert!(v.iter().all(|(_, r)| r.is_ok()));
+        assert_eq!(v.last().unwrap().0, 160_000);
     }
 
     #[test]
@@ -121,5 +658,24 @@ mod tests {
         // Brackets inside strings do not count.
         let ok = format!("{{\"s\":\"{}\"}}", "[".repeat(1000));
         assert!(json_values(ok.as_bytes())[0].1.is_ok());
+    }
+
+    #[test]
+    fn a_value_longer_than_the_bound_is_refused_and_the_next_line_read() {
+        let long = format!("{{\"s\":\"{}\"}}\n{{\"b\":2}}\n", "x".repeat(5000));
+        let mut values = Values::with_limit(long.as_bytes(), 1, 4096);
+        let first = values.next_value().unwrap();
+        assert!(first.1.unwrap_err().contains("longer than"));
+        assert_eq!(values.next_value().unwrap(), (2, Ok(serde_json::json!({"b": 2}))));
+        assert!(values.next_value().is_none());
+    }
+
+    #[test]
+    fn values_spanning_blocks_are_read_whole() {
+        let big = format!("{{\"s\":\"{}\"}}\n{{\"b\":2}}\n", "y".repeat(3 * BLOCK));
+        let v = json_values(big.as_bytes());
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].1.as_ref().unwrap()["s"].as_str().unwrap().len(), 3 * BLOCK);
+        assert_eq!(v[1].0, 2);
     }
 }

@@ -1,8 +1,8 @@
-//! Input readers. They only read: files → JSON values → OTLP/JSON export
-//! requests of logs or traces → each record's record hash, stamp, control
-//! facts and content-hash check, handed
-//! to a callback as they are found. What the records mean is for the
-//! rules (`verify::rules`).
+//! Input readers. They only read: files → JSON values → checkpoint lines
+//! or OTLP/JSON export requests of logs or traces → each record's record
+//! hash, stamp, control facts and content-hash check, handed to a callback
+//! as they are found. What the records mean is for the rules
+//! (`verify::rules`).
 
 mod control;
 pub mod files;
@@ -10,22 +10,24 @@ pub mod json;
 pub mod s3;
 pub mod stamp;
 
+use crate::core::canonical::json::{Any, any};
 use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, Signal, json as otlp_json};
 use crate::core::chain::Hash;
+use crate::core::vocab::StampKey;
 use crate::core::{content_hash, vocab};
 use crate::verify::records::Control;
 use serde_json::Value;
-use stamp::StampRead;
+use stamp::{Malformed, StampRead};
 
 /// One thing found in an input file.
 pub enum Item<'v> {
     /// A `checkpoint.file` line (SPEC §5.3).
-    CheckpointLine { stream_id: &'v str, sequence: Option<u64>, note: &'v str },
+    CheckpointLine { stream_id: &'v str, sequence: u64, note: &'v str, end: bool },
     /// An OTLP/JSON export request begins.
     Request,
     /// A record of the current request: its index there, and what was read
     /// or why it has no canonical form.
-    Record { index: u32, record: Result<RecordRead<'v>, CanonicalError> },
+    Record { index: u32, record: Result<RecordRead<'v>, Unreadable<'v>> },
 }
 
 /// A record as read.
@@ -38,31 +40,36 @@ pub struct RecordRead<'v> {
     /// when it carries one.
     pub content_hash: Option<ContentHashRead>,
     /// Its stamp; `None` when it carries no stamp attribute at all.
-    pub stamp: Option<Result<StampRead<'v>, String>>,
+    pub stamp: Option<Result<StampRead<'v>, Malformed<'v>>>,
     /// What it says when it is a control record.
     pub control: Option<Box<Control>>,
 }
 
-/// Reads one JSON value of an input file: a checkpoint line
-/// (`{"stream_id", "sequence", "note"}`) or an OTLP/JSON export request. A
-/// resource or scope without a canonical form ends the request (the error);
-/// a record without one is an item like the others.
-pub fn read_value<'v>(
-    value: &'v Value,
-    scratch: &mut Scratch,
-    f: &mut impl FnMut(Item<'v>),
-) -> Result<(), CanonicalError> {
-    if let (Some(stream_id), Some(note)) =
-        (value.get("stream_id").and_then(Value::as_str), value.get("note").and_then(Value::as_str))
+/// A record without a canonical form, with what could be read of where it
+/// belongs (its stamp's stream id and number), so that the finding goes to
+/// its stream.
+pub struct Unreadable<'v> {
+    pub error: CanonicalError,
+    pub stream_id: Option<&'v str>,
+    pub sequence: Option<i64>,
+}
+
+/// Reads one JSON value of an input file: a checkpoint line (an object
+/// with a `stream_id` member, SPEC §5.3) or an OTLP/JSON export request
+/// (any other object). A malformed checkpoint line, or a resource or scope
+/// without a canonical form (shared by its records), is the error; a
+/// record without one is an item like the others.
+pub fn read_value<'v>(value: &'v Value, scratch: &mut Scratch, f: &mut impl FnMut(Item<'v>)) -> Result<(), String> {
+    if let Some(obj) = value.as_object()
+        && obj.contains_key("stream_id")
     {
-        let sequence = value.get("sequence").and_then(Value::as_u64);
-        f(Item::CheckpointLine { stream_id, sequence, note });
+        f(checkpoint_line(obj)?);
         return Ok(());
     }
     f(Item::Request);
     let signal = otlp_json::signal_of(value);
     let mut sink = Sink { f, hasher: RecordHasher::default(), index: 0, signal };
-    otlp_json::walk_signal(signal, value, scratch, &mut sink)
+    otlp_json::walk_signal(signal, value, scratch, &mut sink).map_err(|e| e.to_string())
 }
 
 /// What the content-hash check of a record found.
@@ -78,13 +85,52 @@ fn content_hash_read(raw: &Value) -> Option<ContentHashRead> {
     let outcome = content_hash::check_json(raw)?;
     let marked = raw.get("attributes").and_then(Value::as_array).into_iter().flatten().any(|kv| {
         kv.get("key").and_then(Value::as_str) == Some(vocab::CONTENT_HASH_CHECK)
-            && kv.pointer("/value/stringValue").and_then(Value::as_str) == Some(vocab::CONTENT_HASH_MISMATCH)
+            && matches!(any(kv.get("value").unwrap_or(&Value::Null)), Ok(Any::String(s)) if s == vocab::CONTENT_HASH_MISMATCH)
     });
     let mismatch = match outcome {
         content_hash::Outcome::Match => None,
         content_hash::Outcome::Mismatch(why) => Some(why.to_string()),
     };
     Some(ContentHashRead { mismatch, marked })
+}
+
+/// A checkpoint line: exactly `stream_id` (a string), `sequence` (the
+/// number of the record carrying the checkpoint, a JSON integer ≥ 1),
+/// `note` (a string) and, on the final checkpoint of a stream that ended
+/// cleanly, `end: true`.
+fn checkpoint_line(obj: &serde_json::Map<String, Value>) -> Result<Item<'_>, String> {
+    let bad = |why: &str| Err(format!("not a checkpoint line: {why}"));
+    if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "stream_id" | "sequence" | "note" | "end")) {
+        return bad(&format!("unknown member {other:?}"));
+    }
+    let Some(stream_id) = obj["stream_id"].as_str().filter(|s| !s.is_empty()) else {
+        return bad("stream_id must be a non-empty string");
+    };
+    let Some(sequence) = obj.get("sequence").and_then(Value::as_u64).filter(|&n| n >= 1) else {
+        return bad("sequence must be an integer of at least 1");
+    };
+    let Some(note) = obj.get("note").and_then(Value::as_str) else { return bad("note must be a string") };
+    let end = match obj.get("end") {
+        None => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return bad("end, when present, must be true"),
+    };
+    Ok(Item::CheckpointLine { stream_id, sequence, note, end })
+}
+
+/// Where a record without a canonical form belongs, read from its stamp
+/// attributes as far as they can be read.
+fn stamp_hint(raw: &Value) -> (Option<&str>, Option<i64>) {
+    let (mut id, mut seq) = (None, None);
+    for kv in raw.get("attributes").and_then(Value::as_array).into_iter().flatten() {
+        let value = kv.get("value").unwrap_or(&Value::Null);
+        match (kv.get("key").and_then(Value::as_str), any(value)) {
+            (Some(k), Ok(Any::String(s))) if k == StampKey::StreamId.name() => id = Some(s),
+            (Some(k), Ok(Any::Int(n))) if k == StampKey::SequenceNumber.name() => seq = Some(n),
+            _ => {}
+        }
+    }
+    (id, seq)
 }
 
 struct Sink<'f, F> {
@@ -102,13 +148,25 @@ impl<'v, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v> for Sink<'_, F> {
     fn record(&mut self, raw: &'v Value, record: Result<(&[u8], &[otlp_json::StampAttr<'v>]), CanonicalError>) {
         let index = self.index;
         self.index += 1;
-        let record = record.map(|(canonical, stamp)| {
-            let stamp = (!stamp.is_empty()).then(|| stamp::read(stamp));
-            // Only a stamped record can be one of the engine's own.
-            let control = stamp.as_ref().and_then(|_| control::read(raw, self.signal));
-            let content_hash = if self.signal == Signal::Logs { content_hash_read(raw) } else { None };
-            RecordRead { signal: self.signal, record_hash: self.hasher.hash(canonical), content_hash, stamp, control }
-        });
+        let record = match record {
+            Ok((canonical, stamp)) => {
+                let stamp = (!stamp.is_empty()).then(|| stamp::read(stamp));
+                // Only a stamped record can be one of the engine's own.
+                let control = stamp.as_ref().and_then(|_| control::read(raw, self.signal));
+                let content_hash = if self.signal == Signal::Logs { content_hash_read(raw) } else { None };
+                Ok(RecordRead {
+                    signal: self.signal,
+                    record_hash: self.hasher.hash(canonical),
+                    content_hash,
+                    stamp,
+                    control,
+                })
+            }
+            Err(error) => {
+                let (stream_id, sequence) = stamp_hint(raw);
+                Err(Unreadable { error, stream_id, sequence })
+            }
+        };
         (self.f)(Item::Record { index, record });
     }
 }

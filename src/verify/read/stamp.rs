@@ -1,9 +1,10 @@
 //! Reading a record's stamp attributes (docs/SPEC.md §4.1) as written:
-//! typed OTLP/JSON values into a [`StampRead`]. Whether the stamp makes
-//! sense (a known algorithm, the right canonicalisation, an epoch exactly
-//! on keyed chains) is a rule, `rules::stamps`.
+//! typed OTLP/JSON values, by the same grammar as the canonical form
+//! (`core::canonical::json::any`), into a [`StampRead`]. Whether the stamp
+//! makes sense (a known algorithm, the right canonicalisation, an epoch
+//! exactly on keyed chains) is a rule, `rules::stamps`.
 
-use crate::core::canonical::json::StampAttr;
+use crate::core::canonical::json::{Any, StampAttr, any};
 use crate::core::chain::Hash;
 use crate::core::hex::from_hex;
 use crate::core::vocab::StampKey;
@@ -22,21 +23,37 @@ pub struct StampRead<'v> {
     pub end: bool,
 }
 
-fn any_str(key: StampKey, v: &Value) -> Result<&str, String> {
-    v.get("stringValue").and_then(Value::as_str).ok_or_else(|| format!("{} must be a string value", key.name()))
+/// A stamp that cannot be read, with what could be read of where it
+/// belongs (so that the finding goes to its stream, SPEC §9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed<'v> {
+    pub why: String,
+    pub stream_id: Option<&'v str>,
+    pub sequence: Option<i64>,
 }
 
-/// An OTLP/JSON `intValue`: a decimal string or a JSON integer.
+fn any_str(key: StampKey, v: &Value) -> Result<&str, String> {
+    match any(v) {
+        Ok(Any::String(s)) => Ok(s),
+        Ok(_) => Err(format!("{} must be a string value", key.name())),
+        Err(e) => Err(format!("{}: {e}", key.name())),
+    }
+}
+
+/// An OTLP/JSON AnyValue holding an integer (`intValue`, either spelling).
 pub fn any_int(v: &Value) -> Option<i64> {
-    match v.get("intValue") {
-        Some(Value::String(s)) => s.parse().ok(),
-        Some(Value::Number(n)) => n.as_i64(),
+    match any(v) {
+        Ok(Any::Int(n)) => Some(n),
         _ => None,
     }
 }
 
 fn int(key: StampKey, v: &Value) -> Result<i64, String> {
-    any_int(v).ok_or_else(|| format!("{} must be an integer value", key.name()))
+    match any(v) {
+        Ok(Any::Int(n)) => Ok(n),
+        Ok(_) => Err(format!("{} must be an integer value", key.name())),
+        Err(e) => Err(format!("{}: {e}", key.name())),
+    }
 }
 
 fn hash(key: StampKey, v: &Value) -> Result<Hash, String> {
@@ -44,31 +61,45 @@ fn hash(key: StampKey, v: &Value) -> Result<Hash, String> {
     from_hex(s).ok_or_else(|| format!("{} must be 64 hexadecimal digits, not {s:?}", key.name()))
 }
 
+/// `audit.sequence.end`: `true`, or `false`, which means the same as
+/// absent (SPEC §4.1).
+fn end(v: &Value) -> Result<bool, String> {
+    match any(v) {
+        Ok(Any::Bool(b)) => Ok(b),
+        _ => Err(format!("{} must be a boolean value", StampKey::SequenceEnd.name())),
+    }
+}
+
 /// Reads the stamp attributes of one record (each at most once).
-pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, String> {
+pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>> {
     let mut by_key: [Option<&'v Value>; StampKey::ALL.len()] = [None; StampKey::ALL.len()];
+    let mut twice = None;
     for (name, value) in stamp {
-        let key = StampKey::from_name(name).ok_or_else(|| format!("{name} is not a stamp attribute"))?;
+        // Only stamp attributes are handed here (`vocab::is_stamp`).
+        let Some(key) = StampKey::from_name(name) else { continue };
         if by_key[key.index() as usize].replace(value).is_some() {
-            return Err(format!("{name} appears twice"));
+            twice = Some(format!("{name} appears twice"));
         }
     }
     let find = |k: StampKey| by_key[k.index() as usize];
+    let stream_id = find(StampKey::StreamId).and_then(|v| any_str(StampKey::StreamId, v).ok());
+    let sequence = find(StampKey::SequenceNumber).and_then(any_int);
+    let malformed = |why: String| Malformed { why, stream_id, sequence };
+    if let Some(why) = twice {
+        return Err(malformed(why));
+    }
     let get = |k: StampKey| find(k).ok_or_else(|| format!("stamp attribute {} is missing", k.name()));
-    Ok(StampRead {
-        stream_id: any_str(StampKey::StreamId, get(StampKey::StreamId)?)?,
-        sequence: int(StampKey::SequenceNumber, get(StampKey::SequenceNumber)?)?,
-        previous: find(StampKey::PreviousHash).map(|v| hash(StampKey::PreviousHash, v)).transpose()?,
-        value: hash(StampKey::IntegrityValue, get(StampKey::IntegrityValue)?)?,
-        algorithm: any_str(StampKey::IntegrityAlgorithm, get(StampKey::IntegrityAlgorithm)?)?,
-        canonicalization: any_str(StampKey::IntegrityCanonicalization, get(StampKey::IntegrityCanonicalization)?)?,
-        key_epoch: find(StampKey::KeyEpoch).map(|v| int(StampKey::KeyEpoch, v)).transpose()?,
-        end: match find(StampKey::SequenceEnd) {
-            Some(v) => v
-                .get("boolValue")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| format!("{} must be a boolean value", StampKey::SequenceEnd.name()))?,
-            None => false,
-        },
-    })
+    let read = || -> Result<StampRead<'v>, String> {
+        Ok(StampRead {
+            stream_id: any_str(StampKey::StreamId, get(StampKey::StreamId)?)?,
+            sequence: int(StampKey::SequenceNumber, get(StampKey::SequenceNumber)?)?,
+            previous: find(StampKey::PreviousHash).map(|v| hash(StampKey::PreviousHash, v)).transpose()?,
+            value: hash(StampKey::IntegrityValue, get(StampKey::IntegrityValue)?)?,
+            algorithm: any_str(StampKey::IntegrityAlgorithm, get(StampKey::IntegrityAlgorithm)?)?,
+            canonicalization: any_str(StampKey::IntegrityCanonicalization, get(StampKey::IntegrityCanonicalization)?)?,
+            key_epoch: find(StampKey::KeyEpoch).map(|v| int(StampKey::KeyEpoch, v)).transpose()?,
+            end: find(StampKey::SequenceEnd).map(end).transpose()?.unwrap_or(false),
+        })
+    };
+    read().map_err(malformed)
 }

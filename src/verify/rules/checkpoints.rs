@@ -13,13 +13,16 @@ use crate::core::vocab::event;
 use crate::verify::Options;
 use crate::verify::records::{Collected, ExternalCheckpoint};
 use crate::verify::report::{Finding, Kind, Location, Severity};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// A checkpoint found in the stream or in a checkpoint file.
 struct Found {
     note: String,
     /// The sequence number of the record carrying it, when known.
     carrier: Option<u64>,
+    /// It is the final checkpoint of a stream that ended cleanly (its
+    /// record carries `audit.sequence.end`, or its line says `end`).
+    end: bool,
     location: Location,
 }
 
@@ -27,6 +30,7 @@ struct Found {
 pub struct Valid {
     pub cp: Checkpoint,
     pub carrier: Option<u64>,
+    pub end: bool,
 }
 
 pub struct Checked {
@@ -42,6 +46,8 @@ pub struct Checked {
     /// The highest record a valid checkpoint proves existed: the one it
     /// covers or the one carrying it.
     pub proven: u64,
+    /// The record a valid final checkpoint says ended the stream.
+    pub ended_at: Option<u64>,
 }
 
 fn found(c: &Collected, slots: &Slots<'_>, external: &[ExternalCheckpoint]) -> Vec<Found> {
@@ -49,17 +55,27 @@ fn found(c: &Collected, slots: &Slots<'_>, external: &[ExternalCheckpoint]) -> V
     for (&seq, &e) in slots {
         if e.event() == Some(event::CHECKPOINT) {
             let note = e.control.as_deref().map(|c| c.body.clone()).unwrap_or_default();
-            found.push(Found { note, carrier: Some(seq), location: c.location(e.loc) });
+            found.push(Found { note, carrier: Some(seq), end: e.end, location: c.location(e.loc) });
         }
     }
     for x in external {
         let location = Location { file: c.files[x.file as usize].clone(), line: x.line, record: 0 };
-        found.push(Found { note: x.note.clone(), carrier: x.sequence, location });
+        found.push(Found { note: x.note.clone(), carrier: Some(x.sequence), end: x.end, location });
     }
-    // The same checkpoint in band and in a file, or twice in a file, once.
-    let mut seen = HashSet::new();
-    found.retain(|f| seen.insert((f.note.clone(), f.carrier)));
-    found
+    // The same checkpoint in band and in a file, or twice in a file (a
+    // restart can append a line again, SPEC §5.3), once.
+    let mut seen: HashMap<(String, Option<u64>), usize> = HashMap::new();
+    let mut unique: Vec<Found> = Vec::new();
+    for f in found {
+        match seen.get(&(f.note.clone(), f.carrier)) {
+            Some(&i) => unique[i].end |= f.end,
+            None => {
+                seen.insert((f.note.clone(), f.carrier), unique.len());
+                unique.push(f);
+            }
+        }
+    }
+    unique
 }
 
 /// What checking one checkpoint's signatures gave.
@@ -89,6 +105,18 @@ fn signature(note: &Note, options: &Options) -> Signature {
     }
 }
 
+/// The record a final checkpoint says ended the stream (SPEC §5.3): its
+/// line's `end`, which the carrier record, when present, must confirm.
+fn final_checkpoint(slots: &Slots<'_>, f: &Found) -> Result<Option<u64>, String> {
+    let Some(n) = f.carrier.filter(|_| f.end) else { return Ok(None) };
+    if slots.get(&n).is_some_and(|e| !e.end) {
+        return Err(format!(
+            "its checkpoint line says it ended the stream, but record {n} does not carry audit.sequence.end"
+        ));
+    }
+    Ok(Some(n))
+}
+
 pub fn check(
     c: &Collected,
     stream_id: &str,
@@ -105,6 +133,7 @@ pub fn check(
         signers: BTreeSet::new(),
         anchored: 0,
         proven: 0,
+        ended_at: None,
     };
     for f in &found {
         let what = match f.carrier {
@@ -181,7 +210,15 @@ pub fn check(
             );
             continue;
         }
-        checked.valid.push(Valid { cp, carrier: f.carrier });
+        match final_checkpoint(slots, f) {
+            Ok(Some(n)) => checked.ended_at = Some(n),
+            Ok(None) => {}
+            Err(why) => {
+                report(Kind::CheckpointMismatch, format!("{what}: {why}"));
+                continue;
+            }
+        }
+        checked.valid.push(Valid { cp, carrier: f.carrier, end: f.end });
     }
     checked.valid.sort_by_key(|v| (v.cp.time_unix_nano, v.cp.size));
     checked.anchored = checked.valid.iter().map(|v| v.cp.size).max().unwrap_or(0);

@@ -1,101 +1,236 @@
 //! Rule 1, content (docs/SPEC.md §8.1): recompute every record's link from
-//! its canonical form and stamp (§2, §3). Keyed streams need the chain key
-//! named by their start record (`key_required` without it); a mismatch is
-//! reported by the copies rule, which sees all copies of a number at once.
+//! its canonical form and stamp (§2, §3). A keyed stream's epoch 0 key
+//! derives from its start record's key lineage under the chain key that
+//! record names (§5.2); when the start record is missing or altered, from
+//! the lineage a successor records, or from the chain key and the stream id
+//! (a stream without a keyed predecessor), whichever a record of the stream
+//! verifies under: so that the rest of the stream is still checked. Without
+//! a key: `key_required`. A mismatch is reported by the copies rule, which
+//! sees all copies of a number at once.
 
 use super::finding;
-use crate::core::chain::{self, Algorithm, Hash, lineage_key};
+use super::keys::{KeyCache, Lineage, Underivable};
+use crate::core::chain::Algorithm;
+use crate::core::keys::ChainKey;
+use crate::core::ranges::range_string;
 use crate::core::vocab::event;
 use crate::verify::Options;
 use crate::verify::records::Entry;
 use crate::verify::report::{Finding, Kind, Severity};
 use std::collections::BTreeMap;
 
-/// Epoch keys of a keyed stream, derived on demand and cached.
-struct EpochKeys {
-    keys: BTreeMap<u64, Hash>,
-}
+/// Key lineages that other streams' start records record for a stream id
+/// (each a prefix of theirs ending at that id).
+pub type LineageHints = BTreeMap<String, Vec<Vec<String>>>;
 
-impl EpochKeys {
-    fn get(&mut self, epoch: u64) -> Hash {
-        let (&from, &key) = self.keys.range(..=epoch).next_back().expect("epoch 0 is always present");
-        let mut k = key;
-        for e in from + 1..=epoch {
-            k = chain::evolve_key(&k, e);
+/// The lineage prefixes the start records among `streams` record.
+pub fn lineage_hints<'a>(streams: impl Iterator<Item = &'a Vec<Entry>>) -> LineageHints {
+    let mut hints = LineageHints::new();
+    for entries in streams {
+        for e in entries.iter().filter(|e| e.sequence == 1 && e.event() == Some(event::START)) {
+            let lineage = &e.control.as_deref().expect("a start record").key_lineage;
+            for i in 0..lineage.len().saturating_sub(1) {
+                let id = lineage[i].split_once(':').map_or(lineage[i].as_str(), |(_, id)| id);
+                let known = hints.entry(id.to_string()).or_default();
+                if !known.iter().any(|l| l[..] == lineage[..=i]) {
+                    known.push(lineage[..=i].to_vec());
+                }
+            }
         }
-        self.keys.insert(epoch, k);
-        k
     }
+    hints
 }
 
-/// Finds the stream's epoch 0 key from its start record and the chain keys
-/// given, or says why it cannot.
-fn stream_keys(stream_id: &str, entries: &[Entry], options: &Options) -> Result<EpochKeys, String> {
+/// How many of a stream's first records are tried under a key derived
+/// without its start record.
+const PROBES: usize = 16;
+
+/// The epoch of a record, unless it lies beyond what the epoch rule (§8.5)
+/// allows after the last record that verified (`(1, 0)` at first): no key
+/// is derived for such a record, and a later key (a thief's, §5.2) must not
+/// make it trusted. An earlier epoch costs nothing new and is checked.
+fn plausible(e: &Entry, base: (u64, u64)) -> Option<u64> {
+    let epoch = e.key_epoch?;
+    let most = base.1.saturating_add(e.sequence.saturating_sub(base.0));
+    (epoch <= most).then_some(epoch)
+}
+
+/// Whether `e`'s link verifies under the lineage's keys.
+fn verifies(keys: &mut KeyCache, lineage: &Lineage, stream_id: &str, e: &Entry) -> Result<bool, Underivable> {
+    let epoch = e.key_epoch.unwrap_or(0);
+    Ok(e.link_inputs(stream_id).hmac(&keys.key(lineage, epoch)?) == e.value)
+}
+
+/// A derivation to try: a chain key and a lineage ending at the stream.
+struct Candidate<'a> {
+    key: &'a ChainKey,
+    lineage: Vec<String>,
+    /// It is the start record's own: the start record must verify.
+    from_start: bool,
+}
+
+/// Finds the stream's keys, or says why they cannot be found.
+fn stream_keys<'a>(
+    stream_id: &str,
+    entries: &[Entry],
+    hints: &LineageHints,
+    keys: &mut KeyCache,
+    options: &'a Options,
+    findings: &mut Vec<Finding>,
+) -> Result<(Lineage, &'a ChainKey), String> {
     let starts: Vec<&Entry> = entries.iter().filter(|e| e.sequence == 1 && e.event() == Some(event::START)).collect();
-    if starts.is_empty() {
-        return Err("its start record (record 1), which says how its key derives, is missing".into());
-    }
+    let mut candidates = Vec::new();
     let mut why = String::new();
-    for e in starts {
+    for e in &starts {
         let c = e.control.as_deref().expect("start records are control records");
         let Some(id) = &c.chain_key_id else {
             why = "its start record names no chain key".into();
             continue;
         };
-        let Some(key) = options.chain_keys.iter().find(|k| k.id() == *id) else {
-            why = if options.chain_keys.is_empty() {
-                format!("it is keyed with chain key {id}: pass --key with that key to verify its records")
-            } else {
-                format!("it is keyed with chain key {id}, which is not among the --key files given")
-            };
-            continue;
-        };
-        let k0 = match lineage_key(key.secret(), &c.key_lineage, stream_id) {
-            Ok(k) => k,
+        match options.chain_keys.iter().find(|k| k.id() == *id) {
+            Some(key) => candidates.push(Candidate { key, lineage: c.key_lineage.clone(), from_start: true }),
+            None if options.chain_keys.is_empty() => {
+                return Err(format!("it is keyed with chain key {id}: pass --key with that key to verify its records"));
+            }
+            None => why = format!("it is keyed with chain key {id}, which is not among the --key files given"),
+        }
+    }
+    if options.chain_keys.is_empty() {
+        return Err("it is keyed: pass --key with its chain key to verify its records".into());
+    }
+    // Without a start record that verifies: what successors record, then
+    // a root derivation (SPEC §5.2).
+    for key in &options.chain_keys {
+        for lineage in hints.get(stream_id).into_iter().flatten() {
+            candidates.push(Candidate { key, lineage: lineage.clone(), from_start: false });
+        }
+        candidates.push(Candidate { key, lineage: vec![stream_id.to_string()], from_start: false });
+    }
+    for c in candidates {
+        let lineage = match keys.stream(c.key, &c.lineage, stream_id) {
+            Ok(l) => l,
             Err(e) => {
-                why = format!("its start record's key lineage is invalid: {e}");
+                if c.from_start {
+                    let step = c.lineage.last().cloned().unwrap_or_default();
+                    let f = finding(
+                        Severity::Error,
+                        Kind::KeyEpochOutOfOrder,
+                        format!("record 1: its key lineage (ending {step:?}) gives no key: {e}"),
+                    );
+                    findings.push(f.at(1));
+                    why = format!("its start record's key lineage gives no key: {e}");
+                }
                 continue;
             }
         };
-        let mut keys = EpochKeys { keys: BTreeMap::from([(0, k0)]) };
-        if e.link_inputs(stream_id).hmac(&keys.get(e.key_epoch.unwrap_or(0))) == e.value {
-            return Ok(keys);
+        let probes: Vec<&Entry> = if c.from_start {
+            starts.iter().copied().filter(|e| e.key_epoch == Some(0)).collect()
+        } else {
+            entries.iter().filter(|e| plausible(e, (1, 0)).is_some()).take(PROBES).collect()
+        };
+        for e in probes {
+            if verifies(keys, &lineage, stream_id, e).unwrap_or(false) {
+                if !c.from_start {
+                    findings.push(finding(
+                        Severity::Info,
+                        Kind::Lineage,
+                        format!(
+                            "its start record is missing or altered: its keys were derived from {}",
+                            if c.lineage.len() > 1 {
+                                "the key lineage its successor records"
+                            } else {
+                                "the chain key and its stream id"
+                            }
+                        ),
+                    ));
+                }
+                return Ok((lineage, c.key));
+            }
         }
-        why =
-            format!("its start record does not verify under chain key {id}: the record or its key lineage was altered");
+        if c.from_start {
+            why = format!(
+                "its start record does not verify under chain key {}: the record or its key lineage was altered",
+                c.key.id()
+            );
+        }
+    }
+    if why.is_empty() {
+        why = if starts.is_empty() {
+            "its start record (record 1), which says how its key derives, is missing, and no record verifies under a key derived from the chain keys given".into()
+        } else {
+            "no record verifies under a key derived from the chain keys given".into()
+        };
     }
     Err(why)
 }
 
 /// Sets every entry's `link_ok`: whether its recomputed link matches its
-/// `audit.integrity.value` (`None` when a keyed stream's key is unknown).
+/// `audit.integrity.value`; `None` when it cannot be checked (a keyed
+/// stream's key unknown, an epoch the stream cannot reach, a record of
+/// another algorithm than its stream's). Returns the chain key id used.
 pub fn check(
     stream_id: &str,
     entries: &mut [Entry],
     algorithm: Algorithm,
+    hints: &LineageHints,
+    keys: &mut KeyCache,
     options: &Options,
     findings: &mut Vec<Finding>,
-) {
-    let mut keys = None;
-    if algorithm == Algorithm::HmacSha256 {
-        match stream_keys(stream_id, entries, options) {
-            Ok(k) => keys = Some(k),
-            Err(why) => findings.push(finding(
+) -> Option<String> {
+    if algorithm == Algorithm::Sha256 {
+        for e in entries.iter_mut() {
+            e.link_ok = (e.algorithm == algorithm).then(|| e.link_inputs(stream_id).sha256() == e.value);
+        }
+        return None;
+    }
+    let (lineage, key) = match stream_keys(stream_id, entries, hints, keys, options, findings) {
+        Ok(k) => k,
+        Err(why) => {
+            findings.push(finding(
                 Severity::Error,
                 Kind::KeyRequired,
                 format!("the contents of this keyed stream cannot be verified: {why}"),
-            )),
+            ));
+            return None;
+        }
+    };
+    let mut base = (1u64, 0u64);
+    let mut beyond: Vec<u64> = Vec::new();
+    let mut bound = None;
+    for e in entries.iter_mut() {
+        e.link_ok = None;
+        if e.algorithm != algorithm {
+            continue;
+        }
+        let Some(epoch) = plausible(e, base) else { continue };
+        match verifies(keys, &lineage, stream_id, e) {
+            Ok(ok) => {
+                e.link_ok = Some(ok);
+                if ok && e.sequence > base.0 {
+                    base = (e.sequence, epoch);
+                }
+            }
+            Err(why) => {
+                beyond.push(e.sequence);
+                bound = Some(why);
+            }
         }
     }
-    for e in entries.iter_mut() {
-        e.link_ok = match (e.algorithm, &mut keys) {
-            (Algorithm::Sha256, _) => Some(e.link_inputs(stream_id).sha256() == e.value),
-            (Algorithm::HmacSha256, Some(k)) => {
-                Some(e.link_inputs(stream_id).hmac(&k.get(e.key_epoch.unwrap_or(0))) == e.value)
-            }
-            (Algorithm::HmacSha256, None) => None,
-        };
+    if let (Some(&first), Some(&last), Some(why)) = (beyond.first(), beyond.last(), bound) {
+        findings.push(
+            finding(
+                Severity::Error,
+                Kind::KeyEpochOutOfOrder,
+                format!(
+                    "records {} ({} records): not checked, their key epochs lie beyond what the stream justifies: {why}",
+                    range_string([first, last]),
+                    beyond.len()
+                ),
+            )
+            .range(first, last),
+        );
     }
+    Some(key.id())
 }
 
 /// The chain key a keyed stream's start record names.

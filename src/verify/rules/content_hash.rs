@@ -1,4 +1,4 @@
-//! Rule 11, content hash (docs/SPEC.md §8.11): a log record whose
+//! Rule 12, content hash (docs/SPEC.md §8.12): a log record whose
 //! `audit.content_hash` does not match its body (SPEC §4.6) is reported as
 //! a warning, saying whether the processor found and marked it when
 //! stamping (`audit.integrity.content_hash_check`). A warning, not an

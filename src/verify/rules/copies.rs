@@ -28,7 +28,29 @@ pub fn group<'e>(c: &Collected, entries: &'e [Entry], findings: &mut Vec<Finding
             }
         }
         grouped.duplicates += variants.iter().map(|v| v.len() as u64 - 1).sum::<u64>();
-        let valid: Vec<&Vec<&Entry>> = variants.iter().filter(|v| v[0].link_ok != Some(false)).collect();
+        // When a copy verifies, a different one that cannot be checked (its
+        // epoch or algorithm altered) is no rival: it is reported, and only
+        // verified copies can fork.
+        let any_verified = variants.iter().any(|v| v[0].link_ok == Some(true));
+        let valid: Vec<&Vec<&Entry>> = variants
+            .iter()
+            .filter(|v| if any_verified { v[0].link_ok == Some(true) } else { v[0].link_ok.is_none() })
+            .collect();
+        for v in variants
+            .iter()
+            .filter(|v| any_verified && v[0].link_ok.is_none() && v[0].algorithm == valid[0][0].algorithm)
+        {
+            let mut f = finding(
+                Severity::Error,
+                Kind::ContentMismatch,
+                format!("record {seq}: another copy verifies; this different one cannot be checked (its key epoch was altered)"),
+            )
+            .at(seq);
+            for e in v {
+                f = f.located(c.location(e.loc));
+            }
+            findings.push(f);
+        }
         for v in variants.iter().filter(|v| v[0].link_ok == Some(false)) {
             let mut f = finding(
                 Severity::Error,

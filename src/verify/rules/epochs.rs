@@ -9,24 +9,33 @@ use crate::verify::records::Collected;
 use crate::verify::report::{Finding, Kind, Severity};
 
 pub fn check(c: &Collected, slots: &Slots<'_>, findings: &mut Vec<Finding>) {
+    // A stream starts in epoch 0 (record 1), whether or not record 1 is
+    // present: record n is at most in epoch n - 1.
     let mut prev_epoch: Option<(u64, u64)> = None;
     for (&seq, &e) in slots {
         // A record whose link failed is already reported; its epoch label
         // says nothing, and must not make its intact neighbour look wrong.
         let Some(epoch) = e.key_epoch.filter(|_| e.link_ok != Some(false)) else { continue };
-        let (pseq, pepoch) = prev_epoch.unwrap_or((0, 0));
-        let most = pepoch + (seq - pseq);
+        let (pseq, pepoch) = prev_epoch.unwrap_or((1, 0));
+        let most = pepoch.saturating_add(seq.saturating_sub(pseq));
         if epoch < pepoch || epoch > most {
-            let why = if epoch < pepoch { "epochs only move forward" } else { "epochs advance at most one per record" };
-            findings.push(
-                finding(
-                    Severity::Error,
-                    Kind::KeyEpochOutOfOrder,
-                    format!("record {seq}: key epoch {epoch} follows epoch {pepoch} of record {pseq}; {why}"),
-                )
-                .at(seq)
-                .located(c.location(e.loc)),
-            );
+            let message = match prev_epoch {
+                None => format!(
+                    "record {seq}: key epoch {epoch}, but a stream starts in epoch 0 and advances at most one epoch per record (at most {most} here)"
+                ),
+                Some(_) => {
+                    let why = if epoch < pepoch {
+                        "epochs only move forward"
+                    } else {
+                        "epochs advance at most one per record"
+                    };
+                    format!("record {seq}: key epoch {epoch} follows epoch {pepoch} of record {pseq}; {why}")
+                }
+            };
+            findings
+                .push(finding(Severity::Error, Kind::KeyEpochOutOfOrder, message).at(seq).located(c.location(e.loc)));
+            // An impossible epoch is no reference for the next record.
+            continue;
         }
         prev_epoch = Some((seq, epoch));
     }

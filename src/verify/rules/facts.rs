@@ -1,8 +1,10 @@
-//! What a stream's trusted control records say (docs/SPEC.md §5, §6.3):
-//! the ranges they announce as possibly missing, when the collector
+//! What a stream's trusted control records say (docs/SPEC.md §5, §6.3,
+//! §8.3): the ranges they announce as possibly missing, when the collector
 //! restarted, the predecessor a start record names, the signer it declares.
-//! A control record is trusted once its link verified; on a plain chain
-//! that means anyone able to rewrite the store could write one.
+//! A control record is trusted once its link verified under the stream's
+//! algorithm; on a plain chain that means anyone able to rewrite the store
+//! could write one. Only `start`, `resume` and `gap` records announce, and
+//! only numbers below their own.
 
 use super::{Predecessor, Slots, finding};
 use crate::core::ranges::{SeqRange, range_strings};
@@ -20,6 +22,11 @@ pub struct Facts {
     pub restarts: Vec<u64>,
     /// The signing key id a start or resume record declares.
     pub declared_signer: Option<String>,
+    /// The stream name its start record gives, and when it started.
+    pub name: Option<String>,
+    pub started: Option<u64>,
+    /// The time of the newest trusted control record.
+    pub newest_control: u64,
 }
 
 /// Reads the trusted control records; reports each resumption (`restart`).
@@ -27,8 +34,17 @@ pub fn read(slots: &Slots<'_>, findings: &mut Vec<Finding>) -> Facts {
     let mut facts = Facts::default();
     for (&seq, &e) in slots {
         let Some(c) = e.control.as_deref().filter(|_| e.link_ok == Some(true)) else { continue };
-        facts.announced.extend(c.announced.iter().map(|r| (*r, seq)));
-        facts.predecessor_announced.extend(c.predecessor_announced.iter().copied());
+        if matches!(c.event.as_str(), event::START | event::RESUME | event::GAP) {
+            // A range reaching the announcing record or past it is cut there.
+            let below = c.announced.iter().filter(|r| r[0] < seq).map(|&[a, b]| ([a, b.min(seq - 1)], seq));
+            facts.announced.extend(below);
+            facts.predecessor_announced.extend(c.predecessor_announced.iter().copied());
+        }
+        if c.event == event::START && seq == 1 {
+            facts.name = c.name.clone();
+            facts.started = Some(c.time_unix_nano);
+        }
+        facts.newest_control = facts.newest_control.max(c.time_unix_nano);
         if c.signer.is_some() {
             facts.declared_signer = c.signer.clone();
         }

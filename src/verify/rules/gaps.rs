@@ -14,7 +14,14 @@ pub struct Gaps {
     pub last_sequence: u64,
 }
 
-pub fn check(slots: &Slots<'_>, proven: u64, facts: &Facts, findings: &mut Vec<Finding>) -> Gaps {
+/// `ended_at`: the record a valid checkpoint line says ended the stream.
+pub fn check(
+    slots: &Slots<'_>,
+    proven: u64,
+    ended_at: Option<u64>,
+    facts: &Facts,
+    findings: &mut Vec<Finding>,
+) -> Gaps {
     let mut missing: Vec<SeqRange> = Vec::new();
     let mut expect = 1u64;
     for &seq in slots.keys() {
@@ -45,6 +52,14 @@ pub fn check(slots: &Slots<'_>, proven: u64, facts: &Facts, findings: &mut Vec<F
                 format!(
                     "records {r}: missing, as announced by record {}: they were stamped but never confirmed accepted downstream (a restart or a refusing exporter); their senders were not acknowledged and resent them",
                     by.join(", ")
+                ),
+            )
+        } else if ended_at == Some(b) {
+            finding(
+                Severity::Error,
+                Kind::MissingRecords,
+                format!(
+                    "records {r}: missing from the end of the stream, which ended cleanly at record {b} (its final checkpoint's line says so): its last records were cut"
                 ),
             )
         } else if b <= proven {

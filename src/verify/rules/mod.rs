@@ -12,8 +12,10 @@ pub mod expectations;
 pub mod facts;
 pub mod gaps;
 pub mod heartbeat;
+pub mod keys;
 pub mod lineage;
 pub mod links;
+pub mod presence;
 pub mod signal;
 pub mod stamps;
 
@@ -32,7 +34,7 @@ pub type Slots<'e> = BTreeMap<u64, &'e Entry>;
 /// number and that record's link.
 pub type Predecessor = (String, u64, Option<Hash>);
 
-/// The per-stream facts later rules (lineage) need.
+/// The per-stream facts later rules (lineage, presence) need.
 pub struct Analyzed {
     pub report: StreamReport,
     /// Representative value per present sequence number.
@@ -40,6 +42,18 @@ pub struct Analyzed {
     pub predecessor: Option<Predecessor>,
     /// The predecessor's ranges this stream announced as possibly missing.
     pub predecessor_announced: Vec<SeqRange>,
+    /// When its start record says it started.
+    pub started: Option<u64>,
+    /// The time of its newest valid checkpoint or trusted control record.
+    pub newest_evidence: u64,
+}
+
+/// What rules need beyond one stream's records: the run's key cache and
+/// the key lineages other streams record.
+pub struct Context<'a> {
+    pub collected: &'a Collected,
+    pub hints: &'a content::LineageHints,
+    pub keys: &'a mut keys::KeyCache,
 }
 
 fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Finding {
@@ -49,51 +63,66 @@ fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Findin
 /// Applies rules 1–8 and 10–12 to one stream's records (`entries`, in any
 /// order) and the checkpoint-file lines of that stream.
 pub fn stream(
-    c: &Collected,
+    cx: &mut Context<'_>,
     stream_id: &str,
     entries: &mut [Entry],
     external: &[ExternalCheckpoint],
     options: &Options,
 ) -> Analyzed {
+    let c = cx.collected;
     entries.sort_by_key(|e| (e.sequence, e.loc));
-    let mut findings = Vec::new();
+    let mut findings = c.stream_findings.get(stream_id).cloned().unwrap_or_default();
     let algorithm = stamps::stream_algorithm(entries);
-    content::check(stream_id, entries, algorithm, options, &mut findings);
-    let chain_key_id = content::chain_key_id(entries);
+    let used_key = content::check(stream_id, entries, algorithm, cx.hints, cx.keys, options, &mut findings);
+    let chain_key_id = used_key.or_else(|| content::chain_key_id(entries));
+    stamps::check_algorithm(c, entries, algorithm, &mut findings);
     let grouped = copies::group(c, entries, &mut findings);
     let slots = &grouped.slots;
-    stamps::check_algorithm(c, slots, algorithm, &mut findings);
     epochs::check(c, slots, &mut findings);
     let facts = facts::read(slots, &mut findings);
     let checked = checkpoints::check(c, stream_id, slots, external, options, &mut findings);
-    let gaps = gaps::check(slots, checked.proven, &facts, &mut findings);
+    let gaps = gaps::check(slots, checked.proven, checked.ended_at, &facts, &mut findings);
     links::check(c, slots, &mut findings);
-    let ended = end::check(c, slots, checked.anchored, gaps.last_sequence, &mut findings);
+    let ended = end::check(c, slots, checked.anchored, gaps.last_sequence, checked.ended_at, &mut findings);
     heartbeat::check(slots, &checked, &facts, ended, options, &mut findings);
-    expectations::check(algorithm, !checked.valid.is_empty(), options, &mut findings);
+    // A stream known only from checkpoint lines has no algorithm to judge.
+    let algorithm = (!entries.is_empty()).then_some(algorithm);
+    if let Some(a) = algorithm {
+        expectations::check(a, !checked.valid.is_empty(), options, &mut findings);
+    }
     content_hash::check(c, slots, &mut findings);
     let signal = signal::check(c, slots, &mut findings);
+    let newest_checkpoint = checked.valid.last().map(|v| v.cp.time_unix_nano);
 
     let report = StreamReport {
         stream_id: stream_id.to_string(),
         signal,
+        stream_name: facts.name.clone(),
         verdict: Verdict::Pass,
-        algorithm: algorithm.name().to_string(),
+        algorithm: algorithm.map(|a| a.name().to_string()),
         chain_key_id,
         records: slots.len() as u64,
         duplicates: grouped.duplicates,
         first_sequence: slots.keys().next().copied().unwrap_or(0),
         last_sequence: gaps.last_sequence,
+        last_present: slots.keys().next_back().copied().unwrap_or(0),
         ended,
         missing: gaps.missing,
         checkpoints: checked.valid.len() as u64,
         anchored_through: checked.anchored,
-        newest_checkpoint: checked.valid.last().map(|v| time::rfc3339(v.cp.time_unix_nano)),
+        newest_checkpoint: newest_checkpoint.map(time::rfc3339),
         signers: checked.signers.into_iter().collect(),
         findings,
     };
     let values = slots.iter().map(|(&s, e)| (s, e.value)).collect();
-    Analyzed { report, values, predecessor: facts.predecessor, predecessor_announced: facts.predecessor_announced }
+    Analyzed {
+        report,
+        values,
+        predecessor: facts.predecessor,
+        predecessor_announced: facts.predecessor_announced,
+        started: facts.started,
+        newest_evidence: newest_checkpoint.unwrap_or(0).max(facts.newest_control),
+    }
 }
 
 /// Sets each stream's verdict from its findings and sorts them.

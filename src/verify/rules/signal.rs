@@ -1,4 +1,4 @@
-//! Rule 12, signal (docs/SPEC.md §8.12): a stream's records are all of one
+//! Rule 13, signal (docs/SPEC.md §8.13): a stream's records are all of one
 //! signal, log records or spans. The stream takes the signal of its
 //! records; records of the other signal are a `mixed_signals` warning
 //! (a stream name reused across pipelines): each still verifies, but a

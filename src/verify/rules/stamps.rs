@@ -2,9 +2,9 @@
 //! algorithm and the canonicalisation `otlp-jcs-v1`, number the record from
 //! 1, and carry a key epoch exactly when its chain is keyed
 //! (`malformed_stamp` otherwise); and every record of a stream must use the
-//! stream's algorithm.
+//! stream's algorithm (`downgrade` otherwise, §8.1).
 
-use super::{Slots, finding};
+use super::finding;
 use crate::core::canonical::CANONICALIZATION;
 use crate::core::chain::{Algorithm, Hash};
 use crate::core::vocab::StampKey;
@@ -49,29 +49,38 @@ pub fn admit(s: &StampRead<'_>) -> Result<Admitted, String> {
     Ok(Admitted { sequence, previous: s.previous, value: s.value, algorithm, key_epoch, end: s.end })
 }
 
-/// The stream's algorithm: record 1's, or the first record's when record 1
-/// is missing. `entries` are sorted by sequence number.
+/// The stream's algorithm (SPEC §8.1): record 1's; when record 1 is
+/// missing, keyed if any record is (a keyed link cannot be made without
+/// the key, a plain one by anyone). `entries` are sorted by number.
 pub fn stream_algorithm(entries: &[Entry]) -> Algorithm {
-    entries.iter().find(|e| e.sequence == 1).or(entries.first()).map(|e| e.algorithm).unwrap_or(Algorithm::Sha256)
+    match entries.iter().find(|e| e.sequence == 1) {
+        Some(e) => e.algorithm,
+        None if entries.iter().any(|e| e.algorithm == Algorithm::HmacSha256) => Algorithm::HmacSha256,
+        None => Algorithm::Sha256,
+    }
 }
 
-/// Every record must use the stream's algorithm.
-pub fn check_algorithm(c: &Collected, slots: &Slots<'_>, algorithm: Algorithm, findings: &mut Vec<Finding>) {
-    for (&seq, &e) in slots {
-        if e.algorithm != algorithm {
-            findings.push(
-                finding(
-                    Severity::Error,
-                    Kind::MalformedStamp,
-                    format!(
-                        "record {seq}: algorithm {} differs from the stream's {}",
-                        e.algorithm.name(),
-                        algorithm.name()
-                    ),
-                )
-                .at(seq)
-                .located(c.location(e.loc)),
-            );
-        }
+/// Every record, every copy, must use the stream's algorithm.
+pub fn check_algorithm(c: &Collected, entries: &[Entry], algorithm: Algorithm, findings: &mut Vec<Finding>) {
+    for e in entries.iter().filter(|e| e.algorithm != algorithm) {
+        let seq = e.sequence;
+        let why = if algorithm == Algorithm::HmacSha256 {
+            "a keyed stream's record rewritten as an unkeyed chain, which anyone can compute"
+        } else {
+            "an unkeyed stream cannot hold keyed records"
+        };
+        findings.push(
+            finding(
+                Severity::Error,
+                Kind::Downgrade,
+                format!(
+                    "record {seq}: algorithm {} differs from the stream's {}: {why}; it is not checked",
+                    e.algorithm.name(),
+                    algorithm.name()
+                ),
+            )
+            .at(seq)
+            .located(c.location(e.loc)),
+        );
     }
 }
