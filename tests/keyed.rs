@@ -479,10 +479,13 @@ fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
     let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-    // The checkpoint store is not mounted yet: its directory does not exist.
-    let cp_file = store.path().join("later/checkpoints.jsonl");
+    let cp_file = store.path().join("checkpoints.jsonl");
     let mut t = T0;
     let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    // The file becomes unwritable while the collector runs (a directory in
+    // its place; a missing directory is refused at start).
+    std::fs::remove_file(&cp_file).unwrap();
+    std::fs::create_dir(&cp_file).unwrap();
     t += SEC;
     let req = request([audit_record(1), audit_record(2), audit_record(3)]);
     let stamps = e.stamp_logs(&req.encode_to_vec(), t).unwrap();
@@ -492,7 +495,7 @@ fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
     t += SEC;
     assert!(e.close(t).unwrap().warning.is_some());
     drop(e);
-    std::fs::create_dir(store.path().join("later")).unwrap();
+    std::fs::remove_dir(&cp_file).unwrap();
     let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
     let stamps = e.tick(t).unwrap();
     assert!(stamps.warning.is_none(), "{:?}", stamps.warning);

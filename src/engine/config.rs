@@ -25,6 +25,24 @@ pub struct EngineConfig {
     pub key_epoch: KeyEpochConfig,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
+    /// What happens to a batch with records that cannot be stamped
+    /// (docs/RELIABILITY.md).
+    #[serde(default)]
+    pub on_bad_record: OnBadRecord,
+}
+
+/// What happens to a batch holding records that have no canonical form
+/// (invalid UTF-8, nested too deeply, reserved attribute names, a field the
+/// canonical form does not cover).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRecord {
+    /// Nothing of the batch is stamped: the whole batch is refused.
+    #[default]
+    RejectBatch,
+    /// The other records are stamped; the bad ones get no stamp and are
+    /// reported (the caller drops them and tells the sender).
+    DropRecord,
 }
 
 fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
@@ -129,6 +147,7 @@ impl EngineConfig {
             signing_key_file: None,
             key_epoch: KeyEpochConfig::default(),
             checkpoint: CheckpointConfig::default(),
+            on_bad_record: OnBadRecord::default(),
         }
     }
 

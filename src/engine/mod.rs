@@ -8,12 +8,14 @@
 //! batches issued meanwhile (group commit, [`commit`]).
 
 mod checkpoints;
+pub mod clock;
 mod commit;
 pub mod config;
 mod control;
 pub mod error;
 mod ledger;
 mod open;
+mod rollback;
 pub mod stamps;
 pub mod state;
 mod store;
@@ -21,6 +23,7 @@ mod store;
 use crate::core::canonical::{self, proto};
 use crate::core::chain::Hash;
 use checkpoints::Checkpointer;
+use clock::{Clock, Monotonic, Steps, SystemMonotonic, Times};
 use commit::GroupCommit;
 use config::EngineConfig;
 use control::ControlRecord;
@@ -31,8 +34,12 @@ use state::{EpochPolicy, StreamState};
 use std::sync::{Mutex, MutexGuard};
 
 pub struct Engine {
+    /// `on_bad_record: drop_record`.
+    drop_bad_records: bool,
     inner: Mutex<Inner>,
     commit: GroupCommit,
+    /// The wall and monotonic clocks (SPEC §5.4), read before the lock.
+    clock: Clock,
 }
 
 /// What the engine holds under its lock.
@@ -44,6 +51,9 @@ struct Inner {
     epochs: EpochPolicy,
     checkpoints: Checkpointer,
     ledger: Ledger,
+    /// Steps of the wall clock: seen, and announced so far.
+    steps: Steps,
+    clock_steps: u64,
     /// Problems to report with the next stamps (the engine cannot log).
     warnings: Vec<String>,
     closed: bool,
@@ -54,6 +64,8 @@ struct Inner {
 pub struct Counters {
     /// Durable writes of the stream state (several batches can share one).
     pub state_writes: u64,
+    /// Steps of the wall clock the engine announced (`clock_step` records).
+    pub clock_steps: u64,
 }
 
 /// What a call to [`Inner::issue`] is for.
@@ -77,21 +89,53 @@ pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
     Ok(canonical::hash_log_records(request, proto::StampPolicy::Reject)?)
 }
 
+/// Hashes the records of a request that have a canonical form, and says
+/// which do not (`on_bad_record: drop_record`). A batch with no good record
+/// is refused like any bad batch.
+fn hash_good_records(request: &[u8]) -> Result<(Vec<Hash>, Vec<stamps::Rejected>), Error> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    let mut first_error = None;
+    for (i, h) in canonical::hash_log_records_each(request, proto::StampPolicy::Reject)?.into_iter().enumerate() {
+        match h {
+            Ok(h) => good.push(h),
+            Err(e) => {
+                bad.push((i, e.to_string()));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if good.is_empty() => Err(e.into()),
+        _ => Ok((good, bad)),
+    }
+}
+
 impl Engine {
     /// Opens the stream: continues the saved one, or starts a new one and
     /// says why in its first record.
     pub fn new(config: EngineConfig, now_unix_nano: u64) -> Result<Engine, Error> {
+        Engine::with_clock(config, now_unix_nano, Box::new(SystemMonotonic::new()))
+    }
+
+    /// [`Engine::new`] with a given monotonic clock (tests step the wall
+    /// clock against it).
+    pub fn with_clock(config: EngineConfig, now_unix_nano: u64, mono: Box<dyn Monotonic>) -> Result<Engine, Error> {
         let opened = open::open(&config, now_unix_nano)?;
+        let clock = Clock::new(mono, now_unix_nano);
+        let drop_bad_records = config.on_bad_record == config::OnBadRecord::DropRecord;
         let inner = Inner {
             checkpoints: Checkpointer::new(opened.signer, &config.checkpoint, &opened.stream),
             stream: opened.stream,
             version: 1,
             epochs: EpochPolicy { records: config.key_epoch.records, interval_ns: config.key_epoch.interval },
             ledger: Ledger::new(opened.first),
+            steps: clock.steps(),
+            clock_steps: 0,
             warnings: opened.warnings,
             closed: false,
         };
-        Ok(Engine { inner: Mutex::new(inner), commit: GroupCommit::new(opened.store) })
+        Ok(Engine { drop_bad_records, inner: Mutex::new(inner), commit: GroupCommit::new(opened.store), clock })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -102,7 +146,7 @@ impl Engine {
     }
 
     pub fn counters(&self) -> Counters {
-        Counters { state_writes: self.commit.writes() }
+        Counters { state_writes: self.commit.writes(), clock_steps: self.lock().clock_steps }
     }
 
     pub fn stream_id(&self) -> String {
@@ -112,9 +156,12 @@ impl Engine {
     /// Stamps every log record of an OTLP protobuf `ExportLogsServiceRequest`.
     /// The returned stamps are durable in the state before this returns.
     pub fn stamp_logs(&self, request: &[u8], now_unix_nano: u64) -> Result<Stamps, Error> {
-        let hashes = hash_log_records(request)?;
-        let issued = self.lock().issue(&hashes, now_unix_nano, Call::Stamp)?;
-        self.commit(issued)
+        let t = self.clock.read(now_unix_nano);
+        let (hashes, rejected) =
+            if self.drop_bad_records { hash_good_records(request)? } else { (hash_log_records(request)?, vec![]) };
+        let (mut stamps, version) = self.lock().issue(&hashes, t, Call::Stamp)?;
+        stamps.rejected = rejected;
+        self.commit((stamps, version))
     }
 
     /// Makes state version `version` durable.
@@ -145,17 +192,19 @@ impl Engine {
     /// Does what is due without traffic: owed control records, the
     /// heartbeat checkpoint, and retiring an expired epoch key.
     pub fn tick(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
+        let t = self.clock.read(now_unix_nano);
         let mut inner = self.lock();
         if inner.closed {
             return Ok(Stamps::default());
         }
+        inner.observe_clock(t);
         let epochs = inner.epochs;
         let evolved = match &mut inner.stream.key {
-            Some(k) => k.maybe_evolve(now_unix_nano, epochs),
+            Some(k) => k.maybe_evolve(t.cadence, epochs),
             None => false,
         };
-        if inner.ledger.owes_records(&inner.stream) || inner.checkpoints.due(&inner.stream, now_unix_nano) {
-            let issued = inner.issue(&[], now_unix_nano, Call::Tick)?;
+        if inner.ledger.owes_records(&inner.stream) || inner.checkpoints.due(&inner.stream, t.cadence) {
+            let issued = inner.issue(&[], t, Call::Tick)?;
             drop(inner);
             return self.commit(issued);
         }
@@ -196,11 +245,12 @@ impl Engine {
     /// fail with [`ErrorKind::Closed`]; the next engine on the same state
     /// starts a new stream that names this one as its predecessor.
     pub fn close(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
+        let t = self.clock.read(now_unix_nano);
         let mut inner = self.lock();
         if inner.closed {
             return Err(Error::new(ErrorKind::Closed, "the stream is already closed"));
         }
-        let issued = inner.issue(&[], now_unix_nano, Call::Close)?;
+        let issued = inner.issue(&[], t, Call::Close)?;
         drop(inner);
         self.commit(issued)
     }
@@ -225,15 +275,34 @@ impl Inner {
         }
     }
 
-    fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, now: u64) -> IssuedControl {
-        let link = self.stream.issue(&record.record_hash(), end, now, self.epochs);
+    fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, t: Times) -> IssuedControl {
+        let link = self.stream.issue(&record.record_hash(), end, t.cadence, self.epochs);
         IssuedControl { record, link, checkpoint }
+    }
+
+    /// Announces a step of the wall clock against the monotonic one
+    /// (SPEC §5.4): a `clock_step` record owed to the stream, a warning for
+    /// the log, a count for the metric. Cadence keeps its monotonic pace.
+    fn observe_clock(&mut self, t: Times) {
+        let Some(step) = self.steps.step(t) else { return };
+        self.clock_steps += 1;
+        let (dir, by) = if step >= 0 { ("forward", step.unsigned_abs()) } else { ("backward", step.unsigned_abs()) };
+        let why = format!(
+            "the wall clock stepped {dir} by {}.{:03}s (to {}); checkpoints and key epochs keep their pace on the monotonic clock",
+            by / 1_000_000_000,
+            by % 1_000_000_000 / 1_000_000,
+            crate::core::time::rfc3339(t.wall)
+        );
+        self.warnings.push(why.clone());
+        let rec = ControlRecord::new(crate::core::vocab::event::CLOCK_STEP, t.wall, why)
+            .with(crate::core::vocab::control::CLOCK_STEP, control::CtlValue::Int(step));
+        self.ledger.owe(rec);
     }
 
     /// The record that closes a call, if one is due: the end of the stream
     /// (the final checkpoint when checkpoints are signed), or a checkpoint.
-    fn closing_record(&self, call: Call, now: u64) -> Option<(ControlRecord, bool, bool)> {
-        let checkpoint = self.checkpoints.record(&self.stream, now);
+    fn closing_record(&self, call: Call, t: Times) -> Option<(ControlRecord, bool, bool)> {
+        let (now, checkpoint) = (t.wall, self.checkpoints.record(&self.stream, t.wall));
         match call {
             Call::Close => Some(match checkpoint {
                 Some(cp) => (cp, true, true),
@@ -243,7 +312,7 @@ impl Inner {
                     (ControlRecord::new(crate::core::vocab::event::END, now, why), false, true)
                 }
             }),
-            _ if self.checkpoints.due(&self.stream, now) => checkpoint.map(|cp| (cp, true, false)),
+            _ if self.checkpoints.due(&self.stream, t.cadence) => checkpoint.map(|cp| (cp, true, false)),
             _ => None,
         }
     }
@@ -252,20 +321,35 @@ impl Inner {
     /// checkpoint or end record that is due, and builds the stamps. Returns
     /// them with the state version that must be made durable before they
     /// leave (0 when nothing was issued).
-    fn issue(&mut self, hashes: &[Hash], now: u64, call: Call) -> Result<(Stamps, u64), Error> {
+    fn issue(&mut self, hashes: &[Hash], t: Times, call: Call) -> Result<(Stamps, u64), Error> {
         if self.closed {
             return Err(Error::new(ErrorKind::Closed, "the stream was closed; no more records can join it"));
+        }
+        // Numbers are int64 attributes: refuse before running out (a loaded
+        // state is at most MAX_SEQUENCE, so this cannot overflow).
+        let room = state::MAX_SEQUENCE - self.stream.next_sequence;
+        if hashes.len() as u64 >= room.saturating_sub(16) {
+            return Err(Error::new(
+                ErrorKind::State,
+                format!(
+                    "stream {} has used up its sequence numbers (next {}); set state.new_stream: true to start a new stream",
+                    self.stream.stream_id, self.stream.next_sequence
+                ),
+            ));
+        }
+        if call != Call::Close {
+            self.observe_clock(t);
         }
         let first = self.stream.next_sequence;
         // Owed control records first: a stream starts with its start record,
         // a resumed one with its resume record, then a gap record when
         // ranges were refused. Each announces every range still owed.
-        let (owed, announcement) = self.ledger.take_owed(&self.stream, now);
+        let (owed, announcement) = self.ledger.take_owed(&self.stream, t.wall);
         let mut controls: Vec<IssuedControl> =
-            owed.into_iter().map(|rec| self.issue_control(rec, false, false, now)).collect();
-        let records: Vec<Issued> = hashes.iter().map(|h| self.stream.issue(h, false, now, self.epochs)).collect();
-        if let Some((rec, checkpoint, end)) = self.closing_record(call, now) {
-            controls.push(self.issue_control(rec, end, checkpoint, now));
+            owed.into_iter().map(|rec| self.issue_control(rec, false, false, t)).collect();
+        let records: Vec<Issued> = hashes.iter().map(|h| self.stream.issue(h, false, t.cadence, self.epochs)).collect();
+        if let Some((rec, checkpoint, end)) = self.closing_record(call, t) {
+            controls.push(self.issue_control(rec, end, checkpoint, t));
         }
         let last = self.stream.next_sequence - 1;
         let mut stamps = Stamps {
@@ -277,7 +361,7 @@ impl Inner {
         if last < first {
             return Ok((stamps, 0));
         }
-        let version = self.book(&mut stamps, &controls, [first, last], announcement, call, now);
+        let version = self.book(&mut stamps, &controls, [first, last], announcement, call, t);
         Ok((stamps, version))
     }
 
@@ -291,18 +375,18 @@ impl Inner {
         range: [u64; 2],
         announcement: Option<Announcement>,
         call: Call,
-        now: u64,
+        t: Times,
     ) -> u64 {
         let records: Vec<ControlRecord> = controls.iter().map(|c| c.record.clone()).collect();
         if !records.is_empty() {
             stamps.controls = control::encode(&records);
         }
         stamps.control_links = controls.iter().map(|c| c.link.clone()).collect();
-        stamps.batch_id = self.ledger.book(&mut self.stream, range, announcement);
+        stamps.batch_id = self.ledger.book(&mut self.stream, range, announcement, t.wall);
         [stamps.first_sequence, stamps.last_sequence] = range;
         if call == Call::Close {
             self.stream.ended = true;
-            self.stream.retire_key(now);
+            self.stream.retire_key(t.cadence);
             self.closed = true;
         }
         // Issued: these numbers are never issued again, whatever happens
@@ -310,7 +394,9 @@ impl Inner {
         let version = self.changed();
         for c in controls.iter().filter(|c| c.checkpoint) {
             stamps.checkpoints += 1;
-            self.checkpoints.issued(&mut self.stream, &c.record, c.link.sequence, now, version);
+            if let Some(w) = self.checkpoints.issued(&mut self.stream, &c.record, c.link.sequence, t.cadence, version) {
+                self.warnings.push(w);
+            }
         }
         version
     }
@@ -335,11 +421,13 @@ mod tests {
         let e = Engine::new(config, 1).unwrap();
         // Issue a checkpoint (close) without making it durable yet, as when
         // another batch's commit runs first.
-        let (mut stamps, version) = e.lock().issue(&[], 2, Call::Close).unwrap();
+        let t = e.clock.read(2);
+        let (mut stamps, version) = e.lock().issue(&[], t, Call::Close).unwrap();
         assert_eq!(stamps.checkpoints, 1);
         let earlier = version - 1;
         e.lock().after_durable(&mut stamps, earlier);
-        assert!(!file.exists(), "nothing is appended before the issue is durable");
+        // The file exists (checked and created at start) but is empty.
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "", "nothing is appended before the issue is durable");
         e.make_durable(version).unwrap();
         e.lock().after_durable(&mut stamps, version);
         assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);

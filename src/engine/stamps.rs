@@ -41,7 +41,15 @@ pub struct Stamps {
     pub last_sequence: u64,
     /// Something the caller should log (the records are stamped anyway).
     pub warning: Option<String>,
+    /// With `on_bad_record: drop_record`: the records of the batch that
+    /// were not stamped, by index in request order, and why. `records`
+    /// holds the links of the others, in order.
+    pub rejected: Vec<Rejected>,
 }
+
+/// A record of the batch that was not stamped: its index in request order,
+/// and why.
+pub type Rejected = (usize, String);
 
 impl Stamps {
     /// The stamp of a link this call issued.

@@ -65,6 +65,10 @@ pub struct FlatStamps {
     pub first_sequence: u64,
     pub last_sequence: u64,
     pub warning: Option<String>,
+    /// How many of the batch's records were not stamped, and why the first
+    /// was not (`on_bad_record: drop_record`).
+    pub rejected: u32,
+    pub rejection: Option<String>,
 }
 
 /// Builds the flat layout, writing each constant string once.
@@ -132,10 +136,19 @@ impl Builder {
 impl FlatStamps {
     pub fn new(stamps: &Stamps) -> FlatStamps {
         let mut b = Builder::new(stamps);
-        for link in &stamps.records {
-            b.record(stamps, link);
+        // Rejected records get an empty stamp in their place.
+        let mut rejected = stamps.rejected.iter().map(|(i, _)| *i).peekable();
+        let mut links = stamps.records.iter();
+        for i in 0..stamps.records.len() + stamps.rejected.len() {
+            if rejected.next_if_eq(&i).is_some() {
+                b.flat.records.push(auditchain_record_stamp::default());
+            } else if let Some(link) = links.next() {
+                b.record(stamps, link);
+            }
         }
-        b.flat.batch_records = stamps.records.len();
+        b.flat.batch_records = b.flat.records.len();
+        b.flat.rejected = stamps.rejected.len() as u32;
+        b.flat.rejection = stamps.rejected.first().map(|(_, why)| why.clone());
         for link in &stamps.control_links {
             b.record(stamps, link);
         }
@@ -200,6 +213,12 @@ pub struct auditchain_stamps_view {
     /// A problem to log that did not fail the call (for example the
     /// checkpoint file could not be written); empty when none.
     pub warning: auditchain_str,
+    /// With `on_bad_record: drop_record`: how many records of the batch
+    /// have no stamp because they cannot be stamped (their entries in
+    /// `records` have `count` and `sequence` 0), and why the first cannot;
+    /// 0 and empty otherwise.
+    pub rejected_records: u32,
+    pub rejection: auditchain_str,
 }
 
 /// Fills `view_out` with pointers into `stamps`, valid until it is freed.
@@ -234,6 +253,8 @@ pub unsafe extern "C" fn auditchain_stamps_get_view(
             first_sequence: s.first_sequence,
             last_sequence: s.last_sequence,
             warning: s.warning.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
+            rejected_records: s.rejected,
+            rejection: s.rejection.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
         };
         // SAFETY: checked non-NULL.
         unsafe { view_out.write(view) };

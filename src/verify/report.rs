@@ -63,6 +63,8 @@ pub enum Kind {
     UnanchoredTail,
     /// Chain keys were given but the stream is not keyed.
     UnkeyedStream,
+    /// The collector announced a step of its wall clock (SPEC §5.4).
+    ClockStep,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -56,6 +56,9 @@ pub enum ErrorKind {
     TooDeep,
     /// A record already carries an attribute that auditchain writes.
     AlreadyStamped(String),
+    /// A resource or scope carries an attribute in auditchain's reserved
+    /// namespaces.
+    ReservedName(String),
     /// A value of the wrong JSON type or format.
     InvalidValue(String),
 }
@@ -82,6 +85,10 @@ impl fmt::Display for CanonicalError {
             ErrorKind::AlreadyStamped(key) => write!(
                 f,
                 "{at}: record already carries the auditchain attribute \"{key}\"; records must reach auditchain unstamped (is a second auditchain processor upstream?)"
+            ),
+            ErrorKind::ReservedName(key) => write!(
+                f,
+                "{at}: the attribute name \"{key}\" is reserved to auditchain (audit.sequence.*, audit.integrity.*, audit.stream.*) and is refused in resource and scope attributes too"
             ),
             ErrorKind::InvalidValue(why) => write!(f, "{at}: {why}"),
         }
@@ -131,7 +138,7 @@ impl RecordHasher {
 /// Collects record hashes, one per record, in request order.
 struct HashSink {
     hasher: RecordHasher,
-    hashes: Vec<[u8; 32]>,
+    hashes: Vec<Result<[u8; 32], CanonicalError>>,
 }
 
 impl<'a> proto::RecordSink<'a> for HashSink {
@@ -139,7 +146,10 @@ impl<'a> proto::RecordSink<'a> for HashSink {
         self.hasher.set_envelope(envelope);
     }
     fn record(&mut self, canonical: &[u8], _stamp: &[proto::StampAttr<'a>]) {
-        self.hashes.push(self.hasher.hash(canonical));
+        self.hashes.push(Ok(self.hasher.hash(canonical)));
+    }
+    fn rejected(&mut self, error: CanonicalError) {
+        self.hashes.push(Err(error));
     }
 }
 
@@ -147,6 +157,18 @@ impl<'a> proto::RecordSink<'a> for HashSink {
 pub fn hash_log_records(request: &[u8], policy: proto::StampPolicy) -> Result<Vec<[u8; 32]>, CanonicalError> {
     let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
     proto::walk_logs(request, policy, &mut Scratch::new(), &mut sink)?;
+    Ok(sink.hashes.into_iter().map(|h| h.expect("walk_logs rejects no record")).collect())
+}
+
+/// The record hash of every log record of an OTLP protobuf request, or why
+/// a record has none (see [`proto::walk_logs_each`]); fails only when the
+/// request is not well-formed.
+pub fn hash_log_records_each(
+    request: &[u8],
+    policy: proto::StampPolicy,
+) -> Result<Vec<Result<[u8; 32], CanonicalError>>, CanonicalError> {
+    let mut sink = HashSink { hasher: RecordHasher::default(), hashes: Vec::new() };
+    proto::walk_logs_each(request, policy, &mut Scratch::new(), &mut sink)?;
     Ok(sink.hashes)
 }
 

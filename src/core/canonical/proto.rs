@@ -27,6 +27,9 @@ pub trait RecordSink<'a> {
     /// Called for each record with its canonical object (to be wrapped in
     /// the last envelope) and, under [`StampPolicy::Extract`], its stamp.
     fn record(&mut self, canonical: &[u8], stamp: &[StampAttr<'a>]);
+    /// Called instead of `record` for a record without a canonical form
+    /// (or whose resource or scope has none), in a [`walk_logs_each`].
+    fn rejected(&mut self, _error: CanonicalError) {}
 }
 
 /// Walks every log record of an `ExportLogsServiceRequest`, in the order
@@ -37,12 +40,31 @@ pub fn walk_logs<'a>(
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'a>,
 ) -> Result<(), CanonicalError> {
-    let mut w = Walker { policy, scratch, stamp: Vec::new() };
+    walk(request, Walker { policy, scratch, stamp: Vec::new(), each: None }, sink)
+}
+
+/// [`walk_logs`] that goes on past records without a canonical form: each
+/// is handed to [`RecordSink::rejected`] (every record of a resource or
+/// scope that has none). Only a request that is not well-formed protobuf
+/// fails the walk.
+pub fn walk_logs_each<'a>(
+    request: &'a [u8],
+    policy: StampPolicy,
+    scratch: &mut Scratch,
+    sink: &mut impl RecordSink<'a>,
+) -> Result<(), CanonicalError> {
+    walk(request, Walker { policy, scratch, stamp: Vec::new(), each: Some([0, 0]) }, sink)
+}
+
+fn walk<'a>(request: &'a [u8], mut w: Walker<'_, 'a>, sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
     let mut r = Reader::new(request);
     let mut i = 0;
     while let Some((field, v)) = r.next_field()? {
         match field {
             1 => {
+                if let Some(each) = &mut w.each {
+                    *each = [i, 0];
+                }
                 w.resource_logs(v.bytes(field)?, sink).map_err(|e| at(e, format_args!("resourceLogs[{i}]")))?;
                 i += 1;
             }
@@ -103,14 +125,32 @@ struct Walker<'s, 'a> {
     policy: StampPolicy,
     scratch: &'s mut Scratch,
     stamp: Vec<StampAttr<'a>>,
+    /// In a [`walk_logs_each`]: the resource and scope being walked, to
+    /// locate rejected records.
+    each: Option<[usize; 2]>,
+}
+
+/// How many log records a ResourceLogs (`depth` 2) or ScopeLogs (1) holds.
+fn count_records(msg: &[u8], depth: u8) -> Result<usize, CanonicalError> {
+    let mut n = 0;
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field()? {
+        if field == 2 {
+            n += if depth == 2 { count_records(v.bytes(field)?, 1)? } else { 1 };
+        }
+    }
+    Ok(n)
 }
 
 impl<'a> Walker<'_, 'a> {
     fn resource_logs(&mut self, msg: &'a [u8], sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
         // First pass: the resource and schema URL that every record shares.
         let (resource, schema_url) = container_and_schema(msg, "ResourceLogs", "resource")?;
-        let resource = match resource {
-            Some(m) => self.resource(m).map_err(|e| at(e, format_args!(".resource")))?,
+        let resource = match resource.map(|m| self.resource(m).map_err(|e| at(e, format_args!(".resource")))) {
+            Some(Err(e)) if self.each.is_some() && e.kind.is_record_problem() => {
+                return self.reject_all(msg, 2, e, sink);
+            }
+            Some(r) => r?,
             None => None,
         };
         // Second pass: the scopes and their records.
@@ -118,6 +158,9 @@ impl<'a> Walker<'_, 'a> {
         let mut i = 0;
         while let Some((field, v)) = r.next_field()? {
             if field == 2 {
+                if let Some(each) = &mut self.each {
+                    each[1] = i;
+                }
                 self.scope_logs(v.bytes(field)?, resource.as_deref(), schema_url, sink)
                     .map_err(|e| at(e, format_args!(".scopeLogs[{i}]")))?;
                 i += 1;
@@ -134,8 +177,11 @@ impl<'a> Walker<'_, 'a> {
         sink: &mut impl RecordSink<'a>,
     ) -> Result<(), CanonicalError> {
         let (scope, schema_url) = container_and_schema(msg, "ScopeLogs", "scope")?;
-        let scope = match scope {
-            Some(m) => self.scope(m).map_err(|e| at(e, format_args!(".scope")))?,
+        let scope = match scope.map(|m| self.scope(m).map_err(|e| at(e, format_args!(".scope")))) {
+            Some(Err(e)) if self.each.is_some() && e.kind.is_record_problem() => {
+                return self.reject_all(msg, 1, e, sink);
+            }
+            Some(r) => r?,
             None => None,
         };
         let envelope = Envelope::new(Signal::Logs, resource, resource_schema_url, scope.as_deref(), schema_url);
@@ -144,10 +190,39 @@ impl<'a> Walker<'_, 'a> {
         let mut i = 0;
         while let Some((field, v)) = r.next_field()? {
             if field == 2 {
-                self.log_record(v.bytes(field)?).map_err(|e| at(e, format_args!(".logRecords[{i}]")))?;
-                sink.record(&self.scratch.record, &self.stamp);
+                match self.log_record(v.bytes(field)?).map_err(|e| at(e, format_args!(".logRecords[{i}]"))) {
+                    Ok(()) => sink.record(&self.scratch.record, &self.stamp),
+                    Err(e) if self.each.is_some() && e.kind.is_record_problem() => sink.rejected(self.locate(e, 1)),
+                    Err(e) => return Err(e),
+                }
                 i += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// The full path of an error found `depth` levels below the request
+    /// (1: inside a ScopeLogs, 2: inside a ResourceLogs), in a walk_logs_each.
+    fn locate(&self, e: CanonicalError, depth: u8) -> CanonicalError {
+        let [r, s] = self.each.unwrap_or_default();
+        match depth {
+            1 => at(e, format_args!("resourceLogs[{r}].scopeLogs[{s}]")),
+            _ => at(e, format_args!("resourceLogs[{r}]")),
+        }
+    }
+
+    /// Rejects every record of a ResourceLogs (`depth` 2) or ScopeLogs (1)
+    /// whose resource or scope has no canonical form.
+    fn reject_all(
+        &mut self,
+        msg: &[u8],
+        depth: u8,
+        e: CanonicalError,
+        sink: &mut impl RecordSink<'a>,
+    ) -> Result<(), CanonicalError> {
+        let e = self.locate(e, depth);
+        for _ in 0..count_records(msg, depth)? {
+            sink.rejected(e.clone());
         }
         Ok(())
     }
@@ -289,6 +364,11 @@ impl<'a> Walker<'_, 'a> {
         record_level: bool,
     ) -> Result<(), CanonicalError> {
         let (key, value) = read_key_value(msg)?;
+        // Reserved names are refused in resource and scope attributes too:
+        // nothing upstream may pass off a record as the processor's own.
+        if !record_level && depth == 0 && self.policy == StampPolicy::Reject && vocab::is_reserved(key) {
+            return Err(at(err(ErrorKind::ReservedName(key.to_string())), format_args!("[{key:?}]")));
+        }
         if record_level {
             match self.policy {
                 StampPolicy::Reject if vocab::is_reserved(key) => {

@@ -27,6 +27,8 @@ pub fn read(raw: &Value) -> Option<Box<Control>> {
     let attributes = raw.get("attributes")?.as_array()?;
     let mut c = Control::default();
     let (mut pred_id, mut pred_seq, mut pred_hash) = (None, None, None);
+    let (mut outage_start, mut outage_end) = (None, None);
+    let unix = |v: &Value| any_int(v).and_then(|n| u64::try_from(n).ok());
     for kv in attributes {
         let Some(key) = kv.get("key").and_then(Value::as_str) else { continue };
         if !key.starts_with(control::PREFIX) {
@@ -45,11 +47,17 @@ pub fn read(raw: &Value) -> Option<Box<Control>> {
             control::CHAIN_KEY_ID => c.chain_key_id = any_str(v).map(str::to_string),
             control::KEY_LINEAGE => c.key_lineage = any_strings(v),
             control::SIGNER => c.signer = any_str(v).map(str::to_string),
+            control::OUTAGE_START => outage_start = unix(v),
+            control::OUTAGE_END => outage_end = unix(v),
+            control::CLOCK_STEP => c.clock_step = any_int(v),
             _ => {}
         }
     }
     if c.event.is_empty() {
         return None;
+    }
+    if let (Some(start), Some(end)) = (outage_start, outage_end) {
+        c.outage = Some([start.min(end), start.max(end)]);
     }
     if let (Some(id), Some(seq)) = (pred_id, pred_seq) {
         c.predecessor = Some((id, seq, pred_hash));
