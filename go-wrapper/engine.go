@@ -94,6 +94,11 @@ type stampSet struct {
 	// (for example a checkpoint file it could not append to); empty when
 	// none.
 	warning string
+	// rejected is how many records of the batch were not stamped
+	// (on_bad_record: drop_record; their record stamps are empty), and
+	// rejection why the first was not.
+	rejected  int
+	rejection string
 
 	release func()
 }
@@ -114,6 +119,12 @@ func (s *stampSet) free() {
 // issued reports whether the call issued sequence numbers, which means the
 // Rust core made one durable state write and the caller owes a settle.
 func (s *stampSet) issued() bool { return s.batchID != 0 }
+
+// engineCounters mirrors `auditchain_engine_counters`.
+type engineCounters struct {
+	stateWrites uint64
+	clockSteps  uint64
+}
 
 // engineError is an error returned by the Rust core.
 type engineError struct {

@@ -98,6 +98,19 @@ var attributeKeys = sync.OnceValue(func() []string {
 	}
 })
 
+// reservedPrefixes are the attribute name prefixes reserved to auditchain,
+// from the engine (docs/SPEC.md §4.3), once per process.
+var reservedPrefixes = sync.OnceValue(func() []string {
+	var out []string
+	for i := C.uint32_t(0); ; i++ {
+		p := goString(C.auditchain_reserved_prefix(i))
+		if p == "" {
+			return out
+		}
+		out = append(out, p)
+	}
+})
+
 // libraryVersion is the version of the linked Rust core.
 func libraryVersion() string {
 	return C.GoString(C.auditchain_version())
@@ -211,11 +224,17 @@ func (e *engine) close(now time.Time) (*stampSet, error) {
 // durably. Concurrent batches can share one write (group commit), so this
 // is not the number of batches.
 func (e *engine) stateWrites() uint64 {
+	return e.counters().stateWrites
+}
+
+// counters are the engine's counters: durable state writes, and steps of
+// the wall clock it announced.
+func (e *engine) counters() engineCounters {
 	var c C.auditchain_engine_counters
 	if C.auditchain_engine_get_counters(e.h, &c) != C.AUDITCHAIN_RESULT_OK {
-		return 0
+		return engineCounters{}
 	}
-	return uint64(c.state_writes)
+	return engineCounters{stateWrites: uint64(c.state_writes), clockSteps: uint64(c.clock_steps)}
 }
 
 // free releases the engine and its state lock. Safe on nil and twice.
@@ -248,6 +267,8 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 		firstSequence: uint64(v.first_sequence),
 		lastSequence:  uint64(v.last_sequence),
 		warning:       goString(v.warning),
+		rejected:      int(v.rejected_records),
+		rejection:     goString(v.rejection),
 		release:       func() { C.auditchain_stamps_free(s) },
 	}
 	if v.record_count > 0 {

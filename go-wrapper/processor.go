@@ -2,6 +2,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -67,7 +68,7 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if err != nil {
 		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
 	}
-	st, err := eng.stampLogs(req, time.Now())
+	st, err := eng.stampLogs(req, p.wallClock())
 	if err != nil {
 		return p.unstamped(ctx, ld, start, classify(err))
 	}
@@ -82,10 +83,13 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		extra, err = extraLogs(st, attributeKeys())
 	}
 	stamped := 0
+	var bad []bool
 	if err == nil {
+		bad = rejectedRecords(st)
 		stamped = applyLogStamps(ld, st.records, st, attributeKeys())
 	}
 	batchID, checkpoints := st.batchID, st.checkpoints
+	rejected, rejection := st.rejected, st.rejection
 	st.free()
 	if err != nil {
 		// The numbers were issued and saved, but their records will not
@@ -96,6 +100,12 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		return p.unstamped(ctx, ld, start, consumererror.NewPermanent(err))
 	}
 	p.tel.stamped(ctx, stamped)
+	if rejected > 0 {
+		// on_bad_record: drop_record: the records that could not be
+		// stamped never leave; the sender is told below.
+		dropLogRecords(ld, bad)
+		p.tel.dropped(ctx, rejected)
+	}
 	if extra.LogRecordCount() > 0 {
 		p.tel.checkpoints(ctx, checkpoints)
 		extra.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
@@ -106,7 +116,44 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if batchID != 0 {
 		p.settle(eng, batchID, err == nil)
 	}
+	if err == nil && rejected > 0 {
+		err = consumererror.NewPermanent(badInputError{fmt.Errorf(
+			"auditchain: %d of %d log records could not be stamped and were dropped (on_bad_record: drop_record); the other %d were stamped and delivered, do not resend them. First: %s",
+			rejected, incoming, incoming-rejected, rejection)})
+		p.logger.Warn("auditchain dropped records it could not stamp", zap.Int("dropped", rejected), zap.Error(err))
+	}
 	return err
+}
+
+// rejectedRecords marks the batch's records the engine did not stamp
+// because they cannot be stamped (on_bad_record: drop_record), in the
+// order of applyLogStamps; nil when there are none.
+func rejectedRecords(st *stampSet) []bool {
+	if st.rejected == 0 {
+		return nil
+	}
+	bad := make([]bool, len(st.records))
+	for i, r := range st.records {
+		bad[i] = r.count == 0 && r.sequence == 0
+	}
+	return bad
+}
+
+// dropLogRecords removes the records marked in bad (resource, scope,
+// record order) and the scopes and resources left empty.
+func dropLogRecords(ld plog.Logs, bad []bool) {
+	i := 0
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(plog.LogRecord) bool {
+				drop := bad[i]
+				i++
+				return drop
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
 }
 
 // unstamped handles a batch that could not be stamped: by default it is
@@ -124,9 +171,11 @@ func (p *logsProcessor) unstamped(ctx context.Context, ld plog.Logs, start time.
 			zap.Error(err))
 		return err
 	}
+	// Nothing leaves looking stamped, and nothing leaves as invalid JSON.
+	marked := scrubUnstamped(ld, reservedPrefixes())
 	p.tel.failed(ctx, n)
 	p.tel.processed(ctx, start, n, n)
 	p.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
-		zap.Int("log_records", n), zap.Error(err))
+		zap.Int("log_records", n), zap.Int("records_scrubbed", marked), zap.Error(err))
 	return p.next.ConsumeLogs(ctx, ld)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -49,6 +50,10 @@ type stamper struct {
 	// engine's own records go out.
 	tickEvery time.Duration
 
+	// wallOffset is added to the wall time passed to the engine: tests
+	// step the wall clock with it (the engine's monotonic clock goes on).
+	wallOffset atomic.Int64
+
 	mu  sync.RWMutex
 	eng *engine // nil before Start and after Shutdown
 
@@ -81,6 +86,11 @@ func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hos
 	}, nil
 }
 
+// wallClock is the wall time every engine call gets.
+func (s *stamper) wallClock() time.Time {
+	return time.Now().Add(time.Duration(s.wallOffset.Load()))
+}
+
 // Start opens the stream (the engine creates, resumes or refuses the
 // state and takes its lock) and starts the ticker.
 func (s *stamper) Start(ctx context.Context, _ component.Host) error {
@@ -89,7 +99,7 @@ func (s *stamper) Start(ctx context.Context, _ component.Host) error {
 	if s.eng != nil {
 		return errors.New("auditchain: already started")
 	}
-	eng, err := newEngine(s.engineJSON, time.Now())
+	eng, err := newEngine(s.engineJSON, s.wallClock())
 	if err != nil {
 		if errorCode(err) == resultKey {
 			// The engine's message names the key (key_file,
@@ -139,7 +149,7 @@ func (s *stamper) tick(ctx context.Context) {
 	if s.eng == nil {
 		return
 	}
-	st, err := s.eng.tick(time.Now())
+	st, err := s.eng.tick(s.wallClock())
 	if err != nil {
 		s.logger.Warn("auditchain tick failed", zap.Error(err))
 		return
@@ -152,7 +162,9 @@ func (s *stamper) tick(ctx context.Context) {
 // issued accounts for a successful engine call: the state writes so far
 // and any warning it reported.
 func (s *stamper) issued(ctx context.Context, eng *engine, st *stampSet) {
-	s.tel.syncStateWrites(ctx, eng.stateWrites())
+	c := eng.counters()
+	s.tel.syncStateWrites(ctx, c.stateWrites)
+	s.tel.syncClockSteps(ctx, c.clockSteps)
 	if st.warning != "" {
 		s.logger.Warn("auditchain engine warning", zap.String("warning", st.warning))
 	}
@@ -217,7 +229,7 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 	}
 	defer s.tel.shutdown()
 	defer eng.free()
-	st, err := eng.close(time.Now())
+	st, err := eng.close(s.wallClock())
 	if err != nil {
 		return fmt.Errorf("cannot end stream %q cleanly (the next start will resume it): %w", s.streamName, err)
 	}

@@ -39,8 +39,9 @@ type telemetry struct {
 	// own and std are the attribute sets of the auditchain and the
 	// standard metrics.
 	own, std metric.MeasurementOption
-	// stateWrites is the engine's write count already reported.
+	// stateWrites and clockSteps are the engine's counts already reported.
 	stateWrites atomic.Uint64
+	clockSteps  atomic.Uint64
 }
 
 func newTelemetry(set processor.Settings, streamName string, signal pipeline.Signal) (*telemetry, error) {
@@ -58,6 +59,8 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 	for _, c := range []metric.Int64Counter{
 		tb.ProcessorAuditchainBatchesFailed,
 		tb.ProcessorAuditchainCheckpointsEmitted,
+		tb.ProcessorAuditchainClockSteps,
+		tb.ProcessorAuditchainRecordsDropped,
 		tb.ProcessorAuditchainRecordsForwardedUnstamped,
 		tb.ProcessorAuditchainRecordsStamped,
 		tb.ProcessorAuditchainStateWrites,
@@ -73,15 +76,34 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 // call. The engine counts them because concurrent batches share writes
 // (group commit): a batch is not a write.
 func (t *telemetry) syncStateWrites(ctx context.Context, total uint64) {
+	t.sync(ctx, &t.stateWrites, total, t.tb.ProcessorAuditchainStateWrites)
+}
+
+// syncClockSteps reports the steps of the wall clock the engine announced
+// since the last call.
+func (t *telemetry) syncClockSteps(ctx context.Context, total uint64) {
+	t.sync(ctx, &t.clockSteps, total, t.tb.ProcessorAuditchainClockSteps)
+}
+
+// sync adds what an engine counter gained since it was last reported.
+func (t *telemetry) sync(ctx context.Context, reported *atomic.Uint64, total uint64, c metric.Int64Counter) {
 	for {
-		last := t.stateWrites.Load()
+		last := reported.Load()
 		if total <= last {
 			return
 		}
-		if t.stateWrites.CompareAndSwap(last, total) {
-			t.tb.ProcessorAuditchainStateWrites.Add(ctx, int64(total-last), t.own)
+		if reported.CompareAndSwap(last, total) {
+			c.Add(ctx, int64(total-last), t.own)
 			return
 		}
+	}
+}
+
+// dropped counts records dropped because they could not be stamped
+// (on_bad_record: drop_record).
+func (t *telemetry) dropped(ctx context.Context, records int) {
+	if records > 0 {
+		t.tb.ProcessorAuditchainRecordsDropped.Add(ctx, int64(records), t.own)
 	}
 }
 

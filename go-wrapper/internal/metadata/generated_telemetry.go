@@ -29,6 +29,8 @@ type TelemetryBuilder struct {
 	registrations                                []metric.Registration
 	ProcessorAuditchainBatchesFailed             metric.Int64Counter
 	ProcessorAuditchainCheckpointsEmitted        metric.Int64Counter
+	ProcessorAuditchainClockSteps                metric.Int64Counter
+	ProcessorAuditchainRecordsDropped            metric.Int64Counter
 	ProcessorAuditchainRecordsForwardedUnstamped metric.Int64Counter
 	ProcessorAuditchainRecordsStamped            metric.Int64Counter
 	ProcessorAuditchainStateWrites               metric.Int64Counter
@@ -76,6 +78,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_auditchain_checkpoints_emitted",
 		metric.WithDescription("Number of checkpoint records the processor emitted into its stream. [Alpha]"),
 		metric.WithUnit("{checkpoint}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainClockSteps, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_clock_steps",
+		metric.WithDescription("Number of steps of the wall clock the processor detected against its monotonic clock and announced in its stream (clock_step records). [Alpha]"),
+		metric.WithUnit("{step}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsDropped, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_dropped",
+		metric.WithDescription("Number of log records dropped because they could not be stamped and on_bad_record is drop_record (the batch's other records were stamped and forwarded). [Alpha]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorAuditchainRecordsForwardedUnstamped, err = builder.meter.Int64Counter(

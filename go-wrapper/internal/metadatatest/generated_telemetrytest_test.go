@@ -23,6 +23,8 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ProcessorAuditchainBatchesFailed.Add(context.Background(), 1)
 	tb.ProcessorAuditchainCheckpointsEmitted.Add(context.Background(), 1)
+	tb.ProcessorAuditchainClockSteps.Add(context.Background(), 1)
+	tb.ProcessorAuditchainRecordsDropped.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsForwardedUnstamped.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsStamped.Add(context.Background(), 1)
 	tb.ProcessorAuditchainStateWrites.Add(context.Background(), 1)
@@ -33,6 +35,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainCheckpointsEmitted(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainClockSteps(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainRecordsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainRecordsForwardedUnstamped(t, testTel,
