@@ -387,3 +387,64 @@ fn an_announced_outage_of_the_state_directory_is_a_warning_not_tampering() {
     assert!(warnings.iter().any(|(k, _, _)| *k == Kind::HeartbeatMissing), "{warnings:?}");
     assert!(warnings.iter().any(|(k, _, _)| *k == Kind::MissingRecords), "{warnings:?}");
 }
+
+#[test]
+fn reserved_names_are_refused_in_resource_and_scope_attributes_too() {
+    for (at, key) in [
+        ("resource", "audit.sequence.number"),
+        ("scope", "audit.stream.event"),
+        ("resource", "audit.unstamped.removed"),
+    ] {
+        let mut req = batch(0);
+        let rl = &mut req.resource_logs[0];
+        match at {
+            "resource" => rl.resource.as_mut().unwrap().attributes.push(kv(key, s("7"))),
+            _ => rl.scope_logs[0].scope.as_mut().unwrap().attributes.push(kv(key, s("start"))),
+        }
+        let e = Engine::new(EngineConfig::new("reserved"), T0).unwrap();
+        let err = e.stamp_logs(&req.encode_to_vec(), T0).expect_err("refused");
+        assert_eq!(err.kind, ErrorKind::RejectedRecord);
+        assert!(
+            err.message.contains(&format!(
+                "resourceLogs[0].{}",
+                if at == "resource" { "resource" } else { "scopeLogs[0].scope" }
+            )),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains(key) && err.message.contains("reserved"), "{}", err.message);
+    }
+}
+
+#[test]
+fn drop_record_stamps_the_good_records_and_names_the_bad_ones_in_order() {
+    let mut cfg = EngineConfig::new("drop");
+    cfg.on_bad_record = auditchain::engine::config::OnBadRecord::DropRecord;
+    let e = Engine::new(cfg, T0).unwrap();
+    let mut req = request((0..4).map(audit_record));
+    req.resource_logs[0].scope_logs[0].log_records[1].attributes.push(kv("audit.integrity.value", s("00")));
+    // A second resource whose name is reserved: both its records are bad.
+    let mut other = batch(7).resource_logs.remove(0);
+    other.resource.as_mut().unwrap().attributes.push(kv("audit.stream.name", s("x")));
+    req.resource_logs.push(other);
+    req.resource_logs.push(batch(9).resource_logs.remove(0));
+    let stamps = e.stamp_logs(&req.encode_to_vec(), T0 + SEC).unwrap();
+    let bad: Vec<usize> = stamps.rejected.iter().map(|(i, _)| *i).collect();
+    assert_eq!(bad, vec![1, 4, 5]);
+    assert!(stamps.rejected[1].1.contains("resourceLogs[1].resource"), "{:?}", stamps.rejected);
+    assert_eq!(stamps.records.len(), 5, "the other five are stamped");
+    let flat = auditchain::ffi::stamps::FlatStamps::new(&stamps);
+    let counts: Vec<u32> = flat.batch().iter().map(|r| r.count).collect();
+    assert_eq!(
+        counts.iter().map(|&c| c == 0).collect::<Vec<_>>(),
+        [false, true, false, false, true, true, false, false]
+    );
+    assert_eq!(flat.rejected, 3);
+    // A batch of bad records only is refused as a whole.
+    let mut all_bad = batch(0);
+    all_bad.resource_logs[0].resource.as_mut().unwrap().attributes.push(kv("audit.stream.x", s("x")));
+    assert_eq!(
+        e.stamp_logs(&all_bad.encode_to_vec(), T0 + 2 * SEC).expect_err("refused").kind,
+        ErrorKind::RejectedRecord
+    );
+}

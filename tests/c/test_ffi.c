@@ -92,10 +92,15 @@ static pb batch(int n, int stamped) {
 
 static char state_dir[256];
 
+/* The wall clock the test passes: T0, then a nanosecond later per call.
+ * (A jump of more than a second against the engine's monotonic clock is a
+ * clock step, which the engine announces with a record of its own.) */
+#define T0 1795320660000000000ull
+
 static auditchain_result new_engine(const char *name, auditchain_engine **engine, auditchain_error **err) {
   char config[512];
   snprintf(config, sizeof config, "{\"stream_name\":\"%s\",\"state\":{\"directory\":\"%s\"}}", name, state_dir);
-  return auditchain_engine_new((const uint8_t *)config, strlen(config), 1795320660000000000ull, engine, err);
+  return auditchain_engine_new((const uint8_t *)config, strlen(config), T0, engine, err);
 }
 
 static void test_static_tables(void) {
@@ -155,7 +160,7 @@ static void test_stamp_settle_close(void) {
 
   pb req = batch(2, -1);
   auditchain_stamps *stamps = NULL;
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 1, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 1, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp: %u", r);
   auditchain_stamps_view v;
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
@@ -193,7 +198,7 @@ static void test_stamp_settle_close(void) {
 
   /* A truncated batch is malformed; nothing is issued. */
   stamps = NULL;
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len - 3, 3, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len - 3, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_MALFORMED_BATCH, "truncated: %u", r);
   CHECK(stamps == NULL, "no stamps on failure");
   CHECK(str_contains(auditchain_error_message(err), "truncated"), "message says why");
@@ -202,25 +207,25 @@ static void test_stamp_settle_close(void) {
 
   /* A record that arrives already stamped is refused. */
   pb stamped = batch(3, 1);
-  r = auditchain_engine_stamp_logs(engine, stamped.buf, stamped.len, 3, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, stamped.buf, stamped.len, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_REJECTED_RECORD, "already stamped: %u", r);
   CHECK(str_contains(auditchain_error_message(err), "logRecords[1]"), "message locates the record");
   auditchain_error_free(err);
   err = NULL;
 
   /* NULL arguments. */
-  CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
-  CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
+  CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, T0 + 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
+  CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
 
   /* The next batch continues the numbering: the failures issued nothing. */
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 4, &stamps, NULL);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 4, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp again");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.first_sequence == 4 && v.extra_logs_len == 0, "continues at 4 without extra records");
   CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
   auditchain_stamps_free(stamps);
 
-  r = auditchain_engine_close(engine, 5, &stamps, NULL);
+  r = auditchain_engine_close(engine, T0 + 5, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "close");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.record_count == 0 && v.extra_logs_len > 0, "close emits the end record");
@@ -234,7 +239,7 @@ static void test_stamp_settle_close(void) {
   }
   CHECK(saw_end == 1, "the end record carries audit.sequence.end");
   auditchain_stamps_free(stamps);
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 6, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 6, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_CLOSED, "after close: %u", r);
   auditchain_error_free(err);
   auditchain_engine_free(engine);

@@ -326,9 +326,16 @@ def verify_with(
     public_keys: list[Path] = (),
     as_of: str | None = None,
     fmt: str = "json",
+    max_delay: str | None = None,
+    allow_unstamped: bool = False,
 ) -> Verified:
-    """`auditchain verify` with chain keys, public keys and --as-of."""
+    """`auditchain verify` with chain keys, public keys, --as-of, --max-delay
+    and --allow-unstamped."""
     args = [str(VERIFIER), "verify", "--format", fmt]
+    if max_delay is not None:
+        args += ["--max-delay", max_delay]
+    if allow_unstamped:
+        args.append("--allow-unstamped")
     for k in keys:
         args += ["--key", str(k)]
     for p in public_keys:
