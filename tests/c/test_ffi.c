@@ -93,7 +93,7 @@ static pb batch(int n, int stamped) {
 static char state_dir[256];
 
 /* The wall clock the test passes: T0, then a nanosecond later per call.
- * (A jump of more than a second against the engine's monotonic clock is a
+ * (A jump of more than two seconds against the engine's monotonic clock is a
  * clock step, which the engine announces with a record of its own.) */
 #define T0 1795320660000000000ull
 
