@@ -62,7 +62,7 @@ fn from_checkpoint_file(path: &Path, signer: &NoteSigner, stream_name: &str) -> 
         lines.remove(0); // starts inside a line
     }
     let verifier = signer.verifier();
-    lines.iter().rev().enumerate().find_map(|(back, line)| {
+    lines.iter().rev().filter(|l| !l.trim().is_empty()).enumerate().find_map(|(back, line)| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         let stream_id = v.get("stream_id")?.as_str()?;
         if stream_name_of(stream_id) != Some(stream_name) {
@@ -80,7 +80,10 @@ fn from_checkpoint_file(path: &Path, signer: &NoteSigner, stream_name: &str) -> 
             sequence,
             size: cp.size,
             time_unix_nano: cp.time_unix_nano,
-            source: format!("checkpoint.file {} (line {} from the end)", path.display(), back),
+            source: match back {
+                0 => format!("checkpoint.file {} (its last line)", path.display()),
+                n => format!("checkpoint.file {} (the line {n} before its last)", path.display()),
+            },
         })
     })
 }
