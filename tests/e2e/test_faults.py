@@ -6,9 +6,9 @@ and checks what it wrote (or why it refused to start) with the real
 verifier.
 
 The outage is the 70 s read-only state directory of the issue, shortened:
-checkpoint.interval 1s and `--max-delay 1s` give the same shape (several
+checkpoint.interval 1s and `--max-delay 3s` give the same shape (several
 heartbeat checkpoints that could not be saved, then announced as a gap) in
-five seconds. As root a read-only directory is still writable, so the outage
+six seconds. As root a read-only directory is still writable, so the outage
 is made by a directory where the state's temporary file goes: every save
 fails, as on a read-only or full file system.
 """
@@ -158,7 +158,7 @@ def test_an_older_state_json_put_back_is_refused(keys, tmp_path):
 
 
 def test_an_announced_outage_of_the_state_directory_is_a_warning(keys, tmp_path):
-    """Item 6: the state cannot be saved for ~5 s (checkpoint every 1 s):
+    """Item 6: the state cannot be saved for ~6 s (checkpoint every 1 s):
     heartbeat checkpoints and batches fail, the gap is announced once the
     directory is back, and the verifier warns instead of failing."""
     ports = (free_port(), free_port(), free_port())
@@ -173,7 +173,7 @@ def test_an_announced_outage_of_the_state_directory_is_a_warning(keys, tmp_path)
         t_out = time.monotonic()
         time.sleep(2)
         refused.append(send(ports[0], records_request(4, 3).SerializeToString()))
-        time.sleep(3)
+        time.sleep(4)
         blocked.rmdir()
         outage = time.monotonic() - t_out
         time.sleep(2.5)
@@ -182,7 +182,9 @@ def test_an_announced_outage_of_the_state_directory_is_a_warning(keys, tmp_path)
     finally:
         c.stop()
     assert refused == [grpc.StatusCode.UNAVAILABLE] or refused[0] != grpc.StatusCode.OK, refused
-    v = verify_with(tmp_path / "data", keys=[keys["chain"]], public_keys=[keys["pub"]], max_delay="1s")
+    # 3 s of slack for late ticks on a loaded machine; the outage (6 s) is
+    # longer than interval + max delay, so without its announcement it fails.
+    v = verify_with(tmp_path / "data", keys=[keys["chain"]], public_keys=[keys["pub"]], max_delay="3s")
     assert v.report is not None, v.describe()
     s = v.report["streams"][0]
     errors = [f for f in s["findings"] if f["severity"] == "error"]
