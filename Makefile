@@ -5,6 +5,8 @@
 #   make collector  bin/otelcol-audit, built by ocb with the auditchain processor
 #   make bench      benchmarks that print figures
 #   make man        man pages (auditchain.1 and one per subcommand) in build/man
+#   make fuzz       every fuzz target for FUZZ_SECONDS (60) each (nightly Rust, cargo-fuzz)
+#   make test-c-asan  the C tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make module VERSION=vX.Y.Z   the Go module with the prebuilt core, in a GOPROXY directory (build/module)
 
 SHELL := /bin/bash
@@ -76,12 +78,46 @@ build/c/test_ffi: tests/c/test_ffi.c include/auditchain.h $(STATICLIB)
 	@mkdir -p build/c
 	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude -o $@ $< $(STATICLIB) -lm -ldl -lpthread
 
+build/c/test_rss: tests/c/test_rss.c include/auditchain.h $(STATICLIB)
+	@mkdir -p build/c
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -g -Iinclude -o $@ $< $(STATICLIB) -lm -ldl -lpthread
+
+# The C test natively and under valgrind; one million FFI calls with flat
+# RSS (tests/c/test_rss.c prints the figures).
 .PHONY: test-c
-test-c: build/c/test_ffi
+test-c: build/c/test_ffi build/c/test_rss
 	./build/c/test_ffi
 	@if command -v valgrind >/dev/null; then \
 	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/c/test_ffi; \
+	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/c/test_rss 20000 --no-rss-limit; \
 	else echo "valgrind not installed: leak check skipped"; fi
+	./build/c/test_rss 1000000
+
+# ---- C test under AddressSanitizer and UndefinedBehaviorSanitizer ----------
+#
+# The staticlib built by nightly Rust with -Zsanitizer=address (--target, so
+# that build scripts and proc macros are not instrumented), linked into the
+# C tests by gcc with -fsanitize=address,undefined, whose runtime (libasan,
+# libubsan) serves both. Leaks are checked by LeakSanitizer at exit.
+ASAN_TARGET := x86_64-unknown-linux-gnu
+ASAN_LIB    := target/asan/$(ASAN_TARGET)/release/libauditchain.a
+SAN_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(ASAN_LIB): $(RUST_SRC)
+	RUSTFLAGS="-Zsanitizer=address" $(CARGO) +nightly build --locked --release --lib --target $(ASAN_TARGET) --target-dir target/asan
+
+build/c/%_asan: tests/c/%.c include/auditchain.h $(ASAN_LIB)
+	@mkdir -p build/c
+	$(CC) $(SAN_CFLAGS) -Iinclude -o $@ $< $(ASAN_LIB) -lm -ldl -lpthread
+
+.PHONY: test-c-asan
+test-c-asan:
+	@if ! $(CARGO) +nightly --version >/dev/null 2>&1; then \
+	  echo "######## SKIPPED test-c-asan: no nightly Rust toolchain (rustup toolchain install nightly --profile minimal) ########"; \
+	else $(MAKE) --no-print-directory build/c/test_ffi_asan build/c/test_rss_asan && \
+	  $(SAN_ENV) ./build/c/test_ffi_asan && $(SAN_ENV) ./build/c/test_rss_asan 100000 --no-rss-limit && \
+	  echo "C ABI under AddressSanitizer + UndefinedBehaviorSanitizer: no error, no leak"; fi
 
 # ---- The Rust core inside the Go module ---------------------------------------
 #
@@ -299,10 +335,60 @@ test-module: $(OCB) $(CLI) $(VENV_STAMP)
 	AUDITCHAIN_OCB=$(OCB) AUDITCHAIN_MODULE_PROXY=$(ROOT)/$(E2E_MODULE)/proxy AUDITCHAIN_MODULE_VERSION=$(VERSION) \
 	  $(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e/module_build.py
 
+# ---- Fuzzing (cargo-fuzz on nightly Rust) -------------------------------------
+#
+# fuzz/: libFuzzer targets over the canonical readers (protobuf, JSON, and a
+# differential target: both must give the same bytes), the whole verifier
+# with keys loaded, and the note/key/time/range/lineage parsers. Their seed
+# corpora (fuzz/corpus/<target>, from tests/vectors and engine output: `make
+# fuzz-seeds`) are committed; inputs that once crashed or hung live in
+# fuzz/regressions/<target> and are replayed by `cargo test`
+# (tests/fuzz_regressions.rs). New inputs go to build/fuzz, never into the
+# committed corpus.
+#   make fuzz        every target for FUZZ_SECONDS (60) each
+#   make test-fuzz   every target for 5 s over its corpus (part of make test)
+CARGO_FUZZ_VERSION := 0.13.1
+CARGO_FUZZ         := $(TOOLS)/cargo-fuzz-v$(CARGO_FUZZ_VERSION)/bin/cargo-fuzz
+FUZZ_TARGETS       := canonical_proto canonical_json canonical_differential verify parsers
+FUZZ_SECONDS       ?= 60
+FUZZ_FLAGS          = -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+
+# Built with stable (its own dependencies do not build on nightly); it runs
+# `cargo +nightly` itself.
+$(CARGO_FUZZ):
+	$(CARGO) +stable install --locked --root $(TOOLS)/cargo-fuzz-v$(CARGO_FUZZ_VERSION) cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
+# $(1): seconds per target; $(2): the directory new inputs go to (emptied
+# first when $(3) is "fresh").
+define run_fuzz
+	@if ! $(CARGO) +nightly --version >/dev/null 2>&1; then \
+	  echo "######## SKIPPED fuzzing: no nightly Rust toolchain (rustup toolchain install nightly --profile minimal) ########"; \
+	else cd fuzz && RUSTUP_TOOLCHAIN=nightly $(CARGO_FUZZ) build -O && for t in $(FUZZ_TARGETS); do \
+	  if [ "$(3)" = fresh ]; then rm -rf $(2)/$$t; fi; \
+	  mkdir -p $(2)/$$t $(ROOT)/build/fuzz/artifacts/$$t regressions/$$t; \
+	  log=$(ROOT)/build/fuzz/$$t.log; \
+	  echo "::: fuzz $$t for $(1)s (log: build/fuzz/$$t.log)"; \
+	  RUSTUP_TOOLCHAIN=nightly $(CARGO_FUZZ) run -O $$t $(2)/$$t corpus/$$t regressions/$$t -- \
+	    $(FUZZ_FLAGS) -max_total_time=$(1) -artifact_prefix=$(ROOT)/build/fuzz/artifacts/$$t/ >$$log 2>&1 \
+	    || { tail -40 $$log; echo "fuzz target $$t FAILED: the input is in build/fuzz/artifacts/$$t; keep it in fuzz/regressions/$$t"; exit 1; }; \
+	  grep -E '^(#[0-9]+ +(INITED|DONE)|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)' $$log || true; \
+	done; fi
+endef
+
+.PHONY: fuzz test-fuzz fuzz-seeds
+fuzz: $(CARGO_FUZZ)
+	$(call run_fuzz,$(FUZZ_SECONDS),$(ROOT)/build/fuzz/corpus,keep)
+
+test-fuzz: $(CARGO_FUZZ)
+	$(call run_fuzz,5,$(ROOT)/build/fuzz/smoke,fresh)
+
+fuzz-seeds:
+	cd fuzz && $(CARGO) run --locked --release --bin seed_corpus
+
 # ---- Everything ---------------------------------------------------------------
 
 .PHONY: test
-test: test-rust test-c test-go test-e2e test-module crash-test
+test: test-rust test-c test-c-asan test-fuzz test-go test-e2e test-module crash-test
 
 .PHONY: clean
 clean:

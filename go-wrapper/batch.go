@@ -2,6 +2,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -27,6 +28,12 @@ type batch struct {
 	count func() int
 	// forward hands the batch to the next consumer.
 	forward func(ctx context.Context) error
+	// drop removes the records marked (in request order), and scopes and
+	// resources left empty.
+	drop func(bad []bool)
+	// scrub makes the batch safe to forward unstamped (docs/SPEC.md §4.3)
+	// and returns how many records it marked.
+	scrub func(reserved []string) int
 }
 
 // call is one engine call of a batch: the stream and its stamps.
@@ -102,6 +109,13 @@ func (s *stamper) consume(ctx context.Context, b *batch) error {
 		s.tel.contentHash(ctx, cl.stamps.contentMatched, cl.stamps.contentMismatched)
 	}
 	s.tel.stamped(ctx, stamped)
+	// on_bad_record: drop_record: the records that cannot be stamped never
+	// leave; the sender is told below.
+	bad, dropped, rejection := rejectedRecords(calls, b.records)
+	if dropped > 0 {
+		b.drop(bad)
+		s.tel.dropped(ctx, dropped)
+	}
 	for _, g := range groups {
 		if g.overflow {
 			s.tel.overflowed(ctx, countSelected(g.selection))
@@ -126,6 +140,45 @@ func (s *stamper) consume(ctx context.Context, b *batch) error {
 			s.settle(cl.st, ids[i], err == nil)
 		}
 	}
+	if err == nil && dropped > 0 {
+		err = s.droppedError(b.records, dropped, rejection)
+	}
+	return err
+}
+
+// rejectedRecords marks the batch's records that some engine call could
+// not stamp (on_bad_record: drop_record), in request order: how many, and
+// why the first could not; nil and 0 when there are none.
+func rejectedRecords(calls []call, records int) ([]bool, int, string) {
+	var bad []bool
+	n, why := 0, ""
+	for _, cl := range calls {
+		for _, i := range cl.stamps.rejected {
+			if bad == nil {
+				bad = make([]bool, records)
+			}
+			if !bad[i] {
+				bad[i] = true
+				n++
+			}
+		}
+		if why == "" {
+			why = cl.stamps.rejection
+		}
+	}
+	return bad, n, why
+}
+
+// droppedError is what the sender of a batch is told when records of it
+// were dropped (on_bad_record: drop_record): permanent, so that it does not
+// resend the records that were stamped and delivered (they would get new
+// numbers).
+func (s *stamper) droppedError(incoming, dropped int, first string) error {
+	err := consumererror.NewPermanent(badInputError{fmt.Errorf(
+		"auditchain: %d of %d %s could not be stamped and were dropped (on_bad_record: drop_record); the other %d were stamped and delivered, do not resend them. First: %s",
+		dropped, incoming, s.ops.records, incoming-dropped, first)})
+	s.logger.Warn("auditchain dropped records it could not stamp",
+		zap.String("signal", s.signal.String()), zap.Int("dropped", dropped), zap.Error(err))
 	return err
 }
 
@@ -220,9 +273,11 @@ func (s *stamper) unstamped(ctx context.Context, b *batch, start time.Time, err 
 			zap.Error(err))
 		return err
 	}
+	// Nothing leaves looking stamped, and nothing leaves as invalid JSON.
+	marked := b.scrub(reservedPrefixes())
 	s.tel.failed(ctx, n)
 	s.tel.processed(ctx, start, n, n)
 	s.logger.Warn("auditchain forwarded a batch unstamped (on_error: forward_unstamped)",
-		zap.String("signal", s.signal.String()), zap.Int("records", n), zap.Error(err))
+		zap.String("signal", s.signal.String()), zap.Int("records", n), zap.Int("records_scrubbed", marked), zap.Error(err))
 	return b.forward(ctx)
 }

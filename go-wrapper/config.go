@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode"
 
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pipeline"
 )
 
@@ -46,6 +48,23 @@ const (
 	OnErrorForwardUnstamped OnError = "forward_unstamped"
 )
 
+// OnBadRecord says what happens to a batch that holds records the
+// processor cannot stamp (docs/RELIABILITY.md).
+type OnBadRecord string
+
+const (
+	// OnBadRecordRejectBatch refuses the whole batch with a permanent
+	// error naming the first bad record: nothing of it is stamped or
+	// forwarded, and the sender drops it. The default.
+	OnBadRecordRejectBatch OnBadRecord = "reject_batch"
+	// OnBadRecordDropRecord stamps and forwards the batch's other records,
+	// drops the bad ones (counted in
+	// processor_auditchain_records_dropped), and returns a permanent error
+	// saying how many were dropped and why, so that the sender knows and
+	// does not retry what was delivered.
+	OnBadRecordDropRecord OnBadRecord = "drop_record"
+)
+
 // Config is the configuration of the auditchain processor. The YAML keys
 // are also the keys of the engine's JSON configuration, so that errors
 // from the Rust core name the key the user has to fix.
@@ -60,6 +79,11 @@ type Config struct {
 
 	// OnError is "reject" (default) or "forward_unstamped".
 	OnError OnError `mapstructure:"on_error"`
+
+	// OnBadRecord is "reject_batch" (default) or "drop_record": what
+	// happens to a batch with records that cannot be stamped (invalid
+	// UTF-8, nested too deeply, reserved attribute names).
+	OnBadRecord OnBadRecord `mapstructure:"on_bad_record"`
 
 	// KeyFile is the chain key (from `auditchain keygen`, NAME.chain.key):
 	// with it every link is an HMAC-SHA256 under an epoch key that evolves
@@ -227,8 +251,9 @@ type StateConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		State:   StateConfig{Directory: DefaultStateDirectory},
-		OnError: OnErrorReject,
+		State:       StateConfig{Directory: DefaultStateDirectory},
+		OnError:     OnErrorReject,
+		OnBadRecord: OnBadRecordRejectBatch,
 		KeyEpoch: KeyEpochConfig{
 			Records:  DefaultKeyEpochRecords,
 			Interval: DefaultKeyEpochInterval,
@@ -255,6 +280,11 @@ func (cfg *Config) Validate() error {
 	case OnErrorReject, OnErrorForwardUnstamped:
 	default:
 		errs = append(errs, fmt.Errorf("on_error: %q is not valid; use %q or %q", string(cfg.OnError), OnErrorReject, OnErrorForwardUnstamped))
+	}
+	switch cfg.OnBadRecord {
+	case OnBadRecordRejectBatch, OnBadRecordDropRecord:
+	default:
+		errs = append(errs, fmt.Errorf("on_bad_record: %q is not valid; use %q or %q", string(cfg.OnBadRecord), OnBadRecordRejectBatch, OnBadRecordDropRecord))
 	}
 	// The same checks, with the same messages, as the engine's
 	// (src/config.rs), so that a bad value fails at config validation
@@ -333,6 +363,7 @@ type engineConfig struct {
 	Checkpoint     engineCheckpointConfig `json:"checkpoint"`
 	Signal         string                 `json:"signal"`
 	ContentHash    *engineContentHash     `json:"content_hash,omitempty"`
+	OnBadRecord    string                 `json:"on_bad_record"`
 }
 
 type engineContentHash struct {
@@ -410,5 +441,58 @@ func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) (
 			Records:  cfg.Checkpoint.Records,
 			File:     cfg.Checkpoint.File,
 		},
+		OnBadRecord: string(cfg.OnBadRecord),
 	})
+}
+
+// numericKeys are the configuration keys decoded into Go integers
+// (durations are int64 nanoseconds when given as a number).
+var numericKeys = []string{"key_epoch::records", "key_epoch::interval", "checkpoint::records", "checkpoint::interval", "max_streams"}
+
+// Unmarshal decodes the configuration after checking that every numeric
+// key holds an integer that fits int64: the decoder wraps larger values
+// silently (9223372036854775808 became -9223372036854775808) and
+// truncates fractions, so a bad value would be reported as another one, or
+// accepted as one nobody wrote.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	var errs []error
+	for _, key := range numericKeys {
+		if err := checkInt64(key, conf.Get(key)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return conf.Unmarshal(cfg)
+}
+
+// checkInt64 says why v, the raw value of key, does not fit an int64.
+// Strings (durations such as "1m") are left to the decoder.
+func checkInt64(key string, v any) error {
+	name := strings.ReplaceAll(key, confmap.KeyDelimiter, ".")
+	bad := func(got any) error {
+		if strings.HasSuffix(name, ".interval") {
+			return fmt.Errorf("%s: %v (nanoseconds) is not a duration this processor can hold; write a duration such as 1m", name, got)
+		}
+		return fmt.Errorf("%s: must be a whole number between 1 and %d (got %v)", name, int64(math.MaxInt64), got)
+	}
+	switch n := v.(type) {
+	case uint:
+		if uint64(n) > math.MaxInt64 {
+			return bad(n)
+		}
+	case uint64:
+		if n > math.MaxInt64 {
+			return bad(n)
+		}
+	case float32:
+		return checkInt64(key, float64(n))
+	case float64:
+		// 2^63 is the first float64 past int64.
+		if n != math.Trunc(n) || n >= math.MaxInt64 || n < math.MinInt64 {
+			return bad(n)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package auditchainprocessor
 
 import (
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 				OnError:        OnErrorForwardUnstamped,
 				KeyFile:        "/etc/otelcol/keys/audit.chain.key",
 				SigningKeyFile: "/etc/otelcol/keys/audit.sign.key",
+				OnBadRecord:    OnBadRecordDropRecord,
 				KeyEpoch:       KeyEpochConfig{Records: 5000, Interval: 30 * time.Second},
 				Checkpoint: CheckpointConfig{
 					Interval: 5 * time.Minute,
@@ -108,6 +111,10 @@ func TestLoadConfig(t *testing.T) {
 			errors: []string{`checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file`},
 		},
 		{
+			id:     component.NewIDWithName(metadata.Type, "on_bad_record_unknown"),
+			errors: []string{`on_bad_record: "skip" is not valid; use "reject_batch" or "drop_record"`},
+		},
+		{
 			id: component.NewIDWithName(metadata.Type, "several_errors"),
 			errors: []string{
 				`stream_name: "a b" contains ' '`,
@@ -162,7 +169,8 @@ func TestEngineConfigJSON(t *testing.T) {
 		"state": {"directory": "/data/state", "new_stream": false},
 		"key_epoch": {"records": 10000, "interval": 60000000000},
 		"checkpoint": {"interval": 60000000000, "records": 10000},
-		"signal": "logs"
+		"signal": "logs",
+		"on_bad_record": "reject_batch"
 	}`, string(b))
 
 	cfg.State.NewStream = true
@@ -184,7 +192,8 @@ func TestEngineConfigJSON(t *testing.T) {
 		"signing_key_file": "/keys/a.sign.key",
 		"key_epoch": {"records": 5, "interval": 1500000000},
 		"checkpoint": {"interval": 2000000000, "records": 7, "file": "/data/cp.jsonl"},
-		"signal": "logs"
+		"signal": "logs",
+		"on_bad_record": "reject_batch"
 	}`, string(b))
 
 	// A traces stream checking content hashes.
@@ -194,4 +203,33 @@ func TestEngineConfigJSON(t *testing.T) {
 	assert.Contains(t, string(b), `"signal":"traces","content_hash":{"check":true,"on_mismatch":"reject"}`)
 	_, err = cfg.engineConfigJSON("x", pipeline.SignalMetrics)
 	assert.ErrorContains(t, err, "not supported")
+}
+
+// Numbers that do not fit the Go integer a key decodes into are reported
+// as written, naming the key (issue 13, item 10): the decoder alone wraps
+// 9223372036854775808 to -9223372036854775808.
+func TestNumericKeysOutOfRangeAreReportedAsWritten(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"checkpoint:\n  records: 9223372036854775808", "checkpoint.records: must be a whole number between 1 and 9223372036854775807 (got 9223372036854775808)"},
+		{"key_epoch:\n  records: 18446744073709551616", "key_epoch.records: must be a whole number between 1 and 9223372036854775807 (got 1.8446744073709552e+19)"},
+		{"checkpoint:\n  records: 2.5", "checkpoint.records: must be a whole number between 1 and 9223372036854775807 (got 2.5)"},
+		{"checkpoint:\n  interval: 9223372036854775808", "checkpoint.interval: 9223372036854775808 (nanoseconds) is not a duration"},
+		{"key_epoch:\n  interval: -1e300", "key_epoch.interval: -1e+300 (nanoseconds) is not a duration"},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "c.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(tc.yaml+"\n"), 0o600))
+		cm, err := confmaptest.LoadConf(path)
+		require.NoError(t, err)
+		cfg := NewFactory().CreateDefaultConfig()
+		err = cm.Unmarshal(cfg)
+		require.Error(t, err, tc.yaml)
+		assert.Contains(t, err.Error(), tc.want)
+		assert.NotContains(t, err.Error(), "-9223372036854775808")
+	}
+	// The largest value that fits is accepted (and then validated).
+	cm := confmap.NewFromStringMap(map[string]any{"checkpoint": map[string]any{"records": uint64(math.MaxInt64)}})
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, cm.Unmarshal(cfg))
+	assert.Equal(t, math.MaxInt64, cfg.Checkpoint.Records)
 }

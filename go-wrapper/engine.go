@@ -112,6 +112,12 @@ type stampSet struct {
 	// (for example a checkpoint file it could not append to); empty when
 	// none.
 	warning string
+	// rejected are the indices (into records, ascending) of the batch's
+	// records that cannot be stamped (on_bad_record: drop_record): their
+	// record stamps are empty, and unlike records the selection passed
+	// over they must not be forwarded. rejection is why the first cannot.
+	rejected  []uint32
+	rejection string
 
 	release func()
 }
@@ -127,11 +133,18 @@ func (s *stampSet) free() {
 	s.records = nil
 	s.extraRecords = nil
 	s.attrs = nil
+	s.rejected = nil
 }
 
 // issued reports whether the call issued sequence numbers, which means the
 // Rust core made one durable state write and the caller owes a settle.
 func (s *stampSet) issued() bool { return s.batchID != 0 }
+
+// engineCounters mirrors `auditchain_engine_counters`.
+type engineCounters struct {
+	stateWrites uint64
+	clockSteps  uint64
+}
 
 // engineError is an error returned by the Rust core.
 type engineError struct {

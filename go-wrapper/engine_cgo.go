@@ -101,6 +101,19 @@ var attributeKeys = sync.OnceValue(func() []string {
 	}
 })
 
+// reservedPrefixes are the attribute name prefixes reserved to auditchain,
+// from the engine (docs/SPEC.md §4.3), once per process.
+var reservedPrefixes = sync.OnceValue(func() []string {
+	var out []string
+	for i := C.uint32_t(0); ; i++ {
+		p := goString(C.auditchain_reserved_prefix(i))
+		if p == "" {
+			return out
+		}
+		out = append(out, p)
+	}
+})
+
 // libraryVersion is the version of the linked Rust core.
 func libraryVersion() string {
 	return C.GoString(C.auditchain_version())
@@ -224,15 +237,15 @@ func (e *engine) close(now time.Time) (*stampSet, error) {
 	return newStampSet(out)
 }
 
-// stateWrites is how many times the engine has written the stream state
-// durably. Concurrent batches can share one write (group commit), so this
-// is not the number of batches.
-func (e *engine) stateWrites() uint64 {
+// counters are the engine's counters: durable state writes (concurrent
+// batches can share one write, group commit, so this is not the number of
+// batches), and steps of the wall clock it announced.
+func (e *engine) counters() engineCounters {
 	var c C.auditchain_engine_counters
 	if C.auditchain_engine_get_counters(e.h, &c) != C.AUDITCHAIN_RESULT_OK {
-		return 0
+		return engineCounters{}
 	}
-	return uint64(c.state_writes)
+	return engineCounters{stateWrites: uint64(c.state_writes), clockSteps: uint64(c.clock_steps)}
 }
 
 // free releases the engine and its state lock. Safe on nil and twice.
@@ -265,10 +278,14 @@ func newStampSet(s *C.auditchain_stamps) (*stampSet, error) {
 		firstSequence: uint64(v.first_sequence),
 		lastSequence:  uint64(v.last_sequence),
 		warning:       goString(v.warning),
+		rejection:     goString(v.rejection),
 		release:       func() { C.auditchain_stamps_free(s) },
 	}
 	if v.record_count > 0 {
 		set.records = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.records)), int(v.record_count))
+	}
+	if v.rejected_records > 0 {
+		set.rejected = unsafe.Slice((*uint32)(unsafe.Pointer(v.rejected)), int(v.rejected_records))
 	}
 	if v.extra_record_count > 0 {
 		set.extraRecords = unsafe.Slice((*recordStamp)(unsafe.Pointer(v.extra_records)), int(v.extra_record_count))

@@ -24,6 +24,8 @@ var errNoEngine = func() error {
 
 var attributeKeys = func() []string { return nil }
 
+var reservedPrefixes = func() []string { return nil }
+
 func libraryVersion() string { return "" }
 
 type engine struct{}
@@ -44,6 +46,6 @@ func (*engine) settle(uint64, bool) error { return errNoEngine }
 
 func (*engine) close(time.Time) (*stampSet, error) { return nil, errNoEngine }
 
-func (*engine) stateWrites() uint64 { return 0 }
+func (*engine) counters() engineCounters { return engineCounters{} }
 
 func (*engine) free() {}

@@ -394,7 +394,7 @@ func TestEngineWarningIsLoggedAndNothingBreaks(t *testing.T) {
 	cfg := keyedConfig(t, keys)
 	// After every record: the first tick already makes one.
 	cfg.Checkpoint.Records = 1
-	cfg.Checkpoint.File = t.TempDir() // a directory: appending fails
+	cfg.Checkpoint.File = filepath.Join(t.TempDir(), "checkpoints.jsonl")
 
 	core, logs := observer.New(zapcore.WarnLevel)
 	set := processortest.NewNopSettings(metadata.Type)
@@ -403,6 +403,10 @@ func TestEngineWarningIsLoggedAndNothingBreaks(t *testing.T) {
 	p := newTestProcessor(t, set, cfg, sink)
 	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { assert.NoError(t, p.Shutdown(context.Background())) })
+	// The file becomes unwritable while the collector runs: a directory in
+	// its place, so appending fails.
+	require.NoError(t, os.Remove(cfg.Checkpoint.File))
+	require.NoError(t, os.Mkdir(cfg.Checkpoint.File, 0o700))
 	waitForEvent(t, sink, "checkpoint")
 	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs("a", 3, 100)))
 	require.NoError(t, p.Shutdown(context.Background()))
@@ -413,4 +417,24 @@ func TestEngineWarningIsLoggedAndNothingBreaks(t *testing.T) {
 	assert.True(t, strings.HasPrefix(w, "checkpoint.file: cannot append to "+cfg.Checkpoint.File), w)
 	assert.Len(t, userRecords(sink), 3)
 	assertChain(t, records(sink))
+}
+
+// checkpoint.file is checked at Start (issue 13, item 9): a file in a
+// missing directory, or a directory, fails Start with a message naming
+// the key, instead of piling unwritten lines into the state.
+func TestCheckpointFileIsCheckedAtStart(t *testing.T) {
+	keys := newKeySet(t, t.TempDir(), "t")
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(t.TempDir(), "missing", "cp.jsonl"), "does not exist"},
+		{t.TempDir(), "is a directory"},
+	} {
+		cfg := keyedConfig(t, keys)
+		cfg.Checkpoint.File = tc.path
+		p := newTestProcessor(t, processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.LogsSink))
+		err := p.Start(context.Background(), componenttest.NewNopHost())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "checkpoint.file: "+tc.path)
+		assert.Contains(t, err.Error(), tc.want)
+		assert.Equal(t, resultInvalidConfig, errorCode(err))
+	}
 }

@@ -36,7 +36,8 @@ func newLogsProcessor(ctx context.Context, set processor.Settings, cfg *Config, 
 	}
 	p := &logsProcessor{next: next, rules: r}
 	ops := signalOps{
-		code: signalLogs,
+		code:    signalLogs,
+		records: "log records",
 		decode: func(st *stampSet) (ownRecords, error) {
 			ld, err := extraLogs(st, attributeKeys())
 			if err != nil {
@@ -77,5 +78,24 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		},
 		count:   ld.LogRecordCount,
 		forward: func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, ld) },
+		drop:    func(bad []bool) { dropLogRecords(ld, bad) },
+		scrub:   func(reserved []string) int { return scrubLogs(ld, reserved) },
+	})
+}
+
+// dropLogRecords removes the records marked in bad (resource, scope,
+// record order) and the scopes and resources left empty.
+func dropLogRecords(ld plog.Logs, bad []bool) {
+	i := 0
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(plog.LogRecord) bool {
+				drop := bad[i]
+				i++
+				return drop
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
 	})
 }

@@ -35,9 +35,12 @@ type ownRecords struct {
 // signalOps is what the stamper needs to know of its signal: how to
 // decode the engine's own records and send them on their own.
 type signalOps struct {
-	code   signalCode
-	decode func(st *stampSet) (ownRecords, error)
-	send   func(ctx context.Context, own ownRecords) error
+	code signalCode
+	// records names the signal's records in messages: "log records",
+	// "spans".
+	records string
+	decode  func(st *stampSet) (ownRecords, error)
+	send    func(ctx context.Context, own ownRecords) error
 }
 
 // stamper is the signal-independent half of the processor: it owns the
@@ -64,6 +67,10 @@ type stamper struct {
 	// engine's own records go out.
 	tickEvery time.Duration
 
+	// wallOffset is added to the wall time passed to the engines: tests
+	// step the wall clock with it (the engines' monotonic clock goes on).
+	wallOffset atomic.Int64
+
 	mu      sync.RWMutex
 	running bool
 	single  *stream     // without partition_by: opened by Start
@@ -81,8 +88,10 @@ type stamper struct {
 type stream struct {
 	name string
 	eng  *engine
-	// stateWrites is the engine's write count already reported.
+	// stateWrites and clockSteps are the engine's counts already
+	// reported.
 	stateWrites atomic.Uint64
+	clockSteps  atomic.Uint64
 }
 
 func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), ops signalOps) (*stamper, error) {
@@ -107,13 +116,18 @@ func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hos
 	}, nil
 }
 
+// wallClock is the wall time every engine call gets.
+func (s *stamper) wallClock() time.Time {
+	return time.Now().Add(time.Duration(s.wallOffset.Load()))
+}
+
 // openStream opens (creates, resumes) a stream's engine.
 func (s *stamper) openStream(ctx context.Context, name string) (*stream, error) {
 	js, err := s.cfg.engineConfigJSON(name, s.signal)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(js, time.Now())
+	eng, err := newEngine(js, s.wallClock())
 	if err != nil {
 		if errorCode(err) == resultKey {
 			// The engine's message names the key (key_file,
@@ -125,7 +139,7 @@ func (s *stamper) openStream(ctx context.Context, name string) (*stream, error) 
 	}
 	st := &stream{name: name, eng: eng}
 	// The engine wrote the opened (or new) state once already.
-	s.tel.syncStateWrites(ctx, st)
+	s.tel.syncCounters(ctx, st)
 	s.logger.Info("auditchain stream open",
 		zap.String("stream_id", eng.streamID()),
 		zap.String("stream_name", name),
@@ -204,7 +218,7 @@ func (s *stamper) tick(ctx context.Context) {
 		return
 	}
 	for _, st := range s.streams() {
-		stamps, err := st.eng.tick(time.Now())
+		stamps, err := st.eng.tick(s.wallClock())
 		if err != nil {
 			s.logger.Warn("auditchain tick failed", zap.String("stream_name", st.name), zap.Error(err))
 			continue
@@ -216,10 +230,10 @@ func (s *stamper) tick(ctx context.Context) {
 	}
 }
 
-// issued accounts for a successful engine call: the state writes so far
-// and any warning it reported.
+// issued accounts for a successful engine call: the state writes and clock
+// steps so far and any warning it reported.
 func (s *stamper) issued(ctx context.Context, st *stream, stamps *stampSet) {
-	s.tel.syncStateWrites(ctx, st)
+	s.tel.syncCounters(ctx, st)
 	if stamps.warning != "" {
 		s.logger.Warn("auditchain engine warning", zap.String("stream_name", st.name), zap.String("warning", stamps.warning))
 	}
@@ -297,7 +311,7 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 // closeStream ends one stream and frees its engine.
 func (s *stamper) closeStream(ctx context.Context, st *stream) error {
 	defer st.eng.free()
-	stamps, err := st.eng.close(time.Now())
+	stamps, err := st.eng.close(s.wallClock())
 	if err != nil {
 		return fmt.Errorf("cannot end stream %q cleanly (the next start will resume it): %w", st.name, err)
 	}
@@ -305,7 +319,7 @@ func (s *stamper) closeStream(ctx context.Context, st *stream) error {
 		return fmt.Errorf("the final records of stream %q were not delivered: %w", st.name, err)
 	}
 	// Settling the final records wrote the state once more.
-	s.tel.syncStateWrites(ctx, st)
+	s.tel.syncCounters(ctx, st)
 	s.logger.Info("auditchain stream ended", zap.String("stream_name", st.name))
 	return nil
 }

@@ -8,14 +8,23 @@ import (
 )
 
 // checkStamps verifies that a stamping result fits the batch it was
-// computed for before anything is written: one record stamp per log
-// record, every attribute operation inside the arrays and the text, every
-// key in the key table. A mismatch means the two sides disagree about the
+// computed for before anything is written: one record stamp per record,
+// rejected records inside the batch, ascending and without a stamp, every
+// attribute operation inside the arrays and the text, every key in the key
+// table. A mismatch means the two sides disagree about the
 // batch (a bug); the caller fails closed rather than stamp the wrong
 // records.
 func checkStamps(s *stampSet, records int, keys []string) error {
 	if len(s.records) != records {
 		return fmt.Errorf("auditchain: the engine returned %d stamps for a batch of %d records", len(s.records), records)
+	}
+	for i, r := range s.rejected {
+		if int(r) >= records || (i > 0 && r <= s.rejected[i-1]) {
+			return fmt.Errorf("auditchain: the engine's rejected records are out of order or past the batch's %d records", records)
+		}
+		if s.records[r].count != 0 || s.records[r].sequence != 0 {
+			return fmt.Errorf("auditchain: the engine stamped record %d that it also rejected", r)
+		}
 	}
 	nattrs := uint64(len(s.attrs))
 	for i, r := range append(s.records[:len(s.records):len(s.records)], s.extraRecords...) {

@@ -2,6 +2,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -60,6 +61,8 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 	for _, c := range []metric.Int64Counter{
 		tb.ProcessorAuditchainBatchesFailed,
 		tb.ProcessorAuditchainCheckpointsEmitted,
+		tb.ProcessorAuditchainClockSteps,
+		tb.ProcessorAuditchainRecordsDropped,
 		tb.ProcessorAuditchainRecordsForwardedUnstamped,
 		tb.ProcessorAuditchainRecordsOverflowed,
 		tb.ProcessorAuditchainRecordsStamped,
@@ -75,20 +78,35 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 	return t, nil
 }
 
-// syncStateWrites reports a stream's durable state writes since the last
-// call. The engine counts them because concurrent batches share writes
-// (group commit): a batch is not a write.
-func (t *telemetry) syncStateWrites(ctx context.Context, st *stream) {
-	total := st.eng.stateWrites()
+// syncCounters reports what a stream's engine counted since the last
+// call: its durable state writes (the engine counts them because
+// concurrent batches share writes, group commit: a batch is not a write)
+// and the steps of the wall clock it announced.
+func (t *telemetry) syncCounters(ctx context.Context, st *stream) {
+	c := st.eng.counters()
+	t.sync(ctx, &st.stateWrites, c.stateWrites, t.tb.ProcessorAuditchainStateWrites)
+	t.sync(ctx, &st.clockSteps, c.clockSteps, t.tb.ProcessorAuditchainClockSteps)
+}
+
+// sync adds what an engine counter gained since it was last reported.
+func (t *telemetry) sync(ctx context.Context, reported *atomic.Uint64, total uint64, c metric.Int64Counter) {
 	for {
-		last := st.stateWrites.Load()
+		last := reported.Load()
 		if total <= last {
 			return
 		}
-		if st.stateWrites.CompareAndSwap(last, total) {
-			t.tb.ProcessorAuditchainStateWrites.Add(ctx, int64(total-last), t.own)
+		if reported.CompareAndSwap(last, total) {
+			c.Add(ctx, int64(total-last), t.own)
 			return
 		}
+	}
+}
+
+// dropped counts records dropped because they could not be stamped
+// (on_bad_record: drop_record).
+func (t *telemetry) dropped(ctx context.Context, records int) {
+	if records > 0 {
+		t.tb.ProcessorAuditchainRecordsDropped.Add(ctx, int64(records), t.own)
 	}
 }
 

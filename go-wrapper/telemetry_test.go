@@ -69,6 +69,8 @@ func TestTelemetryPerInstance(t *testing.T) {
 	zeroOwn := []metricdata.DataPoint[int64]{own("auditchain/a", "stream-a", 0), own("auditchain/b", "stream-b", 0)}
 	metadatatest.AssertEqualProcessorAuditchainBatchesFailed(t, tel, zeroOwn, ts)
 	metadatatest.AssertEqualProcessorAuditchainCheckpointsEmitted(t, tel, zeroOwn, ts)
+	metadatatest.AssertEqualProcessorAuditchainClockSteps(t, tel, zeroOwn, ts)
+	metadatatest.AssertEqualProcessorAuditchainRecordsDropped(t, tel, zeroOwn, ts)
 	metadatatest.AssertEqualProcessorAuditchainRecordsForwardedUnstamped(t, tel, zeroOwn, ts)
 	metadatatest.AssertEqualProcessorAuditchainRecordsStamped(t, tel, zeroOwn, ts)
 	metadatatest.AssertEqualProcessorAuditchainStateWrites(t, tel, zeroOwn, ts)
@@ -102,6 +104,8 @@ func TestTelemetryPerInstance(t *testing.T) {
 		[]metricdata.DataPoint[int64]{own("auditchain/a", "stream-a", 1), own("auditchain/b", "stream-b", 0)}, ts)
 	metadatatest.AssertEqualProcessorAuditchainRecordsForwardedUnstamped(t, tel, zeroOwn, ts)
 	metadatatest.AssertEqualProcessorAuditchainCheckpointsEmitted(t, tel, zeroOwn, ts)
+	metadatatest.AssertEqualProcessorAuditchainClockSteps(t, tel, zeroOwn, ts)
+	metadatatest.AssertEqualProcessorAuditchainRecordsDropped(t, tel, zeroOwn, ts)
 	// Open, tick, 2 batches (a) or 1 (b), close, final settle.
 	metadatatest.AssertEqualProcessorAuditchainStateWrites(t, tel,
 		[]metricdata.DataPoint[int64]{own("auditchain/a", "stream-a", 6), own("auditchain/b", "stream-b", 5)}, ts)

@@ -34,7 +34,8 @@ func newTracesProcessor(ctx context.Context, set processor.Settings, cfg *Config
 	}
 	p := &tracesProcessor{next: next, rules: r}
 	ops := signalOps{
-		code: signalTraces,
+		code:    signalTraces,
+		records: "spans",
 		decode: func(st *stampSet) (ownRecords, error) {
 			td, err := extraTraces(st, attributeKeys())
 			if err != nil {
@@ -72,6 +73,25 @@ func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) e
 		},
 		count:   td.SpanCount,
 		forward: func(ctx context.Context) error { return p.next.ConsumeTraces(ctx, td) },
+		drop:    func(bad []bool) { dropSpans(td, bad) },
+		scrub:   func(reserved []string) int { return scrubSpans(td, reserved) },
+	})
+}
+
+// dropSpans removes the spans marked in bad (resource, scope, span order)
+// and the scopes and resources left empty.
+func dropSpans(td ptrace.Traces, bad []bool) {
+	i := 0
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(ptrace.Span) bool {
+				drop := bad[i]
+				i++
+				return drop
+			})
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
 	})
 }
 

@@ -129,6 +129,9 @@ typedef struct {
 typedef struct {
   // Durable writes of the stream state (several batches can share one).
   uint64_t state_writes;
+  // Steps of the wall clock the engine detected and announced in the
+  // stream (`clock_step` records).
+  uint64_t clock_steps;
 } auditchain_engine_counters;
 
 // The attribute operations of one record: `attrs[first .. first+count]`.
@@ -190,6 +193,15 @@ typedef struct {
   // A problem to log that did not fail the call (for example the
   // checkpoint file could not be written); empty when none.
   auditchain_str warning;
+  // With `on_bad_record: drop_record`: the records of the batch that
+  // cannot be stamped, `rejected_records` indices into `records`
+  // (ascending), and why the first cannot; 0 and empty otherwise. Their
+  // entries in `records` have `count` and `sequence` 0, like those of
+  // records the selection passed over, but unlike those they must not
+  // be forwarded.
+  const uint32_t *rejected;
+  uint32_t rejected_records;
+  auditchain_str rejection;
 } auditchain_stamps_view;
 
 #ifdef __cplusplus
@@ -305,6 +317,13 @@ auditchain_str auditchain_result_name(uint32_t result);
 // `auditchain_attr.key` indexes; empty past the end. Static. The table only
 // ever grows at the end.
 auditchain_str auditchain_attribute_key(uint32_t index);
+
+// The attribute name prefix `index` of those reserved to auditchain
+// (`audit.sequence.`, `audit.integrity.`, `audit.stream.`,
+// `audit.unstamped.`; docs/SPEC.md §4.3); empty past the end. Static. A
+// record is never forwarded carrying an attribute under one of them unless
+// the engine stamped it.
+auditchain_str auditchain_reserved_prefix(uint32_t index);
 
 // Creates an engine from a JSON configuration (see docs/SPEC.md §7): opens
 // or creates the stream state and locks it. `now_unix_nano` is the current

@@ -203,6 +203,25 @@ fn checkpoints_signed_on_a_token_verify_and_mistakes_name_the_key() {
     assert_eq!(verify(&[out.path().join("a.jsonl")], &b_only).verdict, Verdict::Fail);
     drop((a, b));
 
+    // Rollback detection (SPEC §6.2) reads the checkpoint file under the
+    // token's key as under a key file's: an older state.json put back is
+    // refused.
+    let sr = d.path().join("state-r");
+    let mut cr = config(&sr, p11("sign-a"));
+    cr.stream_name = "hsm-rollback".into();
+    cr.checkpoint.file = Some(d.path().join("checkpoints.jsonl"));
+    let r = Engine::new(cr.clone(), T0).unwrap();
+    deliver(&r, request((0..5).map(audit_record)), T0 + SEC);
+    let state_json = sr.join("hsm-rollback/state.json");
+    let older = std::fs::read(&state_json).unwrap();
+    deliver(&r, request((5..10).map(audit_record)), T0 + 2 * SEC);
+    drop(r);
+    std::fs::write(&state_json, older).unwrap();
+    match Engine::new(cr, T0 + 3 * SEC) {
+        Ok(_) => panic!("an older state.json was accepted"),
+        Err(e) => assert!(e.kind == ErrorKind::State && e.message.contains("rollback refused"), "{e}"),
+    }
+
     // Mistakes, each named.
     let s = d.path().join("state-x");
     let loose = pin_file(d.path(), "pin-loose", USER_PIN, 0o644);

@@ -435,10 +435,13 @@ fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
     let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-    // The checkpoint store is not mounted yet: its directory does not exist.
-    let cp_file = store.path().join("later/checkpoints.jsonl");
+    let cp_file = store.path().join("checkpoints.jsonl");
     let mut t = T0;
     let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
+    // The file becomes unwritable while the collector runs (a directory in
+    // its place; a missing directory is refused at start).
+    std::fs::remove_file(&cp_file).unwrap();
+    std::fs::create_dir(&cp_file).unwrap();
     t += SEC;
     let req = request([audit_record(1), audit_record(2), audit_record(3)]);
     let stamps = e.stamp_logs(&req.encode_to_vec(), t).unwrap();
@@ -448,7 +451,7 @@ fn checkpoint_lines_survive_an_unwritable_file_and_a_restart() {
     t += SEC;
     assert!(e.close(t).unwrap().warning.is_some());
     drop(e);
-    std::fs::create_dir(store.path().join("later")).unwrap();
+    std::fs::remove_dir(&cp_file).unwrap();
     let e = Engine::new(config(&k, state.path(), Some(cp_file.clone())), t).unwrap();
     let stamps = e.tick(t).unwrap();
     assert!(stamps.warning.is_none(), "{:?}", stamps.warning);
@@ -933,11 +936,16 @@ fn a_pause_between_checkpoints_is_excused_only_by_a_restart_in_between() {
     let k = keys("ops");
     let out = tempfile::tempdir().unwrap();
     // An engine that nobody calls for five minutes: no heartbeat in between.
+    // (Its monotonic clock moves with the wall clock: a wall clock that
+    // jumped alone would be a clock step, announced and taken out of the
+    // gap, SPEC §5.6.)
     let state = tempfile::tempdir().unwrap();
     let mut t = T0;
-    let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+    let mono = auditchain::engine::clock::ManualMonotonic::default();
+    let e = Engine::with_clock(config(&k, state.path(), None), t, Box::new(mono.clone())).unwrap();
     let mut reqs = run(&e, &mut t, 2, false);
     t += 300 * SEC;
+    mono.advance(300 * SEC);
     reqs.extend(run(&e, &mut t, 2, true));
     write_lines(out.path(), "audit.jsonl", &lines(&reqs));
     let r = verify_at(out.path(), &k, t);

@@ -111,11 +111,17 @@ pub trait Sign: Send {
     fn key_id(&self) -> &KeyId;
     /// The Ed25519 signature of `message`.
     fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64], String>;
+    /// The verifier of the key's signatures (to recognise notes it signed).
+    fn note_verifier(&self) -> NoteVerifier;
 }
 
 impl Sign for NoteSigner {
     fn key_id(&self) -> &KeyId {
         &self.id
+    }
+
+    fn note_verifier(&self) -> NoteVerifier {
+        self.verifier()
     }
 
     fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64], String> {

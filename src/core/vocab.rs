@@ -104,7 +104,22 @@ pub fn is_stamp(key: &str) -> bool {
 /// Prefixes reserved to auditchain: a record that reaches the processor
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
-pub const RESERVED_PREFIXES: &[&str] = &["audit.sequence.", "audit.integrity.", "audit.stream."];
+pub const RESERVED_PREFIXES: &[&str] = &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX];
+
+/// Marks on records the processor forwards without a stamp (`on_error:
+/// forward_unstamped`, SPEC §4.3). Their prefix is reserved too, so that
+/// nobody upstream can forge them.
+pub mod unstamped {
+    pub const PREFIX: &str = "audit.unstamped.";
+    /// The reserved attribute names removed from the record (array of
+    /// strings; `resource:<name>` and `scope:<name>` for those of its
+    /// resource and scope).
+    pub const REMOVED: &str = "audit.unstamped.removed";
+    /// true: strings of the record that were not valid UTF-8 were
+    /// replaced (each bad sequence by U+FFFD), so that it can be written
+    /// as JSON.
+    pub const INVALID_UTF8: &str = "audit.unstamped.invalid_utf8";
+}
 
 pub fn is_reserved(key: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
@@ -142,6 +157,17 @@ pub mod control {
     pub const SIGNER: &str = "audit.stream.signer";
     pub const CHECKPOINT_INTERVAL: &str = "audit.stream.checkpoint_interval";
 
+    /// On `start`, `resume`, `gap` (and any control record announcing
+    /// `audit.stream.unconfirmed`): the wall times (int, Unix ns) at which
+    /// the earliest and the latest of those records were issued, when the
+    /// processor knows them: an outage of the state directory or of the
+    /// exporter. The verifier excuses missing heartbeats inside it.
+    pub const OUTAGE_START: &str = "audit.stream.outage.start";
+    pub const OUTAGE_END: &str = "audit.stream.outage.end";
+    /// On `clock_step`: how far the wall clock stepped against the
+    /// monotonic clock (int, ns; positive: forward).
+    pub const CLOCK_STEP: &str = "audit.stream.clock_step";
+
     /// The prefix of every control attribute.
     pub const PREFIX: &str = "audit.stream.";
 }
@@ -153,6 +179,9 @@ pub mod event {
     pub const GAP: &str = "gap";
     pub const END: &str = "end";
     pub const CHECKPOINT: &str = "checkpoint";
+    /// The wall clock stepped (SPEC §5.6); the record's time is the new
+    /// wall time.
+    pub const CLOCK_STEP: &str = "clock_step";
 }
 
 /// Values of `audit.stream.reason`.

@@ -7,12 +7,48 @@ use super::state::StreamState;
 use crate::core::note::{Checkpoint, Sign, sign_note};
 use crate::core::vocab::event;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Checkpoint intervals are announced in whole seconds, rounded up, so
 /// that a verifier never expects checkpoints more often than they come.
 pub(super) fn interval_seconds(ns: u64) -> u64 {
     ns.div_ceil(1_000_000_000)
+}
+
+/// At most this many checkpoint lines wait in the stream state for the
+/// checkpoint file (SPEC §5.3): the state is rewritten with every batch, so
+/// an unwritable file must not grow it without bound. Past it the oldest
+/// lines are dropped, with a warning: each line's checkpoint is also in the
+/// stream itself, and the newest line vouches for everything before it.
+pub const MAX_BACKLOG: usize = 100;
+
+/// Checks at start that `checkpoint.file` can be appended to: its
+/// directory exists and it is not a directory. Creates it when missing.
+pub(super) fn check_file(path: &Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: the directory {} does not exist (create it, or fix the path)",
+            path.display(),
+            dir.display()
+        ));
+    }
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory; name a file in it, e.g. {}",
+            path.display(),
+            path.join("checkpoints.jsonl").display()
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("cannot open {} for appending: {e}", path.display()))
 }
 
 pub(super) struct Checkpointer {
@@ -44,16 +80,17 @@ impl Checkpointer {
     }
 
     /// A checkpoint is due after `records` records or `interval`, whichever
-    /// comes first (also when idle: a heartbeat).
+    /// comes first (also when idle: a heartbeat). `now` is cadence time.
     pub fn due(&self, stream: &StreamState, now: u64) -> bool {
         self.signer.is_some()
             && (stream.records_since_checkpoint >= self.records
                 || now.saturating_sub(stream.last_checkpoint_unix_nano) >= self.interval_ns)
     }
 
-    /// The control record of a checkpoint over everything issued so far;
-    /// `None` when the stream signs no checkpoints, an error when the key
-    /// could not sign (a token that is unreachable).
+    /// The control record of a checkpoint over everything issued so far,
+    /// made at wall time `now`; `None` when the stream signs no
+    /// checkpoints, an error when the key could not sign (a token that is
+    /// unreachable).
     pub fn record(&self, stream: &StreamState, now: u64) -> Option<Result<ControlRecord, String>> {
         let signer = self.signer.as_deref()?;
         let cp = Checkpoint {
@@ -67,28 +104,38 @@ impl Checkpointer {
     }
 
     /// Books a checkpoint record just issued as `sequence`: the cadence
-    /// restarts, and its line is owed to the checkpoint file once state
-    /// version `version` is on disk. The final checkpoint's line says
-    /// `end`, so that the separate store proves a clean end (SPEC §5.3).
+    /// restarts (`cadence` time), and its line is owed to the checkpoint
+    /// file once state version `version` is on disk. The final checkpoint's
+    /// line says `end`, so that the separate store proves a clean end (SPEC
+    /// §5.3). Returns a warning when the backlog overflowed.
     pub fn issued(
         &mut self,
         stream: &mut StreamState,
         rec: &ControlRecord,
         sequence: u64,
         end: bool,
-        now: u64,
+        cadence: u64,
         version: u64,
-    ) {
-        stream.last_checkpoint_unix_nano = now;
+    ) -> Option<String> {
+        stream.last_checkpoint_unix_nano = cadence;
         stream.records_since_checkpoint = 0;
-        if self.file.is_some() {
-            let mut line = serde_json::json!({ "stream_id": stream.stream_id, "sequence": sequence, "note": rec.body });
-            if end {
-                line["end"] = serde_json::Value::Bool(true);
-            }
-            stream.checkpoint_backlog.push(line.to_string());
-            self.backlog_versions.push(version);
+        self.file.as_ref()?;
+        let mut line = serde_json::json!({ "stream_id": stream.stream_id, "sequence": sequence, "note": rec.body });
+        if end {
+            line["end"] = serde_json::Value::Bool(true);
         }
+        stream.checkpoint_backlog.push(line.to_string());
+        self.backlog_versions.push(version);
+        let over = stream.checkpoint_backlog.len().saturating_sub(MAX_BACKLOG);
+        if over == 0 {
+            return None;
+        }
+        stream.checkpoint_backlog.drain(..over);
+        self.backlog_versions.drain(..over.min(self.backlog_versions.len()));
+        Some(format!(
+            "checkpoint.file: {over} checkpoint line(s) dropped: the file has not been writable for {MAX_BACKLOG} checkpoints \
+             and the state keeps only the newest {MAX_BACKLOG} (every checkpoint is also in the stream itself)"
+        ))
     }
 
     /// Appends owed checkpoint lines whose state version `durable` covers

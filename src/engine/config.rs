@@ -38,6 +38,10 @@ pub struct EngineConfig {
     /// Checking the application's `audit.content_hash` (SPEC §4.6).
     #[serde(default)]
     pub content_hash: ContentHashConfig,
+    /// What happens to a batch with records that cannot be stamped
+    /// (docs/RELIABILITY.md).
+    #[serde(default)]
+    pub on_bad_record: OnBadRecord,
 }
 
 /// `content_hash`: whether a stamped log record's `audit.content_hash` is
@@ -67,6 +71,20 @@ impl ContentHashConfig {
             (true, OnMismatch::Reject) => content_hash::Policy::Reject,
         }
     }
+}
+
+/// What happens to a batch holding records that have no canonical form
+/// (invalid UTF-8, nested too deeply, reserved attribute names, a field the
+/// canonical form does not cover).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRecord {
+    /// Nothing of the batch is stamped: the whole batch is refused.
+    #[default]
+    RejectBatch,
+    /// The other records are stamped; the bad ones get no stamp and are
+    /// reported (the caller drops them and tells the sender).
+    DropRecord,
 }
 
 fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
@@ -229,6 +247,7 @@ impl EngineConfig {
             checkpoint: CheckpointConfig::default(),
             signal: Signal::Logs,
             content_hash: ContentHashConfig::default(),
+            on_bad_record: OnBadRecord::default(),
         }
     }
 

@@ -43,8 +43,15 @@ impl ControlRecord {
     /// those bytes through the same canonicaliser as every other record.
     pub fn record_hash(&self, signal: Signal, stream_id: &str, sequence: u64) -> Hash {
         let bytes = encode(signal, stream_id, &[(self, sequence)]);
-        let hashed = canonical::hash_records(signal, &bytes, proto::StampPolicy::Extract, None, Policy::Off)
-            .expect("control records are canonicalisable");
+        let hashed = canonical::hash_records(
+            signal,
+            &bytes,
+            proto::StampPolicy::Extract,
+            None,
+            Policy::Off,
+            proto::BadRecords::Fail,
+        )
+        .expect("control records are canonicalisable");
         hashed.hashes[0].expect("every control record is hashed")
     }
 
@@ -172,8 +179,15 @@ mod tests {
         let end = ControlRecord::new(event::END, 6, "end".into());
         for signal in [Signal::Logs, Signal::Traces] {
             let both = encode(signal, "s-1", &[(&gap, 7), (&end, 8)]);
-            let hashed =
-                canonical::hash_records(signal, &both, proto::StampPolicy::Extract, None, Policy::Off).unwrap();
+            let hashed = canonical::hash_records(
+                signal,
+                &both,
+                proto::StampPolicy::Extract,
+                None,
+                Policy::Off,
+                proto::BadRecords::Fail,
+            )
+            .unwrap();
             assert_eq!(
                 hashed.hashes,
                 vec![Some(gap.record_hash(signal, "s-1", 7)), Some(end.record_hash(signal, "s-1", 8))]

@@ -237,6 +237,10 @@ impl Pkcs11Signer {
 }
 
 impl Sign for Pkcs11Signer {
+    fn note_verifier(&self) -> NoteVerifier {
+        self.verifier.clone()
+    }
+
     fn key_id(&self) -> &KeyId {
         &self.verifier.id
     }

@@ -18,6 +18,9 @@ pub(super) struct Announcement {
     predecessor: Vec<SeqRange>,
 }
 
+/// The owed control records of a call and what they announce.
+pub(super) type Owed = (Vec<ControlRecord>, Option<Announcement>);
+
 pub(super) struct Ledger {
     /// Control records owed to the stream, emitted with the next call.
     pending: Vec<ControlRecord>,
@@ -26,8 +29,9 @@ pub(super) struct Ledger {
     /// What the control records of each unsettled batch announced: once
     /// the batch is delivered, those ranges are announced for good.
     announced: BTreeMap<u64, Announcement>,
-    /// Issued ranges by batch id, until the caller settles them.
-    in_flight: BTreeMap<u64, SeqRange>,
+    /// Issued ranges by batch id, with the wall time they were issued at,
+    /// until the caller settles them.
+    in_flight: BTreeMap<u64, (SeqRange, u64)>,
     next_batch_id: u64,
 }
 
@@ -43,6 +47,11 @@ impl Ledger {
         }
     }
 
+    /// Owes `rec` to the stream: it goes out with the next call.
+    pub fn owe(&mut self, rec: ControlRecord) {
+        self.pending.push(rec);
+    }
+
     /// Whether a call without records has control records to emit.
     pub fn owes_records(&self, stream: &StreamState) -> bool {
         !self.pending.is_empty() || (self.gap_due && !stream.unannounced.is_empty())
@@ -51,7 +60,7 @@ impl Ledger {
     /// Takes the owed control records (the start or resume record, then a
     /// gap record when ranges were refused), each announcing every range
     /// still owed, and what they announce.
-    pub fn take_owed(&mut self, stream: &StreamState, now: u64) -> (Vec<ControlRecord>, Option<Announcement>) {
+    pub fn take_owed(&mut self, stream: &StreamState, now: u64) -> Owed {
         let mut owed = std::mem::take(&mut self.pending);
         if self.gap_due && !stream.unannounced.is_empty() && owed.is_empty() {
             owed.push(ControlRecord::new(
@@ -71,6 +80,13 @@ impl Ledger {
             .map(|mut rec| {
                 if !a.mine.is_empty() {
                     rec = rec.with(control::UNCONFIRMED, CtlValue::StrArray(ranges::range_strings(&a.mine)));
+                    // When those records were issued: the verifier excuses
+                    // missing heartbeats inside that period (SPEC §8.8).
+                    if let Some([start, end]) = stream.outage {
+                        rec = rec
+                            .with(control::OUTAGE_START, CtlValue::Int(start as i64))
+                            .with(control::OUTAGE_END, CtlValue::Int(end as i64));
+                    }
                 }
                 if !a.predecessor.is_empty() {
                     rec = rec.with(
@@ -86,11 +102,17 @@ impl Ledger {
 
     /// Books an issued range as in flight (in memory and in the state) and
     /// returns its batch id.
-    pub fn book(&mut self, stream: &mut StreamState, range: SeqRange, announced: Option<Announcement>) -> u64 {
+    pub fn book(
+        &mut self,
+        stream: &mut StreamState,
+        range: SeqRange,
+        announced: Option<Announcement>,
+        now: u64,
+    ) -> u64 {
         let batch_id = self.next_batch_id;
         self.next_batch_id += 1;
         stream.in_flight.push(range);
-        self.in_flight.insert(batch_id, range);
+        self.in_flight.insert(batch_id, (range, now));
         if let Some(a) = announced {
             self.announced.insert(batch_id, a);
         }
@@ -106,16 +128,23 @@ impl Ledger {
     /// or its state could not be saved): its own range may be missing, so
     /// it is owed to the stream and a `gap` record will announce it.
     pub fn settled(&mut self, stream: &mut StreamState, batch_id: u64, delivered: bool) {
-        let Some(range) = self.in_flight.remove(&batch_id) else { return };
+        let Some((range, issued_at)) = self.in_flight.remove(&batch_id) else { return };
         ranges::remove_range(&mut stream.in_flight, range);
         let announced = self.announced.remove(&batch_id);
         if delivered {
             if let Some(a) = announced {
                 stream.unannounced = ranges::subtract(&stream.unannounced, &a.mine);
                 stream.predecessor_unannounced = ranges::subtract(&stream.predecessor_unannounced, &a.predecessor);
+                if stream.unannounced.is_empty() {
+                    stream.outage = None;
+                }
             }
         } else {
             ranges::add_range(&mut stream.unannounced, range);
+            stream.outage = Some(match stream.outage {
+                Some([start, end]) => [start.min(issued_at), end.max(issued_at)],
+                None => [issued_at, issued_at],
+            });
             self.gap_due = true;
         }
     }

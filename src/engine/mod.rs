@@ -8,6 +8,7 @@
 //! batches issued meanwhile (group commit, [`commit`]).
 
 mod checkpoints;
+pub mod clock;
 mod commit;
 pub mod config;
 mod control;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod hsm;
 mod ledger;
 mod open;
+mod rollback;
 pub mod stamps;
 pub mod state;
 mod store;
@@ -23,6 +25,7 @@ use crate::core::canonical::{self, Hashed, Signal, proto};
 use crate::core::chain::Hash;
 use crate::core::content_hash;
 use checkpoints::Checkpointer;
+use clock::{Clock, Monotonic, Steps, SystemMonotonic, Times};
 use commit::GroupCommit;
 use config::EngineConfig;
 use control::ControlRecord;
@@ -37,6 +40,10 @@ pub struct Engine {
     commit: GroupCommit,
     signal: Signal,
     content: content_hash::Policy,
+    /// `on_bad_record: drop_record`.
+    drop_bad_records: bool,
+    /// The wall and monotonic clocks (SPEC §5.6), read before the lock.
+    clock: Clock,
 }
 
 /// What the engine holds under its lock.
@@ -48,6 +55,9 @@ struct Inner {
     epochs: EpochPolicy,
     checkpoints: Checkpointer,
     ledger: Ledger,
+    /// Steps of the wall clock: seen, and announced so far.
+    steps: Steps,
+    clock_steps: u64,
     /// Problems to report with the next stamps (the engine cannot log).
     warnings: Vec<String>,
     closed: bool,
@@ -60,6 +70,8 @@ struct Inner {
 pub struct Counters {
     /// Durable writes of the stream state (several batches can share one).
     pub state_writes: u64,
+    /// Steps of the wall clock the engine announced (`clock_step` records).
+    pub clock_steps: u64,
 }
 
 /// What a call to [`Inner::issue`] is for.
@@ -85,14 +97,18 @@ pub fn hash_log_records(request: &[u8]) -> Result<Vec<Hash>, Error> {
 
 /// Hashes the selected records of a request of `signal` (every record
 /// without a selection), refusing records that already carry auditchain
-/// attributes and applying the content-hash policy.
+/// attributes and applying the content-hash policy. With `bad`
+/// [`proto::BadRecords::Reject`] (`on_bad_record: drop_record`) records
+/// without a canonical form are listed in `rejected` instead; a request
+/// none of whose records can leave is refused like any bad batch.
 pub fn hash_records(
     signal: Signal,
     request: &[u8],
     selection: Option<&[u8]>,
     content: content_hash::Policy,
+    bad: proto::BadRecords,
 ) -> Result<Hashed, Error> {
-    let hashed = canonical::hash_records(signal, request, proto::StampPolicy::Reject, selection, content)?;
+    let mut hashed = canonical::hash_records(signal, request, proto::StampPolicy::Reject, selection, content, bad)?;
     if let Some(sel) = selection
         && sel.len() != hashed.hashes.len()
     {
@@ -101,6 +117,9 @@ pub fn hash_records(
             format!("the selection has {} entries for a batch of {} records", sel.len(), hashed.hashes.len()),
         ));
     }
+    if !hashed.rejected.is_empty() && hashed.rejected.len() == hashed.hashes.len() {
+        return Err(hashed.rejected.swap_remove(0).1.into());
+    }
     Ok(hashed)
 }
 
@@ -108,13 +127,22 @@ impl Engine {
     /// Opens the stream: continues the saved one, or starts a new one and
     /// says why in its first record.
     pub fn new(config: EngineConfig, now_unix_nano: u64) -> Result<Engine, Error> {
+        Engine::with_clock(config, now_unix_nano, Box::new(SystemMonotonic::new()))
+    }
+
+    /// [`Engine::new`] with a given monotonic clock (tests step the wall
+    /// clock against it).
+    pub fn with_clock(config: EngineConfig, now_unix_nano: u64, mono: Box<dyn Monotonic>) -> Result<Engine, Error> {
         let opened = open::open(&config, now_unix_nano)?;
+        let clock = Clock::new(mono, now_unix_nano);
         let inner = Inner {
             checkpoints: Checkpointer::new(opened.signer, &config.checkpoint, &opened.stream),
             stream: opened.stream,
             version: 1,
             epochs: EpochPolicy { records: config.key_epoch.records, interval_ns: config.key_epoch.interval },
             ledger: Ledger::new(opened.first),
+            steps: clock.steps(),
+            clock_steps: 0,
             warnings: opened.warnings,
             closed: false,
             signal: config.signal,
@@ -124,6 +152,8 @@ impl Engine {
             commit: GroupCommit::new(opened.store),
             signal: config.signal,
             content: config.content_hash.policy(),
+            drop_bad_records: config.on_bad_record == config::OnBadRecord::DropRecord,
+            clock,
         })
     }
 
@@ -135,7 +165,7 @@ impl Engine {
     }
 
     pub fn counters(&self) -> Counters {
-        Counters { state_writes: self.commit.writes() }
+        Counters { state_writes: self.commit.writes(), clock_steps: self.lock().clock_steps }
     }
 
     pub fn stream_id(&self) -> String {
@@ -157,8 +187,10 @@ impl Engine {
     /// `signal` (which must be the stream's): `selection` has one byte per
     /// record in request order, non-zero for a record that joins the
     /// stream; `None` selects every record. The others get no stamp and no
-    /// number. The returned stamps are durable in the state before this
-    /// returns.
+    /// number. Under `on_bad_record: drop_record` the records without a
+    /// canonical form get no stamp either and are listed in
+    /// `Stamps::rejected`. The returned stamps are durable in the state
+    /// before this returns.
     pub fn stamp(
         &self,
         signal: Signal,
@@ -172,10 +204,13 @@ impl Engine {
                 format!("a {} batch was given to the engine of a {} stream", signal.name(), self.signal.name()),
             ));
         }
-        let hashed = hash_records(signal, request, selection, self.content)?;
-        let (mut stamps, version) = self.lock().issue(&hashed.hashes, now_unix_nano, Call::Stamp)?;
+        let t = self.clock.read(now_unix_nano);
+        let bad = if self.drop_bad_records { proto::BadRecords::Reject } else { proto::BadRecords::Fail };
+        let hashed = hash_records(signal, request, selection, self.content, bad)?;
+        let (mut stamps, version) = self.lock().issue(&hashed.hashes, t, Call::Stamp)?;
         stamps.content_matched = hashed.content_matched;
         stamps.content_mismatched = hashed.content_mismatched;
+        stamps.rejected = hashed.rejected.into_iter().map(|(i, e)| (i, e.to_string())).collect();
         self.commit((stamps, version))
     }
 
@@ -207,17 +242,19 @@ impl Engine {
     /// Does what is due without traffic: owed control records, the
     /// heartbeat checkpoint, and retiring an expired epoch key.
     pub fn tick(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
+        let t = self.clock.read(now_unix_nano);
         let mut inner = self.lock();
         if inner.closed {
             return Ok(Stamps::default());
         }
+        inner.observe_clock(t);
         let epochs = inner.epochs;
         let evolved = match &mut inner.stream.key {
-            Some(k) => k.maybe_evolve(now_unix_nano, epochs),
+            Some(k) => k.maybe_evolve(t.cadence, epochs),
             None => false,
         };
-        if inner.ledger.owes_records(&inner.stream) || inner.checkpoints.due(&inner.stream, now_unix_nano) {
-            let issued = inner.issue(&[], now_unix_nano, Call::Tick)?;
+        if inner.ledger.owes_records(&inner.stream) || inner.checkpoints.due(&inner.stream, t.cadence) {
+            let issued = inner.issue(&[], t, Call::Tick)?;
             drop(inner);
             return self.commit(issued);
         }
@@ -258,11 +295,12 @@ impl Engine {
     /// fail with [`ErrorKind::Closed`]; the next engine on the same state
     /// starts a new stream that names this one as its predecessor.
     pub fn close(&self, now_unix_nano: u64) -> Result<Stamps, Error> {
+        let t = self.clock.read(now_unix_nano);
         let mut inner = self.lock();
         if inner.closed {
             return Err(Error::new(ErrorKind::Closed, "the stream is already closed"));
         }
-        let issued = inner.issue(&[], now_unix_nano, Call::Close)?;
+        let issued = inner.issue(&[], t, Call::Close)?;
         drop(inner);
         self.commit(issued)
     }
@@ -287,10 +325,29 @@ impl Inner {
         }
     }
 
-    fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, now: u64) -> IssuedControl {
+    fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, t: Times) -> IssuedControl {
         let hash = record.record_hash(self.signal, &self.stream.stream_id, self.stream.next_sequence);
-        let link = self.stream.issue(&hash, end, now, self.epochs);
+        let link = self.stream.issue(&hash, end, t.cadence, self.epochs);
         IssuedControl { record, link, checkpoint }
+    }
+
+    /// Announces a step of the wall clock against the monotonic one
+    /// (SPEC §5.6): a `clock_step` record owed to the stream, a warning for
+    /// the log, a count for the metric. Cadence keeps its monotonic pace.
+    fn observe_clock(&mut self, t: Times) {
+        let Some(step) = self.steps.step(t) else { return };
+        self.clock_steps += 1;
+        let (dir, by) = if step >= 0 { ("forward", step.unsigned_abs()) } else { ("backward", step.unsigned_abs()) };
+        let why = format!(
+            "the wall clock stepped {dir} by {}.{:03}s (to {}); checkpoints and key epochs keep their pace on the monotonic clock",
+            by / 1_000_000_000,
+            by % 1_000_000_000 / 1_000_000,
+            crate::core::time::rfc3339(t.wall)
+        );
+        self.warnings.push(why.clone());
+        let rec = ControlRecord::new(crate::core::vocab::event::CLOCK_STEP, t.wall, why)
+            .with(crate::core::vocab::control::CLOCK_STEP, control::CtlValue::Int(step));
+        self.ledger.owe(rec);
     }
 
     /// The record that closes a call, if one is due: the end of the stream
@@ -299,10 +356,12 @@ impl Inner {
     /// not stop the records: a due checkpoint stays due and is tried again
     /// with the next call, a closing stream ends with an `end` record, and
     /// the warning says so (the verifier sees the missing checkpoints).
-    fn closing_record(&mut self, call: Call, now: u64) -> Option<(ControlRecord, bool, bool)> {
-        if call != Call::Close && !self.checkpoints.due(&self.stream, now) {
+    /// Due is judged on cadence time; the records carry wall time.
+    fn closing_record(&mut self, call: Call, t: Times) -> Option<(ControlRecord, bool, bool)> {
+        if call != Call::Close && !self.checkpoints.due(&self.stream, t.cadence) {
             return None;
         }
+        let now = t.wall;
         let checkpoint = match self.checkpoints.record(&self.stream, now) {
             Some(Err(e)) => {
                 let then = if call == Call::Close {
@@ -336,21 +395,37 @@ impl Inner {
     /// checkpoint or end record that is due, and builds the stamps. Returns
     /// them with the state version that must be made durable before they
     /// leave (0 when nothing was issued).
-    fn issue(&mut self, hashes: &[Option<Hash>], now: u64, call: Call) -> Result<(Stamps, u64), Error> {
+    fn issue(&mut self, hashes: &[Option<Hash>], t: Times, call: Call) -> Result<(Stamps, u64), Error> {
         if self.closed {
             return Err(Error::new(ErrorKind::Closed, "the stream was closed; no more records can join it"));
+        }
+        // Numbers are int64 attributes: refuse before running out (a loaded
+        // state is at most MAX_SEQUENCE, so this cannot overflow).
+        let room = state::MAX_SEQUENCE - self.stream.next_sequence;
+        if hashes.iter().flatten().count() as u64 >= room.saturating_sub(16) {
+            return Err(Error::new(
+                ErrorKind::State,
+                format!(
+                    "stream {} has used up its sequence numbers (next {}); set state.new_stream: true to start a new stream",
+                    self.stream.stream_id, self.stream.next_sequence
+                ),
+            ));
+        }
+        if call != Call::Close {
+            self.observe_clock(t);
         }
         let first = self.stream.next_sequence;
         // Owed control records first: a stream starts with its start record,
         // a resumed one with its resume record, then a gap record when
         // ranges were refused. Each announces every range still owed.
-        let (owed, announcement) = self.ledger.take_owed(&self.stream, now);
+        let (owed, announcement) = self.ledger.take_owed(&self.stream, t.wall);
         let mut controls: Vec<IssuedControl> =
-            owed.into_iter().map(|rec| self.issue_control(rec, false, false, now)).collect();
+            owed.into_iter().map(|rec| self.issue_control(rec, false, false, t)).collect();
+        let (epochs, cadence) = (self.epochs, t.cadence);
         let records: Vec<Option<Issued>> =
-            hashes.iter().map(|h| h.as_ref().map(|h| self.stream.issue(h, false, now, self.epochs))).collect();
-        if let Some((rec, checkpoint, end)) = self.closing_record(call, now) {
-            controls.push(self.issue_control(rec, end, checkpoint, now));
+            hashes.iter().map(|h| h.as_ref().map(|h| self.stream.issue(h, false, cadence, epochs))).collect();
+        if let Some((rec, checkpoint, end)) = self.closing_record(call, t) {
+            controls.push(self.issue_control(rec, end, checkpoint, t));
         }
         let last = self.stream.next_sequence - 1;
         let mut stamps = Stamps {
@@ -367,7 +442,7 @@ impl Inner {
             }
             return Ok((stamps, 0));
         }
-        let version = self.book(&mut stamps, &controls, [first, last], announcement, call, now);
+        let version = self.book(&mut stamps, &controls, [first, last], announcement, call, t);
         Ok((stamps, version))
     }
 
@@ -381,18 +456,18 @@ impl Inner {
         range: [u64; 2],
         announcement: Option<Announcement>,
         call: Call,
-        now: u64,
+        t: Times,
     ) -> u64 {
         let records: Vec<(&ControlRecord, u64)> = controls.iter().map(|c| (&c.record, c.link.sequence)).collect();
         if !records.is_empty() {
             stamps.controls = control::encode(self.signal, &self.stream.stream_id, &records);
         }
         stamps.control_links = controls.iter().map(|c| c.link.clone()).collect();
-        stamps.batch_id = self.ledger.book(&mut self.stream, range, announcement);
+        stamps.batch_id = self.ledger.book(&mut self.stream, range, announcement, t.wall);
         [stamps.first_sequence, stamps.last_sequence] = range;
         if call == Call::Close {
             self.stream.ended = true;
-            self.stream.retire_key(now);
+            self.stream.retire_key(t.cadence);
             self.closed = true;
         }
         // Issued: these numbers are never issued again, whatever happens
@@ -400,7 +475,10 @@ impl Inner {
         let version = self.changed();
         for c in controls.iter().filter(|c| c.checkpoint) {
             stamps.checkpoints += 1;
-            self.checkpoints.issued(&mut self.stream, &c.record, c.link.sequence, c.link.end, now, version);
+            let (sequence, end) = (c.link.sequence, c.link.end);
+            if let Some(w) = self.checkpoints.issued(&mut self.stream, &c.record, sequence, end, t.cadence, version) {
+                self.warnings.push(w);
+            }
         }
         version
     }
@@ -425,11 +503,13 @@ mod tests {
         let e = Engine::new(config, 1).unwrap();
         // Issue a checkpoint (close) without making it durable yet, as when
         // another batch's commit runs first.
-        let (mut stamps, version) = e.lock().issue(&[], 2, Call::Close).unwrap();
+        let t = e.clock.read(2);
+        let (mut stamps, version) = e.lock().issue(&[], t, Call::Close).unwrap();
         assert_eq!(stamps.checkpoints, 1);
         let earlier = version - 1;
         e.lock().after_durable(&mut stamps, earlier);
-        assert!(!file.exists(), "nothing is appended before the issue is durable");
+        // The file exists (checked and created at start) but is empty.
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "", "nothing is appended before the issue is durable");
         e.make_durable(version).unwrap();
         e.lock().after_durable(&mut stamps, version);
         assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);

@@ -1,12 +1,13 @@
 //! Opening a stream (docs/SPEC.md §6.2): continue the saved one, or start
 //! a new one and say why in its first record.
 
-use super::checkpoints::interval_seconds;
+use super::checkpoints::{self, interval_seconds};
 use super::config::EngineConfig;
 use super::control::{ControlRecord, CtlValue};
 use super::error::{Error, ErrorKind};
+use super::rollback;
 use super::state::StreamState;
-use super::store::{Loaded, StateStore};
+use super::store::{Loaded, StateStore, refusal};
 use crate::core::chain::Algorithm;
 use crate::core::hex::to_hex;
 use crate::core::keys::{self, ChainKey};
@@ -32,9 +33,14 @@ fn key_error(message: String) -> Error {
 pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
     config.validate()?;
     let signer = signer(config)?;
+    if let Some(p) = &config.checkpoint.file {
+        checkpoints::check_file(p)
+            .map_err(|m| Error::new(ErrorKind::InvalidConfig, format!("checkpoint.file: {m}")))?;
+    }
     let (store, loaded) = match &config.state.directory {
         Some(dir) => {
             let (store, loaded) = StateStore::open(dir, &config.stream_name, config.state.new_stream)?;
+            let loaded = refuse_rollback(config, signer.as_deref(), &store, loaded)?;
             (Some(store), loaded)
         }
         None => (None, Loaded::FirstStart),
@@ -48,6 +54,14 @@ pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
         Loaded::Saved(old) if old.ended => opener.successor(&old)?,
         Loaded::Saved(s) => opener.resumed(*s),
     };
+    let mut stream = stream;
+    // Cadence times saved by an earlier run cannot lie in the future: a
+    // wall clock set back while the collector was down would otherwise
+    // hold checkpoints and epochs until it caught up.
+    stream.last_checkpoint_unix_nano = stream.last_checkpoint_unix_nano.min(now);
+    if let Some(k) = &mut stream.key {
+        k.epoch_started_unix_nano = k.epoch_started_unix_nano.min(now);
+    }
     if let Some(s) = &signer {
         // A resumed stream keeps its checkpoint clock: a checkpoint that
         // fell due while the collector was down comes right away.
@@ -128,6 +142,7 @@ impl Opener<'_> {
     /// The successor of a stream that ended cleanly.
     fn successor(&self, old: &StreamState) -> Result<(StreamState, ControlRecord), Error> {
         let mut s = self.genesis();
+        s.predecessor_id = Some(old.stream_id.clone());
         // Checkpoint lines the old stream could not append are still owed.
         s.checkpoint_backlog = old.checkpoint_backlog.clone();
         match &old.key {
@@ -183,4 +198,26 @@ fn key_file_warning(config: &EngineConfig, stream: &StreamState) -> Option<Strin
             k.chain_key_id
         )
     })
+}
+
+/// Refuses a saved state that is older than the newest checkpoint the
+/// stream left outside it (SPEC §6.2); with `state.new_stream` such a
+/// state starts a new stream instead, like a corrupt one.
+fn refuse_rollback(
+    config: &EngineConfig,
+    signer: Option<&dyn Sign>,
+    store: &StateStore,
+    loaded: Loaded,
+) -> Result<Loaded, Error> {
+    let Loaded::Saved(state) = &loaded else { return Ok(loaded) };
+    let Some(evidence) = rollback::newest(config.checkpoint.file.as_deref(), signer, &config.stream_name) else {
+        return Ok(loaded);
+    };
+    match rollback::check(state, &evidence) {
+        Ok(()) => Ok(loaded),
+        Err(problem) if config.state.new_stream => Ok(Loaded::Reset(problem)),
+        Err(problem) => {
+            Err(Error::new(ErrorKind::State, refusal(&format!("rollback refused: {problem}"), &store.path())))
+        }
+    }
 }

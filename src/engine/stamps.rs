@@ -51,7 +51,17 @@ pub struct Stamps {
     pub last_sequence: u64,
     /// Something the caller should log (the records are stamped anyway).
     pub warning: Option<String>,
+    /// With `on_bad_record: drop_record`: the records of the batch that
+    /// cannot be stamped (no canonical form, or a reserved name on a record
+    /// the selection passed over), by index in request order (ascending),
+    /// and why. Their entries in `records` are `None`; the caller must not
+    /// forward them.
+    pub rejected: Vec<Rejected>,
 }
+
+/// A record of the batch that was not stamped: its index in request order,
+/// and why.
+pub type Rejected = (usize, String);
 
 impl Stamps {
     /// The stamp of a link this call issued.

@@ -46,7 +46,22 @@ pub struct StreamState {
     /// end that was not confirmed delivered).
     #[serde(default)]
     pub predecessor_unannounced: Vec<SeqRange>,
+    /// When the records of `unannounced` were issued (earliest, latest
+    /// wall time), as far as this run knows: the outage a `gap` record
+    /// announces (SPEC §5, `audit.stream.outage.*`). Cleared with
+    /// `unannounced`.
+    #[serde(default)]
+    pub outage: Option<[u64; 2]>,
+    /// The stream this one succeeds (after a clean end), so that a start
+    /// can tell the predecessor's checkpoints from a newer stream's
+    /// (rollback detection, SPEC §6.2).
+    #[serde(default)]
+    pub predecessor_id: Option<String>,
 }
+
+/// The highest sequence number (and key epoch) a stream may reach: they
+/// are written as int64 attributes.
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
 
 /// The evolving key of a keyed stream. Only the current epoch's key is
 /// ever held; evolving overwrites it.
@@ -122,7 +137,46 @@ impl StreamState {
             checkpoint_backlog: Vec::new(),
             unannounced: Vec::new(),
             predecessor_unannounced: Vec::new(),
+            outage: None,
+            predecessor_id: None,
         }
+    }
+
+    /// Checks that the numbers of a loaded state are possible: a state
+    /// edited (its checksum is only a checksum) to numbers near the end of
+    /// the range would overflow, and one whose counters contradict each
+    /// other was not written by an engine.
+    pub fn check_numbers(&self) -> Result<(), String> {
+        let next = self.next_sequence;
+        if next == 0 || next > MAX_SEQUENCE {
+            return Err(format!("next_sequence {next} is outside 1..={MAX_SEQUENCE}"));
+        }
+        if self.head.is_none() != (next == 1) {
+            return Err(format!("next_sequence {next} does not agree with the chain head"));
+        }
+        if self.records_since_checkpoint >= next {
+            return Err(format!(
+                "records_since_checkpoint {} exceeds the records issued",
+                self.records_since_checkpoint
+            ));
+        }
+        if let Some(k) = &self.key {
+            // An epoch evolves only once it was used, and once more at the
+            // end: never more epochs than records, plus one.
+            if k.epoch > next || k.epoch_records >= next {
+                return Err(format!(
+                    "key epoch {} (records {}) does not fit {} records",
+                    k.epoch,
+                    k.epoch_records,
+                    next - 1
+                ));
+            }
+        }
+        let ranges = self.in_flight.iter().chain(&self.unannounced);
+        if let Some([a, b]) = ranges.copied().find(|&[a, b]| a == 0 || a > b || b >= next) {
+            return Err(format!("range {a}-{b} lies outside the records issued (1-{})", next - 1));
+        }
+        Ok(())
     }
 
     /// Makes a new stream keyed, with epoch 0 derived from the chain key.

@@ -64,6 +64,20 @@ fn state_error(message: String) -> Error {
     Error::new(ErrorKind::State, message)
 }
 
+/// Why the processor refuses to start without a usable state, and the two
+/// ways on. Never "restore a backup": an older copy of state.json issues
+/// numbers that were already issued, with other content (a fork), and the
+/// start cannot always tell (SPEC §6.2).
+pub fn refusal(problem: &str, path: &Path) -> String {
+    format!(
+        "{problem}. The stream cannot continue without its newest state: put back {} only if it is the very file this processor \
+         wrote last (for example from a disk that was remounted); an older copy, such as a backup, would issue sequence numbers again \
+         with other content, a fork of the stream. Otherwise set state.new_stream: true to start a new stream on purpose \
+         (the verifier shows it as a new stream with no predecessor)",
+        path.display()
+    )
+}
+
 impl StateStore {
     /// Opens (or creates) the state of `stream_name` under `directory` and
     /// locks it.
@@ -112,11 +126,7 @@ impl StateStore {
         match store.read(stream_name) {
             Ok(state) => Ok((store, Loaded::Saved(Box::new(state)))),
             Err(problem) if new_stream => Ok((store, Loaded::Reset(problem))),
-            Err(problem) => Err(state_error(format!(
-                "{problem}. The stream cannot continue without its state: restore {} from a backup to continue the stream, \
-                 or set state.new_stream: true to start a new stream on purpose (the verifier will show it as a new stream with no predecessor)",
-                store.path().display()
-            ))),
+            Err(problem) => Err(state_error(refusal(&problem, &store.path()))),
         }
     }
 
@@ -147,6 +157,7 @@ impl StateStore {
         }
         let state: StreamState = serde_json::from_str(env.state.get())
             .map_err(|e| format!("stream state {} is corrupted ({e})", path.display()))?;
+        state.check_numbers().map_err(|e| format!("stream state {} is inconsistent ({e})", path.display()))?;
         if state.stream_name != stream_name {
             return Err(format!(
                 "stream state {} belongs to stream name {:?}, not {stream_name:?}",

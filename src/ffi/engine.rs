@@ -22,6 +22,9 @@ pub struct auditchain_engine {
 pub struct auditchain_engine_counters {
     /// Durable writes of the stream state (several batches can share one).
     pub state_writes: u64,
+    /// Steps of the wall clock the engine detected and announced in the
+    /// stream (`clock_step` records).
+    pub clock_steps: u64,
 }
 
 /// # Safety
@@ -133,8 +136,11 @@ pub unsafe extern "C" fn auditchain_engine_get_counters(
         let (Some(e), false) = (unsafe { engine.as_ref() }, stats_out.is_null()) else {
             return auditchain_result::NullArgument;
         };
+        let c = e.engine.counters();
         // SAFETY: checked non-NULL.
-        unsafe { stats_out.write(auditchain_engine_counters { state_writes: e.engine.counters().state_writes }) };
+        unsafe {
+            stats_out.write(auditchain_engine_counters { state_writes: c.state_writes, clock_steps: c.clock_steps })
+        };
         auditchain_result::Ok
     })
 }

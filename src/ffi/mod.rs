@@ -71,6 +71,21 @@ pub extern "C" fn auditchain_attribute_key(index: u32) -> auditchain_str {
     })
 }
 
+/// The attribute name prefix `index` of those reserved to auditchain
+/// (`audit.sequence.`, `audit.integrity.`, `audit.stream.`,
+/// `audit.unstamped.`; docs/SPEC.md §4.3); empty past the end. Static. A
+/// record is never forwarded carrying an attribute under one of them unless
+/// the engine stamped it.
+#[unsafe(no_mangle)]
+pub extern "C" fn auditchain_reserved_prefix(index: u32) -> auditchain_str {
+    guard_or(auditchain_str::EMPTY, || {
+        crate::core::vocab::RESERVED_PREFIXES
+            .get(index as usize)
+            .map(|p| auditchain_str::from(*p))
+            .unwrap_or(auditchain_str::EMPTY)
+    })
+}
+
 /// Reads `len` bytes at `data`; NULL is allowed only when `len` is 0.
 ///
 /// # Safety

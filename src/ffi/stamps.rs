@@ -98,6 +98,11 @@ pub struct FlatStamps {
     pub first_sequence: u64,
     pub last_sequence: u64,
     pub warning: Option<String>,
+    /// The batch's records that cannot be stamped (indices into the batch's
+    /// records, ascending), and why the first cannot (`on_bad_record:
+    /// drop_record`).
+    pub rejected: Vec<u32>,
+    pub rejection: Option<String>,
 }
 
 /// Builds the flat layout, writing each constant string once.
@@ -125,6 +130,8 @@ impl Builder {
             first_sequence: stamps.first_sequence,
             last_sequence: stamps.last_sequence,
             warning: stamps.warning.clone(),
+            rejected: Vec::new(),
+            rejection: None,
         };
         let mut put = |s: &str| {
             let at = flat.text.len() as u64;
@@ -190,7 +197,9 @@ impl FlatStamps {
             let mark = marked.next_if_eq(&i).is_some();
             b.record(stamps, link.as_ref(), mark);
         }
-        b.flat.batch_records = stamps.records.len();
+        b.flat.batch_records = b.flat.records.len();
+        b.flat.rejected = stamps.rejected.iter().map(|&(i, _)| i as u32).collect();
+        b.flat.rejection = stamps.rejected.first().map(|(_, why)| why.clone());
         for link in &stamps.control_links {
             b.record(stamps, Some(link), false);
         }
@@ -255,6 +264,15 @@ pub struct auditchain_stamps_view {
     /// A problem to log that did not fail the call (for example the
     /// checkpoint file could not be written); empty when none.
     pub warning: auditchain_str,
+    /// With `on_bad_record: drop_record`: the records of the batch that
+    /// cannot be stamped, `rejected_records` indices into `records`
+    /// (ascending), and why the first cannot; 0 and empty otherwise. Their
+    /// entries in `records` have `count` and `sequence` 0, like those of
+    /// records the selection passed over, but unlike those they must not
+    /// be forwarded.
+    pub rejected: *const u32,
+    pub rejected_records: u32,
+    pub rejection: auditchain_str,
 }
 
 /// Fills `view_out` with pointers into `stamps`, valid until it is freed.
@@ -292,6 +310,9 @@ pub unsafe extern "C" fn auditchain_stamps_get_view(
             first_sequence: s.first_sequence,
             last_sequence: s.last_sequence,
             warning: s.warning.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
+            rejected: s.rejected.as_ptr(),
+            rejected_records: s.rejected.len() as u32,
+            rejection: s.rejection.as_deref().map(auditchain_str::from).unwrap_or(auditchain_str::EMPTY),
         };
         // SAFETY: checked non-NULL.
         unsafe { view_out.write(view) };

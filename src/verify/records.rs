@@ -36,6 +36,11 @@ pub struct Control {
     pub signer: Option<String>,
     /// The record's body: the signed note of a checkpoint record.
     pub body: String,
+    /// The outage the record announces (`audit.stream.outage.*`): when the
+    /// records it announces as possibly missing were issued.
+    pub outage: Option<[u64; 2]>,
+    /// A `clock_step` record's step of the wall clock, in ns.
+    pub clock_step: Option<i64>,
 }
 
 /// One stamped record, reduced to what verification needs.

@@ -80,6 +80,8 @@ pub enum Kind {
     /// The newest stream of an expected name ended and has no successor
     /// among the inputs, and the name was not declared retired.
     ExpectedStreamEnded,
+    /// The collector announced a step of its wall clock (SPEC §5.6).
+    ClockStep,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -92,10 +92,15 @@ static pb batch(int n, int stamped) {
 
 static char state_dir[256];
 
+/* The wall clock the test passes: T0, then a nanosecond later per call.
+ * (A jump of more than two seconds against the engine's monotonic clock is a
+ * clock step, which the engine announces with a record of its own.) */
+#define T0 1795320660000000000ull
+
 static auditchain_result new_engine(const char *name, auditchain_engine **engine, auditchain_error **err) {
   char config[512];
   snprintf(config, sizeof config, "{\"stream_name\":\"%s\",\"state\":{\"directory\":\"%s\"}}", name, state_dir);
-  return auditchain_engine_new((const uint8_t *)config, strlen(config), 1795320660000000000ull, engine, err);
+  return auditchain_engine_new((const uint8_t *)config, strlen(config), T0, engine, err);
 }
 
 static void test_static_tables(void) {
@@ -113,6 +118,9 @@ static void test_static_tables(void) {
   auditchain_error_free(NULL);
   CHECK(auditchain_error_code(NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "code of NULL");
   CHECK(auditchain_error_message(NULL).len == 0, "message of NULL");
+  CHECK(str_eq(auditchain_reserved_prefix(0), "audit.sequence."), "reserved prefix 0");
+  CHECK(str_eq(auditchain_reserved_prefix(3), "audit.unstamped."), "reserved prefix 3");
+  CHECK(auditchain_reserved_prefix(4).len == 0, "reserved prefixes end");
 }
 
 static void test_bad_config(void) {
@@ -158,7 +166,7 @@ static void test_stamp_settle_close(void) {
 
   pb req = batch(2, -1);
   auditchain_stamps *stamps = NULL;
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 1, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 1, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp: %u", r);
   auditchain_stamps_view v;
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
@@ -197,7 +205,7 @@ static void test_stamp_settle_close(void) {
 
   /* A truncated batch is malformed; nothing is issued. */
   stamps = NULL;
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len - 3, 3, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len - 3, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_MALFORMED_BATCH, "truncated: %u", r);
   CHECK(stamps == NULL, "no stamps on failure");
   CHECK(str_contains(auditchain_error_message(err), "truncated"), "message says why");
@@ -206,7 +214,7 @@ static void test_stamp_settle_close(void) {
 
   /* A record that arrives already stamped is refused. */
   pb stamped = batch(3, 1);
-  r = auditchain_engine_stamp_logs(engine, stamped.buf, stamped.len, 3, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, stamped.buf, stamped.len, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_REJECTED_RECORD, "already stamped: %u", r);
   CHECK(str_contains(auditchain_error_message(err), "logRecords[1]"), "message locates the record");
   auditchain_error_free(err);
@@ -215,7 +223,7 @@ static void test_stamp_settle_close(void) {
   /* Selection: only the second of three records joins the stream. */
   pb three = batch(3, -1);
   const uint8_t select_second[3] = {0, 1, 0};
-  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 3, 3, &stamps, &err);
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 3, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp with a selection: %u", r);
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.record_count == 3, "one entry per record, selected or not");
@@ -228,36 +236,36 @@ static void test_stamp_settle_close(void) {
   stamps = NULL;
   /* A selection of the wrong length, a byte that is not 0 or 1, the wrong
    * signal: refused, nothing issued. */
-  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 2, 3, &stamps, &err);
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, select_second, 2, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT && str_contains(auditchain_error_message(err), "2 entries"),
         "short selection: %u", r);
   auditchain_error_free(err);
   err = NULL;
   const uint8_t bad_select[3] = {0, 2, 0};
-  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, bad_select, 3, 3, &stamps, NULL);
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, three.buf, three.len, bad_select, 3, T0 + 3, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "selection byte 2: %u", r);
-  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_TRACES, three.buf, three.len, NULL, 0, 3, &stamps, &err);
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_TRACES, three.buf, three.len, NULL, 0, T0 + 3, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT && str_contains(auditchain_error_message(err), "traces batch"),
         "a traces batch for a logs engine: %u", r);
   auditchain_error_free(err);
   err = NULL;
-  r = auditchain_engine_stamp(engine, 7, three.buf, three.len, NULL, 0, 3, &stamps, NULL);
+  r = auditchain_engine_stamp(engine, 7, three.buf, three.len, NULL, 0, T0 + 3, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "unknown signal: %u", r);
   CHECK(stamps == NULL, "no stamps on failure");
 
   /* NULL arguments. */
-  CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
-  CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
+  CHECK(auditchain_engine_stamp_logs(NULL, req.buf, req.len, T0 + 3, &stamps, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL engine");
+  CHECK(auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 3, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL out");
 
   /* The next batch continues the numbering: the failures issued nothing. */
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 4, &stamps, NULL);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 4, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "stamp again");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.first_sequence == 5 && v.extra_len == 0, "continues at 5 without extra records");
   CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
   auditchain_stamps_free(stamps);
 
-  r = auditchain_engine_close(engine, 5, &stamps, NULL);
+  r = auditchain_engine_close(engine, T0 + 5, &stamps, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "close");
   CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
   CHECK(v.record_count == 0 && v.extra_len > 0, "close emits the end record");
@@ -271,7 +279,7 @@ static void test_stamp_settle_close(void) {
   }
   CHECK(saw_end == 1, "the end record carries audit.sequence.end");
   auditchain_stamps_free(stamps);
-  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, 6, &stamps, &err);
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 6, &stamps, &err);
   CHECK(r == AUDITCHAIN_RESULT_CLOSED, "after close: %u", r);
   auditchain_error_free(err);
   auditchain_engine_free(engine);
@@ -279,6 +287,38 @@ static void test_stamp_settle_close(void) {
   /* The lock is released with the engine; the state continues. */
   r = new_engine("c-test", &engine, NULL);
   CHECK(r == AUDITCHAIN_RESULT_OK, "reopen after free");
+  auditchain_engine_free(engine);
+}
+
+/* on_bad_record: drop_record: a record that cannot be stamped gets an empty
+ * stamp and is named in `rejected`; an unselected one passes through. */
+static void test_drop_record(void) {
+  char config[512];
+  snprintf(config, sizeof config, "{\"stream_name\":\"c-drop\",\"on_bad_record\":\"drop_record\"}");
+  auditchain_engine *engine = NULL;
+  auditchain_error *err = NULL;
+  auditchain_result r = auditchain_engine_new((const uint8_t *)config, strlen(config), T0, &engine, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "engine_new: %u", r);
+  if (r != AUDITCHAIN_RESULT_OK) {
+    auditchain_error_free(err);
+    return;
+  }
+  pb four = batch(4, 1);
+  const uint8_t select[4] = {1, 1, 0, 1};
+  auditchain_stamps *stamps = NULL;
+  r = auditchain_engine_stamp(engine, AUDITCHAIN_SIGNAL_LOGS, four.buf, four.len, select, 4, T0 + 1, &stamps, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "stamp: %u", r);
+  auditchain_stamps_view v;
+  CHECK(auditchain_stamps_get_view(stamps, &v) == AUDITCHAIN_RESULT_OK, "view");
+  CHECK(v.record_count == 4, "one entry per record");
+  CHECK(v.rejected_records == 1 && v.rejected[0] == 1, "record 1 is rejected (%u)", v.rejected_records);
+  CHECK(str_contains(v.rejection, "logRecords[1]") && str_contains(v.rejection, "audit.sequence.number"),
+        "the rejection locates the record");
+  CHECK(v.records[1].count == 0 && v.records[1].sequence == 0, "record 1 has no stamp");
+  CHECK(v.records[2].count == 0 && v.records[2].sequence == 0, "record 2 passes through unstamped");
+  CHECK(v.records[0].sequence == 2 && v.records[3].sequence == 3, "records 0 and 3 are numbers 2 and 3");
+  CHECK(auditchain_engine_settle(engine, v.batch_id, true, NULL) == AUDITCHAIN_RESULT_OK, "settle");
+  auditchain_stamps_free(stamps);
   auditchain_engine_free(engine);
 }
 
@@ -291,6 +331,7 @@ int main(void) {
   test_static_tables();
   test_bad_config();
   test_stamp_settle_close();
+  test_drop_record();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", state_dir);

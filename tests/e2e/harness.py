@@ -547,9 +547,11 @@ def verify(
     as_of: float | str | None = None,
     max_delay: str | None = None,
     fmt: str = "json",
+    allow_unstamped: bool = False,
 ) -> Verified:
     """`auditchain verify` over paths, with chain keys (--key), public keys
-    (--public-key), --as-of (unix seconds or RFC 3339) and --max-delay."""
+    (--public-key), --as-of (unix seconds or RFC 3339), --max-delay and
+    --allow-unstamped."""
     args = [str(VERIFIER), "verify", "--format", fmt]
     for k in keys:
         args += ["--key", str(k)]
@@ -559,6 +561,8 @@ def verify(
         args += ["--as-of", as_of if isinstance(as_of, str) else rfc3339(as_of)]
     if max_delay is not None:
         args += ["--max-delay", max_delay]
+    if allow_unstamped:
+        args.append("--allow-unstamped")
     proc = subprocess.run(args + [str(p) for p in paths], capture_output=True, text=True, timeout=120)
     report = None
     if fmt == "json" and proc.stdout.strip():

@@ -135,7 +135,9 @@ pub fn any_json(v: &AnyValue) -> Value {
             json!({ "arrayValue": { "values": a.values.iter().map(any_json).collect::<Vec<_>>() } })
         }
         Some(V::KvlistValue(l)) => json!({ "kvlistValue": { "values": kvs_json(&l.values) } }),
-        Some(_) => panic!("unsupported value"),
+        // Profiles only; the canonical form refuses it, except as the value
+        // of a stamp attribute, which it leaves out (found by fuzzing).
+        Some(V::StringValueStrindex(i)) => json!({ "stringValueStrindex": i }),
     }
 }
 

@@ -29,7 +29,9 @@ type TelemetryBuilder struct {
 	registrations                                []metric.Registration
 	ProcessorAuditchainBatchesFailed             metric.Int64Counter
 	ProcessorAuditchainCheckpointsEmitted        metric.Int64Counter
+	ProcessorAuditchainClockSteps                metric.Int64Counter
 	ProcessorAuditchainContentHashChecks         metric.Int64Counter
+	ProcessorAuditchainRecordsDropped            metric.Int64Counter
 	ProcessorAuditchainRecordsForwardedUnstamped metric.Int64Counter
 	ProcessorAuditchainRecordsOverflowed         metric.Int64Counter
 	ProcessorAuditchainRecordsStamped            metric.Int64Counter
@@ -81,9 +83,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{checkpoint}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainClockSteps, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_clock_steps",
+		metric.WithDescription("Number of steps of the wall clock the processor detected against its monotonic clock and announced in its stream (clock_step records). [Alpha]"),
+		metric.WithUnit("{step}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorAuditchainContentHashChecks, err = builder.meter.Int64Counter(
 		"otelcol_processor_auditchain_content_hash_checks",
 		metric.WithDescription("Number of stamped log records whose audit.content_hash was checked against their body, by outcome (match, mismatch). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainRecordsDropped, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_records_dropped",
+		metric.WithDescription("Number of incoming records dropped because they could not be stamped and on_bad_record is drop_record (the batch's other records were stamped and forwarded). [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

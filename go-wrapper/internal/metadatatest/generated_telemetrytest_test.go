@@ -23,7 +23,9 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ProcessorAuditchainBatchesFailed.Add(context.Background(), 1)
 	tb.ProcessorAuditchainCheckpointsEmitted.Add(context.Background(), 1)
+	tb.ProcessorAuditchainClockSteps.Add(context.Background(), 1)
 	tb.ProcessorAuditchainContentHashChecks.Add(context.Background(), 1)
+	tb.ProcessorAuditchainRecordsDropped.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsForwardedUnstamped.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsOverflowed.Add(context.Background(), 1)
 	tb.ProcessorAuditchainRecordsStamped.Add(context.Background(), 1)
@@ -38,7 +40,13 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualProcessorAuditchainCheckpointsEmitted(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainClockSteps(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainContentHashChecks(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAuditchainRecordsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAuditchainRecordsForwardedUnstamped(t, testTel,

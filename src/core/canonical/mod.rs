@@ -72,6 +72,9 @@ pub enum ErrorKind {
     TooDeep,
     /// A record already carries an attribute that auditchain writes.
     AlreadyStamped(String),
+    /// A resource or scope carries an attribute in auditchain's reserved
+    /// namespaces.
+    ReservedName(String),
     /// A value of the wrong JSON type or format.
     InvalidValue(String),
     /// The record's `audit.content_hash` does not match its body and the
@@ -101,6 +104,10 @@ impl fmt::Display for CanonicalError {
             ErrorKind::AlreadyStamped(key) => write!(
                 f,
                 "{at}: record already carries the auditchain attribute \"{key}\"; records must reach auditchain unstamped (is a second auditchain processor upstream?)"
+            ),
+            ErrorKind::ReservedName(key) => write!(
+                f,
+                "{at}: the attribute name \"{key}\" is reserved to auditchain (audit.sequence.*, audit.integrity.*, audit.stream.*, audit.unstamped.*) and is refused in resource and scope attributes too"
             ),
             ErrorKind::InvalidValue(why) => write!(f, "{at}: {why}"),
             ErrorKind::ContentHashMismatch(why) => write!(
@@ -161,10 +168,14 @@ struct HashSink<'s> {
 }
 
 /// The record hashes of a request: one per record, `None` for a record the
-/// selection passed over, and the content-hash outcomes.
+/// selection passed over or that was rejected, and the content-hash
+/// outcomes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Hashed {
     pub hashes: Vec<Option<[u8; 32]>>,
+    /// Under [`proto::BadRecords::Reject`]: the records without a canonical
+    /// form (index into `hashes`, ascending) and why.
+    pub rejected: Vec<(usize, CanonicalError)>,
     /// Records whose `audit.content_hash` was checked and matched.
     pub content_matched: u32,
     /// Indices (into `hashes`) of records whose `audit.content_hash` did
@@ -196,11 +207,16 @@ impl<'a> proto::RecordSink<'a> for HashSink<'_> {
         self.hashed.hashes.push(None);
         self.index += 1;
     }
+    fn rejected(&mut self, error: CanonicalError) {
+        self.hashed.hashes.push(None);
+        self.hashed.rejected.push((self.index, error));
+        self.index += 1;
+    }
 }
 
 /// The record hash of every log record of an OTLP protobuf request.
 pub fn hash_log_records(request: &[u8], policy: proto::StampPolicy) -> Result<Vec<[u8; 32]>, CanonicalError> {
-    let hashed = hash_records(Signal::Logs, request, policy, None, content_hash::Policy::Off)?;
+    let hashed = hash_records(Signal::Logs, request, policy, None, content_hash::Policy::Off, proto::BadRecords::Fail)?;
     Ok(hashed.hashes.into_iter().flatten().collect())
 }
 
@@ -208,16 +224,19 @@ pub fn hash_log_records(request: &[u8], policy: proto::StampPolicy) -> Result<Ve
 /// `selection` (one byte per record, in request order; non-zero: selected),
 /// only the selected records are canonicalised and hashed (records past its
 /// end are not selected: the caller checks that `hashes.len()` equals its
-/// length).
+/// length). Under [`proto::BadRecords::Reject`] a record without a
+/// canonical form is `None` and listed in `rejected` instead of failing the
+/// call.
 pub fn hash_records(
     signal: Signal,
     request: &[u8],
     policy: proto::StampPolicy,
     selection: Option<&[u8]>,
     content: content_hash::Policy,
+    bad: proto::BadRecords,
 ) -> Result<Hashed, CanonicalError> {
     let mut sink = HashSink { hasher: RecordHasher::default(), selection, index: 0, hashed: Hashed::default() };
-    proto::walk(signal, request, policy, content, &mut Scratch::new(), &mut sink)?;
+    proto::walk(signal, request, policy, content, bad, &mut Scratch::new(), &mut sink)?;
     Ok(sink.hashed)
 }
 
@@ -257,7 +276,8 @@ pub fn log_records_from_proto(request: &[u8]) -> Result<Vec<Vec<u8>>, CanonicalE
 pub fn records_from_proto(signal: Signal, request: &[u8]) -> Result<Vec<Vec<u8>>, CanonicalError> {
     let mut sink = CanonicalBytes::default();
     let policy = content_hash::Policy::Off;
-    proto::walk(signal, request, proto::StampPolicy::Extract, policy, &mut Scratch::new(), &mut sink)?;
+    let bad = proto::BadRecords::Fail;
+    proto::walk(signal, request, proto::StampPolicy::Extract, policy, bad, &mut Scratch::new(), &mut sink)?;
     Ok(sink.records)
 }
 

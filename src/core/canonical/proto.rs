@@ -42,6 +42,25 @@ pub trait RecordSink<'a> {
     fn record(&mut self, canonical: &[u8], stamp: &[StampAttr<'a>], content_hash: Option<&Outcome>);
     /// Called for each record that was not wanted.
     fn skipped(&mut self) {}
+    /// Called instead of `record` or `skipped` for a record without a
+    /// canonical form (or whose resource or scope has none, or, not wanted,
+    /// that carries a reserved name), in a walk with [`BadRecords::Reject`].
+    fn rejected(&mut self, _error: CanonicalError) {}
+}
+
+/// What a walk does with a record that has no canonical form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BadRecords {
+    /// The walk fails with the first such record's error: the whole
+    /// request is refused.
+    #[default]
+    Fail,
+    /// Each such record goes to [`RecordSink::rejected`] (every record of a
+    /// resource or scope that has none) and the walk goes on
+    /// (`on_bad_record: drop_record`). Only a request that is not
+    /// well-formed protobuf, or a list message with a field the canonical
+    /// form does not know, fails the walk.
+    Reject,
 }
 
 /// How a signal's messages are named, in errors and paths.
@@ -89,7 +108,7 @@ pub fn walk_logs<'a>(
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'a>,
 ) -> Result<(), CanonicalError> {
-    walk(Signal::Logs, request, policy, ContentPolicy::Off, scratch, sink)
+    walk(Signal::Logs, request, policy, ContentPolicy::Off, BadRecords::Fail, scratch, sink)
 }
 
 /// Walks every span of an `ExportTraceServiceRequest`, in the order
@@ -100,29 +119,33 @@ pub fn walk_spans<'a>(
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'a>,
 ) -> Result<(), CanonicalError> {
-    walk(Signal::Traces, request, policy, ContentPolicy::Off, scratch, sink)
+    walk(Signal::Traces, request, policy, ContentPolicy::Off, BadRecords::Fail, scratch, sink)
 }
 
 /// Walks every record of an export request of `signal`. With a content
 /// policy other than `Off`, each wanted log record that carries
 /// `audit.content_hash` is checked against its body (SPEC §4.6): `Mark`
 /// adds the mark attribute to its canonical form, `Reject` makes a
-/// mismatch an error.
+/// mismatch an error. `bad` says whether a record without a canonical
+/// form fails the walk or is handed to [`RecordSink::rejected`].
 pub fn walk<'a>(
     signal: Signal,
     request: &'a [u8],
     policy: StampPolicy,
     content: ContentPolicy,
+    bad: BadRecords,
     scratch: &mut Scratch,
     sink: &mut impl RecordSink<'a>,
 ) -> Result<(), CanonicalError> {
     let names = names(signal);
-    let mut w = Walker { signal, names, policy, content, scratch, stamp: Vec::new(), facts: Facts::default() };
+    let facts = Facts::default();
+    let mut w = Walker { signal, names, policy, content, bad, at: [0, 0], scratch, stamp: Vec::new(), facts };
     let mut r = Reader::new(request);
     let mut i = 0;
     while let Some((field, v)) = r.next_field()? {
         match field {
             1 => {
+                w.at = [i, 0];
                 w.resource_group(v.bytes(field)?, sink)
                     .map_err(|e| at(e, format_args!("{}[{i}]", names.resource_list)))?;
                 i += 1;
@@ -185,9 +208,23 @@ struct Walker<'s, 'a> {
     names: &'static Names,
     policy: StampPolicy,
     content: ContentPolicy,
+    bad: BadRecords,
+    /// The resource and scope being walked, to locate rejected records.
+    at: [usize; 2],
     scratch: &'s mut Scratch,
     stamp: Vec<StampAttr<'a>>,
     facts: Facts<'a>,
+}
+
+/// Whose attributes a KeyValue is among.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// A record's own (a log record's, a span's).
+    Record,
+    /// A resource's or a scope's.
+    Container,
+    /// A span event's or a span link's.
+    Nested,
 }
 
 /// What the content-hash check needs of the record being read.
@@ -199,12 +236,32 @@ struct Facts<'a> {
     outcome: Option<Outcome>,
 }
 
+/// How many records a resource list message (`depth` 2) or scope list
+/// message (1) holds.
+fn count_records(msg: &[u8], depth: u8) -> Result<usize, CanonicalError> {
+    let mut n = 0;
+    let mut r = Reader::new(msg);
+    while let Some((field, v)) = r.next_field()? {
+        if field == 2 {
+            n += if depth == 2 { count_records(v.bytes(field)?, 1)? } else { 1 };
+        }
+    }
+    Ok(n)
+}
+
 impl<'a> Walker<'_, 'a> {
+    /// Whether `e`, found in a record, its scope or its resource, rejects
+    /// records rather than failing the walk.
+    fn rejects(&self, e: &CanonicalError) -> bool {
+        self.bad == BadRecords::Reject && e.kind.is_record_problem()
+    }
+
     fn resource_group(&mut self, msg: &'a [u8], sink: &mut impl RecordSink<'a>) -> Result<(), CanonicalError> {
         // First pass: the resource and schema URL that every record shares.
         let (resource, schema_url) = container_and_schema(msg, self.names.resource_message, "resource")?;
-        let resource = match resource {
-            Some(m) => self.resource(m).map_err(|e| at(e, format_args!(".resource")))?,
+        let resource = match resource.map(|m| self.resource(m).map_err(|e| at(e, format_args!(".resource")))) {
+            Some(Err(e)) if self.rejects(&e) => return self.reject_all(msg, 2, e, sink),
+            Some(r) => r?,
             None => None,
         };
         // Second pass: the scopes and their records.
@@ -212,6 +269,7 @@ impl<'a> Walker<'_, 'a> {
         let mut i = 0;
         while let Some((field, v)) = r.next_field()? {
             if field == 2 {
+                self.at[1] = i;
                 self.scope_group(v.bytes(field)?, resource.as_deref(), schema_url, sink)
                     .map_err(|e| at(e, format_args!(".{}[{i}]", self.names.scope_list)))?;
                 i += 1;
@@ -228,8 +286,9 @@ impl<'a> Walker<'_, 'a> {
         sink: &mut impl RecordSink<'a>,
     ) -> Result<(), CanonicalError> {
         let (scope, schema_url) = container_and_schema(msg, self.names.scope_message, "scope")?;
-        let scope = match scope {
-            Some(m) => self.scope(m).map_err(|e| at(e, format_args!(".scope")))?,
+        let scope = match scope.map(|m| self.scope(m).map_err(|e| at(e, format_args!(".scope")))) {
+            Some(Err(e)) if self.rejects(&e) => return self.reject_all(msg, 1, e, sink),
+            Some(r) => r?,
             None => None,
         };
         let envelope = Envelope::new(self.signal, resource, resource_schema_url, scope.as_deref(), schema_url);
@@ -240,19 +299,51 @@ impl<'a> Walker<'_, 'a> {
             if field == 2 {
                 let record = v.bytes(field)?;
                 let list = self.names.record_list;
-                if !sink.wants() {
-                    self.skip(record).map_err(|e| at(e, format_args!(".{list}[{i}]")))?;
-                    sink.skipped();
-                } else {
+                let wanted = sink.wants();
+                let read = if wanted {
                     match self.signal {
                         Signal::Logs => self.log_record(record),
                         Signal::Traces => self.span(record),
                     }
-                    .map_err(|e| at(e, format_args!(".{list}[{i}]")))?;
-                    sink.record(&self.scratch.record, &self.stamp, self.facts.outcome.as_ref());
+                } else {
+                    self.skip(record)
+                };
+                match read.map_err(|e| at(e, format_args!(".{list}[{i}]"))) {
+                    Ok(()) if wanted => sink.record(&self.scratch.record, &self.stamp, self.facts.outcome.as_ref()),
+                    Ok(()) => sink.skipped(),
+                    Err(e) if self.rejects(&e) => sink.rejected(self.locate(e, 1)),
+                    Err(e) => return Err(e),
                 }
                 i += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// The full path of an error found `depth` levels below the request (1:
+    /// inside a scope list message, 2: inside a resource list message).
+    fn locate(&self, e: CanonicalError, depth: u8) -> CanonicalError {
+        let ([r, s], n) = (self.at, self.names);
+        match depth {
+            1 => at(e, format_args!("{}[{r}].{}[{s}]", n.resource_list, n.scope_list)),
+            _ => at(e, format_args!("{}[{r}]", n.resource_list)),
+        }
+    }
+
+    /// Rejects every record of a resource list message (`depth` 2) or
+    /// scope list message (1) whose resource or scope has no canonical
+    /// form, wanted or not: nothing of it can leave, as a walk that fails
+    /// would refuse it too.
+    fn reject_all(
+        &mut self,
+        msg: &[u8],
+        depth: u8,
+        e: CanonicalError,
+        sink: &mut impl RecordSink<'a>,
+    ) -> Result<(), CanonicalError> {
+        let e = self.locate(e, depth);
+        for _ in 0..count_records(msg, depth)? {
+            sink.rejected(e.clone());
         }
         Ok(())
     }
@@ -285,7 +376,7 @@ impl<'a> Walker<'_, 'a> {
             while let Some((field, v)) = r.next_field()? {
                 match field {
                     1 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Container)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     2 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     3 => {
@@ -323,7 +414,7 @@ impl<'a> Walker<'_, 'a> {
                     1 => parts.name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".name")))?,
                     2 => parts.version = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".version")))?,
                     3 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Container)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     4 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     _ => return Err(unknown("InstrumentationScope", field)),
@@ -374,7 +465,7 @@ impl<'a> Walker<'_, 'a> {
                         }
                     }
                     6 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, true)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Record)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     7 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     8 => parts.flags = v.fixed32(field)?,
@@ -435,7 +526,7 @@ impl<'a> Walker<'_, 'a> {
                     7 => parts.start_time_unix_nano = v.fixed64(field)?,
                     8 => parts.end_time_unix_nano = v.fixed64(field)?,
                     9 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, true)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Record)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     10 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     11 => {
@@ -498,7 +589,7 @@ impl<'a> Walker<'_, 'a> {
                     1 => parts.time_unix_nano = v.fixed64(field)?,
                     2 => parts.name = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".name")))?,
                     3 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Nested)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     4 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     _ => return Err(unknown("Span.Event", field)),
@@ -531,7 +622,7 @@ impl<'a> Walker<'_, 'a> {
                     2 => parts.span_id = id(v.bytes(field)?, 8).map_err(|e| at(e, format_args!(".spanId")))?,
                     3 => parts.trace_state = utf8(v.bytes(field)?).map_err(|e| at(e, format_args!(".traceState")))?,
                     4 => self
-                        .key_value(&mut level, v.bytes(field)?, 0, false)
+                        .key_value(&mut level, v.bytes(field)?, 0, Owner::Nested)
                         .map_err(|e| at(e, format_args!(".attributes")))?,
                     5 => parts.dropped_attributes_count = v.varint(field)? as u32,
                     6 => parts.flags = v.fixed32(field)?,
@@ -582,16 +673,23 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    /// Adds one KeyValue to `level`. `record_level` applies the stamp
-    /// policy (only a record's own attributes can carry a stamp).
+    /// Adds one KeyValue to `level`. `owner` says what applies: the stamp
+    /// policy to a record's own attributes (only they can carry a stamp),
+    /// the refusal of reserved names to a resource's and a scope's.
     fn key_value(
         &mut self,
         level: &mut KvLevel,
         msg: &'a [u8],
         depth: usize,
-        record_level: bool,
+        owner: Owner,
     ) -> Result<(), CanonicalError> {
         let (key, value) = read_key_value(msg)?;
+        // Reserved names are refused in resource and scope attributes too:
+        // nothing upstream may pass off a record as the processor's own.
+        if owner == Owner::Container && self.policy == StampPolicy::Reject && vocab::is_reserved(key) {
+            return Err(at(err(ErrorKind::ReservedName(key.to_string())), format_args!("[{key:?}]")));
+        }
+        let record_level = owner == Owner::Record;
         if record_level && key == vocab::CONTENT_HASH {
             self.facts.claimed_twice |= self.facts.claimed.is_some();
             self.facts.claimed = Some(value);

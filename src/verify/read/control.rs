@@ -38,6 +38,9 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     let attributes = raw.get("attributes")?.as_array()?;
     let mut c = Control::default();
     let (mut pred_id, mut pred_seq, mut pred_hash) = (None, None, None);
+    let (mut outage_start, mut outage_end) = (None, None);
+    let any_int = super::stamp::any_int;
+    let unix = |v: &Value| any_int(v).and_then(|n| u64::try_from(n).ok());
     for kv in attributes {
         let Some(key) = kv.get("key").and_then(|k| text(k).ok()) else { continue };
         if !key.starts_with(control::PREFIX) {
@@ -48,7 +51,7 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
             control::EVENT => c.event = any_str(v).unwrap_or_default().to_string(),
             control::NAME => c.name = any_str(v).map(str::to_string),
             control::PREDECESSOR_ID => pred_id = any_str(v).map(str::to_string),
-            control::PREDECESSOR_SEQUENCE => pred_seq = super::stamp::any_int(v).and_then(|n| u64::try_from(n).ok()),
+            control::PREDECESSOR_SEQUENCE => pred_seq = unix(v),
             control::PREDECESSOR_HASH => pred_hash = any_str(v).and_then(from_hex),
             control::UNCONFIRMED => c.announced.extend(any_strings(v).iter().filter_map(|s| parse_range(s))),
             control::PREDECESSOR_UNCONFIRMED => {
@@ -58,11 +61,17 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
             control::KEY_LINEAGE => c.key_lineage = any_strings(v),
             control::SIGNER => c.signer = any_str(v).map(str::to_string),
             control::BODY if signal == Signal::Traces => c.body = any_str(v).unwrap_or_default().to_string(),
+            control::OUTAGE_START => outage_start = unix(v),
+            control::OUTAGE_END => outage_end = unix(v),
+            control::CLOCK_STEP => c.clock_step = any_int(v),
             _ => {}
         }
     }
     if c.event.is_empty() {
         return None;
+    }
+    if let (Some(start), Some(end)) = (outage_start, outage_end) {
+        c.outage = Some([start.min(end), start.max(end)]);
     }
     if let (Some(id), Some(seq)) = (pred_id, pred_seq) {
         c.predecessor = Some((id, seq, pred_hash));

@@ -27,6 +27,12 @@ pub struct Facts {
     pub started: Option<u64>,
     /// The time of the newest trusted control record.
     pub newest_control: u64,
+    /// Announced outages: when the records announced as possibly missing
+    /// were issued (SPEC §5, `audit.stream.outage.*`).
+    pub outages: Vec<[u64; 2]>,
+    /// Announced steps of the wall clock: the `clock_step` record's
+    /// sequence number and the step in ns (SPEC §5.6).
+    pub clock_steps: Vec<(u64, i64)>,
 }
 
 /// Reads the trusted control records; reports each resumption (`restart`).
@@ -47,6 +53,18 @@ pub fn read(slots: &Slots<'_>, findings: &mut Vec<Finding>) -> Facts {
         facts.newest_control = facts.newest_control.max(c.time_unix_nano);
         if c.signer.is_some() {
             facts.declared_signer = c.signer.clone();
+        }
+        facts.outages.extend(c.outage);
+        if let (event::CLOCK_STEP, Some(step)) = (c.event.as_str(), c.clock_step) {
+            facts.clock_steps.push((seq, step));
+            findings.push(
+                finding(
+                    Severity::Info,
+                    Kind::ClockStep,
+                    format!("record {seq}: the collector's wall clock stepped by {:+.3}s; checkpoint times before and after it differ by that much more", step as f64 / 1e9),
+                )
+                .at(seq),
+            );
         }
         match c.event.as_str() {
             event::RESUME => {

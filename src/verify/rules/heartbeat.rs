@@ -4,8 +4,10 @@
 //! consecutive valid checkpoints must be at most `interval + max delay`
 //! apart unless the collector restarted in between, and for a stream that
 //! has not ended the newest must be at most that old at the verification
-//! time (`heartbeat_missing`). Records after the newest checkpoint are an
-//! `unanchored_tail` warning.
+//! time (`heartbeat_missing`). Announcements of the stream itself are
+//! honoured: announced clock steps are taken out of the gaps, and gaps
+//! inside announced outages are warnings. Records after the newest
+//! checkpoint are an `unanchored_tail` warning.
 
 use super::checkpoints::Checked;
 use super::facts::Facts;
@@ -50,24 +52,7 @@ pub fn check(
     let allowed =
         |c: &Checkpoint| c.interval_seconds.saturating_mul(1_000_000_000).saturating_add(options.max_delay_ns);
     for w in checked.valid.windows(2) {
-        let (a, b) = (&w[0].cp, &w[1].cp);
-        let gap = b.time_unix_nano.saturating_sub(a.time_unix_nano);
-        let restarted = facts.restarts.iter().any(|&t| a.time_unix_nano < t && t <= b.time_unix_nano);
-        if gap > allowed(a) && !restarted {
-            findings.push(
-                finding(
-                    Severity::Error,
-                    Kind::HeartbeatMissing,
-                    format!(
-                        "no checkpoint between {} and {} although one is due every {}s: checkpoints were deleted, or the collector was stopped and its records rewritten",
-                        time::rfc3339(a.time_unix_nano),
-                        time::rfc3339(b.time_unix_nano),
-                        a.interval_seconds
-                    ),
-                )
-                .range(a.size, b.size),
-            );
-        }
+        findings.extend(window(&w[0].cp, &w[1].cp, facts, allowed(&w[0].cp)));
     }
     if !ended && options.as_of_unix_nano.saturating_sub(newest.time_unix_nano) > allowed(newest) {
         findings.push(finding(
@@ -81,6 +66,71 @@ pub fn check(
             ),
         ));
     }
+}
+
+/// The heartbeat between two consecutive valid checkpoints. Announcements
+/// the stream itself made are honoured (SPEC §8.8): a restart in between
+/// excuses the gap; announced steps of the wall clock between the two are
+/// taken out of it; and a gap whose missing checkpoints fall inside an
+/// announced outage (records announced as possibly missing, issued in that
+/// period) is a warning, not tampering.
+fn window(a: &Checkpoint, b: &Checkpoint, facts: &Facts, allowed: u64) -> Option<Finding> {
+    if facts.restarts.iter().any(|&t| a.time_unix_nano < t && t <= b.time_unix_nano) {
+        return None;
+    }
+    let (a_seq, b_seq) = (a.size + 1, b.size + 1);
+    let steps: i128 =
+        facts.clock_steps.iter().filter(|&&(s, _)| a_seq < s && s < b_seq).map(|&(_, step)| i128::from(step)).sum();
+    let gap = i128::from(b.time_unix_nano) - i128::from(a.time_unix_nano) - steps;
+    if gap <= i128::from(allowed) {
+        return None;
+    }
+    let (from, to) = (time::rfc3339(a.time_unix_nano), time::rfc3339(b.time_unix_nano));
+    if let Some([start, end]) = outage_explains(a.time_unix_nano, b.time_unix_nano, &facts.outages, allowed) {
+        return Some(
+            finding(
+                Severity::Warning,
+                Kind::HeartbeatMissing,
+                format!(
+                    "no checkpoint between {from} and {to} although one is due every {}s, but the stream announced an outage from {} to {} \
+                     (records issued then were refused downstream or could not be saved, and are announced as possibly missing): \
+                     the missing checkpoints fall inside it",
+                    a.interval_seconds,
+                    time::rfc3339(start),
+                    time::rfc3339(end)
+                ),
+            )
+            .range(a.size, b.size),
+        );
+    }
+    Some(
+        finding(
+            Severity::Error,
+            Kind::HeartbeatMissing,
+            format!(
+                "no checkpoint between {from} and {to} although one is due every {}s: checkpoints were deleted, or the collector was stopped and its records rewritten",
+                a.interval_seconds
+            ),
+        )
+        .range(a.size, b.size),
+    )
+}
+
+/// Whether announced outages cover the gap from `a` to `b`: every stretch
+/// of the gap outside them is at most `allowed`. Returns the span of the
+/// outages used.
+fn outage_explains(a: u64, b: u64, outages: &[[u64; 2]], allowed: u64) -> Option<[u64; 2]> {
+    let mut inside: Vec<[u64; 2]> = outages.iter().copied().filter(|&[s, e]| s <= b && e >= a).collect();
+    inside.sort_unstable();
+    let (first, last) = (inside.first()?[0], inside.iter().map(|o| o[1]).max()?);
+    let mut cursor = a;
+    for [s, e] in inside {
+        if s.saturating_sub(cursor) > allowed {
+            return None;
+        }
+        cursor = cursor.max(e);
+    }
+    (b.saturating_sub(cursor) <= allowed).then_some([first, last])
 }
 
 fn unanchored_tail(slots: &Slots<'_>, anchored: u64, findings: &mut Vec<Finding>) {
