@@ -28,6 +28,10 @@ type batch struct {
 	count func() int
 	// forward hands the batch to the next consumer.
 	forward func(ctx context.Context) error
+	// forged marks the records (in request order) that carry an attribute
+	// under a reserved prefix, on themselves, their scope or their
+	// resource; nil when none does.
+	forged func(reserved []string) []bool
 	// drop removes the records marked (in request order), and scopes and
 	// resources left empty.
 	drop func(bad []bool)
@@ -71,7 +75,11 @@ func (s *stamper) consume(ctx context.Context, b *batch) error {
 	c := b.classify()
 	s.tel.unselected(ctx, b.records-c.chosen)
 	if c.chosen == 0 {
-		// Nothing to stamp: the batch passes through untouched.
+		// Nothing to stamp: the batch passes through untouched, unless a
+		// record in it would leave looking stamped.
+		if bad := b.forged(reservedPrefixes()); bad != nil {
+			return s.refuseForged(ctx, b, start, bad)
+		}
 		s.tel.processed(ctx, start, b.records, b.records)
 		return b.forward(ctx)
 	}
@@ -180,6 +188,30 @@ func (s *stamper) droppedError(incoming, dropped int, first string) error {
 	s.logger.Warn("auditchain dropped records it could not stamp",
 		zap.String("signal", s.signal.String()), zap.Int("dropped", dropped), zap.Error(err))
 	return err
+}
+
+// refuseForged handles a batch with nothing selected whose records carry
+// reserved attributes, as the engine handles such records when it stamps a
+// batch: drop_record drops them and forwards the rest, otherwise the batch
+// is refused (or, with on_error: forward_unstamped, forwarded scrubbed).
+func (s *stamper) refuseForged(ctx context.Context, b *batch, start time.Time, bad []bool) error {
+	n := 0
+	for _, x := range bad {
+		if x {
+			n++
+		}
+	}
+	why := fmt.Sprintf("%d %s carry attributes reserved to auditchain (%v) that the processor did not write", n, s.ops.records, reservedPrefixes())
+	if s.cfg.OnBadRecord != OnBadRecordDropRecord || n == b.records {
+		return s.unstamped(ctx, b, start, consumererror.NewPermanent(badInputError{fmt.Errorf("auditchain: %s; records must reach auditchain unstamped", why)}))
+	}
+	b.drop(bad)
+	s.tel.dropped(ctx, n)
+	s.tel.processed(ctx, start, b.records, b.count())
+	if err := b.forward(ctx); err != nil {
+		return err
+	}
+	return s.droppedError(b.records, n, why)
 }
 
 // groups splits the selected records by stream: the one stream, or each

@@ -78,6 +78,7 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		},
 		count:   ld.LogRecordCount,
 		forward: func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, ld) },
+		forged:  func(reserved []string) []bool { return forgedLogs(ld, reserved) },
 		drop:    func(bad []bool) { dropLogRecords(ld, bad) },
 		scrub:   func(reserved []string) int { return scrubLogs(ld, reserved) },
 	})

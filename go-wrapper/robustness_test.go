@@ -264,6 +264,61 @@ func TestForwardUnstampedScrubsSpans(t *testing.T) {
 	assert.True(t, json.Valid(b))
 }
 
+// A batch none of whose records the selection chooses is forwarded without
+// a call into the engine, but never with a record that would leave looking
+// stamped: reject_batch refuses it, drop_record drops those records and
+// forwards the rest, forward_unstamped forwards it scrubbed.
+func TestUnselectedRecordsNeverLeaveWithForgedStamps(t *testing.T) {
+	forged := func() plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		lrs.AppendEmpty().Attributes().PutStr("http.request.method", "GET")
+		lr := lrs.AppendEmpty()
+		lr.Attributes().PutStr("http.request.method", "GET")
+		lr.Attributes().PutStr(attrStreamID, "a-real-stream-20261122T041100Z-7f3a")
+		lr.Attributes().PutInt(attrNumber, 7)
+		return ld
+	}
+	run := func(configure func(*Config)) (*consumertest.LogsSink, error) {
+		cfg := testConfig(t)
+		cfg.Select = []string{`attributes["http.request.method"] == "DELETE"`}
+		configure(cfg)
+		sink := new(consumertest.LogsSink)
+		p := startTestProcessor(t, cfg, sink)
+		waitForEvent(t, sink, "start")
+		return sink, p.ConsumeLogs(context.Background(), forged())
+	}
+	plain := func(sink *consumertest.LogsSink) []record {
+		var out []record
+		for _, r := range records(sink) {
+			if r.event() == "" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+
+	sink, err := run(func(*Config) {})
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "reserved to auditchain")
+	assert.Empty(t, plain(sink), "reject_batch: nothing of the batch leaves")
+
+	sink, err = run(func(c *Config) { c.OnBadRecord = OnBadRecordDropRecord })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1 of 2 log records could not be stamped and were dropped")
+	got := plain(sink)
+	require.Len(t, got, 1)
+	assert.Equal(t, map[string]any{"http.request.method": "GET"}, got[0].attrs, "the other record passes untouched")
+
+	sink, err = run(func(c *Config) { c.OnError = OnErrorForwardUnstamped })
+	require.NoError(t, err)
+	got = plain(sink)
+	require.Len(t, got, 2)
+	assert.Equal(t, []any{attrStreamID, attrNumber}, got[1].attrs[attrUnstampedRemoved])
+	assert.Empty(t, got[1].str(attrStreamID))
+}
+
 // With partition_by, a partition whose records are all bad does not cost
 // the others theirs under drop_record: each engine call rejects what it
 // cannot stamp, the rest is stamped into its own stream.

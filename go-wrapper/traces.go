@@ -73,6 +73,7 @@ func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) e
 		},
 		count:   td.SpanCount,
 		forward: func(ctx context.Context) error { return p.next.ConsumeTraces(ctx, td) },
+		forged:  func(reserved []string) []bool { return forgedSpans(td, reserved) },
 		drop:    func(bad []bool) { dropSpans(td, bad) },
 		scrub:   func(reserved []string) int { return scrubSpans(td, reserved) },
 	})

@@ -141,6 +141,62 @@ func mark(attrs pcommon.Map, removed []string, invalidUTF8 bool) bool {
 	return len(removed) > 0 || invalidUTF8
 }
 
+// forgedLogs marks the log records (in request order) that carry a
+// reserved attribute on themselves, their scope or their resource; nil
+// when none does.
+func forgedLogs(ld plog.Logs, reserved []string) []bool {
+	s := scrubber{reserved: reserved}
+	var bad []bool
+	i := 0
+	rls := ld.ResourceLogs()
+	for r := 0; r < rls.Len(); r++ {
+		res := s.hasReserved(rls.At(r).Resource().Attributes())
+		sls := rls.At(r).ScopeLogs()
+		for sc := 0; sc < sls.Len(); sc++ {
+			scope := res || s.hasReserved(sls.At(sc).Scope().Attributes())
+			lrs := sls.At(sc).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if scope || s.hasReserved(lrs.At(k).Attributes()) {
+					bad = markAt(bad, i, ld.LogRecordCount())
+				}
+				i++
+			}
+		}
+	}
+	return bad
+}
+
+// forgedSpans is forgedLogs for spans.
+func forgedSpans(td ptrace.Traces, reserved []string) []bool {
+	s := scrubber{reserved: reserved}
+	var bad []bool
+	i := 0
+	rss := td.ResourceSpans()
+	for r := 0; r < rss.Len(); r++ {
+		res := s.hasReserved(rss.At(r).Resource().Attributes())
+		sss := rss.At(r).ScopeSpans()
+		for sc := 0; sc < sss.Len(); sc++ {
+			scope := res || s.hasReserved(sss.At(sc).Scope().Attributes())
+			spans := sss.At(sc).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if scope || s.hasReserved(spans.At(k).Attributes()) {
+					bad = markAt(bad, i, td.SpanCount())
+				}
+				i++
+			}
+		}
+	}
+	return bad
+}
+
+func markAt(bad []bool, i, n int) []bool {
+	if bad == nil {
+		bad = make([]bool, n)
+	}
+	bad[i] = true
+	return bad
+}
+
 type scrubber struct {
 	reserved []string
 }
@@ -152,6 +208,16 @@ func (s scrubber) isReserved(key string) bool {
 		}
 	}
 	return false
+}
+
+// hasReserved reports whether m holds an attribute under a reserved prefix.
+func (s scrubber) hasReserved(m pcommon.Map) bool {
+	found := false
+	m.Range(func(k string, _ pcommon.Value) bool {
+		found = s.isReserved(k)
+		return !found
+	})
+	return found
 }
 
 // removeReserved removes the reserved attributes of m and returns their
