@@ -305,7 +305,17 @@ bench-go: $(GO_LIB)
 bench-collector: $(COLLECTOR) $(CLI) $(VENV_STAMP)
 	$(VENV)/bin/python tests/e2e/bench_pipelines.py
 
-bench: bench-rust bench-go bench-e2e bench-collector
+# Issue 11's verifier benchmark: `auditchain verify` on 1 and all CPUs over
+# an engine-stamped archive (1 stream in order, 16 streams shuffled), next
+# to openssl dgst -sha256, sha256sum and parse-only over the same files;
+# peak RSS. BENCH_VERIFY_RECORDS (default 1000000; ~1.1 KB of disk each),
+# BENCH_VERIFY_DIR (default build/bench/verify; archives are kept).
+.PHONY: bench-verify
+bench-verify:
+	$(CARGO) build --release --locked --bin auditchain --example gen_archive
+	python3 tests/bench/verify_bench.py
+
+bench: bench-rust bench-go bench-e2e bench-collector bench-verify
 
 # ---- Go module with the prebuilt core ----------------------------------------
 #
