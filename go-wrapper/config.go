@@ -65,6 +65,22 @@ const (
 	OnBadRecordDropRecord OnBadRecord = "drop_record"
 )
 
+// StampForm is how the stamp is written on the batch's records
+// (docs/SPEC.md §4.1, §4.1.1).
+type StampForm string
+
+const (
+	// StampFull writes the OpenTelemetry audit-logging (OTEP 0267)
+	// attributes, one per field. The default.
+	StampFull StampForm = "full"
+	// StampCompact writes one attribute, audit.integrity.stamp, holding
+	// what the verifier cannot derive (stream id, number, key epoch, link,
+	// end): 131 bytes of OTLP/JSON plus the stream id's length per record
+	// instead of about 630.
+	// The processor's own control records keep the full stamp.
+	StampCompact StampForm = "compact"
+)
+
 // Config is the configuration of the auditchain processor. The YAML keys
 // are also the keys of the engine's JSON configuration, so that errors
 // from the Rust core name the key the user has to fix.
@@ -84,6 +100,10 @@ type Config struct {
 	// happens to a batch with records that cannot be stamped (invalid
 	// UTF-8, nested too deeply, reserved attribute names).
 	OnBadRecord OnBadRecord `mapstructure:"on_bad_record"`
+
+	// Stamp is "full" (default) or "compact": the form of the stamp on
+	// the records (docs/SPEC.md §4.1.1). Both verify with the same CLI.
+	Stamp StampForm `mapstructure:"stamp"`
 
 	// KeyFile is the chain key (from `auditchain keygen`, NAME.chain.key):
 	// with it every link is an HMAC-SHA256 under an epoch key that evolves
@@ -254,6 +274,7 @@ func createDefaultConfig() *Config {
 		State:       StateConfig{Directory: DefaultStateDirectory},
 		OnError:     OnErrorReject,
 		OnBadRecord: OnBadRecordRejectBatch,
+		Stamp:       StampFull,
 		KeyEpoch: KeyEpochConfig{
 			Records:  DefaultKeyEpochRecords,
 			Interval: DefaultKeyEpochInterval,
@@ -285,6 +306,11 @@ func (cfg *Config) Validate() error {
 	case OnBadRecordRejectBatch, OnBadRecordDropRecord:
 	default:
 		errs = append(errs, fmt.Errorf("on_bad_record: %q is not valid; use %q or %q", string(cfg.OnBadRecord), OnBadRecordRejectBatch, OnBadRecordDropRecord))
+	}
+	switch cfg.Stamp {
+	case StampFull, StampCompact:
+	default:
+		errs = append(errs, fmt.Errorf("stamp: %q is not valid; use %q or %q", string(cfg.Stamp), StampFull, StampCompact))
 	}
 	// The same checks, with the same messages, as the engine's
 	// (src/config.rs), so that a bad value fails at config validation
@@ -364,6 +390,7 @@ type engineConfig struct {
 	Signal         string                 `json:"signal"`
 	ContentHash    *engineContentHash     `json:"content_hash,omitempty"`
 	OnBadRecord    string                 `json:"on_bad_record"`
+	Stamp          string                 `json:"stamp"`
 }
 
 type engineContentHash struct {
@@ -442,6 +469,7 @@ func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) (
 			File:     cfg.Checkpoint.File,
 		},
 		OnBadRecord: string(cfg.OnBadRecord),
+		Stamp:       string(cfg.Stamp),
 	})
 }
 

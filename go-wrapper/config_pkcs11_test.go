@@ -38,6 +38,7 @@ func TestSigningKeyPKCS11Config(t *testing.T) {
 		"stream_name": "host-1",
 		"signal": "logs",
 		"on_bad_record": "reject_batch",
+		"stamp": "full",
 		"state": {"directory": "/var/lib/otelcol/auditchain", "new_stream": false},
 		"signing_key": {"pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "audit",
 			"key_label": "audit-sign", "pin_file": "/etc/otelcol/keys/audit.pin"}},

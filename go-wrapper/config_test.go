@@ -40,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 				KeyFile:        "/etc/otelcol/keys/audit.chain.key",
 				SigningKeyFile: "/etc/otelcol/keys/audit.sign.key",
 				OnBadRecord:    OnBadRecordDropRecord,
+				Stamp:          StampCompact,
 				KeyEpoch:       KeyEpochConfig{Records: 5000, Interval: 30 * time.Second},
 				Checkpoint: CheckpointConfig{
 					Interval: 5 * time.Minute,
@@ -111,6 +112,10 @@ func TestLoadConfig(t *testing.T) {
 			errors: []string{`checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file`},
 		},
 		{
+			id:     component.NewIDWithName(metadata.Type, "stamp_unknown"),
+			errors: []string{`stamp: "short" is not valid; use "full" or "compact"`},
+		},
+		{
 			id:     component.NewIDWithName(metadata.Type, "on_bad_record_unknown"),
 			errors: []string{`on_bad_record: "skip" is not valid; use "reject_batch" or "drop_record"`},
 		},
@@ -170,7 +175,8 @@ func TestEngineConfigJSON(t *testing.T) {
 		"key_epoch": {"records": 10000, "interval": 60000000000},
 		"checkpoint": {"interval": 60000000000, "records": 10000},
 		"signal": "logs",
-		"on_bad_record": "reject_batch"
+		"on_bad_record": "reject_batch",
+		"stamp": "full"
 	}`, string(b))
 
 	cfg.State.NewStream = true
@@ -193,7 +199,8 @@ func TestEngineConfigJSON(t *testing.T) {
 		"key_epoch": {"records": 5, "interval": 1500000000},
 		"checkpoint": {"interval": 2000000000, "records": 7, "file": "/data/cp.jsonl"},
 		"signal": "logs",
-		"on_bad_record": "reject_batch"
+		"on_bad_record": "reject_batch",
+		"stamp": "full"
 	}`, string(b))
 
 	// A traces stream checking content hashes.

@@ -559,6 +559,7 @@ fn checkpoint_vector() {
 
 // ---- Verification vectors (tests/vectors/verify.json, SPEC §8, §9) ----
 
+use auditchain::core::stamp::StampForm;
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
 use auditchain::verify::report::Report;
@@ -589,10 +590,12 @@ fn vector_stream(
     batches: u64,
     close: bool,
     cp_file: Option<&std::path::Path>,
+    stamp: StampForm,
 ) -> (Vec<Value>, u64) {
     let state = tempfile::tempdir().unwrap();
     let mut config = EngineConfig {
         state: StateConfig { directory: Some(state.path().to_path_buf()), new_stream: false },
+        stamp,
         ..EngineConfig::new("vectors")
     };
     if keyed {
@@ -648,7 +651,7 @@ fn verify_cases() -> Vec<VerifyCase> {
     let k = vector_keys();
     let mut cases = Vec::new();
 
-    let (mut l, t) = vector_stream(&k, true, 6, true, None);
+    let (mut l, t) = vector_stream(&k, true, 6, true, None, StampForm::Full);
     drop_records(&mut l, |n| n == 1);
     let edited = plain_record(&l, 3);
     record_mut(&mut l, edited)["body"] = json!({"stringValue": "edited"});
@@ -660,7 +663,7 @@ fn verify_cases() -> Vec<VerifyCase> {
         vec![("audit.jsonl".to_string(), text_lines(&l))],
     ));
 
-    let (l, t) = vector_stream(&k, false, 3, true, None);
+    let (l, t) = vector_stream(&k, false, 3, true, None, StampForm::Full);
     let second = l[1].to_string().replacen("\"body\":{", "\"body\":{\"stringValue\":\"forged\"},\"body\":{", 1);
     let mut third = l[2].clone();
     record_mut(std::slice::from_mut(&mut third), plain_record(&l, 5))["severity_text"] = json!("FATAL");
@@ -672,7 +675,7 @@ fn verify_cases() -> Vec<VerifyCase> {
         vec![("audit.jsonl".to_string(), format!("{}\n{second}\n{third}\n{}\n", l[0], l[3]))],
     ));
 
-    let (l, t) = vector_stream(&k, true, 4, true, None);
+    let (l, t) = vector_stream(&k, true, 4, true, None, StampForm::Full);
     let snake: Vec<Value> = l.iter().map(snake_case).collect();
     cases.push((
         "snake-case-stamps",
@@ -682,7 +685,7 @@ fn verify_cases() -> Vec<VerifyCase> {
         vec![("audit.jsonl".to_string(), text_lines(&snake))],
     ));
 
-    let (mut l, t) = vector_stream(&k, true, 5, true, None);
+    let (mut l, t) = vector_stream(&k, true, 5, true, None, StampForm::Full);
     recompute_plain_links(&mut l, 6);
     cases.push((
         "downgrade",
@@ -692,7 +695,7 @@ fn verify_cases() -> Vec<VerifyCase> {
         vec![("audit.jsonl".to_string(), text_lines(&l))],
     ));
 
-    let (l, t) = vector_stream(&k, false, 3, false, None);
+    let (l, t) = vector_stream(&k, false, 3, false, None, StampForm::Full);
     let text = text_lines(&l);
     let last = text[..text.len() - 1].rfind('\n').unwrap() + 1;
     cases.push((
@@ -705,7 +708,7 @@ fn verify_cases() -> Vec<VerifyCase> {
 
     let cp = tempfile::tempdir().unwrap();
     let cp_file = cp.path().join("checkpoints.jsonl");
-    let (mut l, t) = vector_stream(&k, true, 5, true, Some(&cp_file));
+    let (mut l, t) = vector_stream(&k, true, 5, true, Some(&cp_file), StampForm::Full);
     let end = records(&l).iter().map(|r| sequence_of(r).unwrap()).max().unwrap();
     drop_records(&mut l, |n| n + 2 > end);
     cases.push((
@@ -717,6 +720,33 @@ fn verify_cases() -> Vec<VerifyCase> {
             ("audit.jsonl".to_string(), text_lines(&l)),
             ("checkpoints.jsonl".to_string(), std::fs::read_to_string(&cp_file).unwrap()),
         ],
+    ));
+    let (l, t) = vector_stream(&k, true, 4, true, None, StampForm::Compact);
+    cases.push((
+        "compact-stamps",
+        "A keyed, signed stream whose client records carry the compact stamp (one attribute, audit.integrity.stamp; SPEC §4.1.1) and whose control records the full one: it verifies, each record's previous link being its predecessor's link.",
+        true,
+        t,
+        vec![("audit.jsonl".to_string(), text_lines(&l))],
+    ));
+
+    let (mut l, t) = vector_stream(&k, false, 4, true, None, StampForm::Compact);
+    let compact_number = |r: &Value| -> Option<u64> {
+        attr(r, "audit.integrity.stamp")?["stringValue"].as_str()?.split(' ').nth(2)?.parse().ok()
+    };
+    for line in &mut l {
+        for rl in line["resourceLogs"].as_array_mut().unwrap() {
+            for sl in rl["scopeLogs"].as_array_mut().unwrap() {
+                sl["logRecords"].as_array_mut().unwrap().retain(|r| compact_number(r) != Some(3));
+            }
+        }
+    }
+    cases.push((
+        "compact-record-deleted",
+        "An unkeyed stream with compact stamps whose record 3 was deleted: record 3 is missing, and record 4, whose previous link would have been record 3's, cannot be checked (unchecked_record, SPEC §8.4).",
+        false,
+        t,
+        vec![("audit.jsonl".to_string(), text_lines(&l))],
     ));
     cases
 }
@@ -783,7 +813,7 @@ fn verify_vectors() {
         std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
     }
     let vectors: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(vectors.len(), 6);
+    assert_eq!(vectors.len(), 8);
     for v in &vectors {
         assert_eq!(run(v), v["expected"], "{}", v["name"]);
     }
@@ -798,6 +828,9 @@ fn verify_vectors() {
     assert_eq!(by_name("snake-case-stamps")["verdict"], "pass");
     assert!(by_name("downgrade")["streams"][0]["findings"].as_array().unwrap().iter().any(|f| f[1] == "downgrade"));
     assert_eq!(by_name("torn-last-line")["verdict"], "incomplete");
+    assert_eq!(by_name("compact-stamps")["verdict"], "pass");
+    let deleted = &by_name("compact-record-deleted")["streams"][0]["findings"];
+    assert!(deleted.as_array().unwrap().iter().any(|f| f[1] == "unchecked_record" && f[2] == 4), "{deleted}");
     let end = &by_name("checkpoint-line-end")["streams"][0];
     assert_eq!(end["ended"], true);
     assert!(!end["findings"].as_array().unwrap().iter().any(|f| f[1] == "heartbeat_missing"));

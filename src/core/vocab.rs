@@ -28,11 +28,15 @@ pub enum StampKey {
     IntegrityCanonicalization = 6,
     /// `audit.integrity.key_epoch`: the key epoch of a keyed chain.
     KeyEpoch = 7,
+    /// `audit.integrity.stamp`: the compact stamp, one string in place of
+    /// all the others (SPEC §4.1.1). (Index 8 was taken by the content-hash
+    /// mark before it came.)
+    Compact = 9,
 }
 
 impl StampKey {
     /// Every stamp key, in index order.
-    pub const ALL: [StampKey; 8] = [
+    pub const ALL: [StampKey; 9] = [
         StampKey::StreamId,
         StampKey::SequenceNumber,
         StampKey::PreviousHash,
@@ -41,6 +45,7 @@ impl StampKey {
         StampKey::IntegrityAlgorithm,
         StampKey::IntegrityCanonicalization,
         StampKey::KeyEpoch,
+        StampKey::Compact,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -53,6 +58,7 @@ impl StampKey {
             StampKey::IntegrityAlgorithm => "audit.integrity.algorithm",
             StampKey::IntegrityCanonicalization => "audit.integrity.canonicalization",
             StampKey::KeyEpoch => "audit.integrity.key_epoch",
+            StampKey::Compact => "audit.integrity.stamp",
         }
     }
 
@@ -61,7 +67,7 @@ impl StampKey {
     }
 
     pub fn from_index(index: u32) -> Option<StampKey> {
-        StampKey::ALL.get(index as usize).copied()
+        StampKey::ALL.into_iter().find(|k| k.index() == index)
     }
 
     pub fn from_name(name: &str) -> Option<StampKey> {
@@ -80,19 +86,17 @@ pub const CONTENT_HASH: &str = "audit.content_hash";
 pub const CONTENT_HASH_CHECK: &str = "audit.integrity.content_hash_check";
 pub const CONTENT_HASH_MISMATCH: &str = "mismatch";
 
-/// The attribute keys across the C ABI (`auditchain_attr.key` indexes
-/// them): the stamp's, then the other attributes the processor writes.
-/// The table only grows at the end.
-pub const ABI_EXTRA_KEYS: [&str; 1] = [CONTENT_HASH_CHECK];
-
-/// The index of [`CONTENT_HASH_CHECK`] in the C ABI's key table.
-pub const CONTENT_HASH_CHECK_INDEX: u32 = StampKey::ALL.len() as u32;
+/// The index of [`CONTENT_HASH_CHECK`] in the C ABI's key table
+/// (`auditchain_attr.key` indexes it: the stamp keys by their index, and
+/// this one). The table only grows at the end; an index is never reused.
+pub const CONTENT_HASH_CHECK_INDEX: u32 = 8;
 
 /// The name of key `index` of the C ABI's key table.
 pub fn abi_key(index: u32) -> Option<&'static str> {
     match StampKey::from_index(index) {
         Some(k) => Some(k.name()),
-        None => ABI_EXTRA_KEYS.get(index as usize - StampKey::ALL.len()).copied(),
+        None if index == CONTENT_HASH_CHECK_INDEX => Some(CONTENT_HASH_CHECK),
+        None => None,
     }
 }
 
@@ -202,18 +206,20 @@ mod tests {
 
     #[test]
     fn stamp_keys_are_indexed_in_order_and_found_by_name() {
-        for (i, k) in StampKey::ALL.into_iter().enumerate() {
-            assert_eq!(k.index() as usize, i);
-            assert_eq!(StampKey::from_index(i as u32), Some(k));
+        for k in StampKey::ALL {
+            assert_ne!(k.index(), CONTENT_HASH_CHECK_INDEX);
+            assert_eq!(StampKey::from_index(k.index()), Some(k));
             assert_eq!(StampKey::from_name(k.name()), Some(k));
             assert!(is_reserved(k.name()), "{k:?} lies in a reserved namespace");
         }
         assert_eq!(StampKey::from_index(8), None);
+        assert_eq!(StampKey::from_index(10), None);
         assert!(!is_stamp("audit.action"));
         assert!(is_reserved(control::EVENT));
         assert!(is_reserved(CONTENT_HASH_CHECK) && !is_stamp(CONTENT_HASH_CHECK) && !is_reserved(CONTENT_HASH));
         assert_eq!(abi_key(CONTENT_HASH_CHECK_INDEX), Some(CONTENT_HASH_CHECK));
         assert_eq!(abi_key(0), Some(StampKey::StreamId.name()));
-        assert_eq!(abi_key(CONTENT_HASH_CHECK_INDEX + 1), None);
+        assert_eq!(abi_key(StampKey::Compact.index()), Some("audit.integrity.stamp"));
+        assert_eq!(abi_key(10), None);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::core::canonical::Signal;
 use crate::core::content_hash;
+use crate::core::stamp::StampForm;
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ pub struct EngineConfig {
     /// (docs/RELIABILITY.md).
     #[serde(default)]
     pub on_bad_record: OnBadRecord,
+    /// The stamp's form on the batch's records: `full` (the OTEP 0267
+    /// attributes) or `compact` (one attribute; SPEC §4.1.1).
+    #[serde(default)]
+    pub stamp: StampForm,
 }
 
 /// `content_hash`: whether a stamped log record's `audit.content_hash` is
@@ -248,6 +253,7 @@ impl EngineConfig {
             signal: Signal::Logs,
             content_hash: ContentHashConfig::default(),
             on_bad_record: OnBadRecord::default(),
+            stamp: StampForm::default(),
         }
     }
 

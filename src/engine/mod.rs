@@ -24,6 +24,7 @@ mod store;
 use crate::core::canonical::{self, Hashed, Signal, proto};
 use crate::core::chain::Hash;
 use crate::core::content_hash;
+use crate::core::stamp::StampForm;
 use checkpoints::Checkpointer;
 use clock::{Clock, Monotonic, Steps, SystemMonotonic, Times};
 use commit::GroupCommit;
@@ -63,6 +64,8 @@ struct Inner {
     closed: bool,
     /// The stream's signal: what its records, the engine's own included, are.
     signal: Signal,
+    /// The form of the batch records' stamps (`stamp`).
+    form: StampForm,
 }
 
 /// Counters of an engine, for the processor's telemetry.
@@ -146,6 +149,7 @@ impl Engine {
             warnings: opened.warnings,
             closed: false,
             signal: config.signal,
+            form: config.stamp,
         };
         Ok(Engine {
             inner: Mutex::new(inner),
@@ -431,6 +435,7 @@ impl Inner {
         let mut stamps = Stamps {
             stream_id: self.stream.stream_id.clone(),
             algorithm: self.stream.algorithm,
+            form: self.form,
             signal: self.signal,
             records,
             ..Stamps::default()

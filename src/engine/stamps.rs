@@ -5,7 +5,7 @@
 
 use crate::core::canonical::Signal;
 use crate::core::chain::{Algorithm, Hash};
-use crate::core::stamp::Stamp;
+use crate::core::stamp::{Stamp, StampForm};
 
 /// One link the engine issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Stamps {
     pub batch_id: u64,
     pub stream_id: String,
     pub algorithm: Algorithm,
+    /// The form of the batch records' stamps (control records' are full).
+    pub form: StampForm,
     /// The signal of the stream: of the batch's records and of `controls`.
     pub signal: Signal,
     /// One entry per record of the batch, in request order (resource →

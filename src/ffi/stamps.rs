@@ -10,7 +10,7 @@ use super::panic::guard_or;
 use super::result::auditchain_result;
 use crate::core::canonical::Signal;
 use crate::core::hex::write_hex;
-use crate::core::stamp::StampValue;
+use crate::core::stamp::{StampForm, StampValue};
 use crate::core::vocab::{CONTENT_HASH_CHECK_INDEX, CONTENT_HASH_MISMATCH, StampKey};
 use crate::engine::stamps::{Issued, Stamps};
 
@@ -166,16 +166,21 @@ impl Builder {
             }
             StampValue::Int(i) => (auditchain_attr_kind::Int, i, 0),
             StampValue::Bool(b) => (auditchain_attr_kind::Bool, u64::from(b), 0),
+            StampValue::Compact(stamp) => {
+                let at = self.flat.text.len() as u64;
+                stamp.write_compact(&mut self.flat.text);
+                (auditchain_attr_kind::Str, at, self.flat.text.len() as u64 - at)
+            }
         };
         self.flat.attrs.push(auditchain_attr { key: key.index(), kind, value, len });
     }
 
-    /// The operations of one record: its stamp when it has a link, and the
-    /// content-hash mark when `marked`.
-    fn record(&mut self, stamps: &Stamps, link: Option<&Issued>, marked: bool) {
+    /// The operations of one record: its stamp, in `form`, when it has a
+    /// link, and the content-hash mark when `marked`.
+    fn record(&mut self, stamps: &Stamps, link: Option<&Issued>, form: StampForm, marked: bool) {
         let first = self.flat.attrs.len() as u32;
         if let Some(link) = link {
-            stamps.stamp(link).write(|k, v| self.op(k, v));
+            stamps.stamp(link).write(form, |k, v| self.op(k, v));
         }
         if marked {
             let at = self.flat.text.len() as u64;
@@ -195,13 +200,15 @@ impl FlatStamps {
         let mut marked = stamps.content_mismatched.iter().copied().peekable();
         for (i, link) in stamps.records.iter().enumerate() {
             let mark = marked.next_if_eq(&i).is_some();
-            b.record(stamps, link.as_ref(), mark);
+            b.record(stamps, link.as_ref(), stamps.form, mark);
         }
         b.flat.batch_records = b.flat.records.len();
         b.flat.rejected = stamps.rejected.iter().map(|&(i, _)| i as u32).collect();
         b.flat.rejection = stamps.rejected.first().map(|(_, why)| why.clone());
+        // Control records keep the full stamp: the record after a gap is
+        // one of them, and it says the previous link (SPEC §4.1.1).
         for link in &stamps.control_links {
-            b.record(stamps, Some(link), false);
+            b.record(stamps, Some(link), StampForm::Full, false);
         }
         b.flat
     }

@@ -229,6 +229,7 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                         algorithm: a.algorithm,
                         key_epoch: a.key_epoch,
                         end: a.end,
+                        compact: a.compact,
                         loc,
                         signal: record.signal,
                         content_mismatch,

@@ -53,6 +53,9 @@ pub struct Entry {
     pub algorithm: Algorithm,
     pub key_epoch: Option<u64>,
     pub end: bool,
+    /// Its stamp is compact (SPEC §4.1.1): `previous` is record n−1's
+    /// link as present, `None` when that record is missing.
+    pub compact: bool,
     pub loc: Loc,
     /// The signal of the request it was read from.
     pub signal: Signal,
@@ -84,6 +87,12 @@ impl Entry {
             previous: self.previous.as_ref(),
             record_hash: &self.record_hash,
         }
+    }
+
+    /// A compact-stamped record whose predecessor is missing: its link
+    /// cannot be recomputed.
+    pub fn unlinked(&self) -> bool {
+        self.compact && self.sequence > 1 && self.previous.is_none()
     }
 
     pub fn event(&self) -> Option<&str> {

@@ -82,6 +82,9 @@ pub enum Kind {
     ExpectedStreamEnded,
     /// The collector announced a step of its wall clock (SPEC §5.6).
     ClockStep,
+    /// A record with a compact stamp whose predecessor is missing: its
+    /// link, and so its content, cannot be checked (SPEC §4.1.1).
+    UncheckedRecord,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

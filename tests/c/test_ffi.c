@@ -110,6 +110,7 @@ static void test_static_tables(void) {
   CHECK(str_eq(auditchain_attribute_key(0), "audit.sequence.stream_id"), "key 0");
   CHECK(auditchain_attribute_key(1000).len == 0, "past the end");
   CHECK(str_eq(auditchain_attribute_key(8), "audit.integrity.content_hash_check"), "key 8: the content-hash mark");
+  CHECK(str_eq(auditchain_attribute_key(9), "audit.integrity.stamp"), "key 9: the compact stamp");
   CHECK(str_eq(auditchain_result_name(AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH),
                "AUDITCHAIN_RESULT_CONTENT_HASH_MISMATCH"), "result name 10");
   /* NULL is accepted by every free function and by the error accessors. */

@@ -4,9 +4,11 @@
 //! makes sense (a known algorithm, the right canonicalisation, an epoch
 //! exactly on keyed chains) is a rule, `rules::stamps`.
 
+use crate::core::canonical::CANONICALIZATION;
 use crate::core::canonical::json::{Any, StampAttr, any};
 use crate::core::chain::Hash;
 use crate::core::hex::from_hex;
+use crate::core::stamp::Compact;
 use crate::core::vocab::StampKey;
 use serde_json::Value;
 
@@ -21,6 +23,9 @@ pub struct StampRead<'v> {
     pub canonicalization: &'v str,
     pub key_epoch: Option<i64>,
     pub end: bool,
+    /// Read from a compact stamp (§4.1.1): `previous` is not given, it is
+    /// record n−1's link.
+    pub compact: bool,
 }
 
 /// A stamp that cannot be read, with what could be read of where it
@@ -72,7 +77,8 @@ fn end(v: &Value) -> Result<bool, String> {
 
 /// Reads the stamp attributes of one record (each at most once).
 pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>> {
-    let mut by_key: [Option<&'v Value>; StampKey::ALL.len()] = [None; StampKey::ALL.len()];
+    // Indexed by key index; the compact stamp's is the highest.
+    let mut by_key: [Option<&'v Value>; SLOTS] = [None; SLOTS];
     let mut twice = None;
     for (name, value) in stamp {
         // Only stamp attributes are handed here (`vocab::is_stamp`).
@@ -82,6 +88,13 @@ pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>>
         }
     }
     let find = |k: StampKey| by_key[k.index() as usize];
+    if let Some(v) = find(StampKey::Compact) {
+        return compact(
+            v,
+            StampKey::ALL.iter().filter(|&&k| k != StampKey::Compact).find(|&&k| find(k).is_some()).copied(),
+            twice,
+        );
+    }
     let stream_id = find(StampKey::StreamId).and_then(|v| any_str(StampKey::StreamId, v).ok());
     let sequence = find(StampKey::SequenceNumber).and_then(any_int);
     let malformed = |why: String| Malformed { why, stream_id, sequence };
@@ -99,7 +112,52 @@ pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>>
             canonicalization: any_str(StampKey::IntegrityCanonicalization, get(StampKey::IntegrityCanonicalization)?)?,
             key_epoch: find(StampKey::KeyEpoch).map(|v| int(StampKey::KeyEpoch, v)).transpose()?,
             end: find(StampKey::SequenceEnd).map(end).transpose()?.unwrap_or(false),
+            compact: false,
         })
     };
     read().map_err(malformed)
+}
+
+/// Room for every stamp key by its index (index 8 is not a stamp key).
+const SLOTS: usize = StampKey::Compact.index() as usize + 1;
+
+/// A record carrying the compact stamp: that attribute alone (§4.1.1).
+fn compact<'v>(v: &'v Value, also: Option<StampKey>, twice: Option<String>) -> Result<StampRead<'v>, Malformed<'v>> {
+    let name = StampKey::Compact.name();
+    let text = any_str(StampKey::Compact, v).map_err(|why| Malformed { why, stream_id: None, sequence: None })?;
+    // Where a stamp that does not parse belongs, as far as it can be told.
+    let c = Compact::parse(text).map_err(|why| {
+        let mut fields = text.split(' ').skip(1);
+        let stream_id = fields.next().filter(|s| !s.is_empty());
+        Malformed { why, stream_id, sequence: fields.next().and_then(|n| n.parse().ok()) }
+    })?;
+    let malformed =
+        |why: String| Malformed { why, stream_id: Some(c.stream_id), sequence: i64::try_from(c.sequence).ok() };
+    if let Some(why) = twice {
+        return Err(malformed(why));
+    }
+    if let Some(k) = also {
+        return Err(malformed(format!(
+            "{name} and {} on one record: a record carries one form of the stamp",
+            k.name()
+        )));
+    }
+    let sequence =
+        i64::try_from(c.sequence).map_err(|_| malformed(format!("{name}: the sequence number is too large")))?;
+    let key_epoch = c
+        .key_epoch
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|_| malformed(format!("{name}: the key epoch is too large")))?;
+    Ok(StampRead {
+        stream_id: c.stream_id,
+        sequence,
+        previous: None,
+        value: c.value,
+        algorithm: c.algorithm.name(),
+        canonicalization: CANONICALIZATION,
+        key_epoch,
+        end: c.end,
+        compact: true,
+    })
 }

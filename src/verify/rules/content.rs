@@ -179,7 +179,8 @@ pub fn check(
 ) -> Option<String> {
     if algorithm == Algorithm::Sha256 {
         for e in entries.iter_mut() {
-            e.link_ok = (e.algorithm == algorithm).then(|| e.link_inputs(stream_id).sha256() == e.value);
+            e.link_ok =
+                (e.algorithm == algorithm && !e.unlinked()).then(|| e.link_inputs(stream_id).sha256() == e.value);
         }
         return None;
     }
@@ -199,7 +200,7 @@ pub fn check(
     let mut bound = None;
     for e in entries.iter_mut() {
         e.link_ok = None;
-        if e.algorithm != algorithm {
+        if e.algorithm != algorithm || e.unlinked() {
             continue;
         }
         let Some(epoch) = plausible(e, base) else { continue };

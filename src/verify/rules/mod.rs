@@ -72,6 +72,7 @@ pub fn stream(
     let c = cx.collected;
     entries.sort_by_key(|e| (e.sequence, e.loc));
     let mut findings = c.stream_findings.get(stream_id).cloned().unwrap_or_default();
+    links::derive_previous(c, entries, &mut findings);
     let algorithm = stamps::stream_algorithm(entries);
     let used_key = content::check(stream_id, entries, algorithm, cx.hints, cx.keys, options, &mut findings);
     let chain_key_id = used_key.or_else(|| content::chain_key_id(entries));

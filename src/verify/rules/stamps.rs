@@ -20,6 +20,7 @@ pub struct Admitted {
     pub algorithm: Algorithm,
     pub key_epoch: Option<u64>,
     pub end: bool,
+    pub compact: bool,
 }
 
 /// Admits a stamp as read, or says why it is malformed.
@@ -46,7 +47,15 @@ pub fn admit(s: &StampRead<'_>) -> Result<Admitted, String> {
         (Some(_), Algorithm::Sha256) => return Err(format!("{epoch} on an unkeyed chain")),
         (None, Algorithm::Sha256) => None,
     };
-    Ok(Admitted { sequence, previous: s.previous, value: s.value, algorithm, key_epoch, end: s.end })
+    Ok(Admitted {
+        sequence,
+        previous: s.previous,
+        value: s.value,
+        algorithm,
+        key_epoch,
+        end: s.end,
+        compact: s.compact,
+    })
 }
 
 /// The stream's algorithm (SPEC §8.1): record 1's; when record 1 is
