@@ -45,6 +45,11 @@ pub struct Options {
     pub key_derivation_slack: u64,
     /// Bounds on what one value and one file may take (§8.0).
     pub limits: Limits,
+    /// A C2SP tlog-policy: the witnesses whose cosignatures count and the
+    /// quorum a log checkpoint needs (§8.17).
+    pub policy: Option<crate::core::tlog::Policy>,
+    /// Witnesses' cosigned checkpoints (`--witness-checkpoint`, §8.17).
+    pub witness_checkpoints: Vec<rules::logs::WitnessNote>,
 }
 
 impl Default for Options {
@@ -64,6 +69,8 @@ impl Default for Options {
             retired: Vec::new(),
             key_derivation_slack: rules::keys::DERIVATION_SLACK,
             limits: Limits::default(),
+            policy: None,
+            witness_checkpoints: Vec::new(),
         }
     }
 }
@@ -160,6 +167,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         analyzed.insert(id.clone(), rules::stream(&mut cx, id, entries, external, options));
     }
     rules::lineage::check(&mut analyzed);
+    let logs = rules::logs::check(&ing, &analyzed, &checkpoints, options);
     let mut findings = std::mem::take(&mut ing.findings);
     rules::presence::check(&mut analyzed, options, &mut findings);
     if !ing.unstamped.is_empty() {
@@ -192,6 +200,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         });
     }
     let failed = stream_reports.iter().any(|s| s.verdict == Verdict::Fail)
+        || logs.iter().any(|l| l.verdict == Verdict::Fail)
         || findings.iter().any(|f| f.severity == Severity::Error);
     let verdict = match (failed, errors.is_empty()) {
         (true, _) => Verdict::Fail,
@@ -211,6 +220,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,
+        logs,
         findings,
         errors,
         objects: retention,
