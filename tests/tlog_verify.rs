@@ -14,38 +14,6 @@ use std::path::Path;
 use support::tlog::*;
 use support::{SEC, T0};
 
-const ORIGIN: &str = "example.com/audit/gw-1";
-const A: &str = "gw-20261122T041100Z-aaaa";
-const B: &str = "gw-20261122T051100Z-bbbb";
-
-/// Two streams of one log: A (ended cleanly), then B (still running),
-/// checkpoints every few records, each cosigned by two witnesses (or, not
-/// `cosign`, recorded as a cosignature record without witnesses' lines: a
-/// key holder's rewrite keeps the log's shape but cannot cosign).
-fn two_streams(rewrite: Option<(u64, opentelemetry_proto::tonic::logs::v1::LogRecord)>, cosign: bool) -> LogBuilder {
-    let (w1, w2) = (witness(1), witness(2));
-    let ws: Vec<&auditchain::core::tlog::CosignatureSigner> = if cosign { vec![&w1, &w2] } else { vec![] };
-    let mut log = LogBuilder::new(ORIGIN);
-    log.rewrite = rewrite;
-    log.start(A);
-    for _ in 0..3 {
-        log.records(4);
-        let n = log.checkpoint();
-        log.cosign(n, &ws);
-    }
-    log.records(2);
-    let n = log.end();
-    log.cosign(n, &ws); // into the checkpoint file only
-    log.start(B);
-    for _ in 0..2 {
-        log.records(3);
-        let n = log.checkpoint();
-        log.cosign(n, &ws);
-    }
-    log.stop();
-    log
-}
-
 fn options(log: &LogBuilder, policy: bool) -> Options {
     let mut o =
         Options { verifiers: vec![log.signer.verifier()], as_of_unix_nano: log.t + 5 * SEC, ..Options::default() };

@@ -7,6 +7,7 @@
 //! streams) → [`report`].
 
 mod collect;
+pub mod prove;
 pub mod read;
 pub mod records;
 pub mod report;
@@ -137,9 +138,21 @@ fn read_inputs(paths: &[PathBuf], options: &Options) -> Read {
     Read { collected, errors, inputs: (files.len() + objects.len()) as u64, retention }
 }
 
-/// Verifies everything under `paths`: local files and directories, and
-/// `s3://bucket/prefix` locations (listed, then read object by object).
-pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+/// The inputs read and every stream's rules applied, before the report.
+pub(crate) struct Analysis {
+    pub ing: records::Collected,
+    pub errors: Vec<InputError>,
+    pub inputs: u64,
+    pub retention: Vec<report::ObjectRetention>,
+    /// Every stream's records, sorted by number.
+    pub streams: BTreeMap<String, Vec<records::Entry>>,
+    pub checkpoints: BTreeMap<String, Vec<records::ExternalCheckpoint>>,
+    pub analyzed: BTreeMap<String, rules::Analyzed>,
+}
+
+/// Reads the inputs and applies the rules of each stream and across
+/// streams (SPEC §8.1–§8.10).
+pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
     let Read { collected: mut ing, mut errors, inputs, retention } = read_inputs(paths, options);
     let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
@@ -167,6 +180,14 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         analyzed.insert(id.clone(), rules::stream(&mut cx, id, entries, external, options));
     }
     rules::lineage::check(&mut analyzed);
+    Analysis { ing, errors, inputs, retention, streams, checkpoints, analyzed }
+}
+
+/// Verifies everything under `paths`: local files and directories, and
+/// `s3://bucket/prefix` locations (listed, then read object by object).
+pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+    let Analysis { mut ing, mut errors, inputs, retention, checkpoints, mut analyzed, .. } = analyze(paths, options);
+    let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let logs = rules::logs::check(&ing, &analyzed, &checkpoints, options);
     let mut findings = std::mem::take(&mut ing.findings);
     rules::presence::check(&mut analyzed, options, &mut findings);

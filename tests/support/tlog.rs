@@ -184,6 +184,10 @@ impl LogBuilder {
         self.tree.root_at(size).unwrap()
     }
 
+    pub fn tree_consistency(&self, old: u64, new: u64) -> Vec<Hash> {
+        self.tree.consistency_proof(old, new).unwrap()
+    }
+
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Vec<Hash> {
         self.tree.inclusion_proof(index, size).unwrap()
     }
@@ -366,4 +370,39 @@ pub fn record_of(s: &mut Stream, seq: u64) -> &mut Value {
 pub fn leaf_of(log: &LogBuilder, stream: &str, seq: u64) -> u64 {
     let first = log.streams.iter().take_while(|s| s.id != stream).map(|s| s.requests.len() as u64).sum::<u64>();
     first + seq - 1
+}
+
+pub const ORIGIN: &str = "example.com/audit/gw-1";
+pub const A: &str = "gw-20261122T041100Z-aaaa";
+pub const B: &str = "gw-20261122T051100Z-bbbb";
+
+/// Two streams of one log: A (ended cleanly), then B (still running),
+/// checkpoints every few records, each cosigned by two witnesses (or, not
+/// `cosign`, recorded as a cosignature record without witnesses' lines: a
+/// key holder's rewrite keeps the log's shape but cannot cosign).
+pub fn two_streams(
+    rewrite: Option<(u64, opentelemetry_proto::tonic::logs::v1::LogRecord)>,
+    cosign: bool,
+) -> LogBuilder {
+    let (w1, w2) = (witness(1), witness(2));
+    let ws: Vec<&auditchain::core::tlog::CosignatureSigner> = if cosign { vec![&w1, &w2] } else { vec![] };
+    let mut log = LogBuilder::new(ORIGIN);
+    log.rewrite = rewrite;
+    log.start(A);
+    for _ in 0..3 {
+        log.records(4);
+        let n = log.checkpoint();
+        log.cosign(n, &ws);
+    }
+    log.records(2);
+    let n = log.end();
+    log.cosign(n, &ws); // into the checkpoint file only
+    log.start(B);
+    for _ in 0..2 {
+        log.records(3);
+        let n = log.checkpoint();
+        log.cosign(n, &ws);
+    }
+    log.stop();
+    log
 }

@@ -19,6 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 pub fn check(log: &mut Log) {
     let mut cur: Option<CompactRange> = Some(CompactRange::new(0));
     let mut run = 0usize;
+    log.runs = vec![CompactRange::new(0)];
     let mut sizes: Vec<u64> = log.cps.iter().filter(|c| c.valid).map(|c| c.size).collect();
     sizes.dedup();
     for s in sizes {
@@ -104,6 +105,7 @@ pub fn check(log: &mut Log) {
             && let Some(range) = anchor
         {
             run += 1;
+            log.runs.push(range.clone());
             let root = range.root().ok();
             for cp in log.cps.iter_mut().filter(|c| c.valid && c.size == s && Some(c.root) == root) {
                 cp.root_state = Root::Matches(run);

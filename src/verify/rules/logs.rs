@@ -113,7 +113,12 @@ pub struct Log {
     /// what is missing inside them, §8.3).
     pub spans: Vec<[u64; 2]>,
     pub cps: Vec<Cp>,
+    /// The compact range each run of leaves starts from (§8.15): run 0 the
+    /// empty tree, each later one a checkpoint's carried range.
+    pub runs: Vec<crate::core::merkle::CompactRange>,
     pub findings: Vec<Finding>,
+    /// The witnessed size and the newest witnessed checkpoint (§8.17).
+    pub witnessed: Option<(u64, Option<usize>)>,
 }
 
 fn log_attributes(log: &LogControl, what: &str, findings: &mut Vec<Finding>, at: &Location) -> LogAttrs {
@@ -162,7 +167,9 @@ fn new_log(origin: &str) -> Log {
         leaves: BTreeMap::new(),
         spans: Vec::new(),
         cps: Vec::new(),
+        runs: Vec::new(),
         findings: Vec::new(),
+        witnessed: None,
     }
 }
 
@@ -420,6 +427,25 @@ fn report_checkpoint(cp: &Cp) -> LogCheckpoint {
     }
 }
 
+/// Gathers every log and applies rules 15–17 to it.
+pub fn prepare(
+    c: &Collected,
+    streams: &BTreeMap<String, Analyzed>,
+    lines: &BTreeMap<String, Vec<ExternalCheckpoint>>,
+    options: &Options,
+) -> Vec<Log> {
+    let mut logs = Vec::new();
+    for (_, mut log) in gather(c, streams, lines, &options.witness_checkpoints) {
+        validate(&mut log, options);
+        log.cps.sort_by(|a, b| (a.size, a.time, &a.body).cmp(&(b.size, b.time, &b.body)));
+        log_roots::check(&mut log);
+        consistency::check(&mut log);
+        log.witnessed = witnessing::check(&mut log, options);
+        logs.push(log);
+    }
+    logs
+}
+
 /// Applies rules 15–18 to every log; returns their reports.
 pub fn check(
     c: &Collected,
@@ -428,12 +454,8 @@ pub fn check(
     options: &Options,
 ) -> Vec<LogReport> {
     let mut reports = Vec::new();
-    for (_, mut log) in gather(c, streams, lines, &options.witness_checkpoints) {
-        validate(&mut log, options);
-        log.cps.sort_by(|a, b| (a.size, a.time, &a.body).cmp(&(b.size, b.time, &b.body)));
-        log_roots::check(&mut log);
-        consistency::check(&mut log);
-        let witnessed = witnessing::check(&mut log, options);
+    for mut log in prepare(c, streams, lines, options) {
+        let witnessed = log.witnessed;
         let size = log.cps.iter().filter(|c| c.valid).map(|c| c.size).max().unwrap_or(0);
         let missing = missing_leaves::check(&mut log, size, witnessed.as_ref().map(|w| w.0));
         let mut findings = log.findings;
