@@ -65,6 +65,18 @@ fn a_clean_v2_log_verifies_with_its_witnesses() {
 }
 
 #[test]
+fn a_policy_alone_gives_the_log_key() {
+    let d = tempfile::tempdir().unwrap();
+    let log = two_streams(None, true);
+    log.write(d.path(), true);
+    let mut o = options(&log, true);
+    o.verifiers.clear();
+    let r = run(d.path(), &o);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r);
+    assert_eq!(r.streams[0].signers, vec![log.signer.id.to_string()]);
+}
+
+#[test]
 fn without_a_policy_a_v2_log_verifies_on_its_log_key() {
     let d = tempfile::tempdir().unwrap();
     let log = two_streams(None, false);

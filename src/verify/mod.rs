@@ -153,6 +153,19 @@ pub(crate) struct Analysis {
 /// Reads the inputs and applies the rules of each stream and across
 /// streams (SPEC §8.1–§8.10).
 pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
+    // A witness policy's logs are public keys too (C2SP tlog-policy).
+    let merged;
+    let options = match &options.policy {
+        Some(p) if p.logs.iter().any(|l| !options.verifiers.iter().any(|v| v.id == l.key.id)) => {
+            let mut o = options.clone();
+            o.verifiers.extend(
+                p.logs.iter().map(|l| l.key.clone()).filter(|k| !options.verifiers.iter().any(|v| v.id == k.id)),
+            );
+            merged = o;
+            &merged
+        }
+        _ => options,
+    };
     let Read { collected: mut ing, mut errors, inputs, retention } = read_inputs(paths, options);
     let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
