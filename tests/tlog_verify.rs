@@ -271,3 +271,79 @@ fn a_control_record_at_the_wrong_leaf_is_a_log_mismatch() {
 fn v2_time_stays_in_the_past() {
     assert!(T0 < two_streams(None, false).t);
 }
+
+/// The checkpoint record of a stream with the largest number.
+fn last_checkpoint_seq(s: &mut Stream) -> u64 {
+    (1..=s.requests.len() as u64).rev().find(|&q| support::event(record_of(s, q)) == Some("checkpoint")).unwrap()
+}
+
+#[test]
+fn a_window_of_the_log_is_checked_from_its_first_checkpoint_range() {
+    // Only B: its records' roots are recomputed from the range its first
+    // checkpoint carries; A's leaves are missing below B's checkpoints.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = two_streams(None, true);
+    log.streams.retain(|s| s.id == B);
+    log.write(d.path(), false);
+    let r = run(d.path(), &options(&log, true));
+    let a_len = leaf_of(&log, B, 1); // B is first now: 0
+    assert_eq!(a_len, 0);
+    let kinds = log_kinds(&r);
+    assert_eq!(kinds, vec![(Kind::MissingLeaves, Severity::Error)], "{:#?}", r.logs);
+    // An edit in the window is still found against the carried range.
+    let s = log.stream_mut(B);
+    let body = &mut record_of(s, 3)["body"]["stringValue"];
+    *body = Value::String(body.as_str().unwrap().replace("delete", "read"));
+    relink(s, 3);
+    log.write(d.path(), false);
+    let r = run(d.path(), &options(&log, true));
+    assert!(errors(&r).contains(&Kind::CheckpointMismatch), "{:#?}", r.logs);
+}
+
+#[test]
+fn a_missing_record_makes_roots_unknown_not_mismatched() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = two_streams(None, true);
+    log.stream_mut(A).requests.remove(2); // record 3 of A
+    log.write(d.path(), true);
+    let r = run(d.path(), &options(&log, true));
+    // The stream's gap rule reports it; the log has nothing to add: its
+    // checkpoints are consistent by their carried proofs and ranges.
+    assert_eq!(support::error_kinds(&r), vec![Kind::MissingRecords]);
+    assert_eq!(log_kinds(&r), vec![], "{:#?}", r.logs);
+    assert!(r.logs[0].missing_leaves.is_empty());
+}
+
+#[test]
+fn a_changed_carried_range_or_proof_is_a_checkpoint_mismatch() {
+    for attr in ["audit.log.range", "audit.log.consistency"] {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = two_streams(None, true);
+        let s = log.stream_mut(A);
+        let seq = last_checkpoint_seq(s);
+        let v = support::attr_mut(record_of(s, seq), attr);
+        let first = v["arrayValue"]["values"][0]["stringValue"].as_str().unwrap().to_string();
+        let changed = format!("{}{}", if first.starts_with('A') { "B" } else { "A" }, &first[1..]);
+        v["arrayValue"]["values"][0]["stringValue"] = Value::String(changed);
+        relink(s, seq);
+        log.write(d.path(), true);
+        let r = run(d.path(), &options(&log, true));
+        assert_eq!(errors(&r), vec![Kind::CheckpointMismatch], "{attr}: {:#?}", r.logs);
+    }
+}
+
+#[test]
+fn a_replayed_v2_checkpoint_is_a_checkpoint_mismatch() {
+    // An old checkpoint's note moved into a later checkpoint record.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = two_streams(None, false);
+    let first_note = log.checkpoints.values().next().unwrap().note.clone();
+    let s = log.stream_mut(A);
+    let seq = last_checkpoint_seq(s);
+    record_of(s, seq)["body"]["stringValue"] = Value::String(first_note);
+    relink(s, seq);
+    log.write(d.path(), false);
+    let r = run(d.path(), &options(&log, false));
+    let k = support::kinds(&r, Severity::Error);
+    assert!(k.contains(&(Kind::CheckpointMismatch, Some(seq), None)), "{k:?}");
+}
