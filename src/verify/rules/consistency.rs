@@ -109,18 +109,19 @@ pub fn check(log: &mut Log) {
             forked.push((a, b));
         }
     }
-    unproven(log, &valid, &mut parent, &forked);
+    unproven(log, &valid, &mut parent, &forked, &twice);
+    log.classes = (0..n).map(|i| find(&mut parent, i)).collect();
 }
 
 /// Consecutive sizes that nothing relates: a warning.
-fn unproven(log: &mut Log, valid: &[usize], parent: &mut [usize], forked: &[(usize, usize)]) {
+fn unproven(log: &mut Log, valid: &[usize], parent: &mut [usize], forked: &[(usize, usize)], twice: &[u64]) {
     let mut unproven: Vec<(u64, u64)> = Vec::new();
     for &b in valid {
         let size = log.cps[b].size;
         let Some(prev) = valid.iter().map(|&a| log.cps[a].size).filter(|&s| s < size).max() else { continue };
         let earlier: Vec<usize> = valid.iter().copied().filter(|&a| log.cps[a].size == prev).collect();
         let related = earlier.iter().any(|&a| find(parent, a) == find(parent, b));
-        let reported = forked.iter().any(|&(x, y)| x == b || y == b);
+        let reported = forked.iter().any(|&(x, y)| x == b || y == b) || twice.contains(&size) || twice.contains(&prev);
         if !related && !reported {
             unproven.push((prev, size));
         }

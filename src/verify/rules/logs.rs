@@ -119,6 +119,8 @@ pub struct Log {
     pub findings: Vec<Finding>,
     /// The witnessed size and the newest witnessed checkpoint (§8.17).
     pub witnessed: Option<(u64, Option<usize>)>,
+    /// Per checkpoint, its class of checkpoints shown consistent (§8.16).
+    pub classes: Vec<usize>,
 }
 
 fn log_attributes(log: &LogControl, what: &str, findings: &mut Vec<Finding>, at: &Location) -> LogAttrs {
@@ -170,6 +172,7 @@ fn new_log(origin: &str) -> Log {
         runs: Vec::new(),
         findings: Vec::new(),
         witnessed: None,
+        classes: Vec::new(),
     }
 }
 

@@ -19,6 +19,11 @@ use super::logs::Log;
 use crate::verify::Options;
 use crate::verify::report::{Kind, Severity};
 
+/// Whether a checkpoint counts as witnessed (judged already).
+fn is_witnessed(cp: &super::logs::Cp, policy: bool) -> bool {
+    cp.valid && (cp.quorum == Some(true) || (cp.from_witness() && (!policy || !cp.cosigned.is_empty())))
+}
+
 /// Returns the witnessed size and the newest witnessed checkpoint (an
 /// index into `log.cps`), or `None` without a policy or witness note.
 pub fn check(log: &mut Log, options: &Options) -> Option<(u64, Option<usize>)> {
@@ -67,7 +72,7 @@ pub fn check(log: &mut Log, options: &Options) -> Option<(u64, Option<usize>)> {
             }
         }
         let cp = &log.cps[i];
-        let witnessed = cp.quorum == Some(true) || (cp.from_witness() && (policy.is_none() || !cp.cosigned.is_empty()));
+        let witnessed = is_witnessed(cp, policy.is_some());
         if cp.from_witness() && !witnessed {
             let f = cp.finding(
                 Severity::Error,
@@ -84,7 +89,18 @@ pub fn check(log: &mut Log, options: &Options) -> Option<(u64, Option<usize>)> {
     if policy.is_some() {
         let late = options.as_of_unix_nano.saturating_sub(options.max_delay_ns);
         let (mut old, mut young): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
-        for cp in log.cps.iter().filter(|c| c.valid && c.size > size) {
+        // Covered: witnessed, or shown consistent (§8.16) with a witnessed
+        // checkpoint at least as large.
+        let witnessed: Vec<usize> =
+            (0..log.cps.len()).filter(|&i| is_witnessed(&log.cps[i], policy.is_some())).collect();
+        let covered = |i: usize| {
+            witnessed.iter().any(|&w| {
+                w == i
+                    || (log.cps[w].size >= log.cps[i].size
+                        && log.classes.get(w).is_some_and(|c| log.classes.get(i) == Some(c)))
+            })
+        };
+        for (_, cp) in log.cps.iter().enumerate().filter(|&(i, c)| c.valid && !covered(i)) {
             if cp.time.is_some_and(|t| t > late) { young.push(cp.size) } else { old.push(cp.size) }
         }
         let since = match newest {
@@ -109,7 +125,7 @@ pub fn check(log: &mut Log, options: &Options) -> Option<(u64, Option<usize>)> {
                     severity,
                     Kind::Unwitnessed,
                     format!(
-                        "{} checkpoints of log {} (sizes {a}..{b}) lack the witness policy's quorum, and {since}: {why}",
+                        "{} checkpoints of log {} (sizes {a}..{b}) lack the witness policy's quorum and are not shown consistent with a witnessed one at least as large ({since}): {why}",
                         sizes.len(),
                         log.origin
                     ),
