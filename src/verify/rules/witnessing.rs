@@ -87,52 +87,58 @@ pub fn check(log: &mut Log, options: &Options) -> Option<(u64, Option<usize>)> {
     }
     let size = newest.map_or(0, |n| log.cps[n].size);
     if policy.is_some() {
-        let late = options.as_of_unix_nano.saturating_sub(options.max_delay_ns);
-        let (mut old, mut young): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
-        // Covered: witnessed, or shown consistent (§8.16) with a witnessed
-        // checkpoint at least as large.
-        let witnessed: Vec<usize> =
-            (0..log.cps.len()).filter(|&i| is_witnessed(&log.cps[i], policy.is_some())).collect();
-        let covered = |i: usize| {
-            witnessed.iter().any(|&w| {
-                w == i
-                    || (log.cps[w].size >= log.cps[i].size
-                        && log.classes.get(w).is_some_and(|c| log.classes.get(i) == Some(c)))
-            })
-        };
-        for (_, cp) in log.cps.iter().enumerate().filter(|&(i, c)| c.valid && !covered(i)) {
-            if cp.time.is_some_and(|t| t > late) { young.push(cp.size) } else { old.push(cp.size) }
-        }
-        let since = match newest {
-            Some(_) => format!("the newest witnessed one is of size {size}"),
-            None => "none of its checkpoints meets the quorum".to_string(),
-        };
-        for (sizes, severity, why) in [
-            (
-                old,
-                Severity::Error,
-                "only the log key vouches for them: whoever holds it can rewrite and re-sign them unseen",
-            ),
-            (
-                young,
-                Severity::Warning,
-                "they are recent (within --max-delay), and their cosignatures may still be on their way",
-            ),
-        ] {
-            let (Some(&a), Some(&b)) = (sizes.first(), sizes.last()) else { continue };
-            log.findings.push(
-                finding(
-                    severity,
-                    Kind::Unwitnessed,
-                    format!(
-                        "{} checkpoints of log {} (sizes {a}..{b}) lack the witness policy's quorum and are not shown consistent with a witnessed one at least as large ({since}): {why}",
-                        sizes.len(),
-                        log.origin
-                    ),
-                )
-                .range(a, b),
-            );
-        }
+        unwitnessed(log, options, size, newest);
     }
     Some((size, newest))
+}
+
+/// With a policy: the valid checkpoints not covered by a witnessed one
+/// (§8.17), errors once older than the max delay.
+fn unwitnessed(log: &mut Log, options: &Options, size: u64, newest: Option<usize>) {
+    let policy = options.policy.as_ref();
+    let late = options.as_of_unix_nano.saturating_sub(options.max_delay_ns);
+    let (mut old, mut young): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
+    // Covered: witnessed, or shown consistent (§8.16) with a witnessed
+    // checkpoint at least as large.
+    let witnessed: Vec<usize> = (0..log.cps.len()).filter(|&i| is_witnessed(&log.cps[i], policy.is_some())).collect();
+    let covered = |i: usize| {
+        witnessed.iter().any(|&w| {
+            w == i
+                || (log.cps[w].size >= log.cps[i].size
+                    && log.classes.get(w).is_some_and(|c| log.classes.get(i) == Some(c)))
+        })
+    };
+    for (_, cp) in log.cps.iter().enumerate().filter(|&(i, c)| c.valid && !covered(i)) {
+        if cp.time.is_some_and(|t| t > late) { young.push(cp.size) } else { old.push(cp.size) }
+    }
+    let since = match newest {
+        Some(_) => format!("the newest witnessed one is of size {size}"),
+        None => "none of its checkpoints meets the quorum".to_string(),
+    };
+    for (sizes, severity, why) in [
+        (
+            old,
+            Severity::Error,
+            "only the log key vouches for them: whoever holds it can rewrite and re-sign them unseen",
+        ),
+        (
+            young,
+            Severity::Warning,
+            "they are recent (within --max-delay), and their cosignatures may still be on their way",
+        ),
+    ] {
+        let (Some(&a), Some(&b)) = (sizes.first(), sizes.last()) else { continue };
+        log.findings.push(
+            finding(
+                severity,
+                Kind::Unwitnessed,
+                format!(
+                    "{} checkpoints of log {} (sizes {a}..{b}) lack the witness policy's quorum and are not shown consistent with a witnessed one at least as large ({since}): {why}",
+                    sizes.len(),
+                    log.origin
+                ),
+            )
+            .range(a, b),
+        );
+    }
 }
