@@ -16,6 +16,16 @@ use super::finding;
 use super::logs::{Log, Root};
 use crate::core::merkle::verify_consistency;
 use crate::verify::report::{Kind, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The valid checkpoints by size.
+fn by_size(log: &Log, valid: &[usize]) -> BTreeMap<u64, Vec<usize>> {
+    let mut m: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for &i in valid {
+        m.entry(log.cps[i].size).or_default().push(i);
+    }
+    m
+}
 
 fn find(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
@@ -35,10 +45,10 @@ pub fn check(log: &mut Log) {
     let mut parent: Vec<usize> = (0..n).collect();
     let valid: Vec<usize> = (0..n).filter(|&i| log.cps[i].valid).collect();
     // Same run of records.
+    let mut first_of_run: BTreeMap<usize, usize> = BTreeMap::new();
     for &i in &valid {
-        if let Root::Matches(run) = log.cps[i].root_state
-            && let Some(&j) = valid.iter().find(|&&j| log.cps[j].root_state == Root::Matches(run))
-        {
+        if let Root::Matches(run) = log.cps[i].root_state {
+            let j = *first_of_run.entry(run).or_insert(i);
             union(&mut parent, i, j);
         }
     }
@@ -116,12 +126,13 @@ pub fn check(log: &mut Log) {
 /// Consecutive sizes that nothing relates: a warning.
 fn unproven(log: &mut Log, valid: &[usize], parent: &mut [usize], forked: &[(usize, usize)], twice: &[u64]) {
     let mut unproven: Vec<(u64, u64)> = Vec::new();
+    let by_size = by_size(log, valid);
+    let forked: BTreeSet<usize> = forked.iter().flat_map(|&(x, y)| [x, y]).collect();
     for &b in valid {
         let size = log.cps[b].size;
-        let Some(prev) = valid.iter().map(|&a| log.cps[a].size).filter(|&s| s < size).max() else { continue };
-        let earlier: Vec<usize> = valid.iter().copied().filter(|&a| log.cps[a].size == prev).collect();
+        let Some((&prev, earlier)) = by_size.range(..size).next_back() else { continue };
         let related = earlier.iter().any(|&a| find(parent, a) == find(parent, b));
-        let reported = forked.iter().any(|&(x, y)| x == b || y == b) || twice.contains(&size) || twice.contains(&prev);
+        let reported = forked.contains(&b) || twice.contains(&size) || twice.contains(&prev);
         if !related && !reported {
             unproven.push((prev, size));
         }
@@ -149,6 +160,7 @@ fn unproven(log: &mut Log, valid: &[usize], parent: &mut [usize], forked: &[(usi
 /// previous size; relates those it proves, returns those it does not.
 fn carried_proofs(log: &mut Log, valid: &[usize], parent: &mut [usize]) -> Vec<(usize, usize, String)> {
     let mut failed: Vec<(usize, usize, String)> = Vec::new();
+    let by_size = by_size(log, valid);
     for &b in valid {
         let Some((p, proof)) = log.cps[b].proof.clone() else { continue };
         let size = log.cps[b].size;
@@ -161,7 +173,7 @@ fn carried_proofs(log: &mut Log, valid: &[usize], parent: &mut [usize]) -> Vec<(
             log.findings.push(f);
             continue;
         }
-        for &a in valid.iter().filter(|&&a| log.cps[a].size == p) {
+        for &a in by_size.get(&p).into_iter().flatten() {
             match verify_consistency(p, size, &proof, &log.cps[a].root, &log.cps[b].root) {
                 Ok(()) => union(parent, a, b),
                 Err(e) => failed.push((a, b, e.to_string())),

@@ -121,6 +121,8 @@ pub struct Log {
     pub witnessed: Option<(u64, Option<usize>)>,
     /// Per checkpoint, its class of checkpoints shown consistent (§8.16).
     pub classes: Vec<usize>,
+    /// Checkpoint bodies → index in `cps` while gathering.
+    by_body: std::collections::HashMap<String, usize>,
 }
 
 fn log_attributes(log: &LogControl, what: &str, findings: &mut Vec<Finding>, at: &Location) -> LogAttrs {
@@ -173,6 +175,7 @@ fn new_log(origin: &str) -> Log {
         findings: Vec::new(),
         witnessed: None,
         classes: Vec::new(),
+        by_body: std::collections::HashMap::new(),
     }
 }
 
@@ -211,9 +214,10 @@ fn add_note(
         return;
     }
     let log = logs.entry(cp.origin.clone()).or_insert_with(|| new_log(&cp.origin));
-    let i = match log.cps.iter().position(|x| x.body == body) {
-        Some(i) => i,
+    let i = match log.by_body.get(&body) {
+        Some(&i) => i,
         None => {
+            log.by_body.insert(body.clone(), log.cps.len());
             let time = note::Checkpoint::parse(&body).ok().map(|n| n.time_unix_nano).filter(|&t| t > 0);
             log.cps.push(Cp {
                 body: body.clone(),

@@ -100,13 +100,15 @@ fn unwitnessed(log: &mut Log, options: &Options, size: u64, newest: Option<usize
     let (mut old, mut young): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     // Covered: witnessed, or shown consistent (§8.16) with a witnessed
     // checkpoint at least as large.
-    let witnessed: Vec<usize> = (0..log.cps.len()).filter(|&i| is_witnessed(&log.cps[i], policy.is_some())).collect();
+    let mut largest: std::collections::HashMap<usize, u64> = std::collections::HashMap::new();
+    for (i, cp) in log.cps.iter().enumerate().filter(|(_, c)| is_witnessed(c, policy.is_some())) {
+        let class = log.classes.get(i).copied().unwrap_or(usize::MAX - i);
+        let e = largest.entry(class).or_insert(cp.size);
+        *e = (*e).max(cp.size);
+    }
     let covered = |i: usize| {
-        witnessed.iter().any(|&w| {
-            w == i
-                || (log.cps[w].size >= log.cps[i].size
-                    && log.classes.get(w).is_some_and(|c| log.classes.get(i) == Some(c)))
-        })
+        is_witnessed(&log.cps[i], policy.is_some())
+            || log.classes.get(i).and_then(|c| largest.get(c)).is_some_and(|&w| w >= log.cps[i].size)
     };
     for (_, cp) in log.cps.iter().enumerate().filter(|&(i, c)| c.valid && !covered(i)) {
         if cp.time.is_some_and(|t| t > late) { young.push(cp.size) } else { old.push(cp.size) }
