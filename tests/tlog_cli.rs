@@ -261,3 +261,47 @@ fn prove_refuses_a_version_1_stream() {
     assert!(text(&o).contains("not a format version 2 stream"), "{}", text(&o));
     let _ = Path::new("");
 }
+
+#[test]
+fn a_resigned_rewrite_fails_verify_against_the_policy_and_the_witness() {
+    let s = Setup::new();
+    let newest = *s.log.checkpoints.keys().last().unwrap();
+    std::fs::write(s.dir.path().join("witness.note"), s.log.cosigned_note(newest)).unwrap();
+    // The key holder's rewrite of record 5, every checkpoint re-signed.
+    let mut edited = support::audit_record(5);
+    edited.body = Some(support::s(r#"{"actor":"user-5","action":"read","resource":"doc-5"}"#));
+    let forged = two_streams(Some((5, edited)), false);
+    let store = s.dir.path().join("store");
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::create_dir(&store).unwrap();
+    forged.write(&store, true);
+    let as_of = s.as_of();
+    let (key, policy, w) = (s.p("log.pub"), s.p("policy"), s.p("witness.note"));
+    let store = s.p("store");
+    // The log key alone vouches for it.
+    let o = auditchain(&["verify", "--as-of", &as_of, "--public-key", &key, &store]);
+    assert_eq!(status(&o), 0, "{}", text(&o));
+    let o = auditchain(&[
+        "verify",
+        "--as-of",
+        &as_of,
+        "--max-delay",
+        "2s",
+        "--public-key",
+        &key,
+        "--witness-policy",
+        &policy,
+        "--witness-checkpoint",
+        &w,
+        &store,
+    ]);
+    let out = text(&o);
+    assert_eq!(status(&o), 1, "{out}");
+    for kind in ["fork", "checkpoint_mismatch", "unwitnessed"] {
+        let (code, r) =
+            verify_json(&s, &["--max-delay", "2s", "--witness-policy", &policy, "--witness-checkpoint", &w]);
+        assert_eq!(code, 1);
+        assert!(r["logs"][0]["findings"].as_array().unwrap().iter().any(|f| f["kind"] == kind), "{kind}: {r:#}");
+    }
+    println!("{out}");
+}

@@ -467,7 +467,15 @@ pub fn check(
         let missing = missing_leaves::check(&mut log, size, witnessed.as_ref().map(|w| w.0));
         let mut findings = log.findings;
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.size.or(a.first).cmp(&b.size.or(b.first))));
-        let newest = log.cps.iter().filter(|c| c.valid).max_by_key(|c| (c.size, c.time));
+        // The log's own newest (from its records or checkpoint file); a
+        // witness's note is shown as the newest witnessed.
+        let own = |c: &&Cp| c.valid && c.sources.iter().any(|s| !matches!(s, Source::Witness(_)));
+        let newest = log
+            .cps
+            .iter()
+            .filter(own)
+            .max_by_key(|c| (c.size, c.time))
+            .or_else(|| log.cps.iter().filter(|c| c.valid).max_by_key(|c| (c.size, c.time)));
         let verdict =
             if findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
         reports.push(LogReport {
