@@ -305,3 +305,43 @@ fn a_resigned_rewrite_fails_verify_against_the_policy_and_the_witness() {
     }
     println!("{out}");
 }
+
+#[test]
+fn a_span_is_proven_offline_too() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = LogBuilder::new(ORIGIN);
+    b.traces = true;
+    let log = two_streams_of(b, None, true);
+    log.write(d.path(), true);
+    let key = log.signer.verifier().public_key_string();
+    let (proof, record) = (d.path().join("p"), d.path().join("r.json"));
+    let spec = format!("{A}:3");
+    let o = auditchain(&[
+        "prove",
+        "--record",
+        &spec,
+        "--record-out",
+        record.to_str().unwrap(),
+        "--out",
+        proof.to_str().unwrap(),
+        "--public-key",
+        &key,
+        d.path().to_str().unwrap(),
+    ]);
+    assert_eq!(status(&o), 0, "{}", text(&o));
+    let r = std::fs::read_to_string(&record).unwrap();
+    assert!(r.starts_with("{\"resourceSpans\""), "{r}");
+    let check = || {
+        auditchain(&[
+            "verify-proof",
+            proof.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+            "--public-key",
+            &key,
+        ])
+    };
+    assert_eq!(status(&check()), 0, "{}", text(&check()));
+    std::fs::write(&record, r.replacen("audit.delete", "audit.deletE", 1)).unwrap();
+    assert_eq!(status(&check()), 1, "{}", text(&check()));
+}

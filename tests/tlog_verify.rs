@@ -347,3 +347,24 @@ fn a_replayed_v2_checkpoint_is_a_checkpoint_mismatch() {
     let k = support::kinds(&r, Severity::Error);
     assert!(k.contains(&(Kind::CheckpointMismatch, Some(seq), None)), "{k:?}");
 }
+
+#[test]
+fn a_v2_traces_log_verifies_and_an_edit_is_found() {
+    let mut b = LogBuilder::new(ORIGIN);
+    b.traces = true;
+    let log = two_streams_of(b, None, true);
+    let d = tempfile::tempdir().unwrap();
+    log.write(d.path(), true);
+    let r = run(d.path(), &options(&log, true));
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r);
+    assert_eq!(r.streams[0].signal, auditchain::core::canonical::Signal::Traces);
+    assert_eq!(r.logs[0].newest_checkpoint.as_ref().unwrap().quorum, Some(true));
+    let mut log = log;
+    let s = log.stream_mut(A);
+    let span = record_of(s, 3);
+    span["name"] = Value::String("audit.read".into());
+    relink(s, 3);
+    log.write(d.path(), true);
+    let r = run(d.path(), &options(&log, true));
+    assert_eq!(errors(&r), vec![Kind::CheckpointMismatch], "{:#?}", r.logs);
+}

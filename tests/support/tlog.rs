@@ -67,6 +67,8 @@ pub struct LogBuilder {
     pub issued: u64,
     /// Replaces the content of audit record k (a rewrite).
     pub rewrite: Option<(u64, LogRecord)>,
+    /// Spans instead of log records (control spans, SPEC §5.4).
+    pub traces: bool,
 }
 
 /// The Ed25519 log key of the tests (name = origin, C2SP tlog-policy).
@@ -124,7 +126,62 @@ fn control_request(t: u64, body: &str, attributes: Vec<Value>) -> Value {
 
 /// The record of a one-record request, to change in place.
 pub fn the_record(request: &mut Value) -> &mut Value {
+    if request.get("resourceSpans").is_some() {
+        return &mut request["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    }
     &mut request["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+}
+
+/// An audit record as a span.
+fn audit_span_request(r: &LogRecord, i: u64) -> Value {
+    let attrs: Vec<Value> = super::kvs_json(&r.attributes);
+    json!({"resourceSpans": [{
+        "resource": {"attributes": [attr_s("service.name", "audit.service")]},
+        "scopeSpans": [{"scope": {"name": "audit.service"}, "spans": [{
+            "traceId": format!("{:032x}", 0xabc0_0000u64 + i),
+            "spanId": format!("{:016x}", 0x5000 + i),
+            "name": "audit.delete",
+            "kind": 2,
+            "startTimeUnixNano": r.time_unix_nano.to_string(),
+            "endTimeUnixNano": (r.time_unix_nano + 1000).to_string(),
+            "attributes": attrs,
+            "status": {}
+        }]}]
+    }]})
+}
+
+/// A control span (SPEC §5.4): derived trace and span ids, the body in
+/// `audit.stream.body`.
+fn control_span_request(
+    stream_id: &str,
+    seq: u64,
+    event: &str,
+    t: u64,
+    body: &str,
+    mut attributes: Vec<Value>,
+) -> Value {
+    let mut h = sha2::Sha256::new();
+    Digest::update(&mut h, b"auditchain.control-trace.v1\0");
+    Digest::update(&mut h, stream_id.as_bytes());
+    let trace: [u8; 32] = h.finalize().into();
+    attributes.push(attr_s("audit.stream.body", body));
+    let mut span = json!({
+        "traceId": trace[..16].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "spanId": format!("{seq:016x}"),
+        "name": format!("auditchain.{event}"),
+        "kind": 1,
+        "startTimeUnixNano": t.to_string(),
+        "endTimeUnixNano": t.to_string(),
+        "attributes": attributes,
+        "status": {}
+    });
+    if seq > 1 {
+        span["parentSpanId"] = json!("0000000000000001");
+    }
+    json!({"resourceSpans": [{
+        "resource": {"attributes": [attr_s("service.name", "auditchain")]},
+        "scopeSpans": [{"scope": {"name": "auditchain", "version": "test"}, "spans": [span]}]
+    }]})
 }
 
 /// Recomputes the plain links of a stream from record `from` on (what
@@ -173,6 +230,7 @@ impl LogBuilder {
             streams: Vec::new(),
             issued: 0,
             rewrite: None,
+            traces: false,
         }
     }
 
@@ -234,7 +292,12 @@ impl LogBuilder {
         attrs.append(&mut extra);
         attrs.push(attr_s("audit.log.origin", &self.origin));
         attrs.push(attr_i("audit.log.index", index));
-        let req = control_request(self.t, body, attrs);
+        let req = if self.traces {
+            let o = self.open.as_ref().unwrap();
+            control_span_request(&o.id, o.seq + 1, event, self.t, body, attrs)
+        } else {
+            control_request(self.t, body, attrs)
+        };
         self.issue(req, end)
     }
 
@@ -264,7 +327,8 @@ impl LogBuilder {
             r.time_unix_nano = self.t;
             r.observed_time_unix_nano = self.t;
             self.issued += 1;
-            self.issue(audit_request(&r), false);
+            let req = if self.traces { audit_span_request(&r, self.issued) } else { audit_request(&r) };
+            self.issue(req, false);
         }
     }
 
@@ -384,9 +448,17 @@ pub fn two_streams(
     rewrite: Option<(u64, opentelemetry_proto::tonic::logs::v1::LogRecord)>,
     cosign: bool,
 ) -> LogBuilder {
+    two_streams_of(LogBuilder::new(ORIGIN), rewrite, cosign)
+}
+
+/// [`two_streams`] with a builder set up (e.g. for spans).
+pub fn two_streams_of(
+    mut log: LogBuilder,
+    rewrite: Option<(u64, opentelemetry_proto::tonic::logs::v1::LogRecord)>,
+    cosign: bool,
+) -> LogBuilder {
     let (w1, w2) = (witness(1), witness(2));
     let ws: Vec<&auditchain::core::tlog::CosignatureSigner> = if cosign { vec![&w1, &w2] } else { vec![] };
-    let mut log = LogBuilder::new(ORIGIN);
     log.rewrite = rewrite;
     log.start(A);
     for _ in 0..3 {
