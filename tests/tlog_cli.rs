@@ -345,3 +345,43 @@ fn a_span_is_proven_offline_too() {
     std::fs::write(&record, r.replacen("audit.delete", "audit.deletE", 1)).unwrap();
     assert_eq!(status(&check()), 1, "{}", text(&check()));
 }
+
+/// For tests/witness/test_tlog_verify.py (real witnesses): writes a v2
+/// log's files into $AUDITCHAIN_V2_OUT, before any witness saw it: `store/`
+/// (two streams and the checkpoint file, no cosignature yet), `forged/`
+/// (the key holder's rewrite of record 5, every checkpoint re-signed),
+/// `origin`, `log.vkey`, `as_of`.
+#[test]
+#[ignore = "a generator for tests/witness (make test-witness runs it)"]
+fn write_v2_files_for_witness_tests() {
+    let out = std::path::PathBuf::from(std::env::var("AUDITCHAIN_V2_OUT").expect("AUDITCHAIN_V2_OUT"));
+    let build = |rewrite: Option<opentelemetry_proto::tonic::logs::v1::LogRecord>| {
+        let mut log = LogBuilder::new(ORIGIN);
+        log.rewrite = rewrite.map(|r| (5, r));
+        log.start(A);
+        for _ in 0..3 {
+            log.records(4);
+            log.checkpoint();
+        }
+        log.records(2);
+        log.end();
+        log.start(B);
+        for _ in 0..2 {
+            log.records(3);
+            log.checkpoint();
+        }
+        log.stop();
+        log
+    };
+    let log = build(None);
+    let mut edited = support::audit_record(5);
+    edited.body = Some(support::s(r#"{"actor":"user-5","action":"read","resource":"doc-5"}"#));
+    let forged = build(Some(edited));
+    for (dir, l) in [("store", &log), ("forged", &forged)] {
+        std::fs::create_dir_all(out.join(dir)).unwrap();
+        l.write(&out.join(dir), true);
+    }
+    std::fs::write(out.join("origin"), ORIGIN).unwrap();
+    std::fs::write(out.join("log.vkey"), log.signer.verifier().public_key_string()).unwrap();
+    std::fs::write(out.join("as_of"), auditchain::core::time::rfc3339(log.t + 5 * support::SEC)).unwrap();
+}
