@@ -368,3 +368,26 @@ fn a_v2_traces_log_verifies_and_an_edit_is_found() {
     let r = run(d.path(), &options(&log, true));
     assert_eq!(errors(&r), vec![Kind::CheckpointMismatch], "{:#?}", r.logs);
 }
+
+#[test]
+fn a_long_log_with_many_checkpoints_verifies() {
+    // 600 checkpoints, each cosigned: every rule of the log is linear in
+    // them (no pass compares every checkpoint with every other).
+    let w = witness(1);
+    let w2 = witness(2);
+    let mut log = LogBuilder::new(ORIGIN);
+    log.start(A);
+    for _ in 0..600 {
+        log.records(3);
+        let n = log.checkpoint();
+        log.cosign(n, &[&w, &w2]);
+    }
+    log.end();
+    let d = tempfile::tempdir().unwrap();
+    log.write(d.path(), true);
+    let t = std::time::Instant::now();
+    let r = run(d.path(), &options(&log, true));
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.logs);
+    assert_eq!(r.logs[0].checkpoints, 601);
+    println!("{} leaves, 601 checkpoints verified in {:?}", log.size(), t.elapsed());
+}
