@@ -42,10 +42,11 @@ fn completions_parse_in_every_installed_shell() {
     for (shell, file) in [("bash", "auditchain.bash"), ("zsh", "_auditchain"), ("fish", "auditchain.fish")] {
         let script = auditchain(&["completions", shell]).stdout;
         let text = String::from_utf8(script).unwrap();
-        for sub in ["verify", "canonical", "keygen", "completions"] {
+        for sub in ["verify", "canonical", "keygen", "completions", "prove", "verify-proof"] {
             assert!(text.contains(sub), "{shell} completion knows {sub}");
         }
         assert!(text.contains("public-key"), "{shell} completion knows the verify flags");
+        assert!(text.contains("witness-policy"), "{shell} completion knows the witness flags");
         let path = d.path().join(file);
         std::fs::write(&path, &text).unwrap();
         if shell == "bash" || installed(shell) {
@@ -73,6 +74,8 @@ fn man_pages_render() {
             "auditchain-completions.1",
             "auditchain-keygen.1",
             "auditchain-pkcs11-pubkey.1",
+            "auditchain-prove.1",
+            "auditchain-verify-proof.1",
             "auditchain-verify.1",
             "auditchain.1"
         ]

@@ -17,8 +17,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod support;
+use support::tlogref::tlogref;
 
 /// splitmix64: a fixed, dependency-free stream of test inputs.
 struct Rng(u64);
@@ -35,31 +37,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-fn tlogref() -> PathBuf {
-    if let Some(p) = std::env::var_os("AUDITCHAIN_TLOGREF") {
-        return p.into();
-    }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/merkle");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tlogref");
-    let go = std::env::var("GO").unwrap_or_else(|_| "go".into());
-    let run = |args: &[&str]| {
-        Command::new(&go)
-            .args(args)
-            .current_dir(&src)
-            .env("GOWORK", "off")
-            .env("GOFLAGS", "-mod=readonly")
-            .output()
-            .expect("the differential test needs the Go toolchain (go on PATH, or AUDITCHAIN_TLOGREF)")
-    };
-    let vet = run(&["vet", "."]);
-    assert!(vet.status.success(), "go vet tests/merkle: {}", String::from_utf8_lossy(&vet.stderr));
-    let fmt = Command::new("gofmt").args(["-l", "."]).current_dir(&src).output().expect("gofmt");
-    assert!(fmt.status.success() && fmt.stdout.is_empty(), "gofmt: {}", String::from_utf8_lossy(&fmt.stdout));
-    let build = run(&["build", "-o", out.to_str().unwrap(), "."]);
-    assert!(build.status.success(), "go build tests/merkle: {}", String::from_utf8_lossy(&build.stderr));
-    out
 }
 
 fn b64_list(hs: &[Hash]) -> Value {

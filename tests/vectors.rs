@@ -748,7 +748,57 @@ fn verify_cases() -> Vec<VerifyCase> {
         t,
         vec![("audit.jsonl".to_string(), text_lines(&l))],
     ));
+    v2_cases(&mut cases);
     cases
+}
+
+/// Format version 2 (SPEC §5.5, §8.14–§8.18): a log of two streams built
+/// as the contract says (tests/support/tlog.rs), with a witness policy
+/// (`witnesses.policy`) and a witness's checkpoint (`witness.note`).
+fn v2_cases(cases: &mut Vec<VerifyCase>) {
+    use support::tlog::{A, B, policy, two_streams, witness};
+    let original = two_streams(None, true);
+    let policy_text = policy(&original.signer, &[&witness(1), &witness(2)], 2);
+    let as_of = original.t + 5 * SEC;
+    let stream_files = |log: &support::tlog::LogBuilder, ids: &[&str]| -> Vec<(String, String)> {
+        ids.iter().map(|id| (format!("{id}.jsonl"), text_lines(&log.stream(id).requests))).collect()
+    };
+    let lines = |log: &support::tlog::LogBuilder| text_lines(&log.lines);
+    let newest = *original.checkpoints.keys().last().unwrap();
+    let mut files = stream_files(&original, &[A, B]);
+    files.push(("checkpoints.jsonl".into(), lines(&original)));
+    files.push(("witnesses.policy".into(), policy_text.clone()));
+    cases.push((
+        "v2-log-witnessed",
+        "Two streams of one transparency log (format version 2), their checkpoint file with every checkpoint cosigned by two witnesses, and a policy requiring both: the log's roots, consistency and quorum hold (SPEC §8.14-§8.18).",
+        false,
+        as_of,
+        files,
+    ));
+    let mut edited = audit_record(5);
+    edited.body = Some(s(r#"{"actor":"user-5","action":"read","resource":"doc-5"}"#));
+    let forged = two_streams(Some((5, edited)), false);
+    let mut files = stream_files(&forged, &[A, B]);
+    files.push(("checkpoints.jsonl".into(), lines(&forged)));
+    files.push(("witnesses.policy".into(), policy_text.clone()));
+    files.push(("witness.note".into(), original.cosigned_note(newest)));
+    cases.push((
+        "v2-rewrite-resigned",
+        "The key holder rewrote one record and re-signed every checkpoint, in the records and the checkpoint file (witnesses' cosignatures cannot be made): the checkpoints are unwitnessed, and the witness's own cosigned checkpoint (witness.note) has another root for the same size: a fork (SPEC §8.15-§8.17).",
+        false,
+        as_of,
+        files,
+    ));
+    let mut files = stream_files(&original, &[A]);
+    files.push(("witnesses.policy".into(), policy_text));
+    files.push(("witness.note".into(), original.cosigned_note(newest)));
+    cases.push((
+        "v2-newest-stream-deleted",
+        "The log's newest stream was deleted with its checkpoint lines: the witness's cosigned checkpoint proves the leaves after the first stream were issued (missing_leaves, SPEC §8.18).",
+        false,
+        as_of,
+        files,
+    ));
 }
 
 /// What a report says, in the terms of the vectors: the verdict, the lines
@@ -759,11 +809,11 @@ fn outcome(r: &Report) -> Value {
         json!([
             serde_json::to_value(f.severity).unwrap(),
             serde_json::to_value(f.kind).unwrap(),
-            f.sequence.or(f.first),
+            f.sequence.or(f.size).or(f.first),
             f.last
         ])
     };
-    json!({
+    let mut out = json!({
         "verdict": serde_json::to_value(r.verdict).unwrap(),
         "unreadable_lines": r.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
         "streams": r.streams.iter().map(|s| json!({
@@ -775,7 +825,24 @@ fn outcome(r: &Report) -> Value {
             "findings": s.findings.iter().map(finding).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
-    })
+    });
+    if !r.logs.is_empty() {
+        out["logs"] = json!(
+            r.logs
+                .iter()
+                .map(|l| json!({
+                    "origin": l.origin,
+                    "verdict": serde_json::to_value(l.verdict).unwrap(),
+                    "size": l.size,
+                    "leaves": l.leaves,
+                    "witnessed_size": l.witnessed_size,
+                    "missing_leaves": l.missing_leaves,
+                    "findings": l.findings.iter().map(finding).collect::<Vec<_>>(),
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
+    out
 }
 
 #[test]
@@ -784,10 +851,20 @@ fn verify_vectors() {
     let k = vector_keys();
     let run = |case: &Value| {
         let d = tempfile::tempdir().unwrap();
-        for (name, text) in case["files"].as_object().unwrap() {
-            std::fs::write(d.path().join(name), text.as_str().unwrap()).unwrap();
-        }
         let mut options = Options { as_of_unix_nano: case["as_of_unix_nano"].as_u64().unwrap(), ..Options::default() };
+        for (name, text) in case["files"].as_object().unwrap() {
+            let text = text.as_str().unwrap();
+            // Not inputs: the witness policy and a witness's checkpoint.
+            if name.ends_with(".policy") {
+                options.policy = Some(auditchain::core::tlog::Policy::parse(text).unwrap());
+            } else if name.ends_with(".note") {
+                options
+                    .witness_checkpoints
+                    .push(auditchain::verify::rules::logs::WitnessNote { file: name.clone(), note: text.to_string() });
+            } else {
+                std::fs::write(d.path().join(name), text).unwrap();
+            }
+        }
         if case["keys"].as_bool().unwrap() {
             options.chain_keys.push(ChainKey::parse(case["chain_key"].as_str().unwrap()).unwrap());
             options.verifiers.push(NoteVerifier::parse(case["public_key"].as_str().unwrap()).unwrap());
@@ -813,7 +890,7 @@ fn verify_vectors() {
         std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
     }
     let vectors: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(vectors.len(), 8);
+    assert_eq!(vectors.len(), 11);
     for v in &vectors {
         assert_eq!(run(v), v["expected"], "{}", v["name"]);
     }
@@ -831,6 +908,29 @@ fn verify_vectors() {
     assert_eq!(by_name("compact-stamps")["verdict"], "pass");
     let deleted = &by_name("compact-record-deleted")["streams"][0]["findings"];
     assert!(deleted.as_array().unwrap().iter().any(|f| f[1] == "unchecked_record" && f[2] == 4), "{deleted}");
+    let log_kinds = |n: &str| -> Vec<String> {
+        by_name(n)["logs"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f[1].as_str().unwrap().to_string())
+            .collect()
+    };
+    let log_errors = |n: &str| -> Vec<String> {
+        let f = by_name(n)["logs"][0]["findings"].as_array().unwrap().iter();
+        f.filter(|f| f[0] == "error").map(|f| f[1].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(by_name("v2-log-witnessed")["verdict"], "pass");
+    assert_eq!(
+        by_name("v2-log-witnessed")["logs"][0]["witnessed_size"],
+        by_name("v2-log-witnessed")["logs"][0]["size"]
+    );
+    let rewrite = log_kinds("v2-rewrite-resigned");
+    assert!(
+        ["fork", "checkpoint_mismatch", "unwitnessed"].iter().all(|k| rewrite.iter().any(|x| x == k)),
+        "{rewrite:?}"
+    );
+    assert_eq!(log_errors("v2-newest-stream-deleted"), vec!["missing_leaves"]);
     let end = &by_name("checkpoint-line-end")["streams"][0];
     assert_eq!(end["ended"], true);
     assert!(!end["findings"].as_array().unwrap().iter().any(|f| f[1] == "heartbeat_missing"));

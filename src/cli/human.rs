@@ -1,7 +1,7 @@
 //! The human form of a verification report: one line per stream with its
 //! verdict, its findings indented below, a summary last.
 
-use auditchain::verify::report::{Finding, Kind, Location, Report, Severity, StreamReport, Verdict};
+use auditchain::verify::report::{Finding, Kind, Location, LogReport, Report, Severity, StreamReport, Verdict};
 use std::io::{self, Write};
 
 struct Style {
@@ -62,6 +62,32 @@ fn finding(out: &mut impl Write, st: &Style, f: &Finding) -> io::Result<()> {
     writeln!(out)
 }
 
+/// One line per transparency log: its size, newest checkpoint, who
+/// cosigned it and whether the policy's quorum is met.
+fn log_summary(l: &LogReport) -> String {
+    let mut parts = vec![format!("size {}, {} present", l.size, plural(l.leaves, "leaf", "leaves"))];
+    parts.push(plural(l.checkpoints, "checkpoint", "checkpoints"));
+    if let Some(n) = &l.newest_checkpoint {
+        let mut newest = format!("newest: size {}", n.size);
+        if let Some(t) = &n.time {
+            newest.push_str(&format!(" at {t}"));
+        }
+        if !n.cosigned_by.is_empty() {
+            newest.push_str(&format!(", cosigned by {}", n.cosigned_by.join(", ")));
+        }
+        match n.quorum {
+            Some(true) => newest.push_str(" (quorum met)"),
+            Some(false) => newest.push_str(" (quorum NOT met)"),
+            None => {}
+        }
+        parts.push(newest);
+    }
+    if let Some(w) = l.witnessed_size {
+        parts.push(format!("witnessed through size {w}"));
+    }
+    parts.join(", ")
+}
+
 pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
     let st = Style { color };
     let mut plain = 0u64;
@@ -80,6 +106,15 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
                 plain += 1;
                 continue;
             }
+            if f.severity == Severity::Info && !verbose {
+                continue;
+            }
+            finding(out, &st, f)?;
+        }
+    }
+    for l in &r.logs {
+        writeln!(out, "{}  log {}  {}", st.verdict(l.verdict), st.paint("1", &l.origin), log_summary(l))?;
+        for f in &l.findings {
             if f.severity == Severity::Info && !verbose {
                 continue;
             }

@@ -6,6 +6,7 @@ mod human;
 mod keygen;
 mod manual;
 mod pkcs11;
+mod prove;
 mod retention;
 mod verify;
 
@@ -43,6 +44,25 @@ enum Command {
     /// stream verifies, 1 on any integrity failure, 2 on usage or input
     /// errors.
     Verify(VerifyArgs),
+    /// Write an inclusion proof of one record (C2SP tlog-proof), or a
+    /// consistency proof between two checkpoints, of a transparency log
+    /// (format version 2 streams, SPEC §5.5).
+    ///
+    /// Reads the files as verify does and proves against a valid checkpoint
+    /// whose root the records give: the newest covering the record, a
+    /// witnessed one (with --witness-policy or --witness-checkpoint) when
+    /// there is one. The proof is checked before it is written. Exit status:
+    /// 0 when written, 2 when no proof can be made (or on usage errors).
+    Prove(ProveArgs),
+    /// Check a proof offline: an inclusion proof with the record, or a
+    /// consistency proof, with the log's public key and, when given, a
+    /// witness policy.
+    ///
+    /// Exit status: 0 when the proof verifies, 1 when it does not (a record,
+    /// proof or checkpoint changed, a cosignature forged, the quorum
+    /// missed), 2 on usage or input errors.
+    #[command(name = "verify-proof")]
+    VerifyProof(VerifyProofArgs),
     /// Print the canonical form of every record in OTLP/JSON files, one per
     /// line, with its record hash (for implementers and investigations).
     Canonical(CanonicalArgs),
@@ -173,6 +193,80 @@ pub struct VerifyArgs {
     /// newest stream may have ended.
     #[arg(long = "retired", value_name = "NAME")]
     retired: Vec<String>,
+    /// A C2SP tlog-policy file (log, witness, group, quorum lines): format
+    /// version 2 checkpoints must meet its quorum of cosignatures, and
+    /// every cosignature of its witnesses must verify. Its log keys count
+    /// as --public-key keys for their origins.
+    #[arg(long, value_name = "FILE")]
+    witness_policy: Option<PathBuf>,
+    /// A witness's latest cosigned checkpoint of a log (the note, as its
+    /// monitoring endpoint serves it): the records must be consistent with
+    /// it and every leaf below its size present. Repeatable.
+    #[arg(long = "witness-checkpoint", value_name = "FILE")]
+    witness_checkpoints: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ProveArgs {
+    /// Files or directories holding the log's records and checkpoint lines.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The record to prove: its stream id and sequence number.
+    #[arg(long, value_name = "STREAM:SEQ", required_unless_present = "consistency", conflicts_with = "consistency")]
+    record: Option<String>,
+    /// Write the record, as one OTLP/JSON export request, to FILE (what
+    /// verify-proof --record takes).
+    #[arg(long, value_name = "FILE", requires = "record")]
+    record_out: Option<PathBuf>,
+    /// Prove the checkpoint of this size consistent with a newer one.
+    #[arg(long, value_name = "OLD_SIZE")]
+    consistency: Option<u64>,
+    /// The newer checkpoint's size (default: the newest, a witnessed one when
+    /// there is one).
+    #[arg(long, value_name = "NEW_SIZE", requires = "consistency")]
+    to: Option<u64>,
+    /// The log, when the inputs hold several.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+    /// Write the proof to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The log's public key (a .pub file or the key itself). Repeat for
+    /// rotated keys.
+    #[arg(long = "public-key", value_name = "KEY")]
+    public_keys: Vec<String>,
+    /// Chain key file, to check keyed streams' links.
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// A C2SP tlog-policy file: prefer a checkpoint that meets its quorum.
+    #[arg(long, value_name = "FILE")]
+    witness_policy: Option<PathBuf>,
+    /// A witness's cosigned checkpoint note (repeatable).
+    #[arg(long = "witness-checkpoint", value_name = "FILE")]
+    witness_checkpoints: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyProofArgs {
+    /// The proof: a c2sp.org/tlog-proof@v1 (with --record), or an
+    /// auditchain.tlog-consistency@v1 (with --consistency).
+    #[arg(value_name = "PROOF")]
+    proof: PathBuf,
+    /// The record proven: one OTLP/JSON export request holding it (prove
+    /// --record-out writes it).
+    #[arg(long, value_name = "FILE", required_unless_present = "consistency", conflicts_with = "consistency")]
+    record: Option<PathBuf>,
+    /// PROOF is a consistency proof between two checkpoints.
+    #[arg(long)]
+    consistency: bool,
+    /// The log's public key (a .pub file or the key itself). Repeat for
+    /// rotated keys. A policy's log lines count as well.
+    #[arg(long = "public-key", value_name = "KEY")]
+    public_keys: Vec<String>,
+    /// A C2SP tlog-policy file: the checkpoint must meet its quorum and every
+    /// cosignature of its witnesses must verify.
+    #[arg(long, value_name = "FILE")]
+    witness_policy: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -215,6 +309,8 @@ pub fn run() -> Result<Exit, Error> {
     };
     match cli.command {
         Command::Verify(args) => verify::run(args),
+        Command::Prove(args) => prove::prove(args),
+        Command::VerifyProof(args) => prove::verify_proof(args),
         Command::Canonical(args) => canonical::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Pkcs11Pubkey(args) => pkcs11::run(args),

@@ -24,6 +24,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     if let Some(name) = args.retired.iter().find(|n| !args.expect_stream_names.contains(n)) {
         return Err(format!("--retired {name}: not among the --expect-stream-name names").into());
     }
+    options.policy = args.witness_policy.as_deref().map(super::prove::load_policy).transpose()?;
+    options.witness_checkpoints = super::prove::load_witness_notes(&args.witness_checkpoints)?;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
     let report = verify(&args.paths, &options);

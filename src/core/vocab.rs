@@ -176,6 +176,28 @@ pub mod control {
     pub const PREFIX: &str = "audit.stream.";
 }
 
+/// Attributes of format version 2 control records (SPEC §5.5): the log
+/// (transparency log) a stream's records are leaves of. Reserved like
+/// `audit.stream.*`.
+pub mod log {
+    /// On every control record of a v2 stream: the log's origin (string).
+    pub const ORIGIN: &str = "audit.log.origin";
+    /// On every control record of a v2 stream: its own leaf index (int).
+    pub const INDEX: &str = "audit.log.index";
+    /// On `checkpoint`: the compact range [0, size) (array of base64
+    /// hashes, CompactRange order).
+    pub const RANGE: &str = "audit.log.range";
+    /// On `checkpoint` after the log's first: the previous checkpoint's
+    /// size (int) and the RFC 9162 consistency proof from it (array of
+    /// base64 hashes).
+    pub const PREVIOUS_SIZE: &str = "audit.log.previous_size";
+    pub const CONSISTENCY: &str = "audit.log.consistency";
+    /// On `cosignature`: the leaf index of the checkpoint record cosigned.
+    pub const CHECKPOINT_INDEX: &str = "audit.log.checkpoint_index";
+    /// The prefix of every log attribute.
+    pub const PREFIX: &str = "audit.log.";
+}
+
 /// Values of `audit.stream.event`.
 pub mod event {
     pub const START: &str = "start";
@@ -186,6 +208,9 @@ pub mod event {
     /// The wall clock stepped (SPEC §5.6); the record's time is the new
     /// wall time.
     pub const CLOCK_STEP: &str = "clock_step";
+    /// Format version 2: a witness cosigned a checkpoint; the body is the
+    /// cosigned note (SPEC §5.5).
+    pub const COSIGNATURE: &str = "cosignature";
 }
 
 /// Values of `audit.stream.reason`.

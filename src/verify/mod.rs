@@ -7,6 +7,7 @@
 //! streams) → [`report`].
 
 mod collect;
+pub mod prove;
 pub mod read;
 pub mod records;
 pub mod report;
@@ -45,6 +46,11 @@ pub struct Options {
     pub key_derivation_slack: u64,
     /// Bounds on what one value and one file may take (§8.0).
     pub limits: Limits,
+    /// A C2SP tlog-policy: the witnesses whose cosignatures count and the
+    /// quorum a log checkpoint needs (§8.17).
+    pub policy: Option<crate::core::tlog::Policy>,
+    /// Witnesses' cosigned checkpoints (`--witness-checkpoint`, §8.17).
+    pub witness_checkpoints: Vec<rules::logs::WitnessNote>,
 }
 
 impl Default for Options {
@@ -64,6 +70,8 @@ impl Default for Options {
             retired: Vec::new(),
             key_derivation_slack: rules::keys::DERIVATION_SLACK,
             limits: Limits::default(),
+            policy: None,
+            witness_checkpoints: Vec::new(),
         }
     }
 }
@@ -130,9 +138,34 @@ fn read_inputs(paths: &[PathBuf], options: &Options) -> Read {
     Read { collected, errors, inputs: (files.len() + objects.len()) as u64, retention }
 }
 
-/// Verifies everything under `paths`: local files and directories, and
-/// `s3://bucket/prefix` locations (listed, then read object by object).
-pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+/// The inputs read and every stream's rules applied, before the report.
+pub(crate) struct Analysis {
+    pub ing: records::Collected,
+    pub errors: Vec<InputError>,
+    pub inputs: u64,
+    pub retention: Vec<report::ObjectRetention>,
+    /// Every stream's records, sorted by number.
+    pub streams: BTreeMap<String, Vec<records::Entry>>,
+    pub checkpoints: BTreeMap<String, Vec<records::ExternalCheckpoint>>,
+    pub analyzed: BTreeMap<String, rules::Analyzed>,
+}
+
+/// Reads the inputs and applies the rules of each stream and across
+/// streams (SPEC §8.1–§8.10).
+pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
+    // A witness policy's logs are public keys too (C2SP tlog-policy).
+    let merged;
+    let options = match &options.policy {
+        Some(p) if p.logs.iter().any(|l| !options.verifiers.iter().any(|v| v.id == l.key.id)) => {
+            let mut o = options.clone();
+            o.verifiers.extend(
+                p.logs.iter().map(|l| l.key.clone()).filter(|k| !options.verifiers.iter().any(|v| v.id == k.id)),
+            );
+            merged = o;
+            &merged
+        }
+        _ => options,
+    };
     let Read { collected: mut ing, mut errors, inputs, retention } = read_inputs(paths, options);
     let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
@@ -160,6 +193,15 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         analyzed.insert(id.clone(), rules::stream(&mut cx, id, entries, external, options));
     }
     rules::lineage::check(&mut analyzed);
+    Analysis { ing, errors, inputs, retention, streams, checkpoints, analyzed }
+}
+
+/// Verifies everything under `paths`: local files and directories, and
+/// `s3://bucket/prefix` locations (listed, then read object by object).
+pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
+    let Analysis { mut ing, mut errors, inputs, retention, checkpoints, mut analyzed, .. } = analyze(paths, options);
+    let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let logs = rules::logs::check(&ing, &analyzed, &checkpoints, options);
     let mut findings = std::mem::take(&mut ing.findings);
     rules::presence::check(&mut analyzed, options, &mut findings);
     if !ing.unstamped.is_empty() {
@@ -192,6 +234,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         });
     }
     let failed = stream_reports.iter().any(|s| s.verdict == Verdict::Fail)
+        || logs.iter().any(|l| l.verdict == Verdict::Fail)
         || findings.iter().any(|f| f.severity == Severity::Error);
     let verdict = match (failed, errors.is_empty()) {
         (true, _) => Verdict::Fail,
@@ -211,6 +254,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
         },
         unstamped_records: ing.unstamped.len() as u64,
         streams: stream_reports,
+        logs,
         findings,
         errors,
         objects: retention,

@@ -41,6 +41,26 @@ pub struct Control {
     pub outage: Option<[u64; 2]>,
     /// A `clock_step` record's step of the wall clock, in ns.
     pub clock_step: Option<i64>,
+    /// Format version 2 (`audit.log.*`, SPEC §5.5).
+    pub log: Option<Box<LogControl>>,
+}
+
+/// What a format version 2 control record says about its log (SPEC §5.5).
+/// A value that cannot be read is kept as `Err` with why, so that a rule
+/// reports it rather than taking the attribute for absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogControl {
+    /// `audit.log.origin`.
+    pub origin: String,
+    /// `audit.log.index`: the record's own leaf index.
+    pub index: Option<Result<u64, String>>,
+    /// `audit.log.range` of a checkpoint record: the compact range [0, size).
+    pub range: Option<Result<Vec<Hash>, String>>,
+    /// `audit.log.previous_size` and `audit.log.consistency`.
+    pub previous_size: Option<Result<u64, String>>,
+    pub consistency: Option<Result<Vec<Hash>, String>>,
+    /// `audit.log.checkpoint_index` of a cosignature record.
+    pub checkpoint_index: Option<Result<u64, String>>,
 }
 
 /// One stamped record, reduced to what verification needs.

@@ -85,6 +85,22 @@ pub enum Kind {
     /// A record with a compact stamp whose predecessor is missing: its
     /// link, and so its content, cannot be checked (SPEC §4.1.1).
     UncheckedRecord,
+    /// Format version 2 (SPEC §5.5, §8.14): a record's `audit.log.*`
+    /// attributes disagree with its stream's or its log's (origin, leaf
+    /// index, a range or proof that cannot be read).
+    LogMismatch,
+    /// Two consecutive checkpoints of a log that nothing proves consistent
+    /// (missing records and no carried proof), though nothing shows them
+    /// inconsistent either (SPEC §8.16).
+    ConsistencyUnproven,
+    /// A checkpoint not covered by one that meets the witness policy's
+    /// quorum (SPEC §8.17).
+    Unwitnessed,
+    /// A cosignature line of a policy witness's key that does not verify.
+    BadCosignature,
+    /// Leaves of a log below the size its newest (cosigned) checkpoint
+    /// proves, that no record covers (SPEC §8.18).
+    MissingLeaves,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -106,6 +122,9 @@ pub struct Finding {
     pub first: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last: Option<u64>,
+    /// A log finding about one checkpoint: its size (SPEC §9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
     pub message: String,
@@ -119,6 +138,7 @@ impl Finding {
             sequence: None,
             first: None,
             last: None,
+            size: None,
             locations: Vec::new(),
             message: message.into(),
         }
@@ -130,6 +150,10 @@ impl Finding {
     pub fn range(mut self, first: u64, last: u64) -> Finding {
         self.first = Some(first);
         self.last = Some(last);
+        self
+    }
+    pub fn sized(mut self, size: u64) -> Finding {
+        self.size = Some(size);
         self
     }
     pub fn located(mut self, loc: Location) -> Finding {
@@ -189,6 +213,45 @@ pub struct StreamReport {
     pub findings: Vec<Finding>,
 }
 
+/// One transparency log (format version 2, SPEC §5.5) as the records and
+/// checkpoints show it (SPEC §9).
+#[derive(Clone, Debug, Serialize)]
+pub struct LogReport {
+    pub origin: String,
+    pub verdict: Verdict,
+    /// The largest size a valid checkpoint proves (0 when none).
+    pub size: u64,
+    /// Leaves present (records of its streams among the inputs).
+    pub leaves: u64,
+    /// The streams whose records are its leaves, by leaf index.
+    pub streams: Vec<String>,
+    /// Distinct valid signed checkpoints (merged by body).
+    pub checkpoints: u64,
+    pub newest_checkpoint: Option<LogCheckpoint>,
+    /// The largest size covered by a checkpoint that meets the witness
+    /// policy (or given with --witness-checkpoint); null without either.
+    pub witnessed_size: Option<u64>,
+    /// The newest such checkpoint.
+    pub newest_witnessed: Option<LogCheckpoint>,
+    /// Leaf index ranges that should be present and are not.
+    pub missing_leaves: Vec<[u64; 2]>,
+    pub findings: Vec<Finding>,
+}
+
+/// A checkpoint of a log, as the report shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogCheckpoint {
+    pub size: u64,
+    /// Base64 of its root.
+    pub root: String,
+    /// Its `time` (RFC 3339), when it has one.
+    pub time: Option<String>,
+    /// Policy witnesses whose cosignature verified.
+    pub cosigned_by: Vec<String>,
+    /// Whether they meet the policy's quorum; null without a policy.
+    pub quorum: Option<bool>,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Inputs {
     pub files: u64,
@@ -216,6 +279,9 @@ pub struct Report {
     pub inputs: Inputs,
     pub unstamped_records: u64,
     pub streams: Vec<StreamReport>,
+    /// Transparency logs (format version 2 streams); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogReport>,
     /// Findings that belong to no stream (unstamped or unreadable records).
     pub findings: Vec<Finding>,
     /// Files, lines or options that could not be read or used.

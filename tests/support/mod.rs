@@ -17,6 +17,8 @@ use prost::Message;
 use serde_json::{Map, Value, json};
 
 pub mod spans;
+pub mod tlog;
+pub mod tlogref;
 use std::path::Path;
 
 /// 2026-11-22T04:11:00Z, the time the test streams start.

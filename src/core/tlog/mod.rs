@@ -11,9 +11,12 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (Ed25519, type 0x04).
 //! - [`policy`]: C2SP tlog-policy files: logs, witnesses, groups, quorum.
 //! - [`proof`]: C2SP tlog-proof (`c2sp.org/tlog-proof@v1`).
+//! - [`consistency`]: auditchain's consistency proof file (two checkpoints
+//!   and the proof between them).
 //! - [`witness`]: C2SP tlog-witness add-checkpoint requests and answers.
 
 pub mod checkpoint;
+pub mod consistency;
 pub mod cosignature;
 pub mod error;
 pub mod leaf;
@@ -23,6 +26,7 @@ pub mod vkey;
 pub mod witness;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use consistency::ConsistencyProof;
 pub use cosignature::{CosignatureSigner, CosignatureVerifier};
 pub use error::{
     CheckpointError, CosignatureError, PolicyError, PolicyErrorKind, ProofFormatError, VkeyError, WitnessError,

@@ -7,8 +7,8 @@ use crate::core::canonical::Signal;
 use crate::core::canonical::json::{Any, any, text, unsigned};
 use crate::core::hex::from_hex;
 use crate::core::ranges::parse_range;
-use crate::core::vocab::control;
-use crate::verify::records::Control;
+use crate::core::vocab::{control, log};
+use crate::verify::records::{Control, LogControl};
 use serde_json::Value;
 
 fn any_str(v: &Value) -> Option<&str> {
@@ -23,6 +23,29 @@ fn any_strings(v: &Value) -> Vec<String> {
         Ok(Any::Array(items)) => items.iter().filter_map(any_str).map(str::to_string).collect(),
         _ => Vec::new(),
     }
+}
+
+/// A non-negative int attribute of the log (SPEC §5.5).
+fn log_int(v: &Value, key: &str) -> Result<u64, String> {
+    super::stamp::any_int(v)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| format!("{key} is not a non-negative int"))
+}
+
+/// An array of base64 (standard, padded) 32-byte hashes (SPEC §5.5).
+fn log_hashes(v: &Value, key: &str) -> Result<Vec<crate::core::chain::Hash>, String> {
+    use base64::Engine as _;
+    let Ok(Any::Array(items)) = any(v) else { return Err(format!("{key} is not an array of strings")) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            any_str(item)
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| format!("{key}[{i}] is not the base64 of a 32-byte hash"))
+        })
+        .collect()
 }
 
 /// A member by either of its names (the record has a canonical form, so
@@ -41,8 +64,26 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     let (mut outage_start, mut outage_end) = (None, None);
     let any_int = super::stamp::any_int;
     let unix = |v: &Value| any_int(v).and_then(|n| u64::try_from(n).ok());
+    let mut lg = LogControl::default();
+    let mut has_origin = false;
     for kv in attributes {
         let Some(key) = kv.get("key").and_then(|k| text(k).ok()) else { continue };
+        if key.starts_with(log::PREFIX) {
+            let v = kv.get("value").unwrap_or(&Value::Null);
+            match key {
+                log::ORIGIN => {
+                    has_origin = true;
+                    lg.origin = any_str(v).unwrap_or_default().to_string();
+                }
+                log::INDEX => lg.index = Some(log_int(v, key)),
+                log::RANGE => lg.range = Some(log_hashes(v, key)),
+                log::PREVIOUS_SIZE => lg.previous_size = Some(log_int(v, key)),
+                log::CONSISTENCY => lg.consistency = Some(log_hashes(v, key)),
+                log::CHECKPOINT_INDEX => lg.checkpoint_index = Some(log_int(v, key)),
+                _ => {}
+            }
+            continue;
+        }
         if !key.starts_with(control::PREFIX) {
             continue;
         }
@@ -69,6 +110,9 @@ pub fn read(raw: &Value, signal: Signal) -> Option<Box<Control>> {
     }
     if c.event.is_empty() {
         return None;
+    }
+    if has_origin {
+        c.log = Some(Box::new(lg));
     }
     if let (Some(start), Some(end)) = (outage_start, outage_end) {
         c.outage = Some([start.min(end), start.max(end)]);

@@ -3,6 +3,7 @@
 //! [`lineage::check`] then relates streams to their predecessors.
 
 pub mod checkpoints;
+pub mod consistency;
 pub mod content;
 pub mod content_hash;
 pub mod copies;
@@ -13,11 +14,16 @@ pub mod facts;
 pub mod gaps;
 pub mod heartbeat;
 pub mod keys;
+pub mod leaves;
 pub mod lineage;
 pub mod links;
+pub mod log_roots;
+pub mod logs;
+pub mod missing_leaves;
 pub mod presence;
 pub mod signal;
 pub mod stamps;
+pub mod witnessing;
 
 use super::Options;
 use super::records::{Collected, Entry, ExternalCheckpoint};
@@ -46,6 +52,8 @@ pub struct Analyzed {
     pub started: Option<u64>,
     /// The time of its newest valid checkpoint or trusted control record.
     pub newest_evidence: u64,
+    /// Format version 2: the stream as part of its log (§8.14).
+    pub log: Option<leaves::StreamLog>,
 }
 
 /// What rules need beyond one stream's records: the run's key cache and
@@ -81,8 +89,12 @@ pub fn stream(
     let slots = &grouped.slots;
     epochs::check(c, slots, &mut findings);
     let facts = facts::read(slots, &mut findings);
-    let checked = checkpoints::check(c, stream_id, slots, external, options, &mut findings);
+    let mut log = leaves::read(c, stream_id, slots, &mut findings);
+    let checked = checkpoints::check(c, stream_id, slots, external, log.as_ref(), options, &mut findings);
     let gaps = gaps::check(slots, checked.proven, checked.ended_at, &facts, &mut findings);
+    if let Some(l) = log.as_mut() {
+        l.last_sequence = gaps.last_sequence;
+    }
     links::check(c, slots, &mut findings);
     let ended = end::check(c, slots, checked.anchored, gaps.last_sequence, checked.ended_at, &mut findings);
     heartbeat::check(slots, &checked, &facts, ended, options, &mut findings);
@@ -123,6 +135,7 @@ pub fn stream(
         predecessor_announced: facts.predecessor_announced,
         started: facts.started,
         newest_evidence: newest_checkpoint.unwrap_or(0).max(facts.newest_control),
+        log,
     }
 }
 

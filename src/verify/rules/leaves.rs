@@ -1,0 +1,128 @@
+//! Rule 14, log leaves (docs/SPEC.md §5.5, §8.14): a stream is format
+//! version 2 when its control records carry `audit.log.origin`. Every
+//! control record of such a stream must name the same origin and carry its
+//! own leaf index (`audit.log.index`), and all of them must agree on the
+//! stream's **base** (the leaf index of its record 1: index − sequence + 1):
+//! otherwise `log_mismatch`. Records whose link failed are not relied on.
+//! The stream's records are then the leaves base + sequence − 1 of its log,
+//! each `Leaf { stream id, sequence, record hash, link }.hash()`.
+
+use super::{Slots, finding};
+use crate::core::chain::Hash;
+use crate::core::tlog::Leaf;
+use crate::verify::records::{Collected, LogControl};
+use crate::verify::report::{Finding, Kind, Location, Severity};
+
+/// A format version 2 stream as a part of its log.
+#[derive(Clone, Debug)]
+pub struct StreamLog {
+    pub origin: String,
+    /// The leaf index of record 1, when a trusted control record says it.
+    pub base: Option<u64>,
+    /// The leaf hash of each present number's representative.
+    pub leaves: Vec<(u64, Hash)>,
+    /// Checkpoint and cosignature records' notes, for the log rules.
+    pub notes: Vec<StreamNote>,
+    /// The highest number the stream is known to have reached (§8.3), set
+    /// once the gap rule ran.
+    pub last_sequence: u64,
+}
+
+/// A note found in a v2 stream's records.
+#[derive(Clone, Debug)]
+pub struct StreamNote {
+    pub note: String,
+    pub sequence: u64,
+    pub cosignature: bool,
+    /// The checkpoint's own leaf index (a checkpoint record's index, a
+    /// cosignature record's `audit.log.checkpoint_index`).
+    pub checkpoint_index: Option<u64>,
+    pub log: LogControl,
+    pub location: Location,
+}
+
+pub fn read(c: &Collected, stream_id: &str, slots: &Slots<'_>, findings: &mut Vec<Finding>) -> Option<StreamLog> {
+    let origin = slots
+        .values()
+        .filter(|e| e.link_ok != Some(false))
+        .find_map(|e| e.control.as_deref()?.log.as_deref().map(|l| l.origin.clone()))?;
+    let mut base: Option<(u64, u64)> = None; // (base, the record that says it)
+    let mut notes = Vec::new();
+    for (&seq, &e) in slots {
+        let Some(ctl) = e.control.as_deref().filter(|_| e.link_ok != Some(false)) else { continue };
+        let mut report = |message: String| {
+            findings.push(
+                finding(Severity::Error, Kind::LogMismatch, format!("record {seq}: {message}"))
+                    .at(seq)
+                    .located(c.location(e.loc)),
+            )
+        };
+        let Some(log) = ctl.log.as_deref() else {
+            report(format!(
+                "a control record ({}) without audit.log.origin in a stream of log {origin} (format version 2): its log attributes were removed",
+                ctl.event
+            ));
+            continue;
+        };
+        if log.origin != origin {
+            report(format!("names log {:?}, but the stream's records are leaves of log {origin:?}", log.origin));
+            continue;
+        }
+        let index = match &log.index {
+            Some(Ok(i)) => *i,
+            Some(Err(why)) => {
+                report(why.clone());
+                continue;
+            }
+            None => {
+                report("a control record of a version 2 stream without audit.log.index".into());
+                continue;
+            }
+        };
+        let Some(b) = (index + 1).checked_sub(seq) else {
+            report(format!("leaf index {index} is below its own sequence number: no stream base can give it"));
+            continue;
+        };
+        match base {
+            None => base = Some((b, seq)),
+            Some((b0, by)) if b0 != b => {
+                report(format!(
+                    "its leaf index {index} puts record 1 at leaf {b}, but record {by} puts it at leaf {b0}: a stream's records are consecutive leaves"
+                ));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let cosignature = ctl.event == crate::core::vocab::event::COSIGNATURE;
+        if ctl.event == crate::core::vocab::event::CHECKPOINT || cosignature {
+            let checkpoint_index = if cosignature {
+                match &log.checkpoint_index {
+                    Some(Ok(n)) => Some(*n),
+                    Some(Err(why)) => {
+                        report(why.clone());
+                        None
+                    }
+                    None => None,
+                }
+            } else {
+                Some(index)
+            };
+            notes.push(StreamNote {
+                note: ctl.body.clone(),
+                sequence: seq,
+                cosignature,
+                checkpoint_index,
+                log: log.clone(),
+                location: c.location(e.loc),
+            });
+        }
+    }
+    let leaves = slots
+        .iter()
+        .map(|(&seq, e)| {
+            let leaf = Leaf { stream_id, sequence: seq, record_hash: &e.record_hash, link: &e.value };
+            (seq, leaf.hash())
+        })
+        .collect();
+    Some(StreamLog { origin, base: base.map(|(b, _)| b), leaves, notes, last_sequence: 0 })
+}
