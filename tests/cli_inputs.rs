@@ -108,3 +108,23 @@ fn progress_always_draws_on_stderr_and_auto_stays_quiet_off_a_terminal() {
     let out = run(&["verify", "--format", "json", path], b"");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "auto is the default");
 }
+
+#[test]
+fn the_report_is_the_version_spec_section_9_documents() {
+    let (pb, _) = stream();
+    let out = run(&["verify", "--format", "json", "-"], &pb);
+    let r = report(&out);
+    let spec = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/SPEC.md")).unwrap();
+    let section = &spec[spec.find("## 9. Verification report").unwrap()..spec.find("## 10.").unwrap()];
+    let version = r["version"].as_u64().unwrap();
+    assert_eq!(version, u64::from(auditchain::verify::report::REPORT_VERSION));
+    assert!(section.contains(&format!("prints one JSON object (version {version})")), "SPEC §9 names another version");
+    assert!(section.contains(&format!("\"version\": {version},")));
+    // Every member the report has is documented there.
+    let mut members: Vec<String> = r.as_object().unwrap().keys().cloned().collect();
+    members.extend(r["inputs"].as_object().unwrap().keys().cloned());
+    members.extend(r["streams"][0].as_object().unwrap().keys().cloned());
+    for m in members {
+        assert!(section.contains(&format!("\"{m}\"")), "report member {m:?} is not in SPEC §9");
+    }
+}

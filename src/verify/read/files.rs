@@ -198,15 +198,31 @@ fn zstd<R: BufRead + Send + 'static>(reader: R, max_decompressed: u64) -> impl R
 /// The first `n` bytes of `reader` (fewer only when it ends before), and a
 /// reader of all of it, those bytes included. Reads until it has them: a
 /// pipe may hand them over a few at a time.
+/// A read error there is handed on after those bytes (so that what came
+/// before a damaged part is read); it fails only when nothing came before.
 pub fn peek(mut reader: Box<dyn Read + Send>, n: usize) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
     let mut head = Vec::with_capacity(n);
     while head.len() < n {
-        let got = (&mut reader).take((n - head.len()) as u64).read_to_end(&mut head)?;
-        if got == 0 {
-            break;
+        match (&mut reader).take((n - head.len()) as u64).read_to_end(&mut head) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if head.is_empty() => return Err(e),
+            Err(e) => {
+                let rest = Failing(Some(e));
+                return Ok((head.clone(), Box::new(std::io::Cursor::new(head).chain(rest))));
+            }
         }
     }
     Ok((head.clone(), Box::new(std::io::Cursor::new(head).chain(reader))))
+}
+
+/// A reader that fails once with a given error, then ends.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
 }
 
 /// Says "gzip:" or "zstd:" in front of a decompressor's errors.

@@ -106,44 +106,39 @@ impl<R: Read> Messages<R> {
         (len > 0 && len <= self.max && matches!(b.get(4), Some(0x0a | 0x28 | b'{'))).then_some(len)
     }
 
-    /// The first offset from `from` (relative to `pos`) where a plausible
-    /// frame begins, or `None` when none does before the end.
-    fn resync(&mut self, from: usize) -> Option<usize> {
-        let mut i = from;
-        loop {
-            self.fill(i + 5);
-            if self.avail() < i + 5 {
-                return None;
-            }
-            if let Some(len) = self.plausible_header(i) {
-                let end = i + 4 + len;
-                self.fill(end + 5);
-                let payload = &self.buf[self.pos + i + 4..];
-                if payload.len() >= len && plausible_payload(&payload[..len]) {
-                    let rest = self.avail() - end;
-                    if rest == 0 || (rest >= 5 && self.plausible_header(end).is_some()) || (rest < 4 && self.eof) {
-                        return Some(i);
-                    }
-                }
-            }
-            i += 1;
+    /// Whether a plausible frame begins at `pos`: a plausible length, the
+    /// payload whole and plausible, then the end of the input or another
+    /// plausible length.
+    fn frame_at_pos(&mut self) -> bool {
+        let Some(len) = self.plausible_header(0) else { return false };
+        let end = 4 + len;
+        self.fill(end + 5);
+        if self.avail() < end || !plausible_payload(&self.buf[self.pos + 4..self.pos + end]) {
+            return false;
         }
+        let rest = self.avail() - end;
+        rest == 0 || (rest >= 5 && self.plausible_header(end).is_some()) || (rest < 4 && self.eof)
     }
 
-    /// After the bad frame at `pos`: where reading resumes, said.
+    /// After the bad frame at `pos`: moves to the next offset where a
+    /// plausible frame begins (or to the end), dropping what it passes, and
+    /// says where reading resumes.
     fn skip_bad(&mut self) -> String {
-        match self.resync(1) {
-            Some(i) => {
-                let at = self.offset_of(self.pos + i);
-                self.pos += i;
-                format!(
-                    "; reading resumes at byte offset {at}, where the next plausible frame begins ({i} bytes skipped)"
-                )
-            }
-            None => {
-                let skipped = self.avail();
+        let mut skipped = 0u64;
+        loop {
+            self.pos += 1;
+            skipped += 1;
+            self.fill(5);
+            if self.avail() < 5 {
+                skipped += self.avail() as u64;
                 self.pos = self.buf.len();
-                format!("; no plausible frame follows ({skipped} bytes skipped to the end)")
+                return format!("; no plausible frame follows ({skipped} bytes skipped to the end)");
+            }
+            if self.frame_at_pos() {
+                let at = self.offset_of(self.pos);
+                return format!(
+                    "; reading resumes at byte offset {at}, where the next plausible frame begins ({skipped} bytes skipped)"
+                );
             }
         }
     }
@@ -509,4 +504,104 @@ pub fn read_request(request: &[u8], scratch: &mut Scratch, f: &mut impl FnMut(It
         return Err(format!("{} request: {} records walked of {}", signal.name(), sink.index, facts.len()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every frame of `bytes`: Ok(payload) or Err(why), with its offset.
+    fn frames(bytes: &[u8]) -> Vec<(u64, u64, Result<Vec<u8>, String>)> {
+        let mut m = Messages::framed(bytes, 1 << 20);
+        let mut out = Vec::new();
+        while let Some(f) = m.next() {
+            out.push((f.number, f.offset, f.bytes.map(<[u8]>::to_vec)));
+        }
+        out
+    }
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+    }
+
+    /// A request-shaped payload: field 1, length-delimited.
+    fn req(n: u8) -> Vec<u8> {
+        vec![0x0a, 3, n, n, n]
+    }
+
+    #[test]
+    fn frames_are_read_by_their_lengths() {
+        let bytes = [frame(&req(1)), frame(&req(2)), frame(&[])].concat();
+        let f = frames(&bytes);
+        assert_eq!(f.len(), 3);
+        assert_eq!((f[1].0, f[1].1), (2, 9));
+        assert_eq!(f[1].2.as_deref(), Ok(&req(2)[..]));
+        assert_eq!(f[2].2.as_deref(), Ok(&[][..]));
+    }
+
+    #[test]
+    fn a_torn_length_at_the_end_is_said() {
+        let bytes = [frame(&req(1)), vec![0, 0]].concat();
+        let f = frames(&bytes);
+        assert_eq!(f.len(), 2);
+        let e = f[1].2.as_ref().unwrap_err();
+        assert_eq!(e, "frame at byte offset 9: torn, 2 bytes at the end of the input where a 4-byte length belongs");
+    }
+
+    #[test]
+    fn a_length_past_the_bound_is_skipped_to_the_next_frame() {
+        let bytes = [frame(&req(1)), vec![0x40, 0, 0, 0, 0x0a, 0xff], frame(&req(2))].concat();
+        let f = frames(&bytes);
+        assert_eq!(f.len(), 3, "{f:?}");
+        let e = f[1].2.as_ref().unwrap_err();
+        assert!(e.starts_with("frame at byte offset 9: its length says 1073741824 bytes, more than the 1 MiB"), "{e}");
+        assert!(
+            e.ends_with("reading resumes at byte offset 15, where the next plausible frame begins (6 bytes skipped)"),
+            "{e}"
+        );
+        assert_eq!(f[2].2.as_deref(), Ok(&req(2)[..]));
+    }
+
+    #[test]
+    fn a_payload_that_is_no_request_is_refused_and_a_long_run_of_garbage_skipped() {
+        // A frame whose payload is no protobuf request, then 3 MiB of
+        // garbage (three times the bound on a message), then a frame.
+        let mut bytes = frame(&[0x0a, 9, 1]);
+        bytes.extend(std::iter::repeat_n(0xffu8, 3 << 20));
+        bytes.extend(frame(&req(3)));
+        let f = frames(&bytes);
+        assert_eq!(f.len(), 2, "{:?}", f.iter().map(|x| &x.2).collect::<Vec<_>>());
+        let e = f[0].2.as_ref().unwrap_err();
+        assert!(e.starts_with("frame at byte offset 0: its 3 bytes are no export request"), "{e}");
+        assert!(e.contains(&format!("reading resumes at byte offset {}", 7 + (3 << 20))), "{e}");
+        assert_eq!(f[1].2.as_deref(), Ok(&req(3)[..]));
+        // What was skipped was not kept: at most a message and a block.
+        let mut m = Messages::framed(&bytes[..], 1 << 20);
+        while m.next().is_some() {
+            assert!(m.buf.len() <= (1 << 20) + BLOCK + 16, "{}", m.buf.len());
+        }
+    }
+
+    #[test]
+    fn a_whole_message_past_the_bound_is_refused() {
+        let big = vec![0x0a; (1 << 20) + 1];
+        let mut m = Messages::whole(&big[..], 1 << 20);
+        let e = m.next().unwrap().bytes.unwrap_err();
+        assert!(e.contains("longer than 1 MiB"), "{e}");
+        assert!(m.next().is_none());
+    }
+
+    #[test]
+    fn logs_and_spans_are_told_apart_by_wire_types() {
+        // LogRecord: time (1, fixed64), attributes (6, bytes).
+        let log = [0x09, 1, 0, 0, 0, 0, 0, 0, 0, 0x32, 0];
+        // Span: trace id (1, bytes), kind (6, varint).
+        let span = [0x0a, 0, 0x30, 2];
+        assert_eq!(signal_of(&[&log[..]]), Ok(Signal::Logs));
+        assert_eq!(signal_of(&[&span[..]]), Ok(Signal::Traces));
+        // Severity text (3) and body/name (5): both fit both.
+        let either = [0x1a, 0, 0x2a, 0];
+        assert!(signal_of(&[&either[..]]).is_err());
+        assert_eq!(signal_of(&[&either[..], &span[..]]), Ok(Signal::Traces));
+    }
 }
