@@ -128,3 +128,28 @@ fn the_report_is_the_version_spec_section_9_documents() {
         assert!(section.contains(&format!("\"{m}\"")), "report member {m:?} is not in SPEC §9");
     }
 }
+
+#[test]
+fn progress_auto_draws_in_place_on_a_terminal() {
+    // util-linux `script` runs the command on a pseudo-terminal and copies
+    // what it writes there; the report goes to a file.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux script is not installed");
+        return;
+    }
+    let (pb, _) = stream();
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("audit.pb"), &pb).unwrap();
+    let cmd = format!(
+        "'{}' verify --format json '{}' > '{}'",
+        env!("CARGO_BIN_EXE_auditchain"),
+        d.path().join("audit.pb").display(),
+        d.path().join("report.json").display()
+    );
+    let out = Command::new("script").args(["-q", "-e", "-c", &cmd, "/dev/null"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("\rverify: ") && tty.contains("502 records") && tty.contains("done in"), "{tty:?}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["verdict"], "pass", "the report is untouched");
+}

@@ -10,9 +10,9 @@
 //! A frame that cannot be taken as one (a length past the bound, a torn
 //! last frame, bytes that are no request) is reported with its byte
 //! offset, and reading resumes at the next offset where a plausible frame
-//! begins: a length within the bound whose payload's top-level fields are
-//! export-request fields filling it exactly, followed by the end of the
-//! input or another plausible length. A frame read whole but whose request
+//! begins: a length within the bound whose payload is shaped like an
+//! export request down to its records (its first 4096 fields looked at),
+//! followed by the end of the input or another plausible length. A frame read whole but whose request
 //! cannot be read is reported and skipped by its length.
 
 use super::files::ZSTD_MAGIC;
@@ -29,6 +29,10 @@ use std::io::Read;
 
 /// How much is read at a time.
 const BLOCK: usize = 1 << 20;
+
+/// How many fields of a candidate frame are looked at when looking for
+/// where reading can resume.
+const RESYNC_BUDGET: u32 = 4096;
 
 /// One message read from a protobuf input: its 1-based number in the
 /// input, the byte offset of its frame (of the decompressed input), and
@@ -113,7 +117,7 @@ impl<R: Read> Messages<R> {
         let Some(len) = self.plausible_header(0) else { return false };
         let end = 4 + len;
         self.fill(end + 5);
-        if self.avail() < end || !plausible_payload(&self.buf[self.pos + 4..self.pos + end]) {
+        if self.avail() < end || !plausible_payload(&self.buf[self.pos + 4..self.pos + end], Some(RESYNC_BUDGET)) {
             return false;
         }
         let rest = self.avail() - end;
@@ -174,6 +178,14 @@ impl<R: Read> Messages<R> {
             return bad(why + &resumed);
         }
         self.fill(4 + len);
+        if self.avail() < 4 + len
+            && let Some(e) = self.read_error.take()
+        {
+            // The input could not be read to the end of the frame: that is
+            // what is wrong (a damaged gzip or zstd stream), not the frame.
+            self.pos = self.buf.len();
+            return bad(format!("frame at byte offset {offset}: {e}"));
+        }
         if self.avail() < 4 + len {
             let why = format!(
                 "frame at byte offset {offset}: torn, its length says {len} bytes and only {} follow before the end of the input",
@@ -183,7 +195,7 @@ impl<R: Read> Messages<R> {
             return bad(why + &resumed);
         }
         let start = self.pos + 4;
-        if len > 0 && !plausible_payload(&self.buf[start..start + len]) {
+        if len > 0 && !plausible_payload(&self.buf[start..start + len], None) {
             let why = format!(
                 "frame at byte offset {offset}: its {len} bytes are no export request (garbage, or a damaged length)"
             );
@@ -212,21 +224,47 @@ impl<R: Read> Messages<R> {
 }
 
 /// Whether `payload` can be a message of the inputs: a zstd frame, an
-/// OTLP/JSON object, or protobuf whose top-level fields (the first 64
-/// looked at) are all field 1, length-delimited, and fill it exactly.
-fn plausible_payload(payload: &[u8]) -> bool {
+/// OTLP/JSON object, or well-formed protobuf shaped like an export request
+/// down to its records ([`shaped`]), looking at no more than `budget`
+/// fields (`None`: all of them).
+fn plausible_payload(payload: &[u8], budget: Option<u32>) -> bool {
     if payload.starts_with(&ZSTD_MAGIC) || payload.first() == Some(&b'{') {
         return true;
     }
-    let mut r = Reader::new(payload);
-    for _ in 0..64 {
-        match r.next_field() {
+    let mut budget = budget.unwrap_or(u32::MAX);
+    shaped(payload, 0, &mut budget)
+}
+
+/// Whether `msg` is shaped like the message at `depth` of an export
+/// request of logs or spans: the request (0) holds only resource lists in
+/// field 1; a resource list (1) and a scope list (2) only fields 1–3,
+/// length-delimited, field 2 the next level; a record (3) any well-formed
+/// fields. Every field costs one of `budget`; when it is spent, what was
+/// seen is taken as enough.
+fn shaped(msg: &[u8], depth: u8, budget: &mut u32) -> bool {
+    let mut r = Reader::new(msg);
+    loop {
+        if *budget == 0 {
+            return true;
+        }
+        *budget -= 1;
+        let (field, v) = match r.next_field() {
             Ok(None) => return true,
-            Ok(Some((1, Wire::Bytes(_)))) => {}
-            _ => return false,
+            Ok(Some(f)) => f,
+            Err(_) => return false,
+        };
+        let ok = match (depth, field, v) {
+            (3, _, _) => true,
+            (0, 1, Wire::Bytes(b)) => shaped(b, 1, budget),
+            (0, _, _) => false,
+            (_, 2, Wire::Bytes(b)) => shaped(b, depth + 1, budget),
+            (_, 1 | 3, Wire::Bytes(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            return false;
         }
     }
-    true
 }
 
 /// Reads one message: a zstd frame is decompressed (to at most
@@ -524,9 +562,10 @@ mod tests {
         [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
     }
 
-    /// A request-shaped payload: field 1, length-delimited.
+    /// A request-shaped payload: a resource list (field 1) holding a
+    /// schema URL (field 3) of one byte.
     fn req(n: u8) -> Vec<u8> {
-        vec![0x0a, 3, n, n, n]
+        vec![0x0a, 3, 0x1a, 1, n]
     }
 
     #[test]
