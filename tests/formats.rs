@@ -338,3 +338,19 @@ fn a_frame_torn_by_sigkill_then_appended_to_hides_nothing_after_it() {
     assert_eq!(r.streams[0].records, 14);
     assert_eq!(r.verdict, Verdict::Incomplete);
 }
+
+/// Writes a large stream as proto and as JSON lines for timing by hand:
+/// `FORMATS_BENCH_DIR=/tmp/x cargo test --release --test formats -- --ignored`.
+#[test]
+#[ignore]
+fn write_a_large_stream_for_timing() {
+    let Ok(dir) = std::env::var("FORMATS_BENCH_DIR") else { return };
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let e = Engine::new(EngineConfig::new("bench"), T0).unwrap();
+    let mut reqs: Vec<_> =
+        (0..1000).map(|b| deliver(&e, request((0..200).map(|i| audit_record(b * 200 + i))), T0)).collect();
+    reqs.push(close_delivered(&e, T0));
+    std::fs::write(dir.join("audit.binpb"), framed(&encoded(&reqs))).unwrap();
+    std::fs::write(dir.join("audit.json"), json_lines(&reqs)).unwrap();
+}
