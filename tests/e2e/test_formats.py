@@ -119,21 +119,26 @@ def spans_request(b: int):
     )
 
 
-def run_collector(work: Path, extra_args: list[str]) -> Path:
+def run_collector(
+    work: Path, extra_args: list[str], variants: dict = VARIANTS, batches: int = BATCHES, per_batch: int = PER_BATCH, pad: int = 0
+) -> Path:
+    """Runs the collector on `variants`, sends `batches` batches of
+    `per_batch` log records (bodies padded by `pad` bytes) and 2 spans,
+    stops it cleanly; returns its data directory."""
     grpc_port, metrics = free_port(), free_port()
     cfg = work / "config.yaml"
-    cfg.write_text(json.dumps(config(work, grpc_port, metrics, VARIANTS), indent=2))
+    cfg.write_text(json.dumps(config(work, grpc_port, metrics, variants), indent=2))
     c = Collector(cfg, work / "collector.log", cwd=work, extra_args=extra_args)
     try:
         c.start([grpc_port])
         channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
         logs = logs_service_pb2_grpc.LogsServiceStub(channel)
         traces = trace_service_pb2_grpc.TraceServiceStub(channel)
-        for b in range(BATCHES):
-            n0 = b * PER_BATCH
+        for b in range(batches):
+            n0 = b * per_batch
             recs = [
-                log_record(f"formats-e2e record {n0 + i:04d}", {"audit.action": "doc.delete", "e2e.n": n0 + i}, time.time_ns())
-                for i in range(PER_BATCH)
+                log_record(f"formats-e2e record {n0 + i:04d} " + "x" * pad, {"audit.action": "doc.delete", "e2e.n": n0 + i}, time.time_ns())
+                for i in range(per_batch)
             ]
             logs.Export(export_request_message(recs, "e2e.formats", "e2e.audit"), timeout=10)
             traces.Export(spans_request(b), timeout=10)
@@ -290,3 +295,25 @@ def test_a_file_that_is_no_exporter_output_is_named(written, tmp_path):
     v = verify(tmp_path)
     assert v.returncode == 2 and v.report["verdict"] == "incomplete", explain(v)
     assert [(Path(e["file"]).name, e["message"][:30]) for e in v.report["errors"]] == [("notes.txt", "not a file the exporters write")]
+
+
+def test_rotated_files_verify_as_a_directory_older_ones_gzipped(binaries, tmp_path):
+    """The fileexporter rotating at 1 MiB (timberjack names such as
+    audit-2026-12-01T20-15-57.296-size.binpb: time and reason); the rotated
+    files gzipped afterwards, as an operator's logrotate would."""
+    rotation = {"max_megabytes": 1, "max_backups": 0, "max_days": 0}
+    variants = {"rotated_proto": {"format": "proto", "rotation": rotation}, "rotated_json": {"format": "json", "rotation": rotation}}
+    data = run_collector(tmp_path, [], variants, batches=30, per_batch=10, pad=4000)
+    for name in variants:
+        d = data / name
+        current = next(d.glob("audit.*"))
+        rotated = sorted(p for p in d.iterdir() if p != current)
+        assert rotated, f"{name}: nothing rotated: {list(d.iterdir())}"
+        for p in rotated:
+            assert p.name.startswith("audit-20") and p.suffix == current.suffix, p.name
+            p.with_name(p.name + ".gz").write_bytes(gzip.compress(p.read_bytes()))
+            p.unlink()
+        v = verify(d)
+        assert v.returncode == 0 and v.report["verdict"] == "pass", explain(v)
+        assert streams_of(v.report) == {f"formats-{name}": ("logs", 30 * 10 + 2, True)}
+        assert v.report["inputs"]["files"] == len(rotated) + 1
