@@ -11,7 +11,7 @@
 //! last frame, bytes that are no request) is reported with its byte
 //! offset, and reading resumes at the next offset where a plausible frame
 //! begins: a length within the bound whose payload is shaped like an
-//! export request down to its records (its first 4096 fields looked at),
+//! export request down to its records (its first 256 fields looked at),
 //! followed by the end of the input or another plausible length. A frame read whole but whose request
 //! cannot be read is reported and skipped by its length.
 
@@ -32,7 +32,7 @@ const BLOCK: usize = 1 << 20;
 
 /// How many fields of a candidate frame are looked at when looking for
 /// where reading can resume.
-const RESYNC_BUDGET: u32 = 4096;
+const RESYNC_BUDGET: u32 = 256;
 
 /// One message read from a protobuf input: its 1-based number in the
 /// input, the byte offset of its frame (of the decompressed input), and
@@ -619,6 +619,20 @@ mod tests {
         while m.next().is_some() {
             assert!(m.buf.len() <= (1 << 20) + BLOCK + 16, "{}", m.buf.len());
         }
+    }
+
+    #[test]
+    fn garbage_full_of_plausible_lengths_is_skipped_in_linear_time() {
+        // Every sixth offset begins a plausible length (4096, then 0x0a):
+        // each candidate is looked at and refused in a bounded number of
+        // fields, not by reading to its end.
+        let unit = [0u8, 0, 0x10, 0x00, 0x0a, 0x7f];
+        let garbage: Vec<u8> = unit.iter().copied().cycle().take(600_000).collect();
+        let bytes = [frame(&[0x0a, 9, 1]), garbage, frame(&req(7))].concat();
+        let t = std::time::Instant::now();
+        let f = frames(&bytes);
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        assert_eq!(f.last().unwrap().2.as_deref(), Ok(&req(7)[..]), "{:?}", f.len());
     }
 
     #[test]
