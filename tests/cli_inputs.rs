@@ -153,3 +153,16 @@ fn progress_auto_draws_in_place_on_a_terminal() {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(r["verdict"], "pass", "the report is untouched");
 }
+
+#[test]
+fn canonical_prints_the_same_forms_from_protobuf_and_from_json() {
+    let (pb, json) = stream();
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.json"), &json).unwrap();
+    let from_json = run(&["canonical", d.path().join("a.json").to_str().unwrap()], b"");
+    let from_proto = run(&["canonical", "-"], &pb);
+    assert_eq!(from_json.status.code(), Some(0));
+    assert_eq!(from_proto.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_proto.stderr));
+    assert_eq!(String::from_utf8_lossy(&from_json.stdout).lines().count(), 502);
+    assert_eq!(from_json.stdout, from_proto.stdout);
+}

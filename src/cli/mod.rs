@@ -48,8 +48,9 @@ enum Command {
     /// 0 when every stream verifies, 1 on any integrity failure, 2 on usage
     /// or input errors.
     Verify(VerifyArgs),
-    /// Print the canonical form of every record in OTLP/JSON files, one per
-    /// line, with its record hash (for implementers and investigations).
+    /// Print the canonical form of every record, one per line, with its
+    /// record hash (for implementers and investigations); reads every
+    /// format verify reads, `-` for standard input.
     Canonical(CanonicalArgs),
     /// Create a key set: a chain key (keyed chain) and a signing key
     /// (checkpoints), and print the public key and key ids.
@@ -187,7 +188,7 @@ pub struct VerifyArgs {
 
 #[derive(clap::Args)]
 pub struct CanonicalArgs {
-    /// OTLP/JSON files.
+    /// Exported files (OTLP/JSON, protobuf, gzip or zstd), or `-`.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }

@@ -290,6 +290,26 @@ pub fn read_message(
     read_request(bytes, scratch, f)
 }
 
+/// The canonical bytes of every record of one message, read as
+/// [`read_message`] reads it (for `auditchain canonical`); the first record
+/// without a canonical form is the error.
+pub fn canonical_records(bytes: &[u8], max_value: usize) -> Result<Vec<Vec<u8>>, String> {
+    if bytes.starts_with(&ZSTD_MAGIC) {
+        let inner = super::zstd::decompress_all(bytes, max_value)?;
+        if inner.starts_with(&ZSTD_MAGIC) {
+            return Err("zstd: a zstd frame inside a zstd frame".into());
+        }
+        return canonical_records(&inner, max_value);
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let value = json::parse_strict(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
+        return crate::core::canonical::records_from_json(&value).map_err(|e| e.to_string());
+    }
+    let list = records(bytes).ok_or_else(|| "not a protobuf export request of logs or spans".to_string())?;
+    let signal = signal_of(&list)?;
+    crate::core::canonical::records_from_proto(signal, bytes).map_err(|e| format!("{} request: {e}", signal.name()))
+}
+
 // ---- Logs or spans ----
 
 /// The wire types of a LogRecord's and a Span's fields (0 varint, 1
