@@ -28,7 +28,11 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     options.witness_checkpoints = super::prove::load_witness_notes(&args.witness_checkpoints)?;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
+    let progress = super::progress::Progress::start(args.progress);
     let report = verify(&args.paths, &options);
+    if let Some(p) = progress {
+        p.finish();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
