@@ -104,7 +104,26 @@ pub fn is_stamp(key: &str) -> bool {
 /// Prefixes reserved to auditchain: a record that reaches the processor
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
-pub const RESERVED_PREFIXES: &[&str] = &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX];
+pub const RESERVED_PREFIXES: &[&str] =
+    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, log::PREFIX];
+
+/// Attributes of the control records of a format version 2 stream, whose
+/// records are leaves of a transparency log (SPEC §5.5).
+pub mod log {
+    /// The log's origin (string), on every control record of a v2 stream.
+    pub const ORIGIN: &str = "audit.log.origin";
+    /// The record's own leaf index in the log (int).
+    pub const INDEX: &str = "audit.log.index";
+    /// A checkpoint's compact range at its size (array of base64 hashes).
+    pub const RANGE: &str = "audit.log.range";
+    /// The size of the log's previous checkpoint (int).
+    pub const PREVIOUS_SIZE: &str = "audit.log.previous_size";
+    /// The consistency proof from the previous checkpoint (array of base64).
+    pub const CONSISTENCY: &str = "audit.log.consistency";
+    /// A cosignature record's checkpoint: the leaf index of its record (int).
+    pub const CHECKPOINT_INDEX: &str = "audit.log.checkpoint_index";
+    pub const PREFIX: &str = "audit.log.";
+}
 
 /// Marks on records the processor forwards without a stamp (`on_error:
 /// forward_unstamped`, SPEC §4.3). Their prefix is reserved too, so that
@@ -179,6 +198,8 @@ pub mod event {
     pub const GAP: &str = "gap";
     pub const END: &str = "end";
     pub const CHECKPOINT: &str = "checkpoint";
+    /// Witnesses cosigned a checkpoint of the log (SPEC §5.5).
+    pub const COSIGNATURE: &str = "cosignature";
     /// The wall clock stepped (SPEC §5.6); the record's time is the new
     /// wall time.
     pub const CLOCK_STEP: &str = "clock_step";
