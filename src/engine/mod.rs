@@ -208,7 +208,8 @@ impl Engine {
     /// (0 when it did not answer: `body` then says why), Content-Type and
     /// body. New cosignatures are recorded: a `cosignature` control
     /// record owed to the stream (it leaves with the next call, e.g. a
-    /// tick) and a `checkpoint.file` line. Fails with
+    /// tick) and a `checkpoint.file` line. What to report (a witness that
+    /// refuses, is unreachable, lags) comes as the next call's warning. Fails with
     /// [`ErrorKind::State`] when the answer to the check at start shows a
     /// rolled-back or replaced state: the processor must not start.
     pub fn witness_answer(
@@ -218,7 +219,7 @@ impl Engine {
         content_type: &str,
         body: &[u8],
         now_unix_nano: u64,
-    ) -> Result<(witness::AnswerKind, Option<String>), Error> {
+    ) -> Result<witness::AnswerKind, Error> {
         let mut inner = self.lock();
         if !inner.witnesses.knows(id) {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("no witness request {id} awaits an answer")));
@@ -233,26 +234,30 @@ impl Engine {
         }
         if let Some((n, note, (sid, seq))) = out.cosigned {
             if !inner.closed {
+                let index = (crate::core::vocab::log::CHECKPOINT_INDEX, control::CtlValue::Int(n as i64));
                 let rec = ControlRecord::new(crate::core::vocab::event::COSIGNATURE, now_unix_nano, note.clone())
-                    .with(crate::core::vocab::log::CHECKPOINT_INDEX, control::CtlValue::Int(n as i64));
-                inner.ledger.owe(rec);
+                    .with(index.0, index.1.clone());
+                // One record per checkpoint and call: a later answer's note
+                // holds every line of an earlier one still owed.
+                inner.ledger.owe_superseding(rec, |r| {
+                    r.attributes.first().is_some_and(|(_, v)| {
+                        *v == control::CtlValue::Str(crate::core::vocab::event::COSIGNATURE.into())
+                    }) && r.attributes.contains(&index)
+                });
             }
             let line = serde_json::json!({ "stream_id": sid, "sequence": seq, "note": note }).to_string();
             let version = inner.changed();
             let Inner { checkpoints, stream, .. } = &mut *inner;
             checkpoints.owe_line(stream, line, version);
         }
+        inner.warnings.extend(out.warning);
         let version = inner.changed();
         drop(inner);
         self.make_durable(version)?;
         let mut inner = self.lock();
-        let Inner { checkpoints, stream, .. } = &mut *inner;
-        let flushed = checkpoints.flush(stream, version);
-        let warning = match (out.warning, flushed) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-        Ok((out.kind, warning))
+        let Inner { checkpoints, stream, warnings, .. } = &mut *inner;
+        warnings.extend(checkpoints.flush(stream, version));
+        Ok(out.kind)
     }
 
     pub fn stream_id(&self) -> String {
