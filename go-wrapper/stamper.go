@@ -365,6 +365,9 @@ func (s *stamper) closeStream(ctx context.Context, st *stream) error {
 	if err := s.emitOwn(ctx, st, stamps); err != nil {
 		return fmt.Errorf("the final records of stream %q were not delivered: %w", st.name, err)
 	}
+	if st.witness != nil {
+		st.witness.finalCheckpoint(ctx)
+	}
 	// Settling the final records wrote the state once more.
 	s.tel.syncCounters(ctx, st)
 	s.logger.Info("auditchain stream ended", zap.String("stream_name", st.name))

@@ -96,6 +96,22 @@ func (c *witnessClient) answer(ctx context.Context, j witnessJob, status int, ct
 // larger size, or another tree, refuses the start; one that cannot be
 // reached is a warning.
 func (c *witnessClient) startCheck(ctx context.Context) error {
+	return c.sendReady(ctx)
+}
+
+// finalCheckpoint sends the final checkpoint of a stream that just ended
+// to the witnesses, within the shutdown's ctx, so that it is cosigned (its
+// cosignature is recorded in checkpoint.file: the stream takes no more
+// records). The workers have stopped already.
+func (c *witnessClient) finalCheckpoint(ctx context.Context) {
+	if err := c.sendReady(ctx); err != nil {
+		c.s.logger.Error("auditchain witness", zap.String("stream_name", c.st.name), zap.Error(err))
+	}
+}
+
+// sendReady sends every ready request at once and hands the answers back;
+// returns the engine's refusal, if any.
+func (c *witnessClient) sendReady(ctx context.Context) error {
 	jobs, err := c.st.eng.witnessJobs()
 	if err != nil {
 		return err
@@ -123,8 +139,11 @@ func (c *witnessClient) startCheck(ctx context.Context) error {
 		switch {
 		case err != nil && refusal == nil:
 			refusal = err
-		case kind == answerUnreachable:
+		case kind == answerUnreachable && r.j.start:
 			c.s.logger.Warn("auditchain could not reach a witness at start; its check of the saved checkpoint is skipped",
+				zap.String("stream_name", c.st.name), zap.String("witness", r.j.url), zap.ByteString("error", r.body))
+		case kind == answerUnreachable:
+			c.s.logger.Warn("auditchain could not reach a witness with the final checkpoint",
 				zap.String("stream_name", c.st.name), zap.String("witness", r.j.url), zap.ByteString("error", r.body))
 		}
 	}

@@ -346,3 +346,23 @@ fn records_arriving_with_audit_log_attributes_are_refused() {
     let err = e.stamp_logs(&request([rec]).encode_to_vec(), T0 + SEC).unwrap_err();
     assert!(err.to_string().contains("audit.log.index"), "{err}");
 }
+
+#[test]
+fn a_rolled_back_state_is_refused_by_the_logs_checkpoint_lines() {
+    let k = keys("example.com/audit/gw-6");
+    let state = tempfile::tempdir().unwrap();
+    let cpdir = tempfile::tempdir().unwrap();
+    let cfg = EngineConfig {
+        checkpoint: CheckpointConfig { interval: 60 * SEC, records: 3, file: Some(cpdir.path().join("cp.jsonl")) },
+        ..config(&k, state.path())
+    };
+    let mut t = T0;
+    let e = Engine::new(cfg.clone(), t).unwrap();
+    run(&e, &mut t, 2, false);
+    let old = std::fs::read(state_file(state.path())).unwrap();
+    run(&e, &mut t, 3, false);
+    drop(e);
+    std::fs::write(state_file(state.path()), old).unwrap();
+    let err = open_err(cfg, t);
+    assert!(err.contains("rollback refused") && err.contains("checkpoint.file"), "{err}");
+}
