@@ -366,3 +366,104 @@ fn a_rolled_back_state_is_refused_by_the_logs_checkpoint_lines() {
     let err = open_err(cfg, t);
     assert!(err.contains("rollback refused") && err.contains("checkpoint.file"), "{err}");
 }
+
+/// tests/vectors/log.json (SPEC §5.5): a format version 2 log as the engine
+/// exported it, two streams (a clean restart between them) with a witness
+/// cosignature record, and what a verifier must recompute from it: every
+/// record's leaf index and leaf hash, the root at every checkpoint.
+/// Regenerated with AUDITCHAIN_UPDATE_VECTORS=1 (stream ids are random:
+/// the vector changes), checked as stored otherwise.
+#[test]
+fn log_vector() {
+    use auditchain::core::note::NoteSigner;
+    use auditchain::core::tlog::CosignatureSigner;
+    use auditchain::engine::config::WitnessConfig;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/log.json");
+    if std::env::var_os("AUDITCHAIN_UPDATE_VECTORS").is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = NoteSigner::from_seed("example.com/audit/vectors", &[0x07; 32]).unwrap();
+        let sign = dir.path().join("sign.key");
+        keys::write_new_file(&sign, &signer.private_key_string(), 0o600).unwrap();
+        let witness = CosignatureSigner::from_seed("witness.example/vectors", &[0x09; 32]).unwrap();
+        let cfg = EngineConfig {
+            state: StateConfig { directory: Some(dir.path().join("state")), new_stream: false },
+            signing_key_file: Some(sign),
+            checkpoint: CheckpointConfig { interval: 60 * SEC, records: 4, file: None },
+            witnesses: vec![WitnessConfig {
+                url: "http://witness.example".into(),
+                key: witness.verifier().vkey(),
+                timeout: 0,
+            }],
+            ..EngineConfig::new("vectors")
+        };
+        let mut t = T0;
+        let e = Engine::new(cfg.clone(), t).unwrap();
+        let mut reqs = run(&e, &mut t, 2, false);
+        // The witness cosigns the first checkpoint (its answer, as
+        // litewitness sends it), recorded with the next call.
+        for j in e.witness_jobs() {
+            let req = auditchain::core::tlog::AddCheckpoint::parse(&j.body).unwrap();
+            let text = parse_note(&req.checkpoint).unwrap().text;
+            let line = witness.sign(&text, 1_800_000_000).line();
+            e.witness_answer(j.id, 200, "text/plain", line.as_bytes(), t).unwrap();
+        }
+        reqs.extend(run(&e, &mut t, 1, true));
+        drop(e);
+        let e = Engine::new(cfg, t).unwrap();
+        reqs.extend(run(&e, &mut t, 2, true));
+        let lines = lines(&reqs);
+        let recs = recs(&lines);
+        let (sizes, tree) = check_log(&recs, &signer.verifier(), "example.com/audit/vectors");
+        let leaves: Vec<Value> = by_leaf_index(&recs)
+            .iter()
+            .map(|(i, r)| {
+                serde_json::json!({"leaf_index": i, "stream_id": r.stream_id, "sequence": r.sequence,
+                    "leaf_hash": auditchain::core::hex::to_hex(&r.leaf)})
+            })
+            .collect();
+        let roots: Vec<Value> = sizes
+            .iter()
+            .map(|&n| serde_json::json!({"size": n, "root": B64.encode(tree.root_at(n).unwrap())}))
+            .collect();
+        let v = serde_json::json!({
+            "description": "A format version 2 log (SPEC §5.5) as the engine exported it: stream 1 (start, records, checkpoints, a cosignature record, the final checkpoint), then its successor after a clean restart. Recompute every leaf from the records (canonical form -> record hash; stamp -> stream id, sequence, link), order them by leaf index (base + sequence - 1, base = the first control record's audit.log.index - its sequence + 1), and check every checkpoint's root, range and consistency proof.",
+            "origin": "example.com/audit/vectors",
+            "public_key": signer.verifier().public_key_string(),
+            "witness_vkey": witness.verifier().vkey(),
+            "files": {"audit.jsonl": lines.iter().map(|l| format!("{l}\n")).collect::<String>()},
+            "leaves": leaves,
+            "checkpoints": roots,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let lines: Vec<Value> =
+        v["files"]["audit.jsonl"].as_str().unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let verifier = NoteVerifier::parse(v["public_key"].as_str().unwrap()).unwrap();
+    let recs = recs(&lines);
+    let (sizes, tree) = check_log(&recs, &verifier, v["origin"].as_str().unwrap());
+    let leaves = by_leaf_index(&recs);
+    assert_eq!(leaves.len(), v["leaves"].as_array().unwrap().len());
+    for (want, (i, r)) in v["leaves"].as_array().unwrap().iter().zip(&leaves) {
+        assert_eq!(want["leaf_index"], *i);
+        assert_eq!(want["leaf_hash"], auditchain::core::hex::to_hex(&r.leaf));
+    }
+    let cps: Vec<(u64, String)> = v["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["size"].as_u64().unwrap(), c["root"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(cps.iter().map(|c| c.0).collect::<Vec<_>>(), sizes);
+    for (n, root) in cps {
+        assert_eq!(B64.encode(tree.root_at(n).unwrap()), root);
+    }
+    // The cosignature record: the first checkpoint's note, cosigned.
+    let w = auditchain::core::tlog::CosignatureVerifier::parse(v["witness_vkey"].as_str().unwrap()).unwrap();
+    let cos: Vec<&Rec> = recs.iter().filter(|r| event(&r.json) == Some("cosignature")).collect();
+    assert_eq!(cos.len(), 1);
+    let note = parse_note(cos[0].json["body"]["stringValue"].as_str().unwrap()).unwrap();
+    let sig = note.signatures.iter().find(|s| s.id == w.id).unwrap();
+    assert_eq!(w.verify(&note.text, sig), Ok(1_800_000_000));
+    assert_eq!(int_attr(&cos[0].json, "audit.log.checkpoint_index"), Some(sizes[0]));
+}
