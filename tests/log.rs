@@ -467,3 +467,28 @@ fn log_vector() {
     assert_eq!(w.verify(&note.text, sig), Ok(1_800_000_000));
     assert_eq!(int_attr(&cos[0].json, "audit.log.checkpoint_index"), Some(sizes[0]));
 }
+
+#[test]
+fn a_version_1_stream_resumed_with_witnesses_stays_version_1_and_says_so() {
+    use auditchain::core::tlog::CosignatureSigner;
+    use auditchain::engine::config::WitnessConfig;
+    let k = keys("example.com/audit/gw-7");
+    let state = tempfile::tempdir().unwrap();
+    let v1 = EngineConfig { log: LogConfig { format_version: 1, ..LogConfig::default() }, ..config(&k, state.path()) };
+    let mut t = T0;
+    run(&Engine::new(v1.clone(), t).unwrap(), &mut t, 1, false); // a crash: no close
+    let w = CosignatureSigner::from_seed("w", &[1; 32]).unwrap();
+    let v2 = EngineConfig {
+        log: LogConfig::default(),
+        witnesses: vec![WitnessConfig { url: "http://w".into(), key: w.verifier().vkey(), timeout: 0 }],
+        ..v1
+    };
+    let e = Engine::new(v2.clone(), t).unwrap();
+    assert!(e.log().is_none(), "a stream keeps its format");
+    let warn = e.tick(t + 1).unwrap().warning.unwrap_or_default();
+    assert!(warn.contains("continues in format version 1"), "{warn}");
+    run(&e, &mut t, 1, true);
+    drop(e);
+    let e = Engine::new(v2, t).unwrap();
+    assert!(e.log().is_some(), "its successor starts the log");
+}

@@ -142,9 +142,17 @@ impl Engine {
         let mut opened = open::open(&config, now_unix_nano)?;
         let clock = Clock::new(mono, now_unix_nano);
         let mut witnesses = witness::Witnesses::new(&config, opened.signer.as_ref().map(|s| s.note_verifier()));
-        if let Some(log) = &opened.stream.log {
-            let w = witnesses.start(log);
-            opened.warnings.extend(w);
+        match &opened.stream.log {
+            Some(log) => {
+                let w = witnesses.start(log);
+                opened.warnings.extend(w);
+            }
+            None if !witnesses.is_empty() => opened.warnings.push(format!(
+                "witnesses: stream {} continues in format version 1 (it started before the log), which witnesses cannot \
+                 cosign; witnessing starts with its successor stream",
+                opened.stream.stream_id
+            )),
+            None => {}
         }
         let inner = Inner {
             checkpoints: Checkpointer::new(opened.signer, &config.checkpoint, &opened.stream),
