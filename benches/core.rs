@@ -96,6 +96,18 @@ fn stamping(c: &mut Criterion) {
     g.finish();
 }
 
+/// One leaf appended to the engine's log (leaf hash + amortised node hash).
+fn log_append(c: &mut Criterion) {
+    let mut log = auditchain::engine::tlog::LogState::new("bench".into());
+    let mut seq = 0u64;
+    c.bench_function("log_append", |b| {
+        b.iter(|| {
+            seq += 1;
+            log.append(black_box("bench-20261201T200000Z-ab12"), seq, &[1; 32], &[2; 32]);
+        })
+    });
+}
+
 /// `auditchain verify` on a file of 10,000 stamped records (JSON lines).
 fn verifying(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -122,5 +134,5 @@ fn verifying(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canonical, stamping, verifying);
+criterion_group!(benches, canonical, stamping, log_append, verifying);
 criterion_main!(benches);
