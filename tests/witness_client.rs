@@ -292,3 +292,28 @@ fn every_other_answer_is_counted_and_reported() {
     assert_eq!(e.witness_status(0).unwrap().0, 0, "nothing was acknowledged");
     assert!(e.witness_status(1).is_none());
 }
+
+#[test]
+fn another_tree_at_start_is_refused_and_an_unreachable_witness_only_warns() {
+    let s = setup();
+    let state = tempfile::tempdir().unwrap();
+    let mut w = FakeWitness::new("w-a", s.verifier.clone());
+    let mut t = T0;
+    let e = Engine::new(config(&s, state.path(), &[&w]), t).unwrap();
+    batch(&e, &mut t);
+    serve(&e, &mut [&mut w], t);
+    drop(e);
+    // Unreachable: a warning, the engine runs.
+    let e = Engine::new(config(&s, state.path(), &[&w]), t).unwrap();
+    let jobs = e.witness_jobs();
+    assert!(jobs.len() == 1 && jobs[0].start);
+    assert_eq!(e.witness_answer(jobs[0].id, 0, "", b"connection refused", t), Ok(AnswerKind::Unreachable));
+    let warn = e.tick(t + 1).unwrap().warning.unwrap_or_default();
+    assert!(warn.contains("its check at start is skipped"), "{warn}");
+    drop(e);
+    // 422: the witness holds a tree this state does not extend.
+    let e = Engine::new(config(&s, state.path(), &[&w]), t).unwrap();
+    let jobs = e.witness_jobs();
+    let err = e.witness_answer(jobs[0].id, 422, "text/plain", b"", t).unwrap_err().to_string();
+    assert!(err.contains("http://w0.example") && err.contains("inconsistent") && err.contains("checkpoint 4"), "{err}");
+}
