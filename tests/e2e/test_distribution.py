@@ -178,10 +178,8 @@ def test_seed_000_example_filters_adds_metadata_stamps_and_delivers(binaries, tm
         "AUDITCHAIN_DATA_DIR": str(store_data),
         "AUDITCHAIN_METRICS_PORT": str(store_metrics),
     }
-    # Version 1 streams (SPEC §5.3) until the verifier reads version 2
-    # (issue 10): drop this override then.
-    seed = Collector([DISTRIBUTION / "examples" / "seed-000.yaml", "yaml:processors::auditchain::log::format_version: 1"],
-                     tmp_path / "seed-000.log", cwd=tmp_path, env=env)
+    # As shipped: format version 2 streams (a transparency log, SPEC §5.5).
+    seed = Collector(DISTRIBUTION / "examples" / "seed-000.yaml", tmp_path / "seed-000.log", cwd=tmp_path, env=env)
     store = Collector(DISTRIBUTION / "examples" / "store.yaml", tmp_path / "store.log", cwd=tmp_path, env=store_env)
     try:
         store.start([store_grpc])
