@@ -91,6 +91,14 @@ fn log_summary(l: &LogReport) -> String {
 pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
     let st = Style { color };
     let mut plain = 0u64;
+    // A stream of a witnessed log needs no key for what the note warns of:
+    // the witnesses' cosigned roots show a rewrite or a deleted tail.
+    let witnessed: std::collections::HashSet<&str> = r
+        .logs
+        .iter()
+        .filter(|l| l.witnessed_size.is_some())
+        .flat_map(|l| l.streams.iter().map(String::as_str))
+        .collect();
     for s in &r.streams {
         let algorithm = s.algorithm.as_deref().unwrap_or("known only from checkpoint lines");
         writeln!(
@@ -103,7 +111,7 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
         )?;
         for f in &s.findings {
             if f.kind == Kind::PlainChain {
-                plain += 1;
+                plain += u64::from(!witnessed.contains(s.stream_id.as_str()));
                 continue;
             }
             if f.severity == Severity::Info && !verbose {
@@ -153,7 +161,7 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
     if plain > 0 {
         writeln!(
             out,
-            "{}: {} the unkeyed SHA-256 chain: it detects edits, deletions and reordering inside a stream, but not a rewrite of the whole store nor the deletion of a stream's newest records; configure key_file and signing_key_file for that",
+            "{}: {} the unkeyed SHA-256 chain: it detects edits, deletions and reordering inside a stream, but not a rewrite of the whole store nor the deletion of a stream's newest records; configure key_file and signing_key_file (or witnesses) for that",
             st.paint("33", "note"),
             if plain == 1 { "1 stream uses".to_string() } else { format!("{plain} streams use") }
         )?;
