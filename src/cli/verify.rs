@@ -26,6 +26,18 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     }
     options.policy = args.witness_policy.as_deref().map(super::prove::load_policy).transpose()?;
     options.witness_checkpoints = super::prove::load_witness_notes(&args.witness_checkpoints)?;
+    if let Some(t) = &args.since {
+        options.window.since = Some(time::parse_rfc3339(t).map_err(|e| format!("--since {e}"))?);
+    }
+    if let Some(t) = &args.until {
+        options.window.until = Some(time::parse_rfc3339(t).map_err(|e| format!("--until {e}"))?);
+    }
+    if let (Some(a), Some(b)) = (options.window.since, options.window.until)
+        && a > b
+    {
+        return Err("--since is after --until".into());
+    }
+    options.window.streams = args.streams;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
     let report = verify(&args.paths, &options);
