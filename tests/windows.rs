@@ -138,7 +138,10 @@ fn the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window() {
     assert_eq!(w.from_sequence, carrier);
     assert_eq!(w.through_sequence, s.last_sequence);
     assert!(w.before > 0, "the day's records before its first checkpoint are outside the window");
-    assert!(w.description.starts_with(&format!("from checkpoint at size {} (record {carrier}), signed by ops+", carrier - 1)));
+    assert!(
+        w.description
+            .starts_with(&format!("from checkpoint at size {} (record {carrier}), signed by ops+", carrier - 1))
+    );
     let rw = r.window.as_ref().unwrap();
     assert_eq!(rw.time, "checkpoint");
     // With an offset: the same instant.

@@ -89,8 +89,8 @@ fn log_summary(l: &LogReport) -> String {
     parts.join(", ")
 }
 
-pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
-    let st = Style { color };
+/// The window asked for (SPEC §8.19), when one was.
+fn window(out: &mut impl Write, r: &Report) -> io::Result<()> {
     if let Some(w) = &r.window {
         let mut parts = Vec::new();
         if let Some(s) = &w.since {
@@ -104,6 +104,12 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
         }
         writeln!(out, "window: {} (by the time of the signed checkpoints)", parts.join(", "))?;
     }
+    Ok(())
+}
+
+pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
+    let st = Style { color };
+    window(out, r)?;
     let mut plain = 0u64;
     for s in &r.streams {
         let algorithm = s.algorithm.as_deref().unwrap_or("known only from checkpoint lines");

@@ -40,7 +40,24 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     options.window.streams = args.streams;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
-    let report = verify(&args.paths, &options);
+    if let Some(out) = &args.summary_out {
+        // A shard has no verdict: the merge gives it (SPEC §10).
+        let w =
+            auditchain::verify::summary::write(&args.paths, &options, out).map_err(|e| format!("--summary-out {e}"))?;
+        eprintln!(
+            "shard summary written to {}: {} inputs, {} records, {} input errors (no verdict: run verify --merge over every shard's summary)",
+            out.display(),
+            w.files,
+            w.records,
+            w.errors
+        );
+        return Ok(Exit::Ok);
+    }
+    let report = if args.merge {
+        auditchain::verify::summary::merge(&args.paths, &options)
+    } else {
+        verify(&args.paths, &options)
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

@@ -8,12 +8,12 @@
 
 mod collect;
 pub mod prove;
-pub mod summary;
-pub mod window;
 pub mod read;
 pub mod records;
 pub mod report;
 pub mod rules;
+pub mod summary;
+pub mod window;
 
 pub use collect::Limits;
 

@@ -2,7 +2,7 @@
 //! field names here are that contract).
 
 use crate::core::canonical::Signal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// 2: the verdict `incomplete`; `inputs.checkpoint_lines` and
 /// `inputs.unreadable`; per stream `stream_name` and `last_present`, and
@@ -10,7 +10,7 @@ use serde::Serialize;
 /// kinds `downgrade`, `expected_stream_missing`, `expected_stream_ended`.
 pub const REPORT_VERSION: u32 = 2;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -19,7 +19,7 @@ pub enum Severity {
 }
 
 /// What a finding is about. The JSON names are stable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The record's content or position no longer matches its
@@ -108,7 +108,7 @@ pub enum Kind {
     UnanchoredWindow,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
     /// 1-based line of the export request in the file.
@@ -117,7 +117,7 @@ pub struct Location {
     pub record: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub severity: Severity,
     pub kind: Kind,
@@ -328,7 +328,7 @@ pub struct Inputs {
     pub unreadable: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputError {
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
