@@ -1,4 +1,4 @@
-//! Shards (SPEC §10): `verify --summary-out` per shard and `verify
+//! Shards (SPEC §11): `verify --summary-out` per shard and `verify
 //! --merge` over the summaries give the same report as one run over every
 //! file — over random splits and orders of a real stamped archive (a
 //! keyed, signed stream over many files, its successor after a restart,

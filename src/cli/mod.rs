@@ -218,7 +218,7 @@ pub struct VerifyArgs {
     #[arg(long = "stream", value_name = "ID")]
     streams: Vec<String>,
     /// Write a shard summary to FILE instead of a report (JSON lines,
-    /// SPEC §10): what `--merge` needs to give the verdict of one run
+    /// SPEC §11): what `--merge` needs to give the verdict of one run
     /// over every shard's files. Exit status 0 when written.
     #[arg(long, value_name = "FILE", conflicts_with = "merge")]
     summary_out: Option<PathBuf>,

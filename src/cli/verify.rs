@@ -41,7 +41,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
     if let Some(out) = &args.summary_out {
-        // A shard has no verdict: the merge gives it (SPEC §10).
+        // A shard has no verdict: the merge gives it (SPEC §11).
         let w =
             auditchain::verify::summary::write(&args.paths, &options, out).map_err(|e| format!("--summary-out {e}"))?;
         eprintln!(

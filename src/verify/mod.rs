@@ -163,7 +163,7 @@ pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
 }
 
 /// Applies the rules to what was read (from the files, or from shard
-/// summaries, §10).
+/// summaries, §11).
 fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
     // A witness policy's logs are public keys too (C2SP tlog-policy).
     let merged;

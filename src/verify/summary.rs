@@ -1,4 +1,4 @@
-//! Shards (docs/SPEC.md §10): `auditchain verify --summary-out S FILES…`
+//! Shards (docs/SPEC.md §11): `auditchain verify --summary-out S FILES…`
 //! reads one shard of an archive and writes what the rules need of it —
 //! per record its stamp and hashes (base64), never its content; control
 //! records' facts; checkpoint lines; findings of the read; input errors —
