@@ -43,6 +43,12 @@ enum Command {
     /// gzip-compressed or not, in any order. Exit status: 0 when every
     /// stream verifies, 1 on any integrity failure, 2 on usage or input
     /// errors.
+    ///
+    /// A period (--since, --until) is verified from each stream's newest
+    /// valid checkpoint at or before its start; a partial copy with
+    /// --stream. Large archives: --summary-out per shard (exit 0 when
+    /// written, no verdict), then --merge over the summaries, with the
+    /// keys: the report of one run over every file (SPEC §11).
     Verify(VerifyArgs),
     /// Write an inclusion proof of one record (C2SP tlog-proof), or a
     /// consistency proof between two checkpoints, of a transparency log
