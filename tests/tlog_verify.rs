@@ -450,3 +450,25 @@ fn a_period_of_the_log_is_anchored_at_its_cosigned_checkpoint_and_still_checked(
         errors(&r)
     );
 }
+
+#[test]
+fn a_partial_copy_of_one_stream_of_a_log_verifies_from_its_start_with_since() {
+    // Both streams' files are there; --stream B and --since A's final
+    // checkpoint: B from its start record, the log from B's first leaf.
+    let d = tempfile::tempdir().unwrap();
+    let log = two_streams(None, true);
+    log.write(d.path(), true);
+    let end_of_a = log.checkpoints.values().filter(|c| c.stream == A).last().unwrap().note.clone();
+    let mut o = options(&log, true);
+    o.window.streams = vec![B.to_string()];
+    let r = run(d.path(), &o);
+    assert_eq!(r.streams.len(), 1);
+    // Without a start, the log's history before B is required: A's leaves.
+    assert!(errors(&r).contains(&Kind::MissingLeaves), "{:?}", errors(&r));
+    o.window.since = Some(note_time(&end_of_a));
+    let r = run(d.path(), &o);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?} {:#?}", r.streams, r.logs);
+    assert_eq!(r.streams[0].window.as_ref().unwrap().anchor, "start");
+    assert!(r.logs[0].window.as_ref().unwrap().description.starts_with("not anchored"), "{:?}", r.logs[0].window);
+    assert_eq!(log_kinds(&r), vec![(Kind::UnanchoredWindow, Severity::Warning)], "{:#?}", r.logs);
+}

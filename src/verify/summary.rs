@@ -337,7 +337,7 @@ fn combine(summaries: &[PathBuf]) -> Read {
         // shard's copy counts).
         let map: Vec<Option<u32>> =
             s.files.iter().map(|f| (owner.get(f) == Some(&k)).then(|| index[f.as_str()])).collect();
-        inputs += s.inputs - map.iter().filter(|m| m.is_none()).count() as u64;
+        inputs += s.inputs.saturating_sub(map.iter().filter(|m| m.is_none()).count() as u64);
         let remap = |loc: Loc| map[loc.file as usize].map(|file| Loc { file, ..loc });
         let mine = |f: &Finding| f.locations.first().is_none_or(|l| owner.get(&l.file) == Some(&k));
         let Shard { c: sc, errors: se, .. } = s;

@@ -466,6 +466,25 @@ pub fn check(
         let size = log.cps.iter().filter(|c| c.valid).map(|c| c.size).max().unwrap_or(0);
         let window = options.window.since.map(|since| log_window(&log, since));
         let floor = window.as_ref().map_or(0, |(floor, _)| *floor);
+        if let Some((_, w)) = window.as_ref().filter(|(f, w)| *f > 0 && w.anchor_size.is_none()) {
+            // Leaves below the first present are not required, but nothing
+            // says they were all issued before the window: with --stream
+            // the other streams' leaves were not asked for (a warning).
+            let severity = if options.window.streams.is_empty() { Severity::Error } else { Severity::Warning };
+            log.findings.push(
+                finding(
+                    severity,
+                    Kind::UnanchoredWindow,
+                    format!(
+                        "log {}: {}: leaves 0..{} are not required, but no checkpoint among the inputs says which of them were issued before the window's start (add the files or the checkpoint file holding a checkpoint of the log at or before it)",
+                        log.origin,
+                        w.description,
+                        floor - 1
+                    ),
+                )
+                .range(0, floor - 1),
+            );
+        }
         let missing = missing_leaves::check(&mut log, floor, size, witnessed.as_ref().map(|w| w.0));
         let mut findings = log.findings;
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.size.or(a.first).cmp(&b.size.or(b.first))));
