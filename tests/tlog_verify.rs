@@ -458,7 +458,7 @@ fn a_partial_copy_of_one_stream_of_a_log_verifies_from_its_start_with_since() {
     let d = tempfile::tempdir().unwrap();
     let log = two_streams(None, true);
     log.write(d.path(), true);
-    let end_of_a = log.checkpoints.values().filter(|c| c.stream == A).last().unwrap().note.clone();
+    let end_of_a = log.checkpoints.values().rfind(|c| c.stream == A).unwrap().note.clone();
     let mut o = options(&log, true);
     o.window.streams = vec![B.to_string()];
     let r = run(d.path(), &o);
