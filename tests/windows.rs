@@ -304,3 +304,56 @@ fn the_cli_verifies_a_period_with_offsets() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_window_inside_a_restarted_keyed_stream_finds_its_key_without_its_start_record() {
+    // Two generations (a clean restart); all files given, --since inside
+    // the second: its start record is before the window, its key is still
+    // found (from the lineage its start record names, tried on its records).
+    let k = keys("ops");
+    let state = tempfile::tempdir().unwrap();
+    let cfg = || EngineConfig {
+        state: StateConfig { directory: Some(state.path().to_path_buf()), new_stream: false },
+        key_file: Some(k.chain.clone()),
+        signing_key_file: Some(k.sign.clone()),
+        key_epoch: KeyEpochConfig { records: 4, interval: 60 * SEC },
+        checkpoint: CheckpointConfig { interval: 60 * SEC, records: 3, file: None },
+        ..EngineConfig::new("daily-host")
+    };
+    let mut t = T0;
+    let mut days = Vec::new();
+    let mut n = 0;
+    for generation in 0..2 {
+        let e = Engine::new(cfg(), t).unwrap();
+        for day in 0..4 {
+            let mut reqs = Vec::new();
+            for _ in 0..BATCHES_PER_DAY {
+                t += SEC;
+                reqs.push(deliver(&e, request((0..2).map(|i| audit_record(n + i))), t));
+                n += 2;
+            }
+            if generation == 0 && day == 3 {
+                t += SEC;
+                reqs.push(close_delivered(&e, t));
+            }
+            days.push(lines(&reqs));
+        }
+        t += SEC;
+    }
+    let a = Archive { keys: k, _state: state, days, t_end: t };
+    let d = tempfile::tempdir().unwrap();
+    a.write(d.path(), 0);
+    let (since_t, _) = first_checkpoint(&a.days[6]);
+    let r = run(d.path(), &a.options(since(since_t)));
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.streams);
+    let second = r.streams.iter().find(|s| s.window.as_ref().unwrap().anchor == "checkpoint").unwrap();
+    assert!(second.window.as_ref().unwrap().before > 0);
+    // And an edit in the window of the second generation is found.
+    let mut days = a.days.clone();
+    let target = records(&days[7]).iter().filter_map(sequence_of).nth(2).unwrap();
+    record_mut(&mut days[7], target)["body"] = json!({"stringValue": "edited"});
+    let b = Archive { days, ..a };
+    b.write(d.path(), 0);
+    let r = run(d.path(), &b.options(since(since_t)));
+    assert!(error_kinds(&r).contains(&Kind::ContentMismatch), "{:?}", error_kinds(&r));
+}

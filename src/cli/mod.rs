@@ -225,8 +225,9 @@ pub struct VerifyArgs {
     streams: Vec<String>,
     /// Write a shard summary to FILE instead of a report (JSON lines,
     /// SPEC §11): what `--merge` needs to give the verdict of one run
-    /// over every shard's files. Exit status 0 when written.
-    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    /// over every shard's files. Exit status 0 when written. The window,
+    /// keys and policy are the merge's flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["merge", "since", "until", "streams"])]
     summary_out: Option<PathBuf>,
     /// The PATHs are shard summaries (from --summary-out): merge them and
     /// verify as one run over all their files.

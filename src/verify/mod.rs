@@ -197,15 +197,22 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
         // prove the stream existed and how far it went.
         streams.entry(id.clone()).or_default();
     }
+    // Lineages from every start record, also those a window cuts (§8.19).
+    let mut hints = rules::content::lineage_hints(streams.values());
     let mut cuts = BTreeMap::new();
     for (id, entries) in streams.iter_mut() {
         let mut none = Vec::new();
         let lines = checkpoints.get_mut(id).unwrap_or(&mut none);
         if let Some(cut) = window::cut(id, entries, lines, &options.window, options) {
+            if let Some(l) = &cut.start_lineage {
+                let known = hints.entry(id.clone()).or_default();
+                if !known.contains(l) {
+                    known.push(l.clone());
+                }
+            }
             cuts.insert(id.clone(), cut);
         }
     }
-    let hints = rules::content::lineage_hints(streams.values());
     let stamped = streams.values().map(|e| e.len() as u64).sum();
     let mut keys = rules::keys::KeyCache::new(stamped, options.key_derivation_slack);
     let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys, floor: 0 };

@@ -102,6 +102,9 @@ pub struct Cut {
     pub floor: u64,
     pub report: StreamWindow,
     pub finding: Option<Finding>,
+    /// The key lineage of its start record, when the window cut it: a
+    /// candidate for its key (§8.1: tried on its records, never trusted).
+    pub start_lineage: Option<Vec<String>>,
 }
 
 /// Cuts one stream's records and checkpoint lines to the window (both
@@ -170,12 +173,18 @@ pub fn cut(
     }
     let ceiling = ceiling.map(|m| m.carrier);
     let inside = |n: u64| n > floor && ceiling.is_none_or(|c| n <= c);
+    let start_lineage = entries
+        .iter()
+        .find(|e| e.sequence == 1 && floor >= 1 && e.event() == Some(event::START))
+        .and_then(|e| e.control.as_deref())
+        .map(|c| c.key_lineage.clone())
+        .filter(|l| !l.is_empty());
     report.before = entries.iter().filter(|e| e.sequence <= floor).count() as u64;
     report.after = entries.iter().filter(|e| ceiling.is_some_and(|c| e.sequence > c)).count() as u64;
     entries.retain(|e| inside(e.sequence));
     lines.retain(|l| inside(l.sequence));
     report.from_sequence = floor + 1;
-    Some(Cut { floor, report, finding })
+    Some(Cut { floor, report, finding, start_lineage })
 }
 
 /// The sentence a report gives for a stream's window.
