@@ -215,9 +215,10 @@ fn merged_shards_give_the_report_of_one_run_over_random_splits_and_orders() {
     for round in 0..36u64 {
         let a = &archives[((round / 6) % 2) as usize];
         let mut options = a.options();
-        if !a.v2 && round % 3 == 2 {
-            // A period: from the first checkpoint of the fifth day.
-            options.window.since = Some(first_checkpoint_time(&a.files[4].1));
+        if round % 3 == 2 {
+            // A period: from the first checkpoint of the fifth day, or of
+            // the log's first stream.
+            options.window.since = Some(first_checkpoint_time(&a.files[if a.v2 { 0 } else { 4 }].1));
         }
         let mut files = a.files.clone();
         let how = tamper(&mut files, round % 6, &mut rng);
