@@ -53,11 +53,15 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
         );
         return Ok(Exit::Ok);
     }
+    let progress = super::progress::Progress::start(args.progress);
     let report = if args.merge {
         auditchain::verify::summary::merge(&args.paths, &options)
     } else {
         verify(&args.paths, &options)
     };
+    if let Some(p) = progress {
+        p.finish();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

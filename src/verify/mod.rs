@@ -112,35 +112,52 @@ struct Read {
     retention: Vec<report::ObjectRetention>,
 }
 
-/// Reads local files and directories and `s3://` locations.
+/// Reads standard input (`-`), local files and directories, and `s3://`
+/// locations.
 fn read_inputs(paths: &[PathBuf], options: &Options) -> Read {
     let (urls, local): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_string_lossy().starts_with("s3://"));
+    let (stdin, local): (Vec<&PathBuf>, Vec<&PathBuf>) = local.into_iter().partition(|p| p.as_os_str() == "-");
     let local: Vec<PathBuf> = local.into_iter().cloned().collect();
     let (files, walk_errors) = read::files::discover(&local);
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|(p, e)| InputError { file: p.display().to_string(), line: None, message: e })
         .collect();
+    if stdin.len() > 1 {
+        let message = "standard input is given more than once: it is read once".into();
+        errors.push(InputError { file: "-".into(), line: None, message });
+    }
+    for f in &files {
+        read::progress::add_total(std::fs::metadata(f).map_or(0, |m| m.len()));
+    }
     let env = |k: &str| std::env::var(k).ok();
     let (objects, list_errors) = s3_objects(&urls, &options.s3, &env);
     errors.extend(list_errors);
     let mut retention = Vec::new();
     let limits = options.limits;
+    for (_, o) in &objects {
+        read::progress::add_total(o.size);
+    }
+    // Standard input first: it is read while it is being written.
+    let stdin_input = stdin.first().map(|_| ("-".to_string(), read::files::stdin(limits.max_decompressed_bytes)));
     let local_inputs =
         files.iter().map(|p| (p.display().to_string(), read::files::open(p, limits.max_decompressed_bytes)));
     let s3_inputs = objects.iter().map(|(b, o)| {
-        let opened = b.read(&o.key, options.s3.retention).map(|obj| {
+        let opened = b.read(&o.key, options.s3.retention).and_then(|obj| {
             if let Some(r) = obj.retention {
                 retention.push(report::ObjectRetention { object: b.url(&o.key), bytes: o.size, retention: r });
             }
-            Box::new(std::io::Cursor::new(obj.bytes)) as Box<dyn std::io::Read + Send>
+            read::progress::add_bytes(o.size);
+            read::files::decompress(Box::new(std::io::Cursor::new(obj.bytes)), limits.max_decompressed_bytes)
         });
         (b.url(&o.key), opened)
     });
-    let (collected, read_errors) = collect::collect_inputs(local_inputs.chain(s3_inputs), limits);
+    let inputs = stdin_input.iter().count() + files.len() + objects.len();
+    let (collected, read_errors) =
+        collect::collect_inputs(stdin_input.into_iter().chain(local_inputs).chain(s3_inputs), limits);
     errors.extend(read_errors);
-    Read { collected, errors, inputs: (files.len() + objects.len()) as u64, retention }
+    Read { collected, errors, inputs: inputs as u64, retention }
 }
 
 /// The inputs read and every stream's rules applied, before the report.

@@ -293,11 +293,16 @@ fn read_shard(path: &Path) -> Result<Shard, String> {
     Ok(Shard { files: header.files, inputs: header.inputs, c, errors })
 }
 
-/// The order one run reads its inputs in: local files in path order, then
-/// S3 objects (§8: "files in byte order of their paths").
+/// The order one run reads its inputs in: standard input, local files in
+/// path order, then S3 objects (§8: "standard input first, then files in
+/// byte order of their paths").
 fn input_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let s3 = |x: &str| x.starts_with("s3://");
-    (s3(a), Path::new(a)).cmp(&(s3(b), Path::new(b)))
+    let class = |x: &str| match x {
+        "-" => 0,
+        _ if x.starts_with("s3://") => 2,
+        _ => 1,
+    };
+    (class(a), Path::new(a)).cmp(&(class(b), Path::new(b)))
 }
 
 /// Reads the summaries and combines them into what one run over every
