@@ -1,7 +1,8 @@
 //! Shards (SPEC §11): `verify --summary-out` per shard and `verify
 //! --merge` over the summaries give the same report as one run over every
 //! file — over random splits and orders of a real stamped archive (a
-//! keyed, signed stream over many files, its successor after a restart,
+//! keyed, signed stream over many files and its successor after a restart,
+//! in stream format 2 (the engine's own log) and 1 (chain-head checkpoints),
 //! and a format version 2 log with its checkpoint file), clean and
 //! tampered.
 
@@ -10,7 +11,7 @@ mod support;
 use auditchain::core::keys::{self, KeySet};
 use auditchain::core::tlog::Policy;
 use auditchain::engine::Engine;
-use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
 use auditchain::verify::report::{Kind, Verdict};
 use auditchain::verify::summary;
 use auditchain::verify::{Options, verify};
@@ -34,7 +35,14 @@ struct Archive {
 
 /// The keyed archive (or, `v2`, the log's).
 fn archive_of(v2: bool) -> Archive {
-    let mut a = archive();
+    archive_in(v2, 2)
+}
+
+/// The keyed archive written by the engine in stream format `version`
+/// (2, its default: a log of its own; 1: chain-head checkpoints), or the
+/// builder's log (`v2`).
+fn archive_in(v2: bool, version: u8) -> Archive {
+    let mut a = archive(version);
     if v2 {
         a.files.retain(|(n, _)| n.starts_with("log/"));
     } else {
@@ -44,7 +52,7 @@ fn archive_of(v2: bool) -> Archive {
     a
 }
 
-fn archive() -> Archive {
+fn archive(version: u8) -> Archive {
     let kd = tempfile::tempdir().unwrap();
     let set = KeySet::generate("ops").unwrap();
     let chain = kd.path().join("chain.key");
@@ -58,6 +66,7 @@ fn archive() -> Archive {
         signing_key_file: Some(sign.clone()),
         key_epoch: KeyEpochConfig { records: 4, interval: 60 * SEC },
         checkpoint: CheckpointConfig { interval: 60 * SEC, records: 3, file: None },
+        log: LogConfig { format_version: version, ..LogConfig::default() },
         ..EngineConfig::new("shard-host")
     };
     let mut t = T0;
@@ -209,11 +218,11 @@ fn merged(shards: &[Vec<PathBuf>], out: &Path, options: &Options, rng: &mut Rng)
 
 #[test]
 fn merged_shards_give_the_report_of_one_run_over_random_splits_and_orders() {
-    let archives = [archive_of(false), archive_of(true)];
+    let archives = [archive_of(false), archive_of(true), archive_in(false, 1)];
     let mut rng = Rng(0x0005_eed0_fa11_d1ce);
     let mut verdicts = std::collections::BTreeSet::new();
     for round in 0..36u64 {
-        let a = &archives[((round / 6) % 2) as usize];
+        let a = &archives[((round / 6) % 3) as usize];
         let mut options = a.options();
         if round % 3 == 2 {
             // A period: from the first checkpoint of the fifth day, or of

@@ -7,7 +7,7 @@ mod support;
 
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
-use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
 use auditchain::verify::report::{Kind, Report, Verdict};
 use auditchain::verify::window::Window;
 use auditchain::verify::{Options, verify};
@@ -44,7 +44,14 @@ pub struct Archive {
     pub t_end: u64,
 }
 
+/// A format version 2 archive (the engine's default: the records are
+/// leaves of its log).
 pub fn archive() -> Archive {
+    archive_of(2)
+}
+
+/// The archive in stream format `version` (1: chain-head checkpoints).
+pub fn archive_of(version: u8) -> Archive {
     let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let cfg = EngineConfig {
@@ -53,6 +60,7 @@ pub fn archive() -> Archive {
         signing_key_file: Some(k.sign.clone()),
         key_epoch: KeyEpochConfig { records: 4, interval: 60 * SEC },
         checkpoint: CheckpointConfig { interval: 60 * SEC, records: 3, file: None },
+        log: LogConfig { format_version: version, ..LogConfig::default() },
         ..EngineConfig::new("daily-host")
     };
     let mut t = T0;
@@ -109,8 +117,14 @@ fn since(t: u64) -> Window {
 
 #[test]
 fn the_newest_10_of_31_daily_files_fail_as_missing_records_without_a_window() {
+    for v in [1, 2] {
+        the_newest_10_of_31_daily_files_fail_as_missing_records_without_a_window_in(v);
+    }
+}
+
+fn the_newest_10_of_31_daily_files_fail_as_missing_records_without_a_window_in(version: u8) {
     // The complaint, reproduced: records 1..N "missing".
-    let a = archive();
+    let a = archive_of(version);
     let d = tempfile::tempdir().unwrap();
     a.write(d.path(), DAYS - 10);
     let r = run(d.path(), &a.options(Window::default()));
@@ -123,7 +137,13 @@ fn the_newest_10_of_31_daily_files_fail_as_missing_records_without_a_window() {
 
 #[test]
 fn the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window() {
-    let a = archive();
+    for v in [1, 2] {
+        the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window_in(v);
+    }
+}
+
+fn the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window_in(version: u8) {
+    let a = archive_of(version);
     let d = tempfile::tempdir().unwrap();
     a.write(d.path(), DAYS - 10);
     let (t, carrier) = first_checkpoint(&a.days[DAYS - 10]);
@@ -138,10 +158,15 @@ fn the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window() {
     assert_eq!(w.from_sequence, carrier);
     assert_eq!(w.through_sequence, s.last_sequence);
     assert!(w.before > 0, "the day's records before its first checkpoint are outside the window");
-    assert!(
-        w.description
-            .starts_with(&format!("from checkpoint at size {} (record {carrier}), signed by ops+", carrier - 1))
-    );
+    let what = if version == 2 { "log checkpoint" } else { "checkpoint" };
+    let expected = format!("from {what} at size {} (record {carrier}), signed by ops+", carrier - 1);
+    assert!(w.description.starts_with(&expected), "{}", w.description);
+    assert_eq!(r.logs.len(), usize::from(version == 2));
+    if version == 2 {
+        let lw = r.logs[0].window.as_ref().unwrap();
+        assert_eq!(lw.anchor_size, Some(carrier - 1), "{lw:?}");
+        assert!(lw.description.starts_with(&format!("from the checkpoint at size {}, signed", carrier - 1)), "{lw:?}");
+    }
     let rw = r.window.as_ref().unwrap();
     assert_eq!(rw.time, "checkpoint");
     // With an offset: the same instant.
@@ -157,7 +182,13 @@ fn the_newest_10_files_pass_from_the_checkpoint_at_the_start_of_their_window() {
 
 #[test]
 fn an_edit_or_a_deletion_inside_the_window_is_still_found() {
-    let a = archive();
+    for v in [1, 2] {
+        an_edit_or_a_deletion_inside_the_window_is_still_found_in(v);
+    }
+}
+
+fn an_edit_or_a_deletion_inside_the_window_is_still_found_in(version: u8) {
+    let a = archive_of(version);
     let (t, carrier) = first_checkpoint(&a.days[DAYS - 10]);
     let original = a.days.clone();
     // An edited record, three days into the window.
@@ -199,7 +230,13 @@ fn an_edit_or_a_deletion_inside_the_window_is_still_found() {
 
 #[test]
 fn a_window_starting_before_any_checkpoint_present_is_unanchored_not_missing() {
-    let a = archive();
+    for v in [1, 2] {
+        a_window_starting_before_any_checkpoint_present_is_unanchored_not_missing_in(v);
+    }
+}
+
+fn a_window_starting_before_any_checkpoint_present_is_unanchored_not_missing_in(version: u8) {
+    let a = archive_of(version);
     let d = tempfile::tempdir().unwrap();
     a.write(d.path(), DAYS - 10);
     let (t, _) = first_checkpoint(&a.days[DAYS - 10]);
@@ -224,7 +261,13 @@ fn a_window_starting_before_any_checkpoint_present_is_unanchored_not_missing() {
 
 #[test]
 fn until_ends_the_window_at_a_checkpoint_and_judges_heartbeats_as_of_it() {
-    let a = archive();
+    for v in [1, 2] {
+        until_ends_the_window_at_a_checkpoint_and_judges_heartbeats_as_of_it_in(v);
+    }
+}
+
+fn until_ends_the_window_at_a_checkpoint_and_judges_heartbeats_as_of_it_in(version: u8) {
+    let a = archive_of(version);
     let d = tempfile::tempdir().unwrap();
     a.write(d.path(), DAYS - 10);
     let (t0, _) = first_checkpoint(&a.days[DAYS - 10]);
@@ -295,7 +338,11 @@ fn the_cli_verifies_a_period_with_offsets() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(&format!("window: from checkpoint at size {} (record {carrier})", carrier - 1)), "{text}");
+    assert!(
+        text.contains(&format!("window: from log checkpoint at size {} (record {carrier})", carrier - 1)),
+        "{text}"
+    );
+    assert!(text.contains(&format!("window: from the checkpoint at size {}, signed", carrier - 1)), "{text}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_auditchain"))
         .args(["verify", "--since", "yesterday"])
         .arg(d.path())
