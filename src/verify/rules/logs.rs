@@ -535,7 +535,7 @@ fn log_window(log: &Log, since: u64) -> (u64, crate::verify::report::LogWindow) 
             } else {
                 format!("signed and cosigned by {}", cosigned.join(", "))
             };
-            let description = format!("from the checkpoint at size {size}, {how}, of {}", time::rfc3339(t));
+            let description = format!("from the checkpoint at size {size} of {}, {how}", time::rfc3339(t));
             let w = crate::verify::report::LogWindow {
                 anchor_size: Some(size),
                 anchor_time: Some(time::rfc3339(t)),
