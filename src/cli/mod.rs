@@ -48,6 +48,12 @@ enum Command {
     /// bytes; a file that is none of these is an input error. Exit status:
     /// 0 when every stream verifies, 1 on any integrity failure, 2 on usage
     /// or input errors.
+    ///
+    /// A period (--since, --until) is verified from each stream's newest
+    /// valid checkpoint at or before its start; a partial copy with
+    /// --stream. Large archives: --summary-out per shard (exit 0 when
+    /// written, no verdict), then --merge over the summaries, with the
+    /// keys: the report of one run over every file (SPEC §11).
     Verify(VerifyArgs),
     /// Write an inclusion proof of one record (C2SP tlog-proof), or a
     /// consistency proof between two checkpoints, of a transparency log
@@ -215,6 +221,29 @@ pub struct VerifyArgs {
     /// it and every leaf below its size present. Repeatable.
     #[arg(long = "witness-checkpoint", value_name = "FILE")]
     witness_checkpoints: Vec<PathBuf>,
+    /// Verify a period: from each stream's newest valid checkpoint at or
+    /// before TIME (RFC 3339, with an offset or Z). Records before it are
+    /// not required; a stream with no such checkpoint among the inputs
+    /// (and no start record) is reported unanchored.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// End the period at each stream's first valid checkpoint at or after
+    /// TIME (RFC 3339); heartbeats are judged as of TIME.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Verify only this stream (a partial copy). Repeatable.
+    #[arg(long = "stream", value_name = "ID")]
+    streams: Vec<String>,
+    /// Write a shard summary to FILE instead of a report (JSON lines,
+    /// SPEC §11): what `--merge` needs to give the verdict of one run
+    /// over every shard's files. Exit status 0 when written. The window,
+    /// keys and policy are the merge's flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["merge", "since", "until", "streams"])]
+    summary_out: Option<PathBuf>,
+    /// The PATHs are shard summaries (from --summary-out): merge them and
+    /// verify as one run over all their files.
+    #[arg(long)]
+    merge: bool,
 }
 
 #[derive(clap::Args)]
