@@ -108,7 +108,14 @@ pub fn is_stamp(key: &str) -> bool {
 /// Prefixes reserved to auditchain: a record that reaches the processor
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
-pub const RESERVED_PREFIXES: &[&str] = &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX];
+pub const RESERVED_PREFIXES: &[&str] =
+    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, VERIFY_PREFIX];
+
+/// The verdict attributes a verifying processor (`mode: verify`, SPEC
+/// §8.19) writes on failing records: `audit.verify.result` (`"failed"`) and
+/// `audit.verify.reason`. Reserved, so that nobody upstream can pass a
+/// record off as verified (or as judged).
+pub const VERIFY_PREFIX: &str = "audit.verify.";
 
 /// Marks on records the processor forwards without a stamp (`on_error:
 /// forward_unstamped`, SPEC §4.3). Their prefix is reserved too, so that

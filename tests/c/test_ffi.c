@@ -121,7 +121,8 @@ static void test_static_tables(void) {
   CHECK(auditchain_error_message(NULL).len == 0, "message of NULL");
   CHECK(str_eq(auditchain_reserved_prefix(0), "audit.sequence."), "reserved prefix 0");
   CHECK(str_eq(auditchain_reserved_prefix(3), "audit.unstamped."), "reserved prefix 3");
-  CHECK(auditchain_reserved_prefix(4).len == 0, "reserved prefixes end");
+  CHECK(str_eq(auditchain_reserved_prefix(4), "audit.verify."), "reserved prefix 4");
+  CHECK(auditchain_reserved_prefix(5).len == 0, "reserved prefixes end");
 }
 
 static void test_bad_config(void) {
