@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"golang.org/x/mod/sumdb/note"
 
@@ -156,4 +157,52 @@ func TestVerifyModeStateIsLocked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "locked")
 	require.NoError(t, p.Shutdown(context.Background()))
+}
+
+func TestVerifyModeChecksSpans(t *testing.T) {
+	dir := t.TempDir()
+	keys := newKeySet(t, dir, "agent")
+	cfg := testConfig(t)
+	cfg.KeyFile = keys.chainFile
+	sink := &consumertest.TracesSink{}
+	p := startTracesProcessor(t, cfg, sink)
+	for range 3 {
+		require.NoError(t, p.ConsumeTraces(context.Background(), seed002Traces("payments", "search")))
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	batches := sink.AllTraces()
+	require.NotEmpty(t, batches)
+
+	gw := createDefaultConfig()
+	gw.Mode = ModeVerify
+	gw.State.Directory = t.TempDir()
+	gw.KeyFile = keys.chainFile
+	require.NoError(t, gw.Validate())
+	out := &consumertest.TracesSink{}
+	set := processortest.NewNopSettings(metadata.Type)
+	tp, err := NewFactory().CreateTraces(context.Background(), set, gw, out)
+	require.NoError(t, err)
+	require.NoError(t, tp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { assert.NoError(t, tp.Shutdown(context.Background())) }()
+	for i, b := range batches {
+		c := ptrace.NewTraces()
+		b.CopyTo(c)
+		if i == 1 {
+			c.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetName("renamed")
+		}
+		require.NoError(t, tp.ConsumeTraces(context.Background(), c))
+	}
+	var failed []string
+	for _, td := range out.AllTraces() {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					if r, ok := sp.Attributes().Get(VerifyReasonAttribute); ok {
+						failed = append(failed, sp.Name()+":"+r.Str())
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, []string{"renamed:content_mismatch"}, failed)
 }
