@@ -102,6 +102,14 @@ fn a_stamped_stream_verifies_in_order_full_and_compact() {
             checkpoints += events(&v, EventKind::Checkpoint).len();
         }
         assert!(checkpoints >= 3, "{form:?}: the checkpoints were verified ({checkpoints})");
+        // The saved state keeps a digest per remembered number, not the records.
+        let files: Vec<_> =
+            std::fs::read_dir(state.path().join("streams")).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let remembered = text.matches("\"d\":").count() as u64;
+        assert!(remembered >= 12, "{text}");
+        assert!((text.len() as u64) < 1500 + 110 * remembered, "{} bytes for {remembered} numbers", text.len());
     }
 }
 

@@ -22,14 +22,40 @@ pub struct EpochKey {
     pub key: Hash,
 }
 
+/// What is remembered of a judged number, for duplicates: a digest of the
+/// record (its link, record hash, epoch and end flag), of the previous link
+/// it was judged with, and the reason it failed, if it did. Digests keep
+/// the saved state small (the newest `reorder_window` numbers are kept).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Seen {
-    pub link: Hash,
-    pub record_hash: Hash,
-    pub previous: Option<Hash>,
-    pub epoch: u64,
-    pub end: bool,
+    #[serde(rename = "d")]
+    pub digest: String,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    #[serde(rename = "r", default, skip_serializing_if = "is_none")]
     pub reason: Reason,
+}
+
+fn is_none(r: &Reason) -> bool {
+    *r == Reason::None
+}
+
+impl Seen {
+    fn of(s: &ReadStamp, record_hash: &Hash, previous: Option<Hash>, reason: Reason) -> Seen {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"auditchain.gate.seen.v1\0");
+        h.update(s.link);
+        h.update(record_hash);
+        h.update(s.key_epoch.to_be_bytes());
+        h.update([u8::from(s.end)]);
+        let d: Hash = h.finalize().into();
+        Seen {
+            digest: crate::core::hex::to_hex(&d)[..32].to_string(),
+            previous: previous.map(|p| crate::core::hex::to_hex(&p)[..32].to_string()),
+            reason,
+        }
+    }
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -165,11 +191,8 @@ pub fn admit(st: &mut StreamState, rec: Rec, index: usize, ctx: &mut Ctx<'_>) ->
 
 fn same(seen: &Seen, rec: &Rec) -> bool {
     let s = &rec.stamp;
-    seen.link == s.link
-        && seen.record_hash == rec.record_hash
-        && seen.epoch == s.key_epoch
-        && seen.end == s.end
-        && (s.compact || s.previous == seen.previous)
+    let copy = Seen::of(s, &rec.record_hash, s.previous, Reason::None);
+    copy.digest == seen.digest && (s.compact || copy.previous == seen.previous)
 }
 
 /// Judges the record that follows the head, with `previous` as its
@@ -177,17 +200,7 @@ fn same(seen: &Seen, rec: &Rec) -> bool {
 fn judge(st: &mut StreamState, rec: &Rec, previous: Option<Hash>, ctx: &mut Ctx<'_>) -> (Outcome, Reason) {
     let reason = evaluate(st, rec, previous, ctx).err().unwrap_or(Reason::None);
     let s = &rec.stamp;
-    st.recent.insert(
-        s.sequence,
-        Seen {
-            link: s.link,
-            record_hash: rec.record_hash,
-            previous: if s.compact { previous } else { s.previous },
-            epoch: s.key_epoch,
-            end: s.end,
-            reason,
-        },
-    );
+    st.recent.insert(s.sequence, Seen::of(s, &rec.record_hash, if s.compact { previous } else { s.previous }, reason));
     while st.recent.len() as u64 > ctx.window {
         st.recent.pop_first();
     }
@@ -369,17 +382,7 @@ pub fn skip_gap(st: &mut StreamState, ctx: &mut Ctx<'_>) {
     });
     let v = if rec.stamp.compact {
         let s = &rec.stamp;
-        st.recent.insert(
-            m,
-            Seen {
-                link: s.link,
-                record_hash: rec.record_hash,
-                previous: None,
-                epoch: s.key_epoch,
-                end: s.end,
-                reason: Reason::UncheckedRecord,
-            },
-        );
+        st.recent.insert(m, Seen::of(s, &rec.record_hash, None, Reason::UncheckedRecord));
         st.head_sequence = m;
         st.head_link = Some(s.link);
         failed(Reason::UncheckedRecord)

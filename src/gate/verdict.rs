@@ -29,8 +29,9 @@ impl Outcome {
 }
 
 /// Why a record failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
+    #[default]
     None = 0,
     /// No canonical form (§2).
     UnreadableRecord = 1,
