@@ -32,6 +32,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from conftest import FIGURES
 from harness import (
     Collector,
+    crash,
     export_request_message,
     file_exporter,
     free_port,
@@ -110,7 +111,7 @@ def lowest(req) -> int:
     return min(number(r) for r in records(req))
 
 
-def agent_config(work: Path, grpc_port: int, proxy_port: int, metrics: int, keys) -> dict:
+def agent_config(work: Path, grpc_port: int, proxy_port: int, metrics: int, keys, interval: str = "1m") -> dict:
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}}},
         "processors": {
@@ -120,7 +121,7 @@ def agent_config(work: Path, grpc_port: int, proxy_port: int, metrics: int, keys
                 "key_file": str(keys["chain"]),
                 "signing_key_file": str(keys["sign"]),
                 "stamp": "compact",
-                "checkpoint": {"records": 6, "interval": "1m"},
+                "checkpoint": {"records": 6, "interval": interval},
                 "key_epoch": {"records": 5, "interval": "1m"},
             }
         },
@@ -138,7 +139,7 @@ def agent_config(work: Path, grpc_port: int, proxy_port: int, metrics: int, keys
     }
 
 
-def gateway_config(work: Path, name: str, grpc_port: int, metrics: int, keys, on_failure: str) -> dict:
+def gateway_config(work: Path, name: str, grpc_port: int, metrics: int, keys, on_failure: str, grace: str = "1m") -> dict:
     verify = {
         "mode": "verify",
         "state": {"directory": str(work / name / "state")},
@@ -147,6 +148,7 @@ def gateway_config(work: Path, name: str, grpc_port: int, metrics: int, keys, on
         "on_failure": on_failure,
         "reorder_window": WINDOW,
         "reorder_timeout": f"{TIMEOUT_S}s",
+        "heartbeat_grace": grace,
     }
     out = work / name / "out.jsonl"
     pipelines = {"logs": {"receivers": ["otlp"], "processors": ["auditchain/gw"], "exporters": ["file/out"]}}
@@ -215,12 +217,12 @@ def stamped(tmp_path_factory):
 
 
 class Gateway:
-    def __init__(self, work: Path, keys, name: str, on_failure: str = "mark"):
+    def __init__(self, work: Path, keys, name: str, on_failure: str = "mark", grace: str = "1m"):
         self.dir = work / name
         self.dir.mkdir(exist_ok=True)
         self.grpc, self.metrics = free_port(), free_port()
         cfg = self.dir / "gateway.json"
-        cfg.write_text(json.dumps(gateway_config(work, name, self.grpc, self.metrics, keys, on_failure)))
+        cfg.write_text(json.dumps(gateway_config(work, name, self.grpc, self.metrics, keys, on_failure, grace)))
         self.collector = Collector(cfg, self.dir / "gateway.log", self.dir)
         self.collector.start([self.grpc, self.metrics])
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.grpc}")
@@ -428,3 +430,45 @@ def test_a_restarted_gateway_continues_from_its_state(stamped):
     held = len(list(records(reqs[4])))
     assert metric(m, "otelcol_processor_auditchain_verify_resolved", verdict="ok") == held
     TABLE.append(("gateway restarted mid-stream (a batch held across it)", f"continues: {held} held records verified after the restart, duplicates pass", "verify_resolved{verdict=ok}"))
+
+
+def test_a_stream_whose_agent_died_goes_silent(tmp_path):
+    """An agent checkpointing every second is killed (no final
+    checkpoint); the gateway that received its records reports the stream
+    silent once its newest checkpoint is older than 1 s + the grace."""
+    keys = keygen(name="e2e-silent", out_dir=tmp_path / "keys")
+    proxy = Proxy()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(proxy, server)
+    proxy_port = free_port()
+    server.add_insecure_port(f"127.0.0.1:{proxy_port}")
+    server.start()
+    grpc_port = free_port()
+    cfg = tmp_path / "agent.json"
+    cfg.write_text(json.dumps(agent_config(tmp_path, grpc_port, proxy_port, free_port(), keys, interval="1s")))
+    agent = Collector(cfg, tmp_path / "agent.log", tmp_path)
+    agent.start([grpc_port])
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as ch:
+            stub = logs_service_pb2_grpc.LogsServiceStub(ch)
+            recs = [log_record(f"user-{i} deleted doc-{i}", {}, time.time_ns()) for i in range(3)]
+            stub.Export(export_request_message(recs, "audit.service", "audit.scope"), timeout=10)
+        time.sleep(2.5)  # heartbeat checkpoints
+    finally:
+        crash(agent)
+        server.stop(1)
+    reqs = sorted(proxy.requests, key=lowest)
+    assert any(attr(x, EVENT) == "checkpoint" for r in reqs for x in records(r))
+    gw = Gateway(tmp_path, keys, "silent", grace="1s")
+    for r in reqs:
+        gw.send(r)
+    deadline = time.monotonic() + 15
+    silent = 0.0
+    while time.monotonic() < deadline and not silent:
+        time.sleep(0.5)
+        silent = metric(scrape(gw.metrics), "otelcol_processor_auditchain_verify_silent_streams")
+    out, m, log = gw.finish(wait=0)
+    assert silent == 1, log[-3000:]
+    assert failed(out) == {}
+    assert "stream silent past its heartbeat" in log
+    TABLE.append(("agent killed (no final checkpoint, interval 1s)", "stream reported silent once, after interval + grace", "verify_silent_streams"))
