@@ -472,9 +472,12 @@ witness-venv: $(WITNESS_VENV_STAMP)
 
 # Real witnesses (litewitness, omniwitness) against the proof-of-concept
 # client: every documented add-checkpoint response, cosignatures checked by
-# an independent implementation, restarts, timings. Prints its figures.
+# an independent implementation, restarts, timings; and against the
+# collector itself (test_collector_witness.py: checkpoints cosigned and
+# recorded, a witness down and back, a rolled-back state refused at start).
+# Prints its figures.
 .PHONY: test-witness
-test-witness: witness-tools $(WITNESS_POC) $(TLOG_TOOL) $(WITNESS_VENV_STAMP)
+test-witness: witness-tools $(WITNESS_POC) $(TLOG_TOOL) $(WITNESS_VENV_STAMP) $(COLLECTOR) $(CLI)
 	AUDITCHAIN_LITEWITNESS=$(LITEWITNESS) AUDITCHAIN_WITNESSCTL=$(WITNESSCTL) \
 	AUDITCHAIN_OMNIWITNESS=$(OMNIWITNESS) AUDITCHAIN_OMNIWITNESS_KEYGEN=$(OMNIWITNESS_KEYGEN) \
 	AUDITCHAIN_WITNESS_POC=$(ROOT)/$(WITNESS_POC) AUDITCHAIN_TLOG_TOOL=$(ROOT)/$(TLOG_TOOL) \

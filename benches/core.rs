@@ -70,7 +70,42 @@ fn stamping(c: &mut Criterion) {
             })
         });
     }
+    // With a signing key: every record also a leaf of the log (one leaf
+    // hash and, amortised, two node hashes: the log's range and the last
+    // checkpoint's extension); checkpoints rare, as at 10 000 records.
+    let dir = tempfile::tempdir().unwrap();
+    let sign = dir.path().join("sign.key");
+    let ks = auditchain::core::keys::KeySet::generate("bench").unwrap();
+    auditchain::core::keys::write_new_file(&sign, &ks.signer.private_key_string(), 0o600).unwrap();
+    for n in [100u64, 1000] {
+        let (pb, _) = batch(n);
+        let mut config = EngineConfig::new("bench");
+        config.signing_key_file = Some(sign.clone());
+        config.checkpoint.records = 1_000_000;
+        config.checkpoint.interval = 3600 * 1_000_000_000;
+        let engine = Engine::new(config, 1).unwrap();
+        g.throughput(Throughput::Elements(n));
+        g.bench_with_input(BenchmarkId::new("in_memory_state_log", n), &pb, |b, pb| {
+            b.iter(|| {
+                let s = engine.stamp_logs(black_box(pb), 2).unwrap();
+                engine.settle(s.batch_id, true).unwrap();
+                s
+            })
+        });
+    }
     g.finish();
+}
+
+/// One leaf appended to the engine's log (leaf hash + amortised node hash).
+fn log_append(c: &mut Criterion) {
+    let mut log = auditchain::engine::tlog::LogState::new("bench".into());
+    let mut seq = 0u64;
+    c.bench_function("log_append", |b| {
+        b.iter(|| {
+            seq += 1;
+            log.append(black_box("bench-20261201T200000Z-ab12"), seq, &[1; 32], &[2; 32]);
+        })
+    });
 }
 
 /// `auditchain verify` on a file of 10,000 stamped records (JSON lines).
@@ -99,5 +134,5 @@ fn verifying(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canonical, stamping, verifying);
+criterion_group!(benches, canonical, stamping, log_append, verifying);
 criterion_main!(benches);

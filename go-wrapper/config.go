@@ -30,6 +30,10 @@ const (
 	DefaultCheckpointInterval = time.Minute
 )
 
+// DefaultWitnessTimeout is a witness request's timeout when
+// witnesses[].timeout is not set.
+const DefaultWitnessTimeout = 5 * time.Second
+
 // minInterval is the shortest key_epoch.interval and checkpoint.interval
 // the engine accepts.
 const minInterval = time.Second
@@ -157,6 +161,20 @@ type Config struct {
 	// ContentHash checks the application's audit.content_hash.
 	ContentHash ContentHashConfig `mapstructure:"content_hash"`
 
+	// Log is the transparency log (docs/SPEC.md §5.5) every record joins
+	// once checkpoints are signed.
+	Log LogConfig `mapstructure:"log"`
+
+	// Witnesses cosign the log's checkpoints (C2SP tlog-witness): after
+	// each checkpoint the processor POSTs add-checkpoint to each, off the
+	// hot path, and records the cosignatures. Needs a signing key.
+	Witnesses []WitnessConfig `mapstructure:"witnesses"`
+
+	// WitnessQuorum is how many witnesses must cosign a checkpoint for it
+	// to count as witnessed (processor_auditchain_checkpoints_witnessed).
+	// 0: all of them.
+	WitnessQuorum int `mapstructure:"witness_quorum"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -208,6 +226,36 @@ type CheckpointConfig struct {
 	// File, when set, also gets every checkpoint appended as one JSON line
 	// {"stream_id","sequence","note"}. Requires signing_key_file.
 	File string `mapstructure:"file"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// LogConfig is `log:`.
+type LogConfig struct {
+	// Origin is the log's origin, the first line of its checkpoints, as
+	// registered with the witnesses. Empty: the signing key's name
+	// (<key name>/<partition> with partition_by; a configured origin also
+	// gets /<partition>). It must never change.
+	Origin string `mapstructure:"origin"`
+	// FormatVersion is 2 (default: the log) or 1 (version 1 streams,
+	// chain-head checkpoints, for verifiers older than the log).
+	FormatVersion int `mapstructure:"format_version"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// WitnessConfig is one of `witnesses:`.
+type WitnessConfig struct {
+	// URL is the witness's prefix: add-checkpoint is POSTed to
+	// <url>/add-checkpoint.
+	URL string `mapstructure:"url"`
+	// Key is the witness's cosignature verifier key (vkey), e.g.
+	// witness.example/w1+99d91bd5+BIzY...
+	Key string `mapstructure:"key"`
+	// Timeout of one request. Default: DefaultWitnessTimeout.
+	Timeout time.Duration `mapstructure:"timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -347,9 +395,50 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("checkpoint.file: checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file"))
 	}
 	errs = append(errs, cfg.validateSelection()...)
+	errs = append(errs, cfg.validateLog()...)
 	errs = append(errs, cfg.validateMode()...)
 	errs = append(errs, cfg.verifyOnlySet()...)
 	return errors.Join(errs...)
+}
+
+// validateLog checks log and witnesses as the engine does (the engine
+// also checks the witness keys and says what is wrong with one).
+func (cfg *Config) validateLog() []error {
+	var errs []error
+	signs := cfg.SigningKeyFile != "" || cfg.SigningKey.PKCS11 != nil
+	if strings.ContainsFunc(cfg.Log.Origin, unicode.IsControl) || strings.TrimSpace(cfg.Log.Origin) != cfg.Log.Origin {
+		errs = append(errs, fmt.Errorf("log.origin: %q must be one line without leading or trailing white space", cfg.Log.Origin))
+	}
+	if cfg.Log.Origin != "" && !signs {
+		errs = append(errs, errors.New("log.origin: the log needs signed checkpoints: set signing_key_file or signing_key"))
+	}
+	switch cfg.Log.FormatVersion {
+	case 0, 2:
+	case 1:
+		if cfg.Log.Origin != "" || len(cfg.Witnesses) > 0 {
+			errs = append(errs, errors.New("log.format_version: version 1 streams keep no log: remove log.origin and witnesses"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("log.format_version: must be 1 or 2, not %d", cfg.Log.FormatVersion))
+	}
+	if len(cfg.Witnesses) > 0 && !signs {
+		errs = append(errs, errors.New("witnesses: witnesses cosign signed checkpoints: set signing_key_file or signing_key"))
+	}
+	for i, w := range cfg.Witnesses {
+		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
+			errs = append(errs, fmt.Errorf("witnesses[%d].url: %q must be an http:// or https:// URL", i, w.URL))
+		}
+		if w.Key == "" {
+			errs = append(errs, fmt.Errorf("witnesses[%d].key: must be set (the witness's vkey)", i))
+		}
+		if w.Timeout < 0 {
+			errs = append(errs, fmt.Errorf("witnesses[%d].timeout: must not be negative", i))
+		}
+	}
+	if cfg.WitnessQuorum < 0 || cfg.WitnessQuorum > len(cfg.Witnesses) {
+		errs = append(errs, fmt.Errorf("witness_quorum: must be between 1 and the number of witnesses (%d), not %d", len(cfg.Witnesses), cfg.WitnessQuorum))
+	}
+	return errs
 }
 
 // validateSelection checks what can be checked without the signal: the
@@ -402,6 +491,21 @@ type engineConfig struct {
 	ContentHash    *engineContentHash     `json:"content_hash,omitempty"`
 	OnBadRecord    string                 `json:"on_bad_record"`
 	Stamp          string                 `json:"stamp"`
+	Log            *engineLogConfig       `json:"log,omitempty"`
+	Witnesses      []engineWitness        `json:"witnesses,omitempty"`
+	WitnessQuorum  *int                   `json:"witness_quorum,omitempty"`
+}
+
+type engineLogConfig struct {
+	Origin        string `json:"origin,omitempty"`
+	Partition     string `json:"partition,omitempty"`
+	FormatVersion int    `json:"format_version,omitempty"`
+}
+
+type engineWitness struct {
+	URL     string `json:"url"`
+	Key     string `json:"key"`
+	Timeout int64  `json:"timeout"`
 }
 
 type engineContentHash struct {
@@ -440,6 +544,12 @@ type engineCheckpointConfig struct {
 // processor, with its stream name already resolved (see resolveStreamName
 // and partitionStreamName), for the pipeline's signal.
 func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) ([]byte, error) {
+	return cfg.partitionConfigJSON(streamName, "", signal)
+}
+
+// partitionConfigJSON is engineConfigJSON for the engine of partition
+// part (empty: not a partition), whose log origin gets /<part>.
+func (cfg *Config) partitionConfigJSON(streamName, part string, signal pipeline.Signal) ([]byte, error) {
 	var sig string
 	switch signal {
 	case pipeline.SignalLogs:
@@ -452,6 +562,10 @@ func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) (
 	var content *engineContentHash
 	if cfg.ContentHash.Check {
 		content = &engineContentHash{Check: true, OnMismatch: cfg.ContentHash.OnMismatch}
+	}
+	var quorum *int
+	if cfg.WitnessQuorum > 0 {
+		quorum = &cfg.WitnessQuorum
 	}
 	var signingKey *engineSigningKey
 	if p := cfg.SigningKey.PKCS11; p != nil {
@@ -479,14 +593,41 @@ func (cfg *Config) engineConfigJSON(streamName string, signal pipeline.Signal) (
 			Records:  cfg.Checkpoint.Records,
 			File:     cfg.Checkpoint.File,
 		},
-		OnBadRecord: string(cfg.OnBadRecord),
-		Stamp:       string(cfg.Stamp),
+		OnBadRecord:   string(cfg.OnBadRecord),
+		Stamp:         string(cfg.Stamp),
+		Log:           cfg.engineLog(part),
+		Witnesses:     cfg.engineWitnesses(),
+		WitnessQuorum: quorum,
 	})
+}
+
+func (cfg *Config) engineLog(part string) *engineLogConfig {
+	l := engineLogConfig{Origin: cfg.Log.Origin, Partition: part, FormatVersion: cfg.Log.FormatVersion}
+	if l == (engineLogConfig{}) {
+		return nil
+	}
+	return &l
+}
+
+func (cfg *Config) engineWitnesses() []engineWitness {
+	var out []engineWitness
+	for _, w := range cfg.Witnesses {
+		out = append(out, engineWitness{URL: strings.TrimRight(w.URL, "/"), Key: w.Key, Timeout: cfg.witnessTimeout(w).Nanoseconds()})
+	}
+	return out
+}
+
+// witnessTimeout is a witness's request timeout.
+func (cfg *Config) witnessTimeout(w WitnessConfig) time.Duration {
+	if w.Timeout > 0 {
+		return w.Timeout
+	}
+	return DefaultWitnessTimeout
 }
 
 // numericKeys are the configuration keys decoded into Go integers
 // (durations are int64 nanoseconds when given as a number).
-var numericKeys = []string{"key_epoch::records", "key_epoch::interval", "checkpoint::records", "checkpoint::interval", "max_streams", "reorder_window", "reorder_timeout", "heartbeat_grace", "verify_max_streams"}
+var numericKeys = []string{"key_epoch::records", "key_epoch::interval", "checkpoint::records", "checkpoint::interval", "max_streams", "witness_quorum", "log::format_version", "reorder_window", "reorder_timeout", "heartbeat_grace", "verify_max_streams"}
 
 // Unmarshal decodes the configuration after checking that every numeric
 // key holds an integer that fits int64: the decoder wraps larger values

@@ -3,6 +3,7 @@ package auditchainprocessor // import "github.com/auditchain/auditchain/go-wrapp
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"google.golang.org/grpc/codes"
@@ -144,6 +145,54 @@ func (s *stampSet) issued() bool { return s.batchID != 0 }
 type engineCounters struct {
 	stateWrites uint64
 	clockSteps  uint64
+	// witnessSent counts add-checkpoint requests handed out,
+	// witnessAnswers the answers by kind (answerKind), witnessWitnessed
+	// the checkpoints whose cosignatures reached witness_quorum.
+	witnessSent      uint64
+	witnessAnswers   [answerKinds]uint64
+	witnessWitnessed uint64
+}
+
+// answerKind mirrors `auditchain_witness_answer`: what a witness's answer
+// to add-checkpoint was.
+type answerKind uint32
+
+const (
+	answerCosigned answerKind = iota
+	answerConflict
+	answerInconsistent
+	answerNotAccepted
+	answerRejected
+	answerRetryLater
+	answerUnreachable
+	answerBadAnswer
+	answerBadCosignature
+	answerKinds = 9
+)
+
+// answerNames are the values of the `answer` metric attribute.
+var answerNames = [answerKinds]string{
+	"cosigned", "conflict", "inconsistent", "not_accepted", "rejected", "retry_later", "unreachable", "bad_answer", "bad_cosignature",
+}
+
+func (k answerKind) String() string {
+	if k < answerKinds {
+		return answerNames[k]
+	}
+	return "unknown"
+}
+
+// witnessJob is one add-checkpoint request the engine made (copied into
+// Go memory): POST body to <url>/add-checkpoint, hand the answer back
+// with its id.
+type witnessJob struct {
+	id      uint64
+	witness int
+	start   bool
+	size    uint64
+	timeout time.Duration
+	url     string
+	body    []byte
 }
 
 // engineError is an error returned by the Rust core.

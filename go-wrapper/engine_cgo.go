@@ -77,6 +77,17 @@ var (
 	_ [C.AUDITCHAIN_ATTR_KIND_STR]byte                = [attrKindStr]byte{}
 	_ [C.AUDITCHAIN_ATTR_KIND_INT]byte                = [attrKindInt]byte{}
 	_ [C.AUDITCHAIN_ATTR_KIND_BOOL]byte               = [attrKindBool]byte{}
+
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_COSIGNED]byte                = [answerCosigned]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_CONFLICT]byte                = [answerConflict]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_INCONSISTENT]byte            = [answerInconsistent]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_NOT_ACCEPTED]byte            = [answerNotAccepted]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_REJECTED]byte                = [answerRejected]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_RETRY_LATER]byte             = [answerRetryLater]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_UNREACHABLE]byte             = [answerUnreachable]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_BAD_ANSWER]byte              = [answerBadAnswer]byte{}
+	_ [C.AUDITCHAIN_WITNESS_ANSWER_BAD_COSIGNATURE]byte         = [answerBadCosignature]byte{}
+	_ [len(C.auditchain_engine_counters{}.witness_answers)]byte = [answerKinds]byte{}
 )
 
 // goString copies a borrowed auditchain_str into Go memory.
@@ -245,7 +256,81 @@ func (e *engine) counters() engineCounters {
 	if C.auditchain_engine_get_counters(e.h, &c) != C.AUDITCHAIN_RESULT_OK {
 		return engineCounters{}
 	}
-	return engineCounters{stateWrites: uint64(c.state_writes), clockSteps: uint64(c.clock_steps)}
+	out := engineCounters{
+		stateWrites:      uint64(c.state_writes),
+		clockSteps:       uint64(c.clock_steps),
+		witnessSent:      uint64(c.witness_sent),
+		witnessWitnessed: uint64(c.witness_witnessed),
+	}
+	for i := range out.witnessAnswers {
+		out.witnessAnswers[i] = uint64(c.witness_answers[i])
+	}
+	return out
+}
+
+// witnessJobs takes the add-checkpoint requests the engine has ready,
+// copied into Go memory.
+func (e *engine) witnessJobs() ([]witnessJob, error) {
+	var jobs *C.auditchain_witness_jobs
+	var cerr *C.auditchain_error
+	if code := C.auditchain_engine_witness_jobs(e.h, &jobs, &cerr); code != C.AUDITCHAIN_RESULT_OK {
+		return nil, takeError(code, cerr)
+	}
+	defer C.auditchain_witness_jobs_free(jobs)
+	n := int(C.auditchain_witness_jobs_len(jobs))
+	out := make([]witnessJob, 0, n)
+	for i := 0; i < n; i++ {
+		j := C.auditchain_witness_jobs_get(jobs, C.size_t(i))
+		if j == nil {
+			break
+		}
+		out = append(out, witnessJob{
+			id:      uint64(j.id),
+			witness: int(j.witness),
+			start:   bool(j.start),
+			size:    uint64(j.size),
+			timeout: time.Duration(j.timeout_ns),
+			url:     goString(j.url),
+			body:    []byte(goString(j.body)),
+		})
+	}
+	return out, nil
+}
+
+// witnessAnswer hands a witness's answer to request id back to the
+// engine (status 0: no answer, body says why). The error is the engine's
+// refusal to start (AUDITCHAIN_RESULT_STATE) or a bad call.
+func (e *engine) witnessAnswer(id uint64, status int, contentType string, body []byte, now time.Time) (answerKind, error) {
+	var ct, b *C.uint8_t
+	ctBytes := []byte(contentType)
+	if len(ctBytes) > 0 {
+		ct = (*C.uint8_t)(unsafe.Pointer(&ctBytes[0]))
+	}
+	if len(body) > 0 {
+		b = (*C.uint8_t)(unsafe.Pointer(&body[0]))
+	}
+	if status < 0 || status > math.MaxUint16 {
+		status = 0
+	}
+	var kind C.uint32_t
+	var cerr *C.auditchain_error
+	code := C.auditchain_engine_witness_answer(e.h, C.uint64_t(id), C.uint16_t(status), ct, C.size_t(len(ctBytes)),
+		b, C.size_t(len(body)), unixNano(now), &kind, &cerr)
+	runtime.KeepAlive(ctBytes)
+	runtime.KeepAlive(body)
+	if code != C.AUDITCHAIN_RESULT_OK {
+		return answerBadAnswer, takeError(code, cerr)
+	}
+	return answerKind(kind), nil
+}
+
+// witnessStatus is witness i's acknowledged size and lag.
+func (e *engine) witnessStatus(i int) (acked, lag uint64, ok bool) {
+	var a, l C.uint64_t
+	if C.auditchain_engine_witness_status(e.h, C.uint32_t(i), &a, &l) != C.AUDITCHAIN_RESULT_OK {
+		return 0, 0, false
+	}
+	return uint64(a), uint64(l), true
 }
 
 // free releases the engine and its state lock. Safe on nil and twice.

@@ -49,3 +49,11 @@ func (*engine) close(time.Time) (*stampSet, error) { return nil, errNoEngine }
 func (*engine) counters() engineCounters { return engineCounters{} }
 
 func (*engine) free() {}
+
+func (*engine) witnessJobs() ([]witnessJob, error) { return nil, errNoEngine }
+
+func (*engine) witnessAnswer(uint64, int, string, []byte, time.Time) (answerKind, error) {
+	return answerBadAnswer, errNoEngine
+}
+
+func (*engine) witnessStatus(int) (uint64, uint64, bool) { return 0, 0, false }

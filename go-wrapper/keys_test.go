@@ -220,6 +220,9 @@ func TestSignedCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	keys := newKeySet(t, dir, "t")
 	cfg := keyedConfig(t, keys)
+	// Version 1 checkpoints (chain-head roots, SPEC §5.3); the log's are
+	// TestLogCheckpoints' (witness_test.go).
+	cfg.Log.FormatVersion = 1
 	cfg.KeyEpoch = KeyEpochConfig{Records: 5, Interval: time.Second}
 	cfg.Checkpoint = CheckpointConfig{Interval: time.Second, Records: 10000, File: filepath.Join(dir, "checkpoints.jsonl")}
 

@@ -108,7 +108,7 @@ func partitionStreamName(base, part string) string {
 type partitions struct {
 	base string
 	max  int
-	open func(name string) (*stream, error)
+	open func(name, part string) (*stream, error)
 
 	mu       sync.Mutex
 	byPart   map[string]*stream
@@ -119,7 +119,7 @@ type partitions struct {
 	warned     bool
 }
 
-func newPartitions(base string, maxStreams int, open func(string) (*stream, error), overflowed func(string)) *partitions {
+func newPartitions(base string, maxStreams int, open func(name, part string) (*stream, error), overflowed func(string)) *partitions {
 	return &partitions{base: base, max: maxStreams, open: open, byPart: map[string]*stream{}, overflowed: overflowed}
 }
 
@@ -155,7 +155,7 @@ func (p *partitions) get(part string) (*stream, bool, error) {
 }
 
 func (p *partitions) openStream(part string) (*stream, error) {
-	return p.open(partitionStreamName(p.base, part))
+	return p.open(partitionStreamName(p.base, part), part)
 }
 
 // all returns the open streams.

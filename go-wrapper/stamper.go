@@ -92,6 +92,10 @@ type stream struct {
 	// reported.
 	stateWrites atomic.Uint64
 	clockSteps  atomic.Uint64
+	witnessed   atomic.Uint64
+	// witness POSTs the engine's add-checkpoint requests (nil without
+	// witnesses).
+	witness *witnessClient
 }
 
 func newStamper(set processor.Settings, cfg *Config, signal pipeline.Signal, hostname func() (string, error), ops signalOps) (*stamper, error) {
@@ -123,7 +127,13 @@ func (s *stamper) wallClock() time.Time {
 
 // openStream opens (creates, resumes) a stream's engine.
 func (s *stamper) openStream(ctx context.Context, name string) (*stream, error) {
-	js, err := s.cfg.engineConfigJSON(name, s.signal)
+	return s.openPartStream(ctx, name, "")
+}
+
+// openPartStream opens the stream of partition part (empty: the
+// processor's one stream); the partition's log origin ends in /<part>.
+func (s *stamper) openPartStream(ctx context.Context, name, part string) (*stream, error) {
+	js, err := s.cfg.partitionConfigJSON(name, part, s.signal)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +148,24 @@ func (s *stamper) openStream(ctx context.Context, name string) (*stream, error) 
 		return nil, fmt.Errorf("cannot open stream %q in %s: %w", name, s.cfg.State.Directory, err)
 	}
 	st := &stream{name: name, eng: eng}
+	if len(s.cfg.Witnesses) > 0 {
+		st.witness = newWitnessClient(s, st)
+		if !s.cfg.partitioned() {
+			// The saved checkpoint goes to every witness before anything
+			// is stamped: a witness that holds more reveals a rolled-back
+			// state. (A partition's stream opens with its first batch,
+			// which must not wait: its check runs in the background and a
+			// refusal is logged as an error.)
+			if err := st.witness.startCheck(ctx); err != nil {
+				eng.free()
+				return nil, fmt.Errorf("auditchain: stream %q refuses to start: %w", name, err)
+			}
+		}
+		if s.running {
+			st.witness.run()
+			st.witness.notify()
+		}
+	}
 	// The engine wrote the opened (or new) state once already.
 	s.tel.syncCounters(ctx, st)
 	s.logger.Info("auditchain stream open",
@@ -160,7 +188,7 @@ func (s *stamper) Start(ctx context.Context, _ component.Host) error {
 	}
 	if s.cfg.partitioned() {
 		s.parts = newPartitions(s.streamName, s.cfg.maxStreams(),
-			func(name string) (*stream, error) { return s.openStream(context.Background(), name) },
+			func(name, part string) (*stream, error) { return s.openPartStream(context.Background(), name, part) },
 			func(part string) {
 				s.logger.Warn("auditchain has max_streams partitions open: records of further partitions go to the overflow stream",
 					zap.Int("max_streams", s.cfg.maxStreams()), zap.String("partition", part),
@@ -174,6 +202,9 @@ func (s *stamper) Start(ctx context.Context, _ component.Host) error {
 		s.single = st
 	}
 	s.running = true
+	if s.single != nil && s.single.witness != nil {
+		s.single.witness.run()
+	}
 
 	// The ticker outlives Start, so it must not use Start's context.
 	tickCtx, cancel := context.WithCancel(context.Background())
@@ -237,6 +268,10 @@ func (s *stamper) issued(ctx context.Context, st *stream, stamps *stampSet) {
 	if stamps.warning != "" {
 		s.logger.Warn("auditchain engine warning", zap.String("stream_name", st.name), zap.String("warning", stamps.warning))
 	}
+	if stamps.checkpoints > 0 && st.witness != nil {
+		// The checkpoint is durable: its add-checkpoint requests are ready.
+		st.witness.notify()
+	}
 }
 
 // emitOwn sends the records of a tick or close call downstream on their
@@ -290,6 +325,18 @@ func (s *stamper) Shutdown(ctx context.Context) error {
 		s.stopTicker = nil
 	}
 
+	// The witness clients stop first (they call the engines under the
+	// read lock); requests in flight are abandoned, and the next start
+	// sends the saved checkpoint again.
+	s.mu.RLock()
+	open := s.streams()
+	s.mu.RUnlock()
+	for _, st := range open {
+		if st.witness != nil {
+			st.witness.stop()
+		}
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.running {
@@ -317,6 +364,9 @@ func (s *stamper) closeStream(ctx context.Context, st *stream) error {
 	}
 	if err := s.emitOwn(ctx, st, stamps); err != nil {
 		return fmt.Errorf("the final records of stream %q were not delivered: %w", st.name, err)
+	}
+	if st.witness != nil {
+		st.witness.finalCheckpoint(ctx)
 	}
 	// Settling the final records wrote the state once more.
 	s.tel.syncCounters(ctx, st)

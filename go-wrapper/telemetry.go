@@ -23,6 +23,8 @@ const (
 	signalKey     = "otel.signal"
 	streamNameKey = "stream_name"
 	outcomeKey    = "outcome"
+	witnessKey    = "witness"
+	answerKey     = "answer"
 )
 
 // telemetry reports the processor's own metrics (documentation.md) through
@@ -41,6 +43,8 @@ type telemetry struct {
 	// standard metrics; matched and mismatched those of the content-hash
 	// checks.
 	own, std, matched, mismatched metric.MeasurementOption
+	// id and name are the instance's attributes, for per-witness series.
+	id, name attribute.KeyValue
 }
 
 func newTelemetry(set processor.Settings, streamName string, signal pipeline.Signal) (*telemetry, error) {
@@ -56,11 +60,14 @@ func newTelemetry(set processor.Settings, streamName string, signal pipeline.Sig
 		std:        metric.WithAttributeSet(attribute.NewSet(id, attribute.String(signalKey, signal.String()))),
 		matched:    metric.WithAttributeSet(attribute.NewSet(id, name, attribute.String(outcomeKey, "match"))),
 		mismatched: metric.WithAttributeSet(attribute.NewSet(id, name, attribute.String(outcomeKey, "mismatch"))),
+		id:         id,
+		name:       name,
 	}
 	ctx := context.Background()
 	for _, c := range []metric.Int64Counter{
 		tb.ProcessorAuditchainBatchesFailed,
 		tb.ProcessorAuditchainCheckpointsEmitted,
+		tb.ProcessorAuditchainCheckpointsWitnessed,
 		tb.ProcessorAuditchainClockSteps,
 		tb.ProcessorAuditchainRecordsDropped,
 		tb.ProcessorAuditchainRecordsForwardedUnstamped,
@@ -86,6 +93,17 @@ func (t *telemetry) syncCounters(ctx context.Context, st *stream) {
 	c := st.eng.counters()
 	t.sync(ctx, &st.stateWrites, c.stateWrites, t.tb.ProcessorAuditchainStateWrites)
 	t.sync(ctx, &st.clockSteps, c.clockSteps, t.tb.ProcessorAuditchainClockSteps)
+	t.sync(ctx, &st.witnessed, c.witnessWitnessed, t.tb.ProcessorAuditchainCheckpointsWitnessed)
+}
+
+// witnessAnswer counts one answer of a witness, and records its lag.
+func (t *telemetry) witnessAnswer(ctx context.Context, witness string, kind answerKind, lag uint64, lagKnown bool) {
+	w := attribute.String(witnessKey, witness)
+	t.tb.ProcessorAuditchainWitnessAnswers.Add(ctx, 1,
+		metric.WithAttributeSet(attribute.NewSet(t.id, t.name, w, attribute.String(answerKey, kind.String()))))
+	if lagKnown {
+		t.tb.ProcessorAuditchainWitnessLag.Record(ctx, int64(min(lag, 1<<62)), metric.WithAttributeSet(attribute.NewSet(t.id, t.name, w)))
+	}
 }
 
 // sync adds what an engine counter gained since it was last reported.

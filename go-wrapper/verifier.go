@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// mode: verify (docs/SPEC.md §8.19): the processor checks the stamped
+// mode: verify (docs/SPEC.md §12): the processor checks the stamped
 // records it is given with one call into the Rust checker per batch and
 // marks or drops those that fail. It holds no hashing: the batch goes to
 // the checker as OTLP protobuf, the verdicts come back one per record.

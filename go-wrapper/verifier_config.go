@@ -19,7 +19,7 @@ const (
 	// ModeStamp stamps records (an agent): the default.
 	ModeStamp Mode = "stamp"
 	// ModeVerify checks stamped records as they arrive (a gateway
-	// downstream of stamping agents; docs/SPEC.md §8.19).
+	// downstream of stamping agents; docs/SPEC.md §12).
 	ModeVerify Mode = "verify"
 )
 
@@ -47,7 +47,7 @@ const (
 )
 
 // The attributes a verifying processor writes on failing records
-// (docs/SPEC.md §4.3, §8.19). The prefix audit.verify. is reserved.
+// (docs/SPEC.md §4.3, §12). The prefix audit.verify. is reserved.
 const (
 	VerifyResultAttribute = "audit.verify.result"
 	VerifyReasonAttribute = "audit.verify.reason"
@@ -134,6 +134,9 @@ func (cfg *Config) validateMode() []error {
 		{"stamp", cfg.Stamp != StampFull},
 		{"on_error", cfg.OnError != OnErrorReject},
 		{"on_bad_record", cfg.OnBadRecord != OnBadRecordRejectBatch},
+		{"witnesses", len(cfg.Witnesses) > 0},
+		{"witness_quorum", cfg.WitnessQuorum != 0},
+		{"log", cfg.Log.Origin != ""},
 	}
 	for _, o := range stampOnly {
 		if o.set {

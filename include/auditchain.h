@@ -189,6 +189,40 @@ typedef uint32_t auditchain_signal;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a witness's answer was (`auditchain_engine_witness_answer`).
+// Values never change meaning; new kinds are appended.
+enum auditchain_witness_answer
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 200 with a valid cosignature: recorded.
+  AUDITCHAIN_WITNESS_ANSWER_COSIGNED = 0,
+  // 409: the witness holds another size.
+  AUDITCHAIN_WITNESS_ANSWER_CONFLICT = 1,
+  // 422: the witness holds a tree this checkpoint does not extend.
+  AUDITCHAIN_WITNESS_ANSWER_INCONSISTENT = 2,
+  // 403 or 404: the log is not registered with the witness.
+  AUDITCHAIN_WITNESS_ANSWER_NOT_ACCEPTED = 3,
+  // 400: the witness could not parse the request.
+  AUDITCHAIN_WITNESS_ANSWER_REJECTED = 4,
+  // 429 or 5xx: try later.
+  AUDITCHAIN_WITNESS_ANSWER_RETRY_LATER = 5,
+  // No answer (status 0): connection refused, timeout.
+  AUDITCHAIN_WITNESS_ANSWER_UNREACHABLE = 6,
+  // An answer that breaks the protocol.
+  AUDITCHAIN_WITNESS_ANSWER_BAD_ANSWER = 7,
+  // A cosignature that does not verify under the witness's key.
+  AUDITCHAIN_WITNESS_ANSWER_BAD_COSIGNATURE = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum auditchain_witness_answer auditchain_witness_answer;
+#else
+typedef uint32_t auditchain_witness_answer;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An online checker: the per-stream state of `mode: verify`. Create with
 // `auditchain_checker_new`, free with `auditchain_checker_free`. May be
 // used from several threads at once, except `auditchain_checker_free`.
@@ -209,6 +243,10 @@ typedef struct auditchain_stamps auditchain_stamps;
 // The verdicts of one call, owned by the library; free with
 // `auditchain_verdicts_free`.
 typedef struct auditchain_verdicts auditchain_verdicts;
+
+// Requests handed out by `auditchain_engine_witness_jobs`; free with
+// `auditchain_witness_jobs_free`.
+typedef struct auditchain_witness_jobs auditchain_witness_jobs;
 
 // The verdict of one record of the batch, in request order (resource,
 // scope, record).
@@ -243,6 +281,14 @@ typedef struct {
   // Steps of the wall clock the engine detected and announced in the
   // stream (`clock_step` records).
   uint64_t clock_steps;
+  // add-checkpoint requests handed out to witnesses.
+  uint64_t witness_sent;
+  // Witness answers by kind, indexed by `auditchain_witness_answer`.
+  uint64_t witness_answers[9];
+  // Checkpoints whose cosignatures reached `witness_quorum`.
+  uint64_t witness_witnessed;
+  // Unanswered sizes dropped from a witness's pending list.
+  uint64_t witness_pending_dropped;
 } auditchain_engine_counters;
 
 // The attribute operations of one record: `attrs[first .. first+count]`.
@@ -315,6 +361,26 @@ typedef struct {
   auditchain_str rejection;
 } auditchain_stamps_view;
 
+// One add-checkpoint request. Its strings are owned by the
+// `auditchain_witness_jobs` it came from.
+typedef struct {
+  // Names the request in `auditchain_engine_witness_answer`.
+  uint64_t id;
+  // The witness, by its index in the configuration's `witnesses`.
+  uint32_t witness;
+  // The check at start (the saved checkpoint sent again): the answer
+  // may refuse the start.
+  bool start;
+  // The checkpoint's size.
+  uint64_t size;
+  // The configured timeout in nanoseconds (0: the caller's default).
+  uint64_t timeout_ns;
+  // The witness's URL prefix: POST to `<url>/add-checkpoint`.
+  auditchain_str url;
+  // The request body.
+  auditchain_str body;
+} auditchain_witness_job;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -374,7 +440,7 @@ const auditchain_verify_event *auditchain_verdicts_events(const auditchain_verdi
 void auditchain_verdicts_free(auditchain_verdicts *verdicts);
 
 // The name of reason `reason` (`content_mismatch`, …; docs/SPEC.md
-// §8.19), the value of `audit.verify.reason`; empty for 0 and unknown
+// §12), the value of `audit.verify.reason`; empty for 0 and unknown
 // values. Static.
 auditchain_str auditchain_verify_reason_name(uint32_t reason);
 
@@ -550,7 +616,7 @@ const auditchain_verify_event *auditchain_verdicts_events(const auditchain_verdi
 void auditchain_verdicts_free(auditchain_verdicts *verdicts);
 
 // The name of reason `reason` (`content_mismatch`, …; docs/SPEC.md
-// §8.19), the value of `audit.verify.reason`; empty for 0 and unknown
+// §12), the value of `audit.verify.reason`; empty for 0 and unknown
 // values. Static.
 auditchain_str auditchain_verify_reason_name(uint32_t reason);
 
@@ -665,6 +731,62 @@ auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, au
 // `stamps` is NULL or a live stamps object not used afterwards.
 void auditchain_stamps_free(auditchain_stamps *stamps);
 
+// Takes the add-checkpoint requests that are ready (each is handed out
+// once): after start the saved checkpoint for every witness, then one per
+// witness after each checkpoint, once the checkpoint is durable.
+// `*jobs_out` may hold none.
+//
+// # Safety
+// `engine` is a live engine; `jobs_out` is valid for a write; `error_out`
+// is NULL or valid for a write.
+auditchain_result auditchain_engine_witness_jobs(const auditchain_engine *engine, auditchain_witness_jobs **jobs_out, auditchain_error **error_out);
+
+// The number of requests in `jobs` (0 for NULL).
+//
+// # Safety
+// `jobs` is NULL or from `auditchain_engine_witness_jobs`, not freed.
+size_t auditchain_witness_jobs_len(const auditchain_witness_jobs *jobs);
+
+// Request `index` of `jobs`; NULL past the end. Valid until `jobs` is
+// freed.
+//
+// # Safety
+// As for `auditchain_witness_jobs_len`.
+const auditchain_witness_job *auditchain_witness_jobs_get(const auditchain_witness_jobs *jobs, size_t index);
+
+// Frees requests from `auditchain_engine_witness_jobs`. NULL is allowed.
+//
+// # Safety
+// `jobs` is NULL or from `auditchain_engine_witness_jobs`, not yet freed.
+void auditchain_witness_jobs_free(auditchain_witness_jobs *jobs);
+
+// Hands over the answer to request `id`: the HTTP `status` (0 when the
+// witness did not answer: `body` then says why, e.g. the transport
+// error), the Content-Type and the body. `*kind_out` receives an
+// `auditchain_witness_answer`. New cosignatures are recorded: a
+// `cosignature` control record that leaves with the next call (call
+// `auditchain_engine_tick`) and a `checkpoint.file` line; what to report
+// comes as the next call's warning. Fails with `AUDITCHAIN_RESULT_STATE`
+// when the answer to the check at start (a `start` request) shows that
+// the state was rolled back or replaced: the message names the witness,
+// its size and the log's; the processor must not start.
+//
+// # Safety
+// `engine` is a live engine; `content_type` and `body` are valid for
+// their lengths during the call (NULL only with length 0); `kind_out` is
+// valid for a write; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_engine_witness_answer(const auditchain_engine *engine, uint64_t id, uint16_t status, const uint8_t *content_type, size_t content_type_len, const uint8_t *body, size_t body_len, uint64_t now_unix_nano, uint32_t *kind_out, auditchain_error **error_out);
+
+// Witness `index`'s acknowledged (cosigned) size and its lag: leaves of
+// the log's newest checkpoint it has not cosigned. Fails with
+// `AUDITCHAIN_RESULT_INVALID_ARGUMENT` past the last witness or for an
+// engine that keeps no log.
+//
+// # Safety
+// `engine` is a live engine; `acked_out` and `lag_out` are valid for
+// writes.
+auditchain_result auditchain_engine_witness_status(const auditchain_engine *engine, uint32_t index, uint64_t *acked_out, uint64_t *lag_out);
+
 // Fills `view_out` with pointers into `stamps`, valid until it is freed.
 //
 // # Safety
@@ -676,6 +798,62 @@ auditchain_result auditchain_stamps_get_view(const auditchain_stamps *stamps, au
 // # Safety
 // `stamps` is NULL or a live stamps object not used afterwards.
 void auditchain_stamps_free(auditchain_stamps *stamps);
+
+// Takes the add-checkpoint requests that are ready (each is handed out
+// once): after start the saved checkpoint for every witness, then one per
+// witness after each checkpoint, once the checkpoint is durable.
+// `*jobs_out` may hold none.
+//
+// # Safety
+// `engine` is a live engine; `jobs_out` is valid for a write; `error_out`
+// is NULL or valid for a write.
+auditchain_result auditchain_engine_witness_jobs(const auditchain_engine *engine, auditchain_witness_jobs **jobs_out, auditchain_error **error_out);
+
+// The number of requests in `jobs` (0 for NULL).
+//
+// # Safety
+// `jobs` is NULL or from `auditchain_engine_witness_jobs`, not freed.
+size_t auditchain_witness_jobs_len(const auditchain_witness_jobs *jobs);
+
+// Request `index` of `jobs`; NULL past the end. Valid until `jobs` is
+// freed.
+//
+// # Safety
+// As for `auditchain_witness_jobs_len`.
+const auditchain_witness_job *auditchain_witness_jobs_get(const auditchain_witness_jobs *jobs, size_t index);
+
+// Frees requests from `auditchain_engine_witness_jobs`. NULL is allowed.
+//
+// # Safety
+// `jobs` is NULL or from `auditchain_engine_witness_jobs`, not yet freed.
+void auditchain_witness_jobs_free(auditchain_witness_jobs *jobs);
+
+// Hands over the answer to request `id`: the HTTP `status` (0 when the
+// witness did not answer: `body` then says why, e.g. the transport
+// error), the Content-Type and the body. `*kind_out` receives an
+// `auditchain_witness_answer`. New cosignatures are recorded: a
+// `cosignature` control record that leaves with the next call (call
+// `auditchain_engine_tick`) and a `checkpoint.file` line; what to report
+// comes as the next call's warning. Fails with `AUDITCHAIN_RESULT_STATE`
+// when the answer to the check at start (a `start` request) shows that
+// the state was rolled back or replaced: the message names the witness,
+// its size and the log's; the processor must not start.
+//
+// # Safety
+// `engine` is a live engine; `content_type` and `body` are valid for
+// their lengths during the call (NULL only with length 0); `kind_out` is
+// valid for a write; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_engine_witness_answer(const auditchain_engine *engine, uint64_t id, uint16_t status, const uint8_t *content_type, size_t content_type_len, const uint8_t *body, size_t body_len, uint64_t now_unix_nano, uint32_t *kind_out, auditchain_error **error_out);
+
+// Witness `index`'s acknowledged (cosigned) size and its lag: leaves of
+// the log's newest checkpoint it has not cosigned. Fails with
+// `AUDITCHAIN_RESULT_INVALID_ARGUMENT` past the last witness or for an
+// engine that keeps no log.
+//
+// # Safety
+// `engine` is a live engine; `acked_out` and `lag_out` are valid for
+// writes.
+auditchain_result auditchain_engine_witness_status(const auditchain_engine *engine, uint32_t index, uint64_t *acked_out, uint64_t *lag_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,4 +1,4 @@
-//! The online checker of `mode: verify` (docs/SPEC.md §8.19) on batches the
+//! The online checker of `mode: verify` (docs/SPEC.md §12) on batches the
 //! engine really stamped, delivered as protobuf: in order, resent, out of
 //! order, with an edited body, a deleted record, a swapped pair, forged
 //! checkpoints; across a restart; logs and traces; both stamp forms.

@@ -8,7 +8,7 @@ mod support;
 
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
-use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
 use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
 use auditchain::verify::{Options, verify};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -41,6 +41,9 @@ fn config(k: &Keys, state: &Path, checkpoint_file: Option<PathBuf>) -> EngineCon
         signing_key_file: Some(k.sign.clone()),
         key_epoch: KeyEpochConfig { records: 4, interval: 60 * SEC },
         checkpoint: CheckpointConfig { interval: 60 * SEC, records: 3, file: checkpoint_file },
+        // Version 1 streams (chain-head checkpoints, SPEC §5.3): these
+        // tests keep the format that archives already written use.
+        log: LogConfig { format_version: 1, ..LogConfig::default() },
         ..EngineConfig::new("keyed-host")
     }
 }

@@ -47,6 +47,9 @@ fn completions_parse_in_every_installed_shell() {
         }
         assert!(text.contains("public-key"), "{shell} completion knows the verify flags");
         assert!(text.contains("witness-policy"), "{shell} completion knows the witness flags");
+        for flag in ["since", "until", "stream", "summary-out", "merge"] {
+            assert!(text.contains(flag), "{shell} completion knows --{flag}");
+        }
         let path = d.path().join(file);
         std::fs::write(&path, &text).unwrap();
         if shell == "bash" || installed(shell) {
@@ -86,6 +89,9 @@ fn man_pages_render() {
         assert!(verify.contains(section), "auditchain-verify.1 has {section}");
     }
     assert!(verify.contains("0.1.0 (spec 1, otlp\\-jcs\\-v1)"), "the page carries the version");
+    for flag in ["\\-\\-since", "\\-\\-until", "\\-\\-stream", "\\-\\-summary\\-out", "\\-\\-merge"] {
+        assert!(verify.contains(flag), "auditchain-verify.1 documents {flag}");
+    }
     let top = std::fs::read_to_string(d.path().join("auditchain.1")).unwrap();
     assert!(top.contains("auditchain\\-verify(1)"), "auditchain.1 points at the subcommand pages");
     // Rendered as a reader sees it.

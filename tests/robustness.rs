@@ -10,7 +10,7 @@ mod support;
 use auditchain::core::keys::{self, KeySet};
 use auditchain::engine::Engine;
 use auditchain::engine::clock::ManualMonotonic;
-use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
+use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
 use auditchain::engine::error::ErrorKind;
 use auditchain::verify::report::{Kind, Report, Severity};
 use auditchain::verify::{Options, verify};
@@ -47,6 +47,9 @@ fn config(k: &Keys, state: &Path, checkpoint_file: Option<PathBuf>) -> EngineCon
         signing_key_file: Some(k.sign.clone()),
         key_epoch: KeyEpochConfig { records: 4, interval: 10 * SEC },
         checkpoint: CheckpointConfig { interval: 10 * SEC, records: 3, file: checkpoint_file },
+        // Version 1 streams (chain-head checkpoints, SPEC §5.3): these
+        // tests keep the format that archives already written use.
+        log: LogConfig { format_version: 1, ..LogConfig::default() },
         ..EngineConfig::new("robust")
     }
 }

@@ -391,3 +391,81 @@ fn a_long_log_with_many_checkpoints_verifies() {
     assert_eq!(r.logs[0].checkpoints, 601);
     println!("{} leaves, 601 checkpoints verified in {:?}", log.size(), t.elapsed());
 }
+
+/// The `time` line of a checkpoint note.
+fn note_time(note: &str) -> u64 {
+    note.lines().find_map(|l| l.strip_prefix("time ")).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_period_of_the_log_is_anchored_at_its_cosigned_checkpoint_and_still_checked() {
+    // A partial copy: A's records before its second checkpoint are gone.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = two_streams(None, true);
+    let (size, anchor) =
+        log.checkpoints.iter().filter(|(_, c)| c.stream == A).nth(1).map(|(s, c)| (*s, c.clone())).unwrap();
+    let since = note_time(&anchor.note);
+    let a = log.stream_mut(A);
+    a.requests.retain(|r| {
+        support::records(std::slice::from_ref(r)).iter().all(|x| support::sequence_of(x).unwrap() >= anchor.sequence)
+    });
+    log.write(d.path(), false);
+    let r = run(d.path(), &options(&log, true));
+    assert!(errors(&r).contains(&Kind::MissingRecords), "{:?}", errors(&r));
+    let mut o = options(&log, true);
+    o.window.since = Some(since);
+    let r = run(d.path(), &o);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?} {:#?}", r.streams, r.logs);
+    let w = r.logs[0].window.as_ref().unwrap();
+    assert_eq!(w.anchor_size, Some(size));
+    assert_eq!(w.cosigned_by.len(), 2, "{w:?}");
+    assert!(w.description.contains(", signed and cosigned by "), "{}", w.description);
+    assert!(w.description.starts_with(&format!("from the checkpoint at size {size} of ")), "{}", w.description);
+    let sa = r.streams.iter().find(|s| s.stream_id == A).unwrap().window.clone().unwrap();
+    assert_eq!(
+        (sa.anchor.as_str(), sa.size, sa.sequence, sa.log),
+        ("checkpoint", Some(size), Some(anchor.sequence), true)
+    );
+    let sb = r.streams.iter().find(|s| s.stream_id == B).unwrap().window.clone().unwrap();
+    assert_eq!(sb.anchor, "start");
+    // An edit inside the window, relinked, is found against the carried range.
+    let s = log.stream_mut(A);
+    let seq = anchor.sequence + 2;
+    let body = &mut record_of(s, seq)["body"]["stringValue"];
+    *body = Value::String(body.as_str().unwrap().replace("delete", "read") + " (edited)");
+    relink(s, seq);
+    log.write(d.path(), false);
+    let r = run(d.path(), &o);
+    assert!(errors(&r).contains(&Kind::CheckpointMismatch), "{:?} {:#?}", errors(&r), r.logs);
+    // A window starting before the copy's first checkpoint is unanchored.
+    o.window.since = Some(since - 1);
+    let r = run(d.path(), &o);
+    assert!(errors(&r).contains(&Kind::UnanchoredWindow), "{:?}", errors(&r));
+    assert!(
+        !errors(&r).contains(&Kind::MissingRecords) && !errors(&r).contains(&Kind::MissingLeaves),
+        "{:?}",
+        errors(&r)
+    );
+}
+
+#[test]
+fn a_partial_copy_of_one_stream_of_a_log_verifies_from_its_start_with_since() {
+    // Both streams' files are there; --stream B and --since A's final
+    // checkpoint: B from its start record, the log from B's first leaf.
+    let d = tempfile::tempdir().unwrap();
+    let log = two_streams(None, true);
+    log.write(d.path(), true);
+    let end_of_a = log.checkpoints.values().rfind(|c| c.stream == A).unwrap().note.clone();
+    let mut o = options(&log, true);
+    o.window.streams = vec![B.to_string()];
+    let r = run(d.path(), &o);
+    assert_eq!(r.streams.len(), 1);
+    // Without a start, the log's history before B is required: A's leaves.
+    assert!(errors(&r).contains(&Kind::MissingLeaves), "{:?}", errors(&r));
+    o.window.since = Some(note_time(&end_of_a));
+    let r = run(d.path(), &o);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?} {:#?}", r.streams, r.logs);
+    assert_eq!(r.streams[0].window.as_ref().unwrap().anchor, "start");
+    assert!(r.logs[0].window.as_ref().unwrap().description.starts_with("not anchored"), "{:?}", r.logs[0].window);
+    assert_eq!(log_kinds(&r), vec![(Kind::UnanchoredWindow, Severity::Warning)], "{:#?}", r.logs);
+}

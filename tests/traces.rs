@@ -109,7 +109,10 @@ fn control_spans_carry_the_stream_and_are_verified_like_any_span() {
     let ks = KeySet::generate("traces").unwrap();
     let sign = keys.join("sign.key");
     auditchain::core::keys::write_new_file(&sign, &ks.signer.private_key_string(), 0o600).unwrap();
-    let e = traces_engine("signed-traces", |c| c.signing_key_file = Some(sign.clone()));
+    let e = traces_engine("signed-traces", |c| {
+        c.signing_key_file = Some(sign.clone());
+        c.log.format_version = 1; // a version 1 stream (SPEC §5.3)
+    });
     let reqs = traces_stream(&e);
     let data = d.path().join("data");
     std::fs::create_dir(&data).unwrap();

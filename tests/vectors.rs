@@ -603,6 +603,9 @@ fn vector_stream(
         config.signing_key_file = Some(k.dir.path().join("sign.key"));
         config.key_epoch = KeyEpochConfig { records: 3, interval: 60 * SEC };
         config.checkpoint = CheckpointConfig { interval: 60 * SEC, records: 4, file: cp_file.map(|p| p.to_path_buf()) };
+        // verify.json's streams are version 1 (SPEC §5.3); version 2 has
+        // its own vector (log.json, tests/log.rs).
+        config.log.format_version = 1;
     }
     let e = Engine::new(config, T0).unwrap();
     let mut t = T0;

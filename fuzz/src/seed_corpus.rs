@@ -114,6 +114,26 @@ fn engine_streams() {
     let first: String = all.lines().take(4).map(|l| format!("{l}\n")).collect();
     put("verify", first.as_bytes());
     put("verify", all.lines().take(2).map(|l| format!("{l}\n")).collect::<String>().as_bytes());
+    // The same requests as the fileexporter's format proto (each message
+    // preceded by its length, 4 bytes big-endian), with its compression
+    // zstd (each message a zstd frame), as one zstd stream, and cut inside
+    // a frame.
+    let zstd = |b: &[u8]| ruzstd::encoding::compress_to_vec(b, ruzstd::encoding::CompressionLevel::Fastest);
+    let (mut framed, mut framed_zstd) = (Vec::new(), Vec::new());
+    for r in &out {
+        let m = r.encode_to_vec();
+        let z = zstd(&m);
+        framed.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        framed.extend_from_slice(&m);
+        framed_zstd.extend_from_slice(&(z.len() as u32).to_be_bytes());
+        framed_zstd.extend_from_slice(&z);
+    }
+    put("verify", &framed);
+    put("verify", &framed_zstd);
+    put("verify", &zstd(&framed));
+    put("verify", &framed[..framed.len() * 2 / 3]);
+    // One request, the whole file (the awss3exporter's otlp_proto).
+    put("verify", &out[0].encode_to_vec());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

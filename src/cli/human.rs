@@ -41,7 +41,8 @@ fn summary(s: &StreamReport) -> String {
         return "no records".into();
     }
     let missing: u64 = s.missing.iter().map(|[a, b]| b - a + 1).sum();
-    let mut parts = vec![format!("records {}..{}", s.first_sequence.min(1), s.last_sequence)];
+    let from = s.window.as_ref().map_or(s.first_sequence.min(1), |w| w.from_sequence);
+    let mut parts = vec![format!("records {from}..{}", s.last_sequence)];
     parts.push(if missing == 0 { "all present".into() } else { format!("{} present, {} missing", s.records, missing) });
     if s.duplicates > 0 {
         parts.push(format!("{} (benign)", plural(s.duplicates, "duplicate", "duplicates")));
@@ -88,9 +89,36 @@ fn log_summary(l: &LogReport) -> String {
     parts.join(", ")
 }
 
+/// The window asked for (SPEC §8.19), when one was.
+fn window(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    if let Some(w) = &r.window {
+        let mut parts = Vec::new();
+        if let Some(s) = &w.since {
+            parts.push(format!("since {s}"));
+        }
+        if let Some(u) = &w.until {
+            parts.push(format!("until {u}"));
+        }
+        if !w.streams.is_empty() {
+            parts.push(format!("streams {}", w.streams.join(", ")));
+        }
+        writeln!(out, "window: {} (by the time of the signed checkpoints)", parts.join(", "))?;
+    }
+    Ok(())
+}
+
 pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> io::Result<()> {
     let st = Style { color };
+    window(out, r)?;
     let mut plain = 0u64;
+    // A stream of a witnessed log needs no key for what the note warns of:
+    // the witnesses' cosigned roots show a rewrite or a deleted tail.
+    let witnessed: std::collections::HashSet<&str> = r
+        .logs
+        .iter()
+        .filter(|l| l.witnessed_size.is_some())
+        .flat_map(|l| l.streams.iter().map(String::as_str))
+        .collect();
     for s in &r.streams {
         let algorithm = s.algorithm.as_deref().unwrap_or("known only from checkpoint lines");
         writeln!(
@@ -101,9 +129,16 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
             summary(s),
             s.signal.name(),
         )?;
+        if let Some(w) = &s.window {
+            let outside = match (w.before, w.after) {
+                (0, 0) => String::new(),
+                (b, a) => format!(" ({b} records before and {a} after it among the inputs, not verified)"),
+            };
+            writeln!(out, "      window: {}{outside}", w.description)?;
+        }
         for f in &s.findings {
             if f.kind == Kind::PlainChain {
-                plain += 1;
+                plain += u64::from(!witnessed.contains(s.stream_id.as_str()));
                 continue;
             }
             if f.severity == Severity::Info && !verbose {
@@ -114,6 +149,9 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
     }
     for l in &r.logs {
         writeln!(out, "{}  log {}  {}", st.verdict(l.verdict), st.paint("1", &l.origin), log_summary(l))?;
+        if let Some(w) = &l.window {
+            writeln!(out, "      window: {}", w.description)?;
+        }
         for f in &l.findings {
             if f.severity == Severity::Info && !verbose {
                 continue;
@@ -153,7 +191,7 @@ pub fn render(out: &mut impl Write, r: &Report, color: bool, verbose: bool) -> i
     if plain > 0 {
         writeln!(
             out,
-            "{}: {} the unkeyed SHA-256 chain: it detects edits, deletions and reordering inside a stream, but not a rewrite of the whole store nor the deletion of a stream's newest records; configure key_file and signing_key_file for that",
+            "{}: {} the unkeyed SHA-256 chain: it detects edits, deletions and reordering inside a stream, but not a rewrite of the whole store nor the deletion of a stream's newest records; configure key_file and signing_key_file (or witnesses) for that",
             st.paint("33", "note"),
             if plain == 1 { "1 stream uses".to_string() } else { format!("{plain} streams use") }
         )?;

@@ -6,6 +6,7 @@ mod human;
 mod keygen;
 mod manual;
 mod pkcs11;
+mod progress;
 mod prove;
 mod retention;
 mod verify;
@@ -38,11 +39,21 @@ struct Cli {
 enum Command {
     /// Verify exported audit files: every stream, every record, every link.
     ///
-    /// Reads files and directories (recursively) of OTLP/JSON as the
-    /// fileexporter (format: json) or awss3exporter (otlp_json) write them,
-    /// gzip-compressed or not, in any order. Exit status: 0 when every
-    /// stream verifies, 1 on any integrity failure, 2 on usage or input
-    /// errors.
+    /// Reads files and directories (recursively), standard input (`-`) and
+    /// S3 locations, as the exporters write them: the fileexporter's
+    /// format json (OTLP/JSON lines) and proto (length-prefixed protobuf),
+    /// with or without its compression zstd, rotated files, awss3exporter
+    /// objects (otlp_json, otlp_proto), gzip or zstd compressed, logs and
+    /// traces mixed, in any order. What a file holds is told from its first
+    /// bytes; a file that is none of these is an input error. Exit status:
+    /// 0 when every stream verifies, 1 on any integrity failure, 2 on usage
+    /// or input errors.
+    ///
+    /// A period (--since, --until) is verified from each stream's newest
+    /// valid checkpoint at or before its start; a partial copy with
+    /// --stream. Large archives: --summary-out per shard (exit 0 when
+    /// written, no verdict), then --merge over the summaries, with the
+    /// keys: the report of one run over every file (SPEC §11).
     Verify(VerifyArgs),
     /// Write an inclusion proof of one record (C2SP tlog-proof), or a
     /// consistency proof between two checkpoints, of a transparency log
@@ -63,8 +74,9 @@ enum Command {
     /// missed), 2 on usage or input errors.
     #[command(name = "verify-proof")]
     VerifyProof(VerifyProofArgs),
-    /// Print the canonical form of every record in OTLP/JSON files, one per
-    /// line, with its record hash (for implementers and investigations).
+    /// Print the canonical form of every record, one per line, with its
+    /// record hash (for implementers and investigations); reads every
+    /// format verify reads, `-` for standard input.
     Canonical(CanonicalArgs),
     /// Create a key set: a chain key (keyed chain) and a signing key
     /// (checkpoints), and print the public key and key ids.
@@ -137,10 +149,10 @@ pub struct KeygenArgs {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Files or directories to verify, or S3 locations (s3://BUCKET/PREFIX:
-    /// every object under the prefix, as the awss3exporter writes them;
-    /// credentials and region from the AWS environment variables and
-    /// ~/.aws files).
+    /// Files or directories to verify, `-` for standard input, or S3
+    /// locations (s3://BUCKET/PREFIX: every object under the prefix, as the
+    /// awss3exporter writes them; credentials and region from the AWS
+    /// environment variables and ~/.aws files).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// An S3-compatible endpoint for s3:// inputs (e.g. http://127.0.0.1:9000);
@@ -160,6 +172,11 @@ pub struct VerifyArgs {
     /// When to use colours in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// When to show a progress line on standard error (bytes and records
+    /// read, rate, time left): auto shows it when standard error is a
+    /// terminal.
+    #[arg(long, value_enum, default_value_t = progress::When::Auto, value_name = "WHEN")]
+    progress: progress::When,
     /// Report records without a stamp as a warning, not a failure.
     #[arg(long)]
     allow_unstamped: bool,
@@ -204,6 +221,29 @@ pub struct VerifyArgs {
     /// it and every leaf below its size present. Repeatable.
     #[arg(long = "witness-checkpoint", value_name = "FILE")]
     witness_checkpoints: Vec<PathBuf>,
+    /// Verify a period: from each stream's newest valid checkpoint at or
+    /// before TIME (RFC 3339, with an offset or Z). Records before it are
+    /// not required; a stream with no such checkpoint among the inputs
+    /// (and no start record) is reported unanchored.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// End the period at each stream's first valid checkpoint at or after
+    /// TIME (RFC 3339); heartbeats are judged as of TIME.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Verify only this stream (a partial copy). Repeatable.
+    #[arg(long = "stream", value_name = "ID")]
+    streams: Vec<String>,
+    /// Write a shard summary to FILE instead of a report (JSON lines,
+    /// SPEC §11): what `--merge` needs to give the verdict of one run
+    /// over every shard's files. Exit status 0 when written. The window,
+    /// keys and policy are the merge's flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["merge", "since", "until", "streams"])]
+    summary_out: Option<PathBuf>,
+    /// The PATHs are shard summaries (from --summary-out): merge them and
+    /// verify as one run over all their files.
+    #[arg(long)]
+    merge: bool,
 }
 
 #[derive(clap::Args)]
@@ -271,7 +311,7 @@ pub struct VerifyProofArgs {
 
 #[derive(clap::Args)]
 pub struct CanonicalArgs {
-    /// OTLP/JSON files.
+    /// Exported files (OTLP/JSON, protobuf, gzip or zstd), or `-`.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }

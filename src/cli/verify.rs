@@ -26,9 +26,42 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     }
     options.policy = args.witness_policy.as_deref().map(super::prove::load_policy).transpose()?;
     options.witness_checkpoints = super::prove::load_witness_notes(&args.witness_checkpoints)?;
+    if let Some(t) = &args.since {
+        options.window.since = Some(time::parse_rfc3339(t).map_err(|e| format!("--since {e}"))?);
+    }
+    if let Some(t) = &args.until {
+        options.window.until = Some(time::parse_rfc3339(t).map_err(|e| format!("--until {e}"))?);
+    }
+    if let (Some(a), Some(b)) = (options.window.since, options.window.until)
+        && a > b
+    {
+        return Err("--since is after --until".into());
+    }
+    options.window.streams = args.streams;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;
-    let report = verify(&args.paths, &options);
+    if let Some(out) = &args.summary_out {
+        // A shard has no verdict: the merge gives it (SPEC §11).
+        let w =
+            auditchain::verify::summary::write(&args.paths, &options, out).map_err(|e| format!("--summary-out {e}"))?;
+        eprintln!(
+            "shard summary written to {}: {} inputs, {} records, {} input errors (no verdict: run verify --merge over every shard's summary)",
+            out.display(),
+            w.files,
+            w.records,
+            w.errors
+        );
+        return Ok(Exit::Ok);
+    }
+    let progress = super::progress::Progress::start(args.progress);
+    let report = if args.merge {
+        auditchain::verify::summary::merge(&args.paths, &options)
+    } else {
+        verify(&args.paths, &options)
+    };
+    if let Some(p) = progress {
+        p.finish();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

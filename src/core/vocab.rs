@@ -109,10 +109,28 @@ pub fn is_stamp(key: &str) -> bool {
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
 pub const RESERVED_PREFIXES: &[&str] =
-    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, VERIFY_PREFIX];
+    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, log::PREFIX, VERIFY_PREFIX];
+
+/// Attributes of the control records of a format version 2 stream, whose
+/// records are leaves of a transparency log (SPEC §5.5).
+pub mod log {
+    /// The log's origin (string), on every control record of a v2 stream.
+    pub const ORIGIN: &str = "audit.log.origin";
+    /// The record's own leaf index in the log (int).
+    pub const INDEX: &str = "audit.log.index";
+    /// A checkpoint's compact range at its size (array of base64 hashes).
+    pub const RANGE: &str = "audit.log.range";
+    /// The size of the log's previous checkpoint (int).
+    pub const PREVIOUS_SIZE: &str = "audit.log.previous_size";
+    /// The consistency proof from the previous checkpoint (array of base64).
+    pub const CONSISTENCY: &str = "audit.log.consistency";
+    /// A cosignature record's checkpoint: the leaf index of its record (int).
+    pub const CHECKPOINT_INDEX: &str = "audit.log.checkpoint_index";
+    pub const PREFIX: &str = "audit.log.";
+}
 
 /// The verdict attributes a verifying processor (`mode: verify`, SPEC
-/// §8.19) writes on failing records: `audit.verify.result` (`"failed"`) and
+/// §12) writes on failing records: `audit.verify.result` (`"failed"`) and
 /// `audit.verify.reason`. Reserved, so that nobody upstream can pass a
 /// record off as verified (or as judged).
 pub const VERIFY_PREFIX: &str = "audit.verify.";
@@ -183,28 +201,6 @@ pub mod control {
     pub const PREFIX: &str = "audit.stream.";
 }
 
-/// Attributes of format version 2 control records (SPEC §5.5): the log
-/// (transparency log) a stream's records are leaves of. Reserved like
-/// `audit.stream.*`.
-pub mod log {
-    /// On every control record of a v2 stream: the log's origin (string).
-    pub const ORIGIN: &str = "audit.log.origin";
-    /// On every control record of a v2 stream: its own leaf index (int).
-    pub const INDEX: &str = "audit.log.index";
-    /// On `checkpoint`: the compact range [0, size) (array of base64
-    /// hashes, CompactRange order).
-    pub const RANGE: &str = "audit.log.range";
-    /// On `checkpoint` after the log's first: the previous checkpoint's
-    /// size (int) and the RFC 9162 consistency proof from it (array of
-    /// base64 hashes).
-    pub const PREVIOUS_SIZE: &str = "audit.log.previous_size";
-    pub const CONSISTENCY: &str = "audit.log.consistency";
-    /// On `cosignature`: the leaf index of the checkpoint record cosigned.
-    pub const CHECKPOINT_INDEX: &str = "audit.log.checkpoint_index";
-    /// The prefix of every log attribute.
-    pub const PREFIX: &str = "audit.log.";
-}
-
 /// Values of `audit.stream.event`.
 pub mod event {
     pub const START: &str = "start";
@@ -212,12 +208,11 @@ pub mod event {
     pub const GAP: &str = "gap";
     pub const END: &str = "end";
     pub const CHECKPOINT: &str = "checkpoint";
+    /// Witnesses cosigned a checkpoint of the log (SPEC §5.5).
+    pub const COSIGNATURE: &str = "cosignature";
     /// The wall clock stepped (SPEC §5.6); the record's time is the new
     /// wall time.
     pub const CLOCK_STEP: &str = "clock_step";
-    /// Format version 2: a witness cosigned a checkpoint; the body is the
-    /// cosigned note (SPEC §5.5).
-    pub const COSIGNATURE: &str = "cosignature";
 }
 
 /// Values of `audit.stream.reason`.

@@ -2,10 +2,14 @@
 //! record that carries it, and the lines owed to `checkpoint.file`.
 
 use super::config::CheckpointConfig;
-use super::control::ControlRecord;
+use super::control::{ControlRecord, CtlValue};
 use super::state::StreamState;
+use super::tlog::LogState;
 use crate::core::note::{Checkpoint, Sign, sign_note};
+use crate::core::vocab;
 use crate::core::vocab::event;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -93,6 +97,9 @@ impl Checkpointer {
     /// unreachable).
     pub fn record(&self, stream: &StreamState, now: u64) -> Option<Result<ControlRecord, String>> {
         let signer = self.signer.as_deref()?;
+        if let Some(log) = &stream.log {
+            return Some(self.log_record(signer, log, now));
+        }
         let cp = Checkpoint {
             origin: stream.stream_id.clone(),
             size: stream.next_sequence - 1,
@@ -101,6 +108,43 @@ impl Checkpointer {
             interval_seconds: self.interval_seconds(),
         };
         Some(sign_note(signer, &cp.text()).map(|note| ControlRecord::new(event::CHECKPOINT, now, note)))
+    }
+
+    /// A version 2 checkpoint (SPEC §5.5): the log at its current size n
+    /// (every record issued before this one, which will be leaf n), with
+    /// its compact range and the consistency proof from the previous one.
+    fn log_record(&self, signer: &dyn Sign, log: &LogState, now: u64) -> Result<ControlRecord, String> {
+        let parts = log.checkpoint_parts();
+        let cp = Checkpoint {
+            origin: log.origin.clone(),
+            size: parts.size,
+            root: parts.root,
+            time_unix_nano: now,
+            interval_seconds: self.interval_seconds(),
+        };
+        let note = sign_note(signer, &cp.text())?;
+        let b64 = |hs: &[crate::core::chain::Hash]| hs.iter().map(|h| B64.encode(h)).collect::<Vec<_>>();
+        let mut rec = ControlRecord::new(event::CHECKPOINT, now, note)
+            .with(vocab::log::RANGE, CtlValue::StrArray(b64(&parts.range)));
+        if let Some((previous, proof)) = parts.previous {
+            rec = rec
+                .with(vocab::log::PREVIOUS_SIZE, CtlValue::Int(previous as i64))
+                .with(vocab::log::CONSISTENCY, CtlValue::StrArray(b64(&proof)));
+        }
+        Ok(rec)
+    }
+
+    /// Owes `line` (a cosigned checkpoint) to the checkpoint file once
+    /// state version `version` is on disk.
+    pub fn owe_line(&mut self, stream: &mut StreamState, line: String, version: u64) {
+        if self.file.is_none() {
+            return;
+        }
+        stream.checkpoint_backlog.push(line);
+        self.backlog_versions.push(version);
+        let over = stream.checkpoint_backlog.len().saturating_sub(MAX_BACKLOG);
+        stream.checkpoint_backlog.drain(..over);
+        self.backlog_versions.drain(..over.min(self.backlog_versions.len()));
     }
 
     /// Books a checkpoint record just issued as `sequence`: the cadence

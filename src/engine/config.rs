@@ -47,6 +47,55 @@ pub struct EngineConfig {
     /// attributes) or `compact` (one attribute; SPEC §4.1.1).
     #[serde(default)]
     pub stamp: StampForm,
+    /// The transparency log (SPEC §5.5): its origin.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Witnesses that cosign the log's checkpoints (SPEC §5.5).
+    #[serde(default)]
+    pub witnesses: Vec<WitnessConfig>,
+    /// How many witnesses must cosign a checkpoint for it to count as
+    /// witnessed (metrics and messages only: stamping never waits).
+    /// Default: all of them.
+    #[serde(default)]
+    pub witness_quorum: Option<u64>,
+}
+
+/// `log:`: the transparency log every record of the engine joins once
+/// checkpoints are signed (SPEC §5.5).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The log's origin (the first line of its checkpoints). Empty: the
+    /// signing key's name (`<key name>/<partition>` for a partition's
+    /// engine). It must never change: witnesses accept registered origins
+    /// only.
+    pub origin: String,
+    /// Set by the processor for the engine of one partition (`partition_by`):
+    /// the partition's part of the stream name, appended to the default
+    /// origin as `/<partition>`.
+    pub partition: String,
+    /// The stream format a new stream is written in: 2 (default) keeps the
+    /// log; 1 writes version 1 streams (chain-head checkpoints, SPEC
+    /// §5.3, no log), for archives that older verifiers must read.
+    pub format_version: u8,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { origin: String::new(), partition: String::new(), format_version: 2 }
+    }
+}
+
+/// One witness (C2SP tlog-witness) of `witnesses:`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessConfig {
+    /// Where add-checkpoint is POSTed: `<url>/add-checkpoint`.
+    pub url: String,
+    /// The witness's cosignature verifier key (a 0x04 Ed25519 vkey).
+    pub key: String,
+    /// Nanoseconds; the processor's HTTP timeout (0: its default).
+    pub timeout: u64,
 }
 
 /// `content_hash`: whether a stamped log record's `audit.content_hash` is
@@ -254,6 +303,9 @@ impl EngineConfig {
             content_hash: ContentHashConfig::default(),
             on_bad_record: OnBadRecord::default(),
             stamp: StampForm::default(),
+            log: LogConfig::default(),
+            witnesses: Vec::new(),
+            witness_quorum: None,
         }
     }
 
@@ -288,7 +340,60 @@ impl EngineConfig {
                 message: "checkpoints need signing_key_file or signing_key; set one or remove checkpoint.file".into(),
             });
         }
+        self.validate_log()
+    }
+
+    fn validate_log(&self) -> Result<(), ConfigError> {
+        let bad = |key: &'static str, message: String| Err(ConfigError { key, message });
+        for (key, v) in [("log.origin", &self.log.origin), ("log.partition", &self.log.partition)] {
+            if let Some(c) = v.chars().find(|c| c.is_control()) {
+                return bad(key, format!("{v:?} contains the control character {c:?}; an origin is one line"));
+            }
+            if v.trim() != v {
+                return bad(key, format!("{v:?} starts or ends with white space"));
+            }
+        }
+        if !matches!(self.log.format_version, 1 | 2) {
+            return bad("log.format_version", format!("must be 1 or 2, not {}", self.log.format_version));
+        }
+        if self.log.format_version == 1 && (!self.log.origin.is_empty() || !self.witnesses.is_empty()) {
+            return bad("log.format_version", "version 1 streams keep no log: remove log.origin and witnesses".into());
+        }
+        if self.log.origin.len() + self.log.partition.len() > 512 {
+            return bad("log.origin", "must be at most 512 bytes".into());
+        }
+        if !self.log.origin.is_empty() && !self.signs() {
+            return bad("log.origin", "the log needs signed checkpoints: set signing_key_file or signing_key".into());
+        }
+        if !self.witnesses.is_empty() && !self.signs() {
+            return bad("witnesses", "witnesses cosign signed checkpoints: set signing_key_file or signing_key".into());
+        }
+        for w in &self.witnesses {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return bad("witnesses", format!("url {:?} must be an http:// or https:// URL", w.url));
+            }
+            crate::core::tlog::cosignature::CosignatureVerifier::parse(&w.key)
+                .map_err(|e| ConfigError { key: "witnesses", message: format!("key {:?} of {}: {e}", w.key, w.url) })?;
+        }
+        for (i, a) in self.witnesses.iter().enumerate() {
+            if self.witnesses[..i].iter().any(|b| b.key == a.key) {
+                return bad("witnesses", format!("the key of {} is listed twice", a.url));
+            }
+        }
+        if let Some(q) = self.witness_quorum
+            && (q == 0 || q > self.witnesses.len() as u64)
+        {
+            return bad(
+                "witness_quorum",
+                format!("must be between 1 and the number of witnesses ({}), not {q}", self.witnesses.len()),
+            );
+        }
         Ok(())
+    }
+
+    /// The witnesses needed for a checkpoint to count as witnessed.
+    pub fn quorum(&self) -> u64 {
+        self.witness_quorum.unwrap_or(self.witnesses.len() as u64)
     }
 
     /// Whether a checkpoint signing key is configured (a file or a token).

@@ -52,6 +52,15 @@ impl Ledger {
         self.pending.push(rec);
     }
 
+    /// Owes `rec`, replacing an owed record that `rec` supersedes (a
+    /// cosignature record of the same checkpoint, with fewer lines).
+    pub fn owe_superseding(&mut self, rec: ControlRecord, supersedes: impl Fn(&ControlRecord) -> bool) {
+        match self.pending.iter_mut().find(|r| supersedes(r)) {
+            Some(old) => *old = rec,
+            None => self.pending.push(rec),
+        }
+    }
+
     /// Whether a call without records has control records to emit.
     pub fn owes_records(&self, stream: &StreamState) -> bool {
         !self.pending.is_empty() || (self.gap_due && !stream.unannounced.is_empty())

@@ -20,6 +20,8 @@ mod rollback;
 pub mod stamps;
 pub mod state;
 mod store;
+pub mod tlog;
+pub mod witness;
 
 use crate::core::canonical::{self, Hashed, Signal, proto};
 use crate::core::chain::Hash;
@@ -66,6 +68,8 @@ struct Inner {
     signal: Signal,
     /// The form of the batch records' stamps (`stamp`).
     form: StampForm,
+    /// The witness client's protocol half (SPEC §5.5).
+    witnesses: witness::Witnesses,
 }
 
 /// Counters of an engine, for the processor's telemetry.
@@ -75,6 +79,8 @@ pub struct Counters {
     pub state_writes: u64,
     /// Steps of the wall clock the engine announced (`clock_step` records).
     pub clock_steps: u64,
+    /// The witness client's counters.
+    pub witness: witness::WitnessCounters,
 }
 
 /// What a call to [`Inner::issue`] is for.
@@ -136,8 +142,21 @@ impl Engine {
     /// [`Engine::new`] with a given monotonic clock (tests step the wall
     /// clock against it).
     pub fn with_clock(config: EngineConfig, now_unix_nano: u64, mono: Box<dyn Monotonic>) -> Result<Engine, Error> {
-        let opened = open::open(&config, now_unix_nano)?;
+        let mut opened = open::open(&config, now_unix_nano)?;
         let clock = Clock::new(mono, now_unix_nano);
+        let mut witnesses = witness::Witnesses::new(&config, opened.signer.as_ref().map(|s| s.note_verifier()));
+        match &opened.stream.log {
+            Some(log) => {
+                let w = witnesses.start(log);
+                opened.warnings.extend(w);
+            }
+            None if !witnesses.is_empty() => opened.warnings.push(format!(
+                "witnesses: stream {} continues in format version 1 (it started before the log), which witnesses cannot \
+                 cosign; witnessing starts with its successor stream",
+                opened.stream.stream_id
+            )),
+            None => {}
+        }
         let inner = Inner {
             checkpoints: Checkpointer::new(opened.signer, &config.checkpoint, &opened.stream),
             stream: opened.stream,
@@ -150,6 +169,7 @@ impl Engine {
             closed: false,
             signal: config.signal,
             form: config.stamp,
+            witnesses,
         };
         Ok(Engine {
             inner: Mutex::new(inner),
@@ -169,7 +189,87 @@ impl Engine {
     }
 
     pub fn counters(&self) -> Counters {
-        Counters { state_writes: self.commit.writes(), clock_steps: self.lock().clock_steps }
+        let inner = self.lock();
+        Counters {
+            state_writes: self.commit.writes(),
+            clock_steps: inner.clock_steps,
+            witness: inner.witnesses.counters,
+        }
+    }
+
+    /// The log's origin and size, for a version 2 stream.
+    pub fn log(&self) -> Option<(String, u64)> {
+        self.lock().stream.log.as_ref().map(|l| (l.origin.clone(), l.size()))
+    }
+
+    /// The add-checkpoint requests ready to be POSTed to the witnesses
+    /// (SPEC §5.5): the saved checkpoint's after start, then one per
+    /// witness after each checkpoint, once it is durable.
+    pub fn witness_jobs(&self) -> Vec<witness::Job> {
+        self.lock().witnesses.take()
+    }
+
+    /// Witness `i`'s acknowledged size and lag (leaves of the newest
+    /// checkpoint it has not cosigned).
+    pub fn witness_status(&self, i: usize) -> Option<(u64, u64)> {
+        let inner = self.lock();
+        witness::Witnesses::lag(inner.stream.log.as_ref()?, i)
+    }
+
+    /// Hands over a witness's answer to request `id`: its HTTP `status`
+    /// (0 when it did not answer: `body` then says why), Content-Type and
+    /// body. New cosignatures are recorded: a `cosignature` control
+    /// record owed to the stream (it leaves with the next call, e.g. a
+    /// tick) and a `checkpoint.file` line. What to report (a witness that
+    /// refuses, is unreachable, lags) comes as the next call's warning. Fails with
+    /// [`ErrorKind::State`] when the answer to the check at start shows a
+    /// rolled-back or replaced state: the processor must not start.
+    pub fn witness_answer(
+        &self,
+        id: u64,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+        now_unix_nano: u64,
+    ) -> Result<witness::AnswerKind, Error> {
+        let mut inner = self.lock();
+        if !inner.witnesses.knows(id) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("no witness request {id} awaits an answer")));
+        }
+        let Inner { witnesses, stream, .. } = &mut *inner;
+        let Some(log) = stream.log.as_mut() else {
+            return Err(Error::new(ErrorKind::InvalidArgument, "the stream keeps no log"));
+        };
+        let out = witnesses.answer(log, id, status, content_type, body);
+        if let Some(r) = out.refusal {
+            return Err(Error::new(ErrorKind::State, r));
+        }
+        if let Some((n, note, (sid, seq))) = out.cosigned {
+            if !inner.closed {
+                let index = (crate::core::vocab::log::CHECKPOINT_INDEX, control::CtlValue::Int(n as i64));
+                let rec = ControlRecord::new(crate::core::vocab::event::COSIGNATURE, now_unix_nano, note.clone())
+                    .with(index.0, index.1.clone());
+                // One record per checkpoint and call: a later answer's note
+                // holds every line of an earlier one still owed.
+                inner.ledger.owe_superseding(rec, |r| {
+                    r.attributes.first().is_some_and(|(_, v)| {
+                        *v == control::CtlValue::Str(crate::core::vocab::event::COSIGNATURE.into())
+                    }) && r.attributes.contains(&index)
+                });
+            }
+            let line = serde_json::json!({ "stream_id": sid, "sequence": seq, "note": note }).to_string();
+            let version = inner.changed();
+            let Inner { checkpoints, stream, .. } = &mut *inner;
+            checkpoints.owe_line(stream, line, version);
+        }
+        inner.warnings.extend(out.warning);
+        let version = inner.changed();
+        drop(inner);
+        self.make_durable(version)?;
+        let mut inner = self.lock();
+        let Inner { checkpoints, stream, warnings, .. } = &mut *inner;
+        warnings.extend(checkpoints.flush(stream, version));
+        Ok(out.kind)
     }
 
     pub fn stream_id(&self) -> String {
@@ -262,13 +362,14 @@ impl Engine {
             drop(inner);
             return self.commit(issued);
         }
+        let warning = (!inner.warnings.is_empty()).then(|| std::mem::take(&mut inner.warnings).join("; "));
         if evolved {
             // Erase the old epoch key from the saved state too.
             let version = inner.changed();
             drop(inner);
             self.make_durable(version)?;
         }
-        Ok(Stamps::default())
+        Ok(Stamps { warning, ..Stamps::default() })
     }
 
     /// Reports whether a stamped batch was accepted downstream. A refused
@@ -321,6 +422,7 @@ impl Inner {
     /// appending the checkpoints it made durable to the checkpoint file,
     /// and handing over the warnings.
     fn after_durable(&mut self, stamps: &mut Stamps, durable: u64) {
+        self.witnesses.durable(durable);
         if let Some(w) = self.checkpoints.flush(&mut self.stream, durable) {
             self.warnings.push(w);
         }
@@ -329,7 +431,14 @@ impl Inner {
         }
     }
 
-    fn issue_control(&mut self, record: ControlRecord, end: bool, checkpoint: bool, t: Times) -> IssuedControl {
+    fn issue_control(&mut self, mut record: ControlRecord, end: bool, checkpoint: bool, t: Times) -> IssuedControl {
+        if let Some(log) = &self.stream.log {
+            // A version 2 stream: every control record names the log and
+            // its own leaf index (SPEC §5.5).
+            record = record
+                .with(crate::core::vocab::log::ORIGIN, control::CtlValue::Str(log.origin.clone()))
+                .with(crate::core::vocab::log::INDEX, control::CtlValue::Int(log.size() as i64));
+        }
         let hash = record.record_hash(self.signal, &self.stream.stream_id, self.stream.next_sequence);
         let link = self.stream.issue(&hash, end, t.cadence, self.epochs);
         IssuedControl { record, link, checkpoint }
@@ -379,7 +488,15 @@ impl Inner {
                 }
                 None
             }
-            Some(Ok(cp)) => Some(cp),
+            Some(Ok(cp)) => {
+                let (id, seq) = (self.stream.stream_id.clone(), self.stream.next_sequence);
+                if let Some(log) = &mut self.stream.log {
+                    log.checkpointed(cp.body.clone(), &id, seq);
+                    let w = self.witnesses.checkpoint(log, &cp.body, (id, seq));
+                    self.warnings.extend(w);
+                }
+                Some(cp)
+            }
             None => None,
         };
         match call {
@@ -478,6 +595,7 @@ impl Inner {
         // Issued: these numbers are never issued again, whatever happens
         // next (the caller makes them durable or announces them as a gap).
         let version = self.changed();
+        self.witnesses.book(version);
         for c in controls.iter().filter(|c| c.checkpoint) {
             stamps.checkpoints += 1;
             let (sequence, end) = (c.link.sequence, c.link.end);

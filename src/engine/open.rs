@@ -8,6 +8,7 @@ use super::error::{Error, ErrorKind};
 use super::rollback;
 use super::state::StreamState;
 use super::store::{Loaded, StateStore, refusal};
+use super::tlog::LogState;
 use crate::core::chain::Algorithm;
 use crate::core::hex::to_hex;
 use crate::core::keys::{self, ChainKey};
@@ -45,7 +46,8 @@ pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
         }
         None => (None, Loaded::FirstStart),
     };
-    let opener = Opener { config, now };
+    let origin = signer.as_deref().filter(|_| config.log.format_version >= 2).map(|s| log_origin(config, s));
+    let opener = Opener { config, now, origin: origin.clone() };
     let (stream, mut first) = match loaded {
         Loaded::FirstStart => opener.new_stream(reason::FIRST_START, "first start".into())?,
         Loaded::Reset(problem) => {
@@ -69,7 +71,13 @@ pub(super) fn open(config: &EngineConfig, now: u64) -> Result<Opened, Error> {
             .with(control::SIGNER, CtlValue::Str(s.key_id().to_string()))
             .with(control::CHECKPOINT_INTERVAL, CtlValue::Int(interval_seconds(config.checkpoint.interval) as i64));
     }
-    let warnings = key_file_warning(config, &stream).into_iter().collect();
+    let mut warnings: Vec<String> = key_file_warning(config, &stream).into_iter().collect();
+    if let Some(s) = &signer {
+        warnings.extend(origin_warnings(config, s.as_ref(), &stream));
+    }
+    if let Some(log) = &mut stream.log {
+        log.set_witnesses(&config.witnesses.iter().map(|w| w.key.clone()).collect::<Vec<_>>());
+    }
     // The new or resumed state is durable before anything is stamped.
     if let Some(store) = &store {
         store.save(&stream)?;
@@ -91,6 +99,39 @@ fn signer(config: &EngineConfig) -> Result<Option<Box<dyn Sign>>, Error> {
 struct Opener<'a> {
     config: &'a EngineConfig,
     now: u64,
+    /// The origin of the log a new stream starts, when checkpoints are
+    /// signed (SPEC §5.5).
+    origin: Option<String>,
+}
+
+/// The log's origin: `log.origin`, else the signing key's name; a
+/// partition's engine appends `/<partition>`.
+fn log_origin(config: &EngineConfig, signer: &dyn Sign) -> String {
+    let base = if config.log.origin.is_empty() { signer.key_id().name.clone() } else { config.log.origin.clone() };
+    if config.log.partition.is_empty() { base } else { format!("{base}/{}", config.log.partition) }
+}
+
+/// C2SP tlog-policy wants a log's key name to be its origin; and an origin
+/// never changes within a log.
+fn origin_warnings(config: &EngineConfig, signer: &dyn Sign, stream: &StreamState) -> Vec<String> {
+    let mut w = Vec::new();
+    let name = &signer.key_id().name;
+    if !config.log.origin.is_empty() && config.log.origin != *name {
+        w.push(format!(
+            "log.origin {:?} differs from the signing key's name {name:?}: C2SP tlog-policy (and witnessctl) expect a log's key              to be named after its origin; name the key after the origin (auditchain keygen {:?})",
+            config.log.origin, config.log.origin
+        ));
+    }
+    let want = log_origin(config, signer);
+    if let Some(log) = &stream.log
+        && log.origin != want
+    {
+        w.push(format!(
+            "the configured log origin is {want:?}, but stream {} continues log {:?}: a log's origin never changes;              the new origin takes effect with the next stream, which starts a new log",
+            stream.stream_id, log.origin
+        ));
+    }
+    w
 }
 
 impl Opener<'_> {
@@ -104,7 +145,9 @@ impl Opener<'_> {
     }
 
     fn genesis(&self) -> StreamState {
-        StreamState::genesis(&self.config.stream_name, Algorithm::Sha256, self.now)
+        let mut s = StreamState::genesis(&self.config.stream_name, Algorithm::Sha256, self.now);
+        s.log = self.origin.clone().map(LogState::new);
+        s
     }
 
     /// A stream without a keyed predecessor is keyed from the chain key,
@@ -145,6 +188,15 @@ impl Opener<'_> {
         s.predecessor_id = Some(old.stream_id.clone());
         // Checkpoint lines the old stream could not append are still owed.
         s.checkpoint_backlog = old.checkpoint_backlog.clone();
+        // The log outlives its streams: the successor's records are its
+        // next leaves (unless the origin changed: then a new log starts).
+        if let (Some(log), Some(origin)) = (&old.log, &self.origin)
+            && log.origin == *origin
+        {
+            let mut log = log.clone();
+            log.base = log.size();
+            s.log = Some(log);
+        }
         match &old.key {
             Some(k) => s.key_from_predecessor(k, self.now),
             None => self.key_from_chain_key(&mut s)?,

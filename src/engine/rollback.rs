@@ -75,10 +75,14 @@ fn from_checkpoint_file(path: &Path, verifier: &NoteVerifier, stream_name: &str)
         }
         let cp = Checkpoint::parse(&note.text).ok()?;
         let sequence = v.get("sequence")?.as_u64()?;
-        (cp.origin == stream_id).then(|| Evidence {
+        // A version 1 checkpoint's origin is its stream id and its size the
+        // stream's records; a version 2 checkpoint is of the log (SPEC
+        // §5.5) and vouches, in this stream, for the records before it.
+        let size = if cp.origin == stream_id { cp.size } else { sequence.checked_sub(1)? };
+        Some(Evidence {
             stream_id: stream_id.to_string(),
             sequence,
-            size: cp.size,
+            size,
             time_unix_nano: cp.time_unix_nano,
             source: match back {
                 0 => format!("checkpoint.file {} (its last line)", path.display()),

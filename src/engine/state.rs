@@ -3,6 +3,7 @@
 //! must survive a restart (docs/SPEC.md §6); `store` writes it to disk.
 
 use super::stamps::Issued;
+use super::tlog::LogState;
 use crate::core::chain::{self, Algorithm, Hash, Link};
 use crate::core::keys::ChainKey;
 use crate::core::ranges::SeqRange;
@@ -57,6 +58,10 @@ pub struct StreamState {
     /// (rollback detection, SPEC §6.2).
     #[serde(default)]
     pub predecessor_id: Option<String>,
+    /// The transparency log this stream's records join (format version 2,
+    /// SPEC §5.5); `None` for a version 1 stream. Carried to the successor.
+    #[serde(default)]
+    pub log: Option<LogState>,
 }
 
 /// The highest sequence number (and key epoch) a stream may reach: they
@@ -139,6 +144,7 @@ impl StreamState {
             predecessor_unannounced: Vec::new(),
             outage: None,
             predecessor_id: None,
+            log: None,
         }
     }
 
@@ -171,6 +177,9 @@ impl StreamState {
                     next - 1
                 ));
             }
+        }
+        if let Some(log) = &self.log {
+            log.check(next)?;
         }
         let ranges = self.in_flight.iter().chain(&self.unannounced);
         if let Some([a, b]) = ranges.copied().find(|&[a, b]| a == 0 || a > b || b >= next) {
@@ -237,11 +246,19 @@ impl StreamState {
         if let Some(k) = &mut self.key {
             k.epoch_records += 1;
         }
+        if let Some(log) = &mut self.log {
+            log.append(&self.stream_id, sequence, record_hash, &value);
+        }
         let issued = Issued { sequence, previous: self.head, value, key_epoch, end };
         self.head = Some(value);
         self.next_sequence += 1;
         self.records_since_checkpoint += 1;
         issued
+    }
+
+    /// The leaf index the next record gets, for a version 2 stream.
+    pub fn next_leaf(&self) -> Option<u64> {
+        self.log.as_ref().map(|l| l.size())
     }
 
     /// After the last record: move the key one epoch on, so that the saved

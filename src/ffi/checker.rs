@@ -1,4 +1,4 @@
-//! The online checker's functions (`mode: verify`, docs/SPEC.md §8.19):
+//! The online checker's functions (`mode: verify`, docs/SPEC.md §12):
 //! create, check one batch, tick, free, and the verdicts they return.
 
 use super::error::{auditchain_error, report};
@@ -375,7 +375,7 @@ pub unsafe extern "C" fn auditchain_verdicts_free(verdicts: *mut auditchain_verd
 }
 
 /// The name of reason `reason` (`content_mismatch`, …; docs/SPEC.md
-/// §8.19), the value of `audit.verify.reason`; empty for 0 and unknown
+/// §12), the value of `audit.verify.reason`; empty for 0 and unknown
 /// values. Static.
 #[unsafe(no_mangle)]
 pub extern "C" fn auditchain_verify_reason_name(reason: u32) -> auditchain_str {

@@ -12,7 +12,7 @@ use crate::engine::{Engine, error::Error};
 /// A stamping engine: one stream and its state. Create with
 /// `auditchain_engine_new`, free with `auditchain_engine_free`.
 pub struct auditchain_engine {
-    engine: Engine,
+    pub(super) engine: Engine,
     stream_id: String,
 }
 
@@ -25,11 +25,19 @@ pub struct auditchain_engine_counters {
     /// Steps of the wall clock the engine detected and announced in the
     /// stream (`clock_step` records).
     pub clock_steps: u64,
+    /// add-checkpoint requests handed out to witnesses.
+    pub witness_sent: u64,
+    /// Witness answers by kind, indexed by `auditchain_witness_answer`.
+    pub witness_answers: [u64; 9],
+    /// Checkpoints whose cosignatures reached `witness_quorum`.
+    pub witness_witnessed: u64,
+    /// Unanswered sizes dropped from a witness's pending list.
+    pub witness_pending_dropped: u64,
 }
 
 /// # Safety
 /// `engine` is NULL or a live engine from `auditchain_engine_new`.
-unsafe fn engine_ref<'a>(engine: *const auditchain_engine) -> Result<&'a auditchain_engine, FfiError> {
+pub(super) unsafe fn engine_ref<'a>(engine: *const auditchain_engine) -> Result<&'a auditchain_engine, FfiError> {
     // SAFETY: the caller's contract.
     unsafe { engine.as_ref() }.ok_or_else(|| FfiError::new(auditchain_result::NullArgument, "engine is NULL"))
 }
@@ -139,7 +147,14 @@ pub unsafe extern "C" fn auditchain_engine_get_counters(
         let c = e.engine.counters();
         // SAFETY: checked non-NULL.
         unsafe {
-            stats_out.write(auditchain_engine_counters { state_writes: c.state_writes, clock_steps: c.clock_steps })
+            stats_out.write(auditchain_engine_counters {
+                state_writes: c.state_writes,
+                clock_steps: c.clock_steps,
+                witness_sent: c.witness.sent,
+                witness_answers: c.witness.answers,
+                witness_witnessed: c.witness.witnessed,
+                witness_pending_dropped: c.witness.pending_dropped,
+            })
         };
         auditchain_result::Ok
     })

@@ -22,6 +22,7 @@ pub mod error;
 mod panic;
 pub mod result;
 pub mod stamps;
+pub mod witness;
 
 use panic::guard_or;
 use result::{FfiError, auditchain_result};

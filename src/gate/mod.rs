@@ -1,4 +1,4 @@
-//! The online checker of `mode: verify` (docs/SPEC.md §8.19): a gateway
+//! The online checker of `mode: verify` (docs/SPEC.md §12): a gateway
 //! collector checks every stamped record as it arrives — its record hash
 //! from the canonical form (the engine's protobuf walker), its link, the
 //! chain within and across batches, checkpoints — tolerating reordering and

@@ -1,4 +1,4 @@
-//! Where the checker keeps what it must remember per stream (SPEC §8.19):
+//! Where the checker keeps what it must remember per stream (SPEC §12):
 //! one directory (`state_directory`) holding `lock` (flock(2) while a
 //! checker runs, so two gateways never share it by mistake) and one file per
 //! stream, `streams/<16 hex digits of SHA-256(stream id)>.json`, each

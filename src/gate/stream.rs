@@ -1,4 +1,4 @@
-//! One stream's online check (SPEC §8.19): the head (the newest number
+//! One stream's online check (SPEC §12): the head (the newest number
 //! judged and its link), the key of the newest verified epoch, the recent
 //! numbers (for duplicates), the records held for their predecessor, and
 //! the newest checkpoint (for the heartbeat).

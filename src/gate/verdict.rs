@@ -1,5 +1,5 @@
 //! What the checker says about each record and what it reports besides
-//! (SPEC §8.19). The numeric values cross the C ABI: they never change
+//! (SPEC §12). The numeric values cross the C ABI: they never change
 //! meaning, new ones are appended.
 
 /// A record's outcome.

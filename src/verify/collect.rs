@@ -2,7 +2,8 @@
 //! (large runs of JSON lines on all cores), every record admitted to its
 //! stream by the stamp rule, and only compact facts per record kept.
 
-use super::read::{self, Item, files, json};
+use super::read::input::{self, Content};
+use super::read::{self, Item, files, json, protobuf};
 use super::records::{Collected, Entry, ExternalCheckpoint, Loc};
 use super::report::{Finding, InputError, Kind, Severity};
 use super::rules;
@@ -27,8 +28,8 @@ impl Default for Limits {
     }
 }
 
-/// An input, opened: a file (`read::files::open`: gunzipped, bounded) or
-/// an object read from S3 (`read::s3`).
+/// An input, opened: a file or standard input (`read::files`: gzip and
+/// zstd taken off, bounded) or an object read from S3 (`read::s3`).
 pub type Opened = Result<Box<dyn std::io::Read + Send>, String>;
 
 /// Reads every input into one [`Collected`], with the errors of inputs and
@@ -40,10 +41,18 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
     let mut scratch = Scratch::new();
     for (i, (name, read)) in inputs.enumerate() {
         c.files.push(name.clone());
-        match read {
-            Ok(reader) => {
+        match read.and_then(|reader| input::classify(reader, limits.max_value_bytes)) {
+            Ok(Content::Json(reader)) => {
                 let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes);
                 collect_file(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut values, limits);
+            }
+            Ok(Content::Framed(reader)) => {
+                let mut messages = protobuf::Messages::framed(reader, limits.max_value_bytes);
+                collect_messages(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut messages, limits);
+            }
+            Ok(Content::Message(reader)) => {
+                let mut messages = protobuf::Messages::whole(reader, limits.max_value_bytes);
+                collect_messages(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut messages, limits);
             }
             Err(message) => errors.push(InputError { file: name, line: None, message }),
         }
@@ -87,6 +96,30 @@ fn collect_file<R: std::io::Read>(
         while values.offset() < stop {
             let Some((line, value)) = values.next_value() else { return };
             take(c, errors, scratch, file, name, line, value);
+        }
+    }
+}
+
+/// Reads the protobuf messages of one file into `c`; the number of a
+/// message in its file stands where a JSON value's line does (SPEC §9).
+fn collect_messages<R: std::io::Read>(
+    c: &mut Collected,
+    errors: &mut Vec<InputError>,
+    scratch: &mut Scratch,
+    file: u32,
+    name: &str,
+    messages: &mut protobuf::Messages<R>,
+    limits: Limits,
+) {
+    while let Some(m) = messages.next() {
+        let (number, offset) = (m.number, m.offset);
+        let result = m.bytes.and_then(|bytes| {
+            protobuf::read_message(bytes, limits.max_value_bytes, scratch, &mut |item| admit(c, file, number, item))
+                .map_err(|e| format!("message at byte offset {offset}: {e}"))
+        });
+        if let Err(message) = result {
+            c.unreadable += 1;
+            errors.push(InputError { file: name.to_string(), line: Some(number), message });
         }
     }
 }

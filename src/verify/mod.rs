@@ -12,6 +12,8 @@ pub mod read;
 pub mod records;
 pub mod report;
 pub mod rules;
+pub mod summary;
+pub mod window;
 
 pub use collect::Limits;
 
@@ -51,6 +53,8 @@ pub struct Options {
     pub policy: Option<crate::core::tlog::Policy>,
     /// Witnesses' cosigned checkpoints (`--witness-checkpoint`, §8.17).
     pub witness_checkpoints: Vec<rules::logs::WitnessNote>,
+    /// `--since`, `--until`, `--stream`: a period, a partial copy (§8.19).
+    pub window: window::Window,
 }
 
 impl Default for Options {
@@ -72,6 +76,7 @@ impl Default for Options {
             limits: Limits::default(),
             policy: None,
             witness_checkpoints: Vec::new(),
+            window: window::Window::default(),
         }
     }
 }
@@ -107,35 +112,52 @@ struct Read {
     retention: Vec<report::ObjectRetention>,
 }
 
-/// Reads local files and directories and `s3://` locations.
+/// Reads standard input (`-`), local files and directories, and `s3://`
+/// locations.
 fn read_inputs(paths: &[PathBuf], options: &Options) -> Read {
     let (urls, local): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_string_lossy().starts_with("s3://"));
+    let (stdin, local): (Vec<&PathBuf>, Vec<&PathBuf>) = local.into_iter().partition(|p| p.as_os_str() == "-");
     let local: Vec<PathBuf> = local.into_iter().cloned().collect();
     let (files, walk_errors) = read::files::discover(&local);
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|(p, e)| InputError { file: p.display().to_string(), line: None, message: e })
         .collect();
+    if stdin.len() > 1 {
+        let message = "standard input is given more than once: it is read once".into();
+        errors.push(InputError { file: "-".into(), line: None, message });
+    }
+    for f in &files {
+        read::progress::add_total(std::fs::metadata(f).map_or(0, |m| m.len()));
+    }
     let env = |k: &str| std::env::var(k).ok();
     let (objects, list_errors) = s3_objects(&urls, &options.s3, &env);
     errors.extend(list_errors);
     let mut retention = Vec::new();
     let limits = options.limits;
+    for (_, o) in &objects {
+        read::progress::add_total(o.size);
+    }
+    // Standard input first: it is read while it is being written.
+    let stdin_input = stdin.first().map(|_| ("-".to_string(), read::files::stdin(limits.max_decompressed_bytes)));
     let local_inputs =
         files.iter().map(|p| (p.display().to_string(), read::files::open(p, limits.max_decompressed_bytes)));
     let s3_inputs = objects.iter().map(|(b, o)| {
-        let opened = b.read(&o.key, options.s3.retention).map(|obj| {
+        let opened = b.read(&o.key, options.s3.retention).and_then(|obj| {
             if let Some(r) = obj.retention {
                 retention.push(report::ObjectRetention { object: b.url(&o.key), bytes: o.size, retention: r });
             }
-            Box::new(std::io::Cursor::new(obj.bytes)) as Box<dyn std::io::Read + Send>
+            read::progress::add_bytes(o.size);
+            read::files::decompress(Box::new(std::io::Cursor::new(obj.bytes)), limits.max_decompressed_bytes)
         });
         (b.url(&o.key), opened)
     });
-    let (collected, read_errors) = collect::collect_inputs(local_inputs.chain(s3_inputs), limits);
+    let inputs = stdin_input.iter().count() + files.len() + objects.len();
+    let (collected, read_errors) =
+        collect::collect_inputs(stdin_input.into_iter().chain(local_inputs).chain(s3_inputs), limits);
     errors.extend(read_errors);
-    Read { collected, errors, inputs: (files.len() + objects.len()) as u64, retention }
+    Read { collected, errors, inputs: inputs as u64, retention }
 }
 
 /// The inputs read and every stream's rules applied, before the report.
@@ -153,6 +175,13 @@ pub(crate) struct Analysis {
 /// Reads the inputs and applies the rules of each stream and across
 /// streams (SPEC §8.1–§8.10).
 pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
+    let read = read_inputs(paths, options);
+    analyze_read(read, paths, options)
+}
+
+/// Applies the rules to what was read (from the files, or from shard
+/// summaries, §11).
+fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
     // A witness policy's logs are public keys too (C2SP tlog-policy).
     let merged;
     let options = match &options.policy {
@@ -166,7 +195,7 @@ pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
         }
         _ => options,
     };
-    let Read { collected: mut ing, mut errors, inputs, retention } = read_inputs(paths, options);
+    let Read { collected: mut ing, mut errors, inputs, retention } = read;
     let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     if ing.records == 0 && ing.checkpoints.is_empty() && errors.is_empty() {
         errors.push(InputError {
@@ -176,21 +205,46 @@ pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
         });
     }
 
+    window::select_streams(&mut ing, &options.window, &mut errors);
     let mut analyzed = BTreeMap::new();
     let mut streams = std::mem::take(&mut ing.streams);
-    let checkpoints = std::mem::take(&mut ing.checkpoints);
+    let mut checkpoints = std::mem::take(&mut ing.checkpoints);
     for id in checkpoints.keys().chain(ing.stream_findings.keys()) {
         // Checkpoints of a stream with no record at all still count: they
         // prove the stream existed and how far it went.
         streams.entry(id.clone()).or_default();
     }
-    let hints = rules::content::lineage_hints(streams.values());
+    // Lineages from every start record, also those a window cuts (§8.19).
+    let mut hints = rules::content::lineage_hints(streams.values());
+    let mut cuts = BTreeMap::new();
+    for (id, entries) in streams.iter_mut() {
+        let mut none = Vec::new();
+        let lines = checkpoints.get_mut(id).unwrap_or(&mut none);
+        if let Some(cut) = window::cut(id, entries, lines, &options.window, options) {
+            if let Some(l) = &cut.start_lineage {
+                let known = hints.entry(id.clone()).or_default();
+                if !known.contains(l) {
+                    known.push(l.clone());
+                }
+            }
+            cuts.insert(id.clone(), cut);
+        }
+    }
     let stamped = streams.values().map(|e| e.len() as u64).sum();
     let mut keys = rules::keys::KeyCache::new(stamped, options.key_derivation_slack);
-    let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys };
+    let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys, floor: 0 };
     for (id, entries) in streams.iter_mut() {
         let external = checkpoints.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        analyzed.insert(id.clone(), rules::stream(&mut cx, id, entries, external, options));
+        let cut = cuts.remove(id);
+        cx.floor = cut.as_ref().map_or(0, |c| c.floor);
+        let mut a = rules::stream(&mut cx, id, entries, external, options);
+        if let Some(mut cut) = cut {
+            cut.report.through_sequence = a.report.last_sequence;
+            cut.report.description = window::describe(&cut.report, a.report.last_sequence);
+            a.report.findings.extend(cut.finding);
+            a.report.window = Some(cut.report);
+        }
+        analyzed.insert(id.clone(), a);
     }
     rules::lineage::check(&mut analyzed);
     Analysis { ing, errors, inputs, retention, streams, checkpoints, analyzed }
@@ -199,7 +253,23 @@ pub(crate) fn analyze(paths: &[PathBuf], options: &Options) -> Analysis {
 /// Verifies everything under `paths`: local files and directories, and
 /// `s3://bucket/prefix` locations (listed, then read object by object).
 pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
-    let Analysis { mut ing, mut errors, inputs, retention, checkpoints, mut analyzed, .. } = analyze(paths, options);
+    let options = &as_of_until(options);
+    let analysis = analyze(paths, options);
+    report(analysis, paths, options)
+}
+
+/// With `--until`, heartbeats are judged as of the window's end (§8.19).
+fn as_of_until(options: &Options) -> Options {
+    let mut o = options.clone();
+    if let Some(until) = options.window.until {
+        o.as_of_unix_nano = until;
+    }
+    o
+}
+
+/// The report of an analysis.
+fn report(analysis: Analysis, paths: &[PathBuf], options: &Options) -> Report {
+    let Analysis { mut ing, mut errors, inputs, retention, checkpoints, mut analyzed, .. } = analysis;
     let all_paths = || paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let logs = rules::logs::check(&ing, &analyzed, &checkpoints, options);
     let mut findings = std::mem::take(&mut ing.findings);
@@ -210,7 +280,9 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     // Evidence newer than the verification time: the time is wrong, and
     // the heartbeat rule cannot judge with it (SPEC §8.8).
     let newest = analyzed.values().map(|a| a.newest_evidence).max().unwrap_or(0);
-    if newest > options.as_of_unix_nano.saturating_add(options.max_delay_ns) {
+    // With --until the window's end is the time, and the checkpoint that
+    // closes the window may be later than it (§8.19).
+    if options.window.until.is_none() && newest > options.as_of_unix_nano.saturating_add(options.max_delay_ns) {
         errors.push(InputError {
             file: "--as-of".into(),
             line: None,
@@ -244,6 +316,7 @@ pub fn verify(paths: &[PathBuf], options: &Options) -> Report {
     Report {
         version: REPORT_VERSION,
         verdict,
+        window: window::report(&options.window),
         as_of: time::rfc3339(options.as_of_unix_nano),
         inputs: Inputs {
             files: inputs,

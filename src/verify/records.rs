@@ -20,7 +20,7 @@ pub struct Loc {
 
 /// What a control record (the engine's own) says. Trusted only once the
 /// record's link has been checked.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Control {
     pub event: String,
     /// `audit.stream.name` of a start record.
@@ -48,7 +48,7 @@ pub struct Control {
 /// What a format version 2 control record says about its log (SPEC §5.5).
 /// A value that cannot be read is kept as `Err` with why, so that a rule
 /// reports it rather than taking the attribute for absent.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogControl {
     /// `audit.log.origin`.
     pub origin: String,

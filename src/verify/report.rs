@@ -2,7 +2,7 @@
 //! field names here are that contract).
 
 use crate::core::canonical::Signal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// 2: the verdict `incomplete`; `inputs.checkpoint_lines` and
 /// `inputs.unreadable`; per stream `stream_name` and `last_present`, and
@@ -10,7 +10,7 @@ use serde::Serialize;
 /// kinds `downgrade`, `expected_stream_missing`, `expected_stream_ended`.
 pub const REPORT_VERSION: u32 = 2;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -19,7 +19,7 @@ pub enum Severity {
 }
 
 /// What a finding is about. The JSON names are stable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The record's content or position no longer matches its
@@ -101,9 +101,14 @@ pub enum Kind {
     /// Leaves of a log below the size its newest (cosigned) checkpoint
     /// proves, that no record covers (SPEC §8.18).
     MissingLeaves,
+    /// `--since`: the window's start cannot be anchored — no valid
+    /// checkpoint at or before it, and no start record, among the inputs
+    /// (SPEC §8.19). Not `missing_records`: records before the window are
+    /// not required.
+    UnanchoredWindow,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
     /// 1-based line of the export request in the file.
@@ -112,7 +117,7 @@ pub struct Location {
     pub record: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub severity: Severity,
     pub kind: Kind,
@@ -210,7 +215,65 @@ pub struct StreamReport {
     pub newest_checkpoint: Option<String>,
     /// Key ids that signed valid checkpoints.
     pub signers: Vec<String>,
+    /// With `--since`/`--until`: what the stream was verified from and
+    /// through (SPEC §8.19); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<StreamWindow>,
     pub findings: Vec<Finding>,
+}
+
+/// A stream's window (SPEC §8.19, §9).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StreamWindow {
+    /// `checkpoint`, `start` (its start record: the stream began in the
+    /// window) or `none` (unanchored).
+    pub anchor: String,
+    /// The anchor's size as signed (a log checkpoint: the log's size).
+    pub size: Option<u64>,
+    /// The record carrying the anchor.
+    pub sequence: Option<u64>,
+    /// The anchor's time (RFC 3339).
+    pub time: Option<String>,
+    /// The key id that signed it.
+    pub signer: Option<String>,
+    /// The anchor is a log checkpoint (format version 2).
+    pub log: bool,
+    /// The first record required.
+    pub from_sequence: u64,
+    /// The last record verified (the stream's `last_sequence`).
+    pub through_sequence: u64,
+    /// The time of the checkpoint closing the window (`--until`), if any.
+    pub through_checkpoint: Option<String>,
+    /// Records among the inputs before the window, not verified.
+    pub before: u64,
+    /// Records among the inputs after the window, not verified.
+    pub after: u64,
+    /// The same in words: "from checkpoint at size N (record N+1), signed
+    /// by K at T, through record M".
+    pub description: String,
+}
+
+/// The window asked for (SPEC §8.19).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WindowReport {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub streams: Vec<String>,
+    /// The time that places records in the window: `checkpoint` (the
+    /// `time` of the signed checkpoints).
+    pub time: String,
+}
+
+/// A log's window (SPEC §8.19): its anchor checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogWindow {
+    /// The anchor's size: leaves below it are not required; null when no
+    /// valid checkpoint of the log is at or before the window's start.
+    pub anchor_size: Option<u64>,
+    pub anchor_time: Option<String>,
+    /// Policy witnesses whose cosignature of the anchor verified.
+    pub cosigned_by: Vec<String>,
+    pub description: String,
 }
 
 /// One transparency log (format version 2, SPEC §5.5) as the records and
@@ -235,6 +298,9 @@ pub struct LogReport {
     pub newest_witnessed: Option<LogCheckpoint>,
     /// Leaf index ranges that should be present and are not.
     pub missing_leaves: Vec<[u64; 2]>,
+    /// With `--since`: the log's anchor (SPEC §8.19); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<LogWindow>,
     pub findings: Vec<Finding>,
 }
 
@@ -262,7 +328,7 @@ pub struct Inputs {
     pub unreadable: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputError {
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,6 +340,9 @@ pub struct InputError {
 pub struct Report {
     pub version: u32,
     pub verdict: Verdict,
+    /// `--since`, `--until`, `--stream` (SPEC §8.19); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowReport>,
     /// The time the heartbeat rule compared the newest checkpoints with.
     pub as_of: String,
     pub inputs: Inputs,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -121,8 +122,12 @@ static void test_static_tables(void) {
   CHECK(auditchain_error_message(NULL).len == 0, "message of NULL");
   CHECK(str_eq(auditchain_reserved_prefix(0), "audit.sequence."), "reserved prefix 0");
   CHECK(str_eq(auditchain_reserved_prefix(3), "audit.unstamped."), "reserved prefix 3");
-  CHECK(str_eq(auditchain_reserved_prefix(4), "audit.verify."), "reserved prefix 4");
-  CHECK(auditchain_reserved_prefix(5).len == 0, "reserved prefixes end");
+  CHECK(str_eq(auditchain_reserved_prefix(4), "audit.log."), "reserved prefix 4");
+  CHECK(str_eq(auditchain_reserved_prefix(5), "audit.verify."), "reserved prefix 5");
+  CHECK(auditchain_reserved_prefix(6).len == 0, "reserved prefixes end");
+  auditchain_witness_jobs_free(NULL);
+  CHECK(auditchain_witness_jobs_len(NULL) == 0, "no jobs in NULL");
+  CHECK(auditchain_witness_jobs_get(NULL, 0) == NULL, "no job in NULL");
 }
 
 static void test_bad_config(void) {
@@ -324,6 +329,69 @@ static void test_drop_record(void) {
   auditchain_engine_free(engine);
 }
 
+/* The witness client: a signed log with one witness; after a checkpoint
+ * one add-checkpoint request, its answer handed back, counted. */
+static void test_witness_jobs(void) {
+  char key[300], config[1024];
+  snprintf(key, sizeof key, "%s/c-test.sign.key", state_dir);
+  FILE *f = fopen(key, "w");
+  CHECK(f != NULL, "create the key file");
+  if (!f) return;
+  fputs("PRIVATE+KEY+c-test+50ff0efb+AV5jA3Q+T40QJjIslOrhBghIIjfZ52EjZL5w5OSq17qQ\n", f);
+  fclose(f);
+  chmod(key, 0600);
+  snprintf(config, sizeof config,
+           "{\"stream_name\":\"c-witness\",\"state\":{\"directory\":\"%s\"},\"signing_key_file\":\"%s\","
+           "\"checkpoint\":{\"records\":2},"
+           "\"witnesses\":[{\"url\":\"http://127.0.0.1:1\",\"key\":"
+           "\"witness.example/w1+99d91bd5+BIzYejmlJUoEJZKZoP3WYi6vtaSpXVlTFDm512BL9RIR\",\"timeout\":1000000000}]}",
+           state_dir, key);
+  auditchain_engine *engine = NULL;
+  auditchain_error *err = NULL;
+  auditchain_result r = auditchain_engine_new((const uint8_t *)config, strlen(config), T0, &engine, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "engine with a witness: %.*s", (int)auditchain_error_message(err).len,
+        (const char *)auditchain_error_message(err).data);
+  auditchain_error_free(err);
+  if (r != AUDITCHAIN_RESULT_OK) return;
+  auditchain_witness_jobs *jobs = NULL;
+  CHECK(auditchain_engine_witness_jobs(engine, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL jobs_out");
+  CHECK(auditchain_engine_witness_jobs(engine, &jobs, NULL) == AUDITCHAIN_RESULT_OK, "jobs");
+  CHECK(auditchain_witness_jobs_len(jobs) == 0, "no checkpoint yet: no job");
+  auditchain_witness_jobs_free(jobs);
+  pb req = batch(2, -1);
+  auditchain_stamps *stamps = NULL;
+  r = auditchain_engine_stamp_logs(engine, req.buf, req.len, T0 + 1, &stamps, NULL);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "stamp");
+  auditchain_stamps_free(stamps);
+  CHECK(auditchain_engine_witness_jobs(engine, &jobs, NULL) == AUDITCHAIN_RESULT_OK, "jobs");
+  CHECK(auditchain_witness_jobs_len(jobs) == 1, "one job after a checkpoint: %zu", auditchain_witness_jobs_len(jobs));
+  const auditchain_witness_job *j = auditchain_witness_jobs_get(jobs, 0);
+  CHECK(j != NULL && auditchain_witness_jobs_get(jobs, 1) == NULL, "job 0 only");
+  if (j) {
+    CHECK(j->witness == 0 && !j->start && j->size == 3 && j->timeout_ns == 1000000000ull, "job fields");
+    CHECK(str_eq(j->url, "http://127.0.0.1:1"), "url");
+    CHECK(str_contains(j->body, "old 0\n\nc-test\n3\n"), "body: %.*s", (int)j->body.len, (const char *)j->body.data);
+    uint32_t kind = 99;
+    const char *why = "connection refused";
+    r = auditchain_engine_witness_answer(engine, j->id, 0, NULL, 0, (const uint8_t *)why, strlen(why), T0 + 2, &kind,
+                                         NULL);
+    CHECK(r == AUDITCHAIN_RESULT_OK && kind == AUDITCHAIN_WITNESS_ANSWER_UNREACHABLE, "unreachable: %u %u", r, kind);
+    r = auditchain_engine_witness_answer(engine, j->id, 200, NULL, 0, NULL, 0, T0 + 3, &kind, &err);
+    CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "an answer is taken once: %u", r);
+    auditchain_error_free(err);
+    err = NULL;
+  }
+  auditchain_witness_jobs_free(jobs);
+  uint64_t acked = 9, lag = 9;
+  CHECK(auditchain_engine_witness_status(engine, 0, &acked, &lag) == AUDITCHAIN_RESULT_OK && acked == 0 && lag == 3,
+        "status: %llu %llu", (unsigned long long)acked, (unsigned long long)lag);
+  CHECK(auditchain_engine_witness_status(engine, 1, &acked, &lag) == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "witness 1");
+  auditchain_engine_counters c;
+  CHECK(auditchain_engine_get_counters(engine, &c) == AUDITCHAIN_RESULT_OK, "counters");
+  CHECK(c.witness_sent == 1 && c.witness_answers[AUDITCHAIN_WITNESS_ANSWER_UNREACHABLE] == 1, "witness counters");
+  auditchain_engine_free(engine);
+}
+
 /* mode: verify's checker: configuration errors, verdicts of unstamped
  * records, a batch that is not protobuf, tick, frees. */
 static void test_checker(void) {
@@ -396,6 +464,7 @@ int main(void) {
   test_bad_config();
   test_stamp_settle_close();
   test_drop_record();
+  test_witness_jobs();
   test_checker();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);

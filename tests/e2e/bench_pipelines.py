@@ -119,6 +119,7 @@ def config(name: str, exporter: str, work: Path, grpc_port: int, keys: dict) -> 
             if name == "auditchain-keyed":
                 cfg["key_file"] = str(keys["chain"])
                 cfg["signing_key_file"] = str(keys["sign"])
+                cfg["log"] = {"format_version": 1}
                 cfg["checkpoint"] = {"interval": "10s", "records": 100000}
         processors[key] = cfg
     exporters = {"nop": {"nop": {}}, "file": {"file/audit": file_exporter(work / "data" / "audit.jsonl")}}[exporter]

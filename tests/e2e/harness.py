@@ -449,6 +449,7 @@ def gateway_config(
         "key_file": str(keys["chain"]),
         "signing_key_file": str(keys["sign"]),
         "checkpoint": {"interval": checkpoint_interval},
+        "log": {"format_version": 1},  # version 1 streams (SPEC §5.3)
     }
     if key_epoch:
         auditchain["key_epoch"] = key_epoch

@@ -186,6 +186,7 @@ def test_seed_000_example_filters_adds_metadata_stamps_and_delivers(binaries, tm
         "AUDITCHAIN_DATA_DIR": str(store_data),
         "AUDITCHAIN_METRICS_PORT": str(store_metrics),
     }
+    # As shipped: format version 2 streams (a transparency log, SPEC §5.5).
     seed = Collector(DISTRIBUTION / "examples" / "seed-000.yaml", tmp_path / "seed-000.log", cwd=tmp_path, env=env)
     store = Collector(DISTRIBUTION / "examples" / "store.yaml", tmp_path / "store.log", cwd=tmp_path, env=store_env)
     try:

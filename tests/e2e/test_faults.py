@@ -41,6 +41,7 @@ def config(work: Path, ports, keys: dict[str, Path] | None, **processor) -> dict
     if keys is not None:
         p["key_file"] = str(keys["chain"])
         p["signing_key_file"] = str(keys["sign"])
+        p["log"] = {"format_version": 1}  # version 1 streams (SPEC §5.3)
         p["checkpoint"] = {"interval": "1s"}
     for k, v in processor.items():
         if isinstance(v, dict) and isinstance(p.get(k), dict):

@@ -107,6 +107,7 @@ def hsm_config(work: Path, token: Token, grpc_port: int, http_port: int, metrics
         {
             "signing_key": {"pkcs11": token.pkcs11(**pkcs11)},
             "checkpoint": {"records": 20, "interval": "2s", "file": str(work / "checkpoints.jsonl")},
+            "log": {"format_version": 1},  # version 1 streams (SPEC §5.3)
         }
     )
     return cfg

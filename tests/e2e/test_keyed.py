@@ -242,6 +242,7 @@ def keyed_config(
         p["state"]["directory"] = str(state)
     p["key_file"] = str(chain_key)
     p["signing_key_file"] = str(signing_key)
+    p["log"] = {"format_version": 1}  # version 1 streams: chain-head checkpoints (SPEC §5.3)
     p["key_epoch"] = {"records": KEY_EPOCH_RECORDS}
     p["checkpoint"] = {"interval": "1s", "records": CHECKPOINT_RECORDS}
     if checkpoint_file is not None:

@@ -59,7 +59,7 @@ def stamped(tmp_path_factory):
     keys = keygen(name="e2e-s3", out_dir=work / "keys")
     ports = [free_port(), free_port(), free_port()]
     cfg = collector_config(work, *ports, stream_name="e2e-s3")
-    cfg["processors"]["auditchain"].update({"signing_key_file": str(keys["sign"]), "checkpoint": {"records": 25}})
+    cfg["processors"]["auditchain"].update({"signing_key_file": str(keys["sign"]), "checkpoint": {"records": 25}, "log": {"format_version": 1}})
     config = work / "config.yaml"
     config.write_text(json.dumps(cfg))
     c = Collector(config, work / "collector.log", cwd=work)

@@ -29,6 +29,7 @@ type TelemetryBuilder struct {
 	registrations                                []metric.Registration
 	ProcessorAuditchainBatchesFailed             metric.Int64Counter
 	ProcessorAuditchainCheckpointsEmitted        metric.Int64Counter
+	ProcessorAuditchainCheckpointsWitnessed      metric.Int64Counter
 	ProcessorAuditchainClockSteps                metric.Int64Counter
 	ProcessorAuditchainContentHashChecks         metric.Int64Counter
 	ProcessorAuditchainRecordsDropped            metric.Int64Counter
@@ -37,6 +38,8 @@ type TelemetryBuilder struct {
 	ProcessorAuditchainRecordsStamped            metric.Int64Counter
 	ProcessorAuditchainRecordsUnselected         metric.Int64Counter
 	ProcessorAuditchainStateWrites               metric.Int64Counter
+	ProcessorAuditchainWitnessAnswers            metric.Int64Counter
+	ProcessorAuditchainWitnessLag                metric.Int64Gauge
 	ProcessorIncomingItems                       metric.Int64Counter
 	ProcessorInternalDuration                    metric.Float64Histogram
 	ProcessorOutgoingItems                       metric.Int64Counter
@@ -80,6 +83,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorAuditchainCheckpointsEmitted, err = builder.meter.Int64Counter(
 		"otelcol_processor_auditchain_checkpoints_emitted",
 		metric.WithDescription("Number of checkpoint records the processor emitted into its stream. [Alpha]"),
+		metric.WithUnit("{checkpoint}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainCheckpointsWitnessed, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_checkpoints_witnessed",
+		metric.WithDescription("Number of checkpoints whose cosignatures reached witness_quorum. [Alpha]"),
 		metric.WithUnit("{checkpoint}"),
 	)
 	errs = errors.Join(errs, err)
@@ -129,6 +138,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_auditchain_state_writes",
 		metric.WithDescription("Number of durable (fsynced) writes of the stream state; concurrent batches can share one write. [Alpha]"),
 		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainWitnessAnswers, err = builder.meter.Int64Counter(
+		"otelcol_processor_auditchain_witness_answers",
+		metric.WithDescription("Number of answers to add-checkpoint requests, by witness and kind of answer (cosigned, conflict, inconsistent, not_accepted, rejected, retry_later, unreachable, bad_answer, bad_cosignature). [Alpha]"),
+		metric.WithUnit("{answer}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAuditchainWitnessLag, err = builder.meter.Int64Gauge(
+		"otelcol_processor_auditchain_witness_lag",
+		metric.WithDescription("Leaves of the log's newest checkpoint that the witness has not cosigned (0: it cosigned the newest). [Alpha]"),
+		metric.WithUnit("{leaf}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorIncomingItems, err = builder.meter.Int64Counter(

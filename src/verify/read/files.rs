@@ -1,7 +1,7 @@
-//! Finding and opening exported files: the fileexporter's JSON lines, one
-//! OTLP/JSON export request per line, or objects written one per file (as
-//! awss3exporter does), optionally gzip-compressed (docs/SPEC.md §8,
-//! "Inputs").
+//! Finding and opening exported files, and taking off their compression:
+//! gzip (several members) and zstd (several frames), each bounded
+//! (docs/SPEC.md §8.0, "Inputs"). What the bytes inside are is told by
+//! [`super::input`].
 //!
 //! Directories are walked recursively and symbolic links followed, each
 //! directory and file once: a link back into a directory being walked is a
@@ -117,6 +117,7 @@ struct Bounded<R> {
     inner: R,
     left: u64,
     limit: u64,
+    what: &'static str,
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -126,7 +127,8 @@ impl<R: Read> Read for Bounded<R> {
             return match self.inner.read(&mut [0u8; 1])? {
                 0 => Ok(0),
                 _ => Err(std::io::Error::other(format!(
-                    "gzip: the file expands to more than {} MiB; the rest of it is not read",
+                    "{}: the file expands to more than {} MiB; the rest of it is not read",
+                    self.what,
                     self.limit >> 20
                 ))),
             };
@@ -138,9 +140,10 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// Opens a file for reading, gunzipping it when it starts with the gzip
-/// magic (decompressed to at most `max_decompressed` bytes). Refuses
-/// anything but a regular file, without blocking on a FIFO.
+/// Opens a file for reading, decompressing it when it starts with the gzip
+/// or the zstd magic (decompressed to at most `max_decompressed` bytes).
+/// Refuses anything but a regular file, without blocking on a FIFO. The
+/// bytes read from the file itself are counted for the progress line.
 pub fn open(path: &Path, max_decompressed: u64) -> Result<Box<dyn Read + Send>, String> {
     let file = fs::OpenOptions::new()
         .read(true)
@@ -151,23 +154,85 @@ pub fn open(path: &Path, max_decompressed: u64) -> Result<Box<dyn Read + Send>, 
     if !meta.is_file() {
         return Err(format!("{}: only regular files and directories are read", kind(meta.file_type())));
     }
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let head = reader.fill_buf().map_err(|e| e.to_string())?;
-    if head.starts_with(&[0x1f, 0x8b]) {
+    decompress(Box::new(super::progress::Counted(file)), max_decompressed)
+}
+
+/// Standard input (`-`), decompressed like a file; the bytes read are
+/// counted for the progress line.
+pub fn stdin(max_decompressed: u64) -> Result<Box<dyn Read + Send>, String> {
+    decompress(Box::new(super::progress::Counted(std::io::stdin())), max_decompressed)
+}
+
+/// The gzip magic (RFC 1952).
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The magic number of a zstd frame (RFC 8878 §3.1.1), little-endian 0xFD2FB528.
+pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Takes off gzip or zstd (recognised by their magic numbers, not by a
+/// file name), each at most once, bounded by `max_decompressed`; anything
+/// else is handed back as it is.
+pub fn decompress(raw: Box<dyn Read + Send>, max_decompressed: u64) -> Result<Box<dyn Read + Send>, String> {
+    let (head, reader) = peek(raw, 4).map_err(|e| e.to_string())?;
+    let reader = BufReader::with_capacity(1 << 16, reader);
+    if head.starts_with(&GZIP_MAGIC) {
         let gz = flate2::bufread::MultiGzDecoder::new(reader);
-        return Ok(Box::new(GzErrors(Bounded { inner: gz, left: max_decompressed, limit: max_decompressed })));
+        let gz = Labelled("gzip", Bounded { inner: gz, left: max_decompressed, limit: max_decompressed, what: "gzip" });
+        // A zstd file gzipped once more: its first bytes tell.
+        let (inner_head, inner) = peek(Box::new(gz), 4).map_err(|e| e.to_string())?;
+        if inner_head.starts_with(&ZSTD_MAGIC) {
+            return Ok(Box::new(zstd(BufReader::with_capacity(1 << 16, inner), max_decompressed)));
+        }
+        return Ok(inner);
+    }
+    if head.starts_with(&ZSTD_MAGIC) {
+        return Ok(Box::new(zstd(reader, max_decompressed)));
     }
     Ok(Box::new(reader))
 }
 
-/// Says "gzip:" in front of a decompressor's errors.
-struct GzErrors<R>(R);
+fn zstd<R: BufRead + Send + 'static>(reader: R, max_decompressed: u64) -> impl Read + Send {
+    let z = super::zstd::Frames::new(reader);
+    Labelled("zstd", Bounded { inner: z, left: max_decompressed, limit: max_decompressed, what: "zstd" })
+}
 
-impl<R: Read> Read for GzErrors<R> {
+/// The first `n` bytes of `reader` (fewer only when it ends before), and a
+/// reader of all of it, those bytes included. Reads until it has them: a
+/// pipe may hand them over a few at a time.
+/// A read error there is handed on after those bytes (so that what came
+/// before a damaged part is read); it fails only when nothing came before.
+pub fn peek(mut reader: Box<dyn Read + Send>, n: usize) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = Vec::with_capacity(n);
+    while head.len() < n {
+        match (&mut reader).take((n - head.len()) as u64).read_to_end(&mut head) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if head.is_empty() => return Err(e),
+            Err(e) => {
+                let rest = Failing(Some(e));
+                return Ok((head.clone(), Box::new(std::io::Cursor::new(head).chain(rest))));
+            }
+        }
+    }
+    Ok((head.clone(), Box::new(std::io::Cursor::new(head).chain(reader))))
+}
+
+/// A reader that fails once with a given error, then ends.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
+}
+
+/// Says "gzip:" or "zstd:" in front of a decompressor's errors.
+struct Labelled<R>(&'static str, R);
+
+impl<R: Read> Read for Labelled<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf).map_err(|e| {
+        self.1.read(buf).map_err(|e| {
             let text = e.to_string();
-            if text.starts_with("gzip:") { e } else { std::io::Error::other(format!("gzip: {text}")) }
+            if text.starts_with(self.0) { e } else { std::io::Error::other(format!("{}: {text}", self.0)) }
         })
     }
 }

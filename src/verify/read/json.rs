@@ -277,7 +277,7 @@ fn doomed(buf: &[u8], p: usize, z: usize) -> Vec<usize> {
 /// How an export request or a checkpoint line begins as exporters and the
 /// processor write them: after a torn write, the next appended one starts
 /// on the same line (SPEC §8.0).
-const OPENERS: [&[u8]; 5] = [
+pub const OPENERS: [&[u8]; 5] = [
     b"{\"resourceLogs\":",
     b"{\"resource_logs\":",
     b"{\"resourceSpans\":",

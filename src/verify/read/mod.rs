@@ -1,14 +1,20 @@
-//! Input readers. They only read: files → JSON values → checkpoint lines
-//! or OTLP/JSON export requests of logs or traces → each record's record
+//! Input readers. They only read: files (gzip, zstd taken off:
+//! [`files`]) → what they hold, told from their first bytes ([`input`]) →
+//! JSON values ([`json`]) or protobuf messages ([`protobuf`]) → checkpoint
+//! lines or export requests of logs or traces → each record's record
 //! hash, stamp, control facts and content-hash check, handed to a callback
 //! as they are found. What the records mean is for the rules
 //! (`verify::rules`).
 
 mod control;
 pub mod files;
+pub mod input;
 pub mod json;
+pub mod progress;
+pub mod protobuf;
 pub mod s3;
 pub mod stamp;
+pub mod zstd;
 
 use crate::core::canonical::json::{Any, any};
 use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, Signal, json as otlp_json};
@@ -167,6 +173,7 @@ impl<'v, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v> for Sink<'_, F> {
                 Err(Unreadable { error, stream_id, sequence })
             }
         };
+        progress::add_record();
         (self.f)(Item::Record { index, record });
     }
 }

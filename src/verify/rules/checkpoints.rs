@@ -131,7 +131,7 @@ fn found(
 }
 
 /// What checking one checkpoint's signatures gave.
-enum Signature {
+pub(crate) enum Signature {
     Valid(String),
     Forged(String),
     /// No public key was given at all.
@@ -140,7 +140,7 @@ enum Signature {
     Unknown(Vec<String>),
 }
 
-fn signature(note: &Note, options: &Options) -> Signature {
+pub(crate) fn signature(note: &Note, options: &Options) -> Signature {
     let mut verified = None;
     for sig in &note.signatures {
         if let Some(v) = options.verifiers.iter().find(|v| v.id == sig.id) {

@@ -15,22 +15,24 @@ pub struct Gaps {
 }
 
 /// `ended_at`: the record a valid checkpoint line says ended the stream.
+/// `floor`: records 1..=floor are before the verified window (§8.19).
 pub fn check(
     slots: &Slots<'_>,
+    floor: u64,
     proven: u64,
     ended_at: Option<u64>,
     facts: &Facts,
     findings: &mut Vec<Finding>,
 ) -> Gaps {
     let mut missing: Vec<SeqRange> = Vec::new();
-    let mut expect = 1u64;
+    let mut expect = floor + 1;
     for &seq in slots.keys() {
         if seq > expect {
             missing.push([expect, seq - 1]);
         }
         expect = seq + 1;
     }
-    let mut last_sequence = slots.keys().next_back().copied().unwrap_or(0);
+    let mut last_sequence = slots.keys().next_back().copied().unwrap_or(floor);
     if proven > last_sequence {
         // A checkpoint vouches for records that are gone: the tail was cut.
         missing.push([last_sequence + 1, proven]);

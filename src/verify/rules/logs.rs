@@ -464,7 +464,28 @@ pub fn check(
     for mut log in prepare(c, streams, lines, options) {
         let witnessed = log.witnessed;
         let size = log.cps.iter().filter(|c| c.valid).map(|c| c.size).max().unwrap_or(0);
-        let missing = missing_leaves::check(&mut log, size, witnessed.as_ref().map(|w| w.0));
+        let window = options.window.since.map(|since| log_window(&log, since));
+        let floor = window.as_ref().map_or(0, |(floor, _)| *floor);
+        if let Some((_, w)) = window.as_ref().filter(|(f, w)| *f > 0 && w.anchor_size.is_none()) {
+            // Leaves below the first present are not required, but nothing
+            // says they were all issued before the window: with --stream
+            // the other streams' leaves were not asked for (a warning).
+            let severity = if options.window.streams.is_empty() { Severity::Error } else { Severity::Warning };
+            log.findings.push(
+                finding(
+                    severity,
+                    Kind::UnanchoredWindow,
+                    format!(
+                        "log {}: {}: leaves 0..{} are not required, but no checkpoint among the inputs says which of them were issued before the window's start (add the files or the checkpoint file holding a checkpoint of the log at or before it)",
+                        log.origin,
+                        w.description,
+                        floor - 1
+                    ),
+                )
+                .range(0, floor - 1),
+            );
+        }
+        let missing = missing_leaves::check(&mut log, floor, size, witnessed.as_ref().map(|w| w.0));
         let mut findings = log.findings;
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.size.or(a.first).cmp(&b.size.or(b.first))));
         // The log's own newest (from its records or checkpoint file); a
@@ -489,8 +510,53 @@ pub fn check(
             witnessed_size: witnessed.as_ref().map(|w| w.0),
             newest_witnessed: witnessed.and_then(|w| w.1.map(|i| report_checkpoint(&log.cps[i]))),
             missing_leaves: missing,
+            window: window.map(|(_, w)| w),
             findings,
         });
     }
     reports
+}
+
+/// A log's window (§8.19): leaves below its anchor — the newest valid
+/// checkpoint at or before `since` — are not required; without one, those
+/// below the first leaf present (the streams say they are unanchored).
+fn log_window(log: &Log, since: u64) -> (u64, crate::verify::report::LogWindow) {
+    let anchor = crate::verify::window::log_anchor(log.cps.iter().map(|c| (c.size, c.time, c.valid)), since);
+    match anchor {
+        Some((size, t)) => {
+            let cosigned: Vec<String> = log
+                .cps
+                .iter()
+                .filter(|c| c.valid && c.size == size && c.time == Some(t))
+                .flat_map(|c| c.cosigned.iter().cloned())
+                .collect();
+            let how = if cosigned.is_empty() {
+                "signed".to_string()
+            } else {
+                format!("signed and cosigned by {}", cosigned.join(", "))
+            };
+            let description = format!("from the checkpoint at size {size} of {}, {how}", time::rfc3339(t));
+            let w = crate::verify::report::LogWindow {
+                anchor_size: Some(size),
+                anchor_time: Some(time::rfc3339(t)),
+                cosigned_by: cosigned,
+                description,
+            };
+            (size, w)
+        }
+        None => {
+            let first = log.leaves.keys().next().copied().into_iter().chain(log.spans.iter().map(|s| s[0])).min();
+            let floor = first.unwrap_or(0);
+            let w = crate::verify::report::LogWindow {
+                anchor_size: None,
+                anchor_time: None,
+                cosigned_by: Vec::new(),
+                description: format!(
+                    "not anchored: no valid checkpoint of the log at or before {}; from leaf {floor} as present",
+                    time::rfc3339(since)
+                ),
+            };
+            (floor, w)
+        }
+    }
 }

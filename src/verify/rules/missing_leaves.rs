@@ -12,9 +12,13 @@ use super::finding;
 use super::logs::Log;
 use crate::verify::report::{Kind, Severity};
 
-pub fn check(log: &mut Log, size: u64, witnessed: Option<u64>) -> Vec<[u64; 2]> {
+/// `floor`: leaves below it are before the verified window (§8.19).
+pub fn check(log: &mut Log, floor: u64, size: u64, witnessed: Option<u64>) -> Vec<[u64; 2]> {
     // Covered intervals: runs of present leaves, and the streams' spans.
     let mut covered: Vec<[u64; 2]> = log.spans.clone();
+    if floor > 0 {
+        covered.push([0, floor - 1]);
+    }
     let mut run: Option<[u64; 2]> = None;
     for &i in log.leaves.keys() {
         run = match run {

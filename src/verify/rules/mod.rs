@@ -62,6 +62,9 @@ pub struct Context<'a> {
     pub collected: &'a Collected,
     pub hints: &'a content::LineageHints,
     pub keys: &'a mut keys::KeyCache,
+    /// Records 1..=floor of the stream at hand are before its window
+    /// (§8.19): not required.
+    pub floor: u64,
 }
 
 fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Finding {
@@ -91,7 +94,7 @@ pub fn stream(
     let facts = facts::read(slots, &mut findings);
     let mut log = leaves::read(c, stream_id, slots, &mut findings);
     let checked = checkpoints::check(c, stream_id, slots, external, log.as_ref(), options, &mut findings);
-    let gaps = gaps::check(slots, checked.proven, checked.ended_at, &facts, &mut findings);
+    let gaps = gaps::check(slots, cx.floor, checked.proven, checked.ended_at, &facts, &mut findings);
     if let Some(l) = log.as_mut() {
         l.last_sequence = gaps.last_sequence;
     }
@@ -125,6 +128,7 @@ pub fn stream(
         anchored_through: checked.anchored,
         newest_checkpoint: newest_checkpoint.map(time::rfc3339),
         signers: checked.signers.into_iter().collect(),
+        window: None,
         findings,
     };
     let values = slots.iter().map(|(&s, e)| (s, e.value)).collect();
