@@ -47,8 +47,16 @@ fn engine_config(k: &Keyed, state: &Path, form: StampForm) -> EngineConfig {
 /// Batches of 3 records the engine stamped (the first batch carries the
 /// start record after them, as the shim appends it), then the close.
 fn batches(k: &Keyed, form: StampForm, n: u64) -> Vec<ExportLogsServiceRequest> {
+    batches_of_version(k, form, n, 2)
+}
+
+/// As `batches`, of stream format `version` (1: chain-head checkpoints,
+/// SPEC §5.3; 2: the transparency log, §5.5).
+fn batches_of_version(k: &Keyed, form: StampForm, n: u64, version: u8) -> Vec<ExportLogsServiceRequest> {
     let state = tempfile::tempdir().unwrap();
-    let e = Engine::new(engine_config(k, state.path(), form), T0).unwrap();
+    let mut config = engine_config(k, state.path(), form);
+    config.log.format_version = version;
+    let e = Engine::new(config, T0).unwrap();
     let mut out = Vec::new();
     for b in 0..n {
         out.push(deliver(&e, request((b * 3..b * 3 + 3).map(audit_record)), T0 + (b + 1) * SEC));
@@ -222,7 +230,13 @@ fn reordering_passes_swapped_bodies_fail_and_a_window_too_small_reports_a_gap() 
 #[test]
 fn forged_checkpoints_fail() {
     let k = keyed();
-    let b = batches(&k, StampForm::Full, 4);
+    for version in [1, 2] {
+        forged_checkpoints_fail_in(&k, version);
+    }
+}
+
+fn forged_checkpoints_fail_in(k: &Keyed, version: u8) {
+    let b = batches_of_version(k, StampForm::Full, 4, version);
     // The close's final checkpoint.
     let last = b.len() - 1;
     let find_cp = |req: &ExportLogsServiceRequest| {
@@ -251,12 +265,12 @@ fn forged_checkpoints_fail() {
         let mut b = b.clone();
         records_mut(&mut b[last])[cp].body = Some(s(&forged));
         let state = tempfile::tempdir().unwrap();
-        let c = checker(&k, state.path(), 100);
+        let c = checker(k, state.path(), 100);
         for req in &b[..last] {
             assert!(all_ok(&check(&c, req)));
         }
         let v = check(&c, &b[last]);
-        assert_eq!(v.records[cp], (Outcome::Failed, reason), "{forged}");
+        assert_eq!(v.records[cp], (Outcome::Failed, reason), "version {version}: {forged}");
     }
 }
 

@@ -38,6 +38,9 @@ pub struct ControlFacts {
     pub chain_key_id: Option<String>,
     /// Format version 2 (SPEC §5.5): the record carries `audit.log.origin`.
     pub log_origin: Option<String>,
+    /// Its own leaf index (`audit.log.index`), format version 2.
+    #[serde(default)]
+    pub log_index: Option<u64>,
 }
 
 /// One record of a batch.
@@ -230,5 +233,9 @@ fn control_facts(signal: Signal, canonical: &[u8]) -> Option<Box<ControlFacts>> 
         key_lineage,
         chain_key_id: string("audit.stream.chain_key_id"),
         log_origin: string("audit.log.origin"),
+        log_index: attr("audit.log.index").and_then(|v| v.get("intValue")).and_then(|i| match i {
+            serde_json::Value::String(s) => s.parse().ok(),
+            n => n.as_u64(),
+        }),
     }))
 }

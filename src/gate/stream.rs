@@ -314,17 +314,28 @@ fn check_checkpoint(
         return Err(Reason::BadCheckpoint);
     }
     let cp = Checkpoint::parse(&note.text).map_err(|_| Reason::BadCheckpoint)?;
-    if c.log_origin.is_none() {
-        // Format version 1 (§5.3): the root is the chain head.
-        if cp.origin != st.stream_id {
-            return Err(Reason::BadCheckpoint);
+    match &c.log_origin {
+        None => {
+            // Format version 1 (§5.3): the root is the chain head.
+            if cp.origin != st.stream_id {
+                return Err(Reason::BadCheckpoint);
+            }
+            if cp.size + 1 != n || Some(cp.root) != previous {
+                return Err(Reason::CheckpointMismatch);
+            }
         }
-        if cp.size + 1 != n || Some(cp.root) != previous {
-            return Err(Reason::CheckpointMismatch);
+        Some(origin) => {
+            // Format version 2 (§5.5): of the stream's log, of the size of
+            // its carrier's own leaf index. The Merkle root is not (yet)
+            // recomputed online; `auditchain verify` checks it.
+            if cp.origin != *origin {
+                return Err(Reason::BadCheckpoint);
+            }
+            if Some(cp.size) != c.log_index {
+                return Err(Reason::CheckpointMismatch);
+            }
         }
     }
-    // Format version 2 (§5.5): the signature is checked, the Merkle root is
-    // not (yet) recomputed online; `auditchain verify` checks it.
     st.checkpoint =
         Some(CheckpointInfo { sequence: n, time_unix_nano: cp.time_unix_nano, interval_seconds: cp.interval_seconds });
     st.silent_reported = false;
