@@ -89,6 +89,13 @@ const (
 // are also the keys of the engine's JSON configuration, so that errors
 // from the Rust core name the key the user has to fix.
 type Config struct {
+	// Mode is "stamp" (default: stamp records, an agent) or "verify"
+	// (check stamped records, a gateway; verifier_config.go).
+	Mode Mode `mapstructure:"mode"`
+
+	// VerifyConfig holds the keys of mode: verify.
+	VerifyConfig `mapstructure:",squash"`
+
 	// StreamName names the stream; the stream id is derived from it. Empty
 	// means derived: the host name, plus "-<name>" for `auditchain/<name>`.
 	// Every processor instance (one per pipeline) needs its own.
@@ -319,10 +326,12 @@ type StateConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		State:       StateConfig{Directory: DefaultStateDirectory},
-		OnError:     OnErrorReject,
-		OnBadRecord: OnBadRecordRejectBatch,
-		Stamp:       StampFull,
+		Mode:         ModeStamp,
+		VerifyConfig: defaultVerifyConfig(),
+		State:        StateConfig{Directory: DefaultStateDirectory},
+		OnError:      OnErrorReject,
+		OnBadRecord:  OnBadRecordRejectBatch,
+		Stamp:        StampFull,
 		KeyEpoch: KeyEpochConfig{
 			Records:  DefaultKeyEpochRecords,
 			Interval: DefaultKeyEpochInterval,
@@ -387,6 +396,8 @@ func (cfg *Config) Validate() error {
 	}
 	errs = append(errs, cfg.validateSelection()...)
 	errs = append(errs, cfg.validateLog()...)
+	errs = append(errs, cfg.validateMode()...)
+	errs = append(errs, cfg.verifyOnlySet()...)
 	return errors.Join(errs...)
 }
 
@@ -616,7 +627,7 @@ func (cfg *Config) witnessTimeout(w WitnessConfig) time.Duration {
 
 // numericKeys are the configuration keys decoded into Go integers
 // (durations are int64 nanoseconds when given as a number).
-var numericKeys = []string{"key_epoch::records", "key_epoch::interval", "checkpoint::records", "checkpoint::interval", "max_streams", "witness_quorum", "log::format_version"}
+var numericKeys = []string{"key_epoch::records", "key_epoch::interval", "checkpoint::records", "checkpoint::interval", "max_streams", "witness_quorum", "log::format_version", "reorder_window", "reorder_timeout", "heartbeat_grace", "verify_max_streams"}
 
 // Unmarshal decodes the configuration after checking that every numeric
 // key holds an integer that fits int64: the decoder wraps larger values

@@ -34,6 +34,8 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "explicit"),
 			expected: &Config{
+				Mode:           ModeStamp,
+				VerifyConfig:   defaultVerifyConfig(),
 				StreamName:     "payments-eu.1",
 				State:          StateConfig{Directory: "/srv/auditchain/state", NewStream: true},
 				OnError:        OnErrorForwardUnstamped,
@@ -48,6 +50,19 @@ func TestLoadConfig(t *testing.T) {
 					File:     "/var/lib/otelcol/auditchain/checkpoints.jsonl",
 				},
 			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "gateway"),
+			expected: func() *Config {
+				cfg := createDefaultConfig()
+				cfg.Mode = ModeVerify
+				cfg.KeyFile = "/etc/otelcol/keys/audit.chain.key"
+				cfg.PublicKeys = []string{"/etc/otelcol/keys/audit.pub"}
+				cfg.OnFailure = OnFailureDrop
+				cfg.ReorderWindow = 500
+				cfg.ReorderTimeout = 30 * time.Second
+				return cfg
+			}(),
 		},
 		{
 			// Keys alone: key_epoch and checkpoint keep their defaults.

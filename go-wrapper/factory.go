@@ -37,6 +37,9 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, err
 	}
+	if c.verifying() {
+		return newLogsVerifier(set, c, next)
+	}
 	return newLogsProcessor(ctx, set, c, next)
 }
 
@@ -44,6 +47,9 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	c, err := config(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if c.verifying() {
+		return newTracesVerifier(set, c, next)
 	}
 	return newTracesProcessor(ctx, set, c, next)
 }

@@ -65,6 +65,89 @@ typedef uint32_t auditchain_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A record's outcome (`auditchain_record_verdict.outcome`).
+enum auditchain_verify_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Its link recomputes and continues its stream's chain.
+  AUDITCHAIN_VERIFY_OUTCOME_OK = 0,
+  // An identical copy of a record already checked.
+  AUDITCHAIN_VERIFY_OUTCOME_DUPLICATE = 1,
+  // Held for its predecessor; its verdict comes later as an event.
+  AUDITCHAIN_VERIFY_OUTCOME_HELD = 2,
+  // It fails; `reason` says why.
+  AUDITCHAIN_VERIFY_OUTCOME_FAILED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum auditchain_verify_outcome auditchain_verify_outcome;
+#else
+typedef uint32_t auditchain_verify_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a record failed (`auditchain_record_verdict.reason`); the name of
+// each is `auditchain_verify_reason_name`.
+enum auditchain_verify_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  AUDITCHAIN_VERIFY_REASON_NONE = 0,
+  AUDITCHAIN_VERIFY_REASON_UNREADABLE_RECORD = 1,
+  AUDITCHAIN_VERIFY_REASON_UNSTAMPED = 2,
+  AUDITCHAIN_VERIFY_REASON_MALFORMED_STAMP = 3,
+  AUDITCHAIN_VERIFY_REASON_CONTENT_MISMATCH = 4,
+  AUDITCHAIN_VERIFY_REASON_BROKEN_LINK = 5,
+  AUDITCHAIN_VERIFY_REASON_BAD_GENESIS = 6,
+  AUDITCHAIN_VERIFY_REASON_CONFLICTING_COPY = 7,
+  AUDITCHAIN_VERIFY_REASON_UNCHECKED_RECORD = 8,
+  AUDITCHAIN_VERIFY_REASON_OUT_OF_WINDOW = 9,
+  AUDITCHAIN_VERIFY_REASON_BAD_CHECKPOINT = 10,
+  AUDITCHAIN_VERIFY_REASON_CHECKPOINT_MISMATCH = 11,
+  AUDITCHAIN_VERIFY_REASON_UNKNOWN_SIGNER = 12,
+  AUDITCHAIN_VERIFY_REASON_KEY_REQUIRED = 13,
+  AUDITCHAIN_VERIFY_REASON_DOWNGRADE = 14,
+  AUDITCHAIN_VERIFY_REASON_KEY_EPOCH_OUT_OF_ORDER = 15,
+  AUDITCHAIN_VERIFY_REASON_UNKEYED_STREAM = 16,
+  AUDITCHAIN_VERIFY_REASON_STREAM_LIMIT = 17,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum auditchain_verify_reason auditchain_verify_reason;
+#else
+typedef uint32_t auditchain_verify_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What an event reports (`auditchain_verify_event.kind`).
+enum auditchain_verify_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A record held earlier was judged: `sequence`, `outcome`, `reason`.
+  AUDITCHAIN_VERIFY_EVENT_KIND_RESOLVED = 1,
+  // Records `sequence` .. `sequence + count - 1` never arrived within
+  // the reorder window.
+  AUDITCHAIN_VERIFY_EVENT_KIND_MISSING = 2,
+  // The stream's newest checkpoint (carried by record `sequence`) is
+  // older than its interval plus the grace.
+  AUDITCHAIN_VERIFY_EVENT_KIND_SILENT = 3,
+  // The checkpoint carried by record `sequence` (of size `count`) was
+  // verified.
+  AUDITCHAIN_VERIFY_EVENT_KIND_CHECKPOINT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum auditchain_verify_event_kind auditchain_verify_event_kind;
+#else
+typedef uint32_t auditchain_verify_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The type of an attribute operation's value.
 enum auditchain_attr_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -140,6 +223,11 @@ typedef uint32_t auditchain_witness_answer;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An online checker: the per-stream state of `mode: verify`. Create with
+// `auditchain_checker_new`, free with `auditchain_checker_free`. May be
+// used from several threads at once, except `auditchain_checker_free`.
+typedef struct auditchain_checker auditchain_checker;
+
 // A stamping engine: one stream and its state. Create with
 // `auditchain_engine_new`, free with `auditchain_engine_free`.
 typedef struct auditchain_engine auditchain_engine;
@@ -152,9 +240,20 @@ typedef struct auditchain_error auditchain_error;
 // free it with `auditchain_stamps_free`.
 typedef struct auditchain_stamps auditchain_stamps;
 
+// The verdicts of one call, owned by the library; free with
+// `auditchain_verdicts_free`.
+typedef struct auditchain_verdicts auditchain_verdicts;
+
 // Requests handed out by `auditchain_engine_witness_jobs`; free with
 // `auditchain_witness_jobs_free`.
 typedef struct auditchain_witness_jobs auditchain_witness_jobs;
+
+// The verdict of one record of the batch, in request order (resource,
+// scope, record).
+typedef struct {
+  auditchain_verify_outcome outcome;
+  auditchain_verify_reason reason;
+} auditchain_record_verdict;
 
 // A borrowed UTF-8 string (not NUL-terminated). Who lends it and for how
 // long is stated by the function that returns it.
@@ -162,6 +261,18 @@ typedef struct {
   const uint8_t *data;
   size_t len;
 } auditchain_str;
+
+// An event: a held record judged, missing records, a silent stream, a
+// verified checkpoint. Its strings are valid until the verdicts are freed.
+typedef struct {
+  auditchain_verify_event_kind kind;
+  auditchain_verify_outcome outcome;
+  auditchain_verify_reason reason;
+  uint64_t sequence;
+  uint64_t count;
+  auditchain_str stream_id;
+  auditchain_str message;
+} auditchain_verify_event;
 
 // Counters of an engine.
 typedef struct {
@@ -273,6 +384,65 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a checker from a JSON configuration (`state_directory`,
+// `key_file`, `public_keys`, `reorder_window`, `reorder_timeout_seconds`,
+// `heartbeat_grace_seconds`, `max_streams`): loads the keys, opens and
+// locks the state directory and loads the streams saved there.
+//
+// # Safety
+// `config_json` is valid for `config_len` reads; `checker_out` is valid for
+// a write; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_checker_new(const uint8_t *config_json, size_t config_len, auditchain_checker **checker_out, auditchain_error **error_out);
+
+// Checks every record of one OTLP protobuf export request of `signal` (an
+// `auditchain_signal`). On success `*verdicts_out` holds one verdict per
+// record in request order and the events; the state of every stream the
+// batch touched is durable. On failure (a request that is not well-formed,
+// state that cannot be saved) nothing may be forwarded as verified.
+//
+// # Safety
+// `checker` is live; `request` is valid for `request_len` reads;
+// `verdicts_out` is valid for a write; `error_out` is NULL or valid for a
+// write.
+auditchain_result auditchain_checker_check(const auditchain_checker *checker, uint32_t signal, const uint8_t *request, size_t request_len, uint64_t now_unix_nano, auditchain_verdicts **verdicts_out, auditchain_error **error_out);
+
+// Without traffic (every second): judges records held past the reorder
+// timeout and reports silent streams; `*verdicts_out` holds events only.
+//
+// # Safety
+// As for `auditchain_checker_check`.
+auditchain_result auditchain_checker_tick(const auditchain_checker *checker, uint64_t now_unix_nano, auditchain_verdicts **verdicts_out, auditchain_error **error_out);
+
+// Frees a checker and releases its state lock. NULL is allowed.
+//
+// # Safety
+// `checker` is NULL or live and not used by another thread.
+void auditchain_checker_free(auditchain_checker *checker);
+
+// The record verdicts: `*len_out` of them, valid until the verdicts are
+// freed. NULL (and 0) for NULL.
+//
+// # Safety
+// `verdicts` is NULL or live; `len_out` is valid for a write.
+const auditchain_record_verdict *auditchain_verdicts_records(const auditchain_verdicts *verdicts, size_t *len_out);
+
+// The events: `*len_out` of them, valid until the verdicts are freed.
+//
+// # Safety
+// As for `auditchain_verdicts_records`.
+const auditchain_verify_event *auditchain_verdicts_events(const auditchain_verdicts *verdicts, size_t *len_out);
+
+// Frees verdicts. NULL is allowed.
+//
+// # Safety
+// `verdicts` is NULL or from this library, not yet freed.
+void auditchain_verdicts_free(auditchain_verdicts *verdicts);
+
+// The name of reason `reason` (`content_mismatch`, …; docs/SPEC.md
+// §12), the value of `audit.verify.reason`; empty for 0 and unknown
+// values. Static.
+auditchain_str auditchain_verify_reason_name(uint32_t reason);
 
 // Creates an engine from a JSON configuration (see docs/SPEC.md §7): opens
 // or creates the stream state and locks it. `now_unix_nano` is the current
@@ -390,6 +560,65 @@ auditchain_str auditchain_attribute_key(uint32_t index);
 // record is never forwarded carrying an attribute under one of them unless
 // the engine stamped it.
 auditchain_str auditchain_reserved_prefix(uint32_t index);
+
+// Creates a checker from a JSON configuration (`state_directory`,
+// `key_file`, `public_keys`, `reorder_window`, `reorder_timeout_seconds`,
+// `heartbeat_grace_seconds`, `max_streams`): loads the keys, opens and
+// locks the state directory and loads the streams saved there.
+//
+// # Safety
+// `config_json` is valid for `config_len` reads; `checker_out` is valid for
+// a write; `error_out` is NULL or valid for a write.
+auditchain_result auditchain_checker_new(const uint8_t *config_json, size_t config_len, auditchain_checker **checker_out, auditchain_error **error_out);
+
+// Checks every record of one OTLP protobuf export request of `signal` (an
+// `auditchain_signal`). On success `*verdicts_out` holds one verdict per
+// record in request order and the events; the state of every stream the
+// batch touched is durable. On failure (a request that is not well-formed,
+// state that cannot be saved) nothing may be forwarded as verified.
+//
+// # Safety
+// `checker` is live; `request` is valid for `request_len` reads;
+// `verdicts_out` is valid for a write; `error_out` is NULL or valid for a
+// write.
+auditchain_result auditchain_checker_check(const auditchain_checker *checker, uint32_t signal, const uint8_t *request, size_t request_len, uint64_t now_unix_nano, auditchain_verdicts **verdicts_out, auditchain_error **error_out);
+
+// Without traffic (every second): judges records held past the reorder
+// timeout and reports silent streams; `*verdicts_out` holds events only.
+//
+// # Safety
+// As for `auditchain_checker_check`.
+auditchain_result auditchain_checker_tick(const auditchain_checker *checker, uint64_t now_unix_nano, auditchain_verdicts **verdicts_out, auditchain_error **error_out);
+
+// Frees a checker and releases its state lock. NULL is allowed.
+//
+// # Safety
+// `checker` is NULL or live and not used by another thread.
+void auditchain_checker_free(auditchain_checker *checker);
+
+// The record verdicts: `*len_out` of them, valid until the verdicts are
+// freed. NULL (and 0) for NULL.
+//
+// # Safety
+// `verdicts` is NULL or live; `len_out` is valid for a write.
+const auditchain_record_verdict *auditchain_verdicts_records(const auditchain_verdicts *verdicts, size_t *len_out);
+
+// The events: `*len_out` of them, valid until the verdicts are freed.
+//
+// # Safety
+// As for `auditchain_verdicts_records`.
+const auditchain_verify_event *auditchain_verdicts_events(const auditchain_verdicts *verdicts, size_t *len_out);
+
+// Frees verdicts. NULL is allowed.
+//
+// # Safety
+// `verdicts` is NULL or from this library, not yet freed.
+void auditchain_verdicts_free(auditchain_verdicts *verdicts);
+
+// The name of reason `reason` (`content_mismatch`, …; docs/SPEC.md
+// §12), the value of `audit.verify.reason`; empty for 0 and unknown
+// values. Static.
+auditchain_str auditchain_verify_reason_name(uint32_t reason);
 
 // Creates an engine from a JSON configuration (see docs/SPEC.md §7): opens
 // or creates the stream state and locks it. `now_unix_nano` is the current

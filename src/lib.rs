@@ -14,8 +14,11 @@
 //!   `extern "C"` function lives here.
 //! - [`verify`]: reading exported files and applying the verification
 //!   rules of SPEC §8. Imports `core`, never `engine` or `ffi`.
+//! - [`gate`]: the online checker of the processor's `mode: verify`
+//!   (SPEC §8.19). Imports `core`.
 
 pub mod core;
 pub mod engine;
 pub mod ffi;
+pub mod gate;
 pub mod verify;

@@ -109,7 +109,7 @@ pub fn is_stamp(key: &str) -> bool {
 /// with an attribute under one of them is refused, so that nobody upstream
 /// can pass off a record as stamped or as one of the processor's own.
 pub const RESERVED_PREFIXES: &[&str] =
-    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, log::PREFIX];
+    &["audit.sequence.", "audit.integrity.", "audit.stream.", unstamped::PREFIX, log::PREFIX, VERIFY_PREFIX];
 
 /// Attributes of the control records of a format version 2 stream, whose
 /// records are leaves of a transparency log (SPEC §5.5).
@@ -128,6 +128,12 @@ pub mod log {
     pub const CHECKPOINT_INDEX: &str = "audit.log.checkpoint_index";
     pub const PREFIX: &str = "audit.log.";
 }
+
+/// The verdict attributes a verifying processor (`mode: verify`, SPEC
+/// §12) writes on failing records: `audit.verify.result` (`"failed"`) and
+/// `audit.verify.reason`. Reserved, so that nobody upstream can pass a
+/// record off as verified (or as judged).
+pub const VERIFY_PREFIX: &str = "audit.verify.";
 
 /// Marks on records the processor forwards without a stamp (`on_error:
 /// forward_unstamped`, SPEC §4.3). Their prefix is reserved too, so that

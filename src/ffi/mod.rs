@@ -16,6 +16,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod checker;
 pub mod engine;
 pub mod error;
 mod panic;

@@ -123,7 +123,8 @@ static void test_static_tables(void) {
   CHECK(str_eq(auditchain_reserved_prefix(0), "audit.sequence."), "reserved prefix 0");
   CHECK(str_eq(auditchain_reserved_prefix(3), "audit.unstamped."), "reserved prefix 3");
   CHECK(str_eq(auditchain_reserved_prefix(4), "audit.log."), "reserved prefix 4");
-  CHECK(auditchain_reserved_prefix(5).len == 0, "reserved prefixes end");
+  CHECK(str_eq(auditchain_reserved_prefix(5), "audit.verify."), "reserved prefix 5");
+  CHECK(auditchain_reserved_prefix(6).len == 0, "reserved prefixes end");
   auditchain_witness_jobs_free(NULL);
   CHECK(auditchain_witness_jobs_len(NULL) == 0, "no jobs in NULL");
   CHECK(auditchain_witness_jobs_get(NULL, 0) == NULL, "no job in NULL");
@@ -391,6 +392,68 @@ static void test_witness_jobs(void) {
   auditchain_engine_free(engine);
 }
 
+/* mode: verify's checker: configuration errors, verdicts of unstamped
+ * records, a batch that is not protobuf, tick, frees. */
+static void test_checker(void) {
+  auditchain_checker *chk = NULL;
+  auditchain_error *err = NULL;
+  const char *bad = "{\"state_directory\":\"/tmp/x\",\"reorder_window\":0}";
+  auditchain_result r = auditchain_checker_new((const uint8_t *)bad, strlen(bad), &chk, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_CONFIG, "bad checker config: %u", r);
+  CHECK(str_contains(auditchain_error_message(err), "reorder_window"), "the message names the key");
+  auditchain_error_free(err);
+  err = NULL;
+
+  char config[512];
+  snprintf(config, sizeof config, "{\"state_directory\":\"%s/checker\"}", state_dir);
+  r = auditchain_checker_new((const uint8_t *)config, strlen(config), &chk, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "checker_new: %u", r);
+  if (r != AUDITCHAIN_RESULT_OK) {
+    auditchain_error_free(err);
+    return;
+  }
+  auditchain_checker *other = NULL;
+  r = auditchain_checker_new((const uint8_t *)config, strlen(config), &other, &err);
+  CHECK(r == AUDITCHAIN_RESULT_STATE && str_contains(auditchain_error_message(err), "locked"), "second checker: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+
+  pb req = batch(2, -1);
+  auditchain_verdicts *v = NULL;
+  r = auditchain_checker_check(chk, AUDITCHAIN_SIGNAL_LOGS, req.buf, req.len, T0, &v, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "check: %u", r);
+  size_t n = 0;
+  const auditchain_record_verdict *rv = auditchain_verdicts_records(v, &n);
+  CHECK(n == 2, "two verdicts, got %zu", n);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(rv[i].outcome == AUDITCHAIN_VERIFY_OUTCOME_FAILED && str_eq(auditchain_verify_reason_name(rv[i].reason), "unstamped"),
+          "record %zu unstamped", i);
+  }
+  auditchain_verdicts_events(v, &n);
+  CHECK(n == 0, "no events");
+  auditchain_verdicts_free(v);
+  v = NULL;
+
+  const uint8_t garbage[] = {0xff, 0xff, 0xff};
+  r = auditchain_checker_check(chk, AUDITCHAIN_SIGNAL_LOGS, garbage, sizeof garbage, T0, &v, &err);
+  CHECK(r == AUDITCHAIN_RESULT_MALFORMED_BATCH && v == NULL, "garbage: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+  r = auditchain_checker_check(chk, 9, req.buf, req.len, T0, &v, &err);
+  CHECK(r == AUDITCHAIN_RESULT_INVALID_ARGUMENT, "unknown signal: %u", r);
+  auditchain_error_free(err);
+  err = NULL;
+  CHECK(auditchain_checker_check(NULL, 1, req.buf, req.len, T0, &v, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL checker");
+  CHECK(auditchain_checker_tick(chk, T0, NULL, NULL) == AUDITCHAIN_RESULT_NULL_ARGUMENT, "NULL verdicts_out");
+  r = auditchain_checker_tick(chk, T0 + 1, &v, &err);
+  CHECK(r == AUDITCHAIN_RESULT_OK, "tick: %u", r);
+  auditchain_verdicts_free(v);
+  CHECK(auditchain_verify_reason_name(999).len == 0, "unknown reason");
+  auditchain_verdicts_free(NULL);
+  auditchain_checker_free(chk);
+  auditchain_checker_free(NULL);
+}
+
 int main(void) {
   snprintf(state_dir, sizeof state_dir, "/tmp/auditchain-c-XXXXXX");
   if (!mkdtemp(state_dir)) {
@@ -402,6 +465,7 @@ int main(void) {
   test_stamp_settle_close();
   test_drop_record();
   test_witness_jobs();
+  test_checker();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", state_dir);

@@ -106,6 +106,14 @@ BROKEN = {
         ["yaml:processors::auditchain::on_error: drop"],
         'on_error: "drop" is not valid',
     ),
+    "auditchain mode misspelt": (
+        ["yaml:processors::auditchain::mode: check"],
+        'mode: "check" is not valid; use "stamp" or "verify"',
+    ),
+    "a verifying auditchain with a stamping key": (
+        ["yaml:processors::auditchain::mode: verify", "yaml:processors::auditchain::signing_key_file: /x"],
+        "signing_key_file: only mode: stamp uses it",
+    ),
     "auditchain without a state directory": (
         ['yaml:processors::auditchain::state::directory: ""'],
         "state.directory: must not be empty",
@@ -142,7 +150,7 @@ def test_collector_has_the_components_of_the_manifest(binaries):
     text = out.stdout
     for name in [
         "otlp", "batch", "memory_limiter", "auditchain", "filter", "attributes", "transform", "resource",
-        "file", "debug", "otlp_grpc", "otlp_http", "file_storage",
+        "file", "debug", "otlp_grpc", "otlp_http", "file_storage", "forward",
     ]:
         assert f"name: {name}\n" in text, f"{name} missing from `otelcol-audit components`:\n{text}"
 
