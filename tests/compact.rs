@@ -5,8 +5,7 @@
 
 mod support;
 
-use auditchain::core::keys::{self, KeySet};
-use auditchain::core::note::NoteVerifier;
+use auditchain::core::keys;
 use auditchain::core::stamp::StampForm;
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, StateConfig};
@@ -16,17 +15,10 @@ use serde_json::{Value, json};
 use std::path::Path;
 use support::*;
 
-struct Keyed {
-    dir: tempfile::TempDir,
-    set: KeySet,
-}
+type Keyed = KeyFiles;
 
 fn keyed() -> Keyed {
-    let dir = tempfile::tempdir().unwrap();
-    let set = KeySet::generate("compact-host").unwrap();
-    keys::write_new_file(&dir.path().join("chain.key"), &set.chain.to_file_string(), 0o600).unwrap();
-    keys::write_new_file(&dir.path().join("sign.key"), &set.signer.private_key_string(), 0o600).unwrap();
-    Keyed { dir, set }
+    KeyFiles::new("compact-host")
 }
 
 fn config(k: Option<&Keyed>, state: &Path, form: StampForm) -> EngineConfig {
@@ -36,8 +28,8 @@ fn config(k: Option<&Keyed>, state: &Path, form: StampForm) -> EngineConfig {
         ..EngineConfig::new("compact-host")
     };
     if let Some(k) = k {
-        c.key_file = Some(k.dir.path().join("chain.key"));
-        c.signing_key_file = Some(k.dir.path().join("sign.key"));
+        c.key_file = Some(k.chain.clone());
+        c.signing_key_file = Some(k.sign.clone());
         c.key_epoch = KeyEpochConfig { records: 4, interval: 60 * SEC };
         c.checkpoint = CheckpointConfig { interval: 60 * SEC, records: 5, file: None };
     }
@@ -66,8 +58,8 @@ fn stream(k: Option<&Keyed>, form: StampForm) -> (Vec<Value>, u64) {
 fn options(k: Option<&Keyed>, as_of: u64) -> Options {
     let mut o = Options { as_of_unix_nano: as_of, ..Options::default() };
     if let Some(k) = k {
-        o.chain_keys.push(k.set.chain.clone());
-        o.verifiers.push(NoteVerifier::parse(&k.set.signer.verifier().public_key_string()).unwrap());
+        o.chain_keys.push(keys::load_chain_key(&k.chain, "--key").unwrap());
+        o.verifiers.push(k.verifier());
     }
     o
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use auditchain::core::keys::{self, KeySet};
+use auditchain::core::keys;
 use auditchain::engine::Engine;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
 use auditchain::verify::report::{Kind, Report, Severity, Status, Verdict};
@@ -17,21 +17,10 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::*;
 
-struct Keys {
-    _dir: tempfile::TempDir,
-    chain: PathBuf,
-    sign: PathBuf,
-    public: String,
-}
+type Keys = KeyFiles;
 
 fn keys(name: &str) -> Keys {
-    let dir = tempfile::tempdir().unwrap();
-    let set = KeySet::generate(name).unwrap();
-    let chain = dir.path().join("chain.key");
-    let sign = dir.path().join("sign.key");
-    keys::write_new_file(&chain, &set.chain.to_file_string(), 0o600).unwrap();
-    keys::write_new_file(&sign, &set.signer.private_key_string(), 0o600).unwrap();
-    Keys { public: set.signer.verifier().public_key_string(), chain, sign, _dir: dir }
+    KeyFiles::new(name)
 }
 
 fn config(k: &Keys, state: &Path, checkpoint_file: Option<PathBuf>) -> EngineConfig {

@@ -8,7 +8,7 @@ mod support;
 
 use auditchain::core::canonical;
 use auditchain::core::hex::from_hex;
-use auditchain::core::keys::{self, KeySet};
+use auditchain::core::keys;
 use auditchain::core::merkle::{CompactRange, MemoryStore, Tree, verify_consistency};
 use auditchain::core::note::{Checkpoint, NoteVerifier, parse_note};
 use auditchain::core::tlog::Leaf;
@@ -24,18 +24,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::*;
 
-struct Keys {
-    _dir: tempfile::TempDir,
-    sign: PathBuf,
-    verifier: NoteVerifier,
-}
+type Keys = KeyFiles;
 
 fn keys(name: &str) -> Keys {
-    let dir = tempfile::tempdir().unwrap();
-    let set = KeySet::generate(name).unwrap();
-    let sign = dir.path().join("sign.key");
-    keys::write_new_file(&sign, &set.signer.private_key_string(), 0o600).unwrap();
-    Keys { verifier: set.signer.verifier(), sign, _dir: dir }
+    KeyFiles::new(name)
 }
 
 fn config(k: &Keys, state: &Path) -> EngineConfig {
@@ -171,7 +163,7 @@ fn the_records_give_every_checkpoints_root_range_and_consistency() {
     assert_eq!(e.log().unwrap().0, "example.com/audit/gw-1", "the origin defaults to the key's name");
     let reqs = run(&e, &mut t, 10, true);
     let recs = recs(&lines(&reqs));
-    let (sizes, tree) = check_log(&recs, &k.verifier, "example.com/audit/gw-1");
+    let (sizes, tree) = check_log(&recs, &k.verifier(), "example.com/audit/gw-1");
     assert!(sizes.len() >= 6, "{sizes:?}");
     assert_eq!(tree.size(), recs.len() as u64);
     assert_eq!(*sizes.last().unwrap(), tree.size() - 1, "the final checkpoint covers everything before it");
@@ -221,9 +213,9 @@ fn the_leaf_index_goes_on_across_a_clean_restart_and_a_crash() {
     apply(&mut lost_req, &lost);
     let mut all = lines.clone();
     all.push(request_json(&lost_req));
-    let (sizes, _) = check_log(&recs(&all), &k.verifier, "example.com/audit/gw-2");
+    let (sizes, _) = check_log(&recs(&all), &k.verifier(), "example.com/audit/gw-2");
     assert!(sizes.len() >= 6, "{sizes:?}");
-    let missing = std::panic::catch_unwind(|| check_log(&recs(&lines), &k.verifier, "example.com/audit/gw-2"));
+    let missing = std::panic::catch_unwind(|| check_log(&recs(&lines), &k.verifier(), "example.com/audit/gw-2"));
     assert!(missing.is_err(), "two leaves are missing");
 }
 

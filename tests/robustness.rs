@@ -7,7 +7,7 @@
 
 mod support;
 
-use auditchain::core::keys::{self, KeySet};
+use auditchain::core::keys;
 use auditchain::engine::Engine;
 use auditchain::engine::clock::ManualMonotonic;
 use auditchain::engine::config::{CheckpointConfig, EngineConfig, KeyEpochConfig, LogConfig, StateConfig};
@@ -21,21 +21,10 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use support::*;
 
-struct Keys {
-    _dir: tempfile::TempDir,
-    chain: PathBuf,
-    sign: PathBuf,
-    public: String,
-}
+type Keys = KeyFiles;
 
-fn keys() -> Keys {
-    let dir = tempfile::tempdir().unwrap();
-    let set = KeySet::generate("ops").unwrap();
-    let chain = dir.path().join("chain.key");
-    let sign = dir.path().join("sign.key");
-    keys::write_new_file(&chain, &set.chain.to_file_string(), 0o600).unwrap();
-    keys::write_new_file(&sign, &set.signer.private_key_string(), 0o600).unwrap();
-    Keys { public: set.signer.verifier().public_key_string(), chain, sign, _dir: dir }
+fn keys(name: &str) -> Keys {
+    KeyFiles::new(name)
 }
 
 /// Keyed and signed; checkpoints every 3 records or 10 s, epochs every 4
@@ -92,7 +81,7 @@ fn edit_state(state: &Path, f: impl FnOnce(&mut Value)) {
 
 #[test]
 fn an_older_state_json_put_back_is_refused_at_start_and_the_message_advises_no_fork() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let cp = state.path().join("checkpoints.jsonl");
     let mut t = T0;
@@ -131,7 +120,7 @@ fn an_older_state_json_put_back_is_refused_at_start_and_the_message_advises_no_f
 
 #[test]
 fn the_state_of_an_ended_stream_put_back_after_its_successor_ran_is_refused() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let cp = state.path().join("checkpoints.jsonl");
     let mut t = T0;
@@ -158,7 +147,7 @@ fn the_state_of_an_ended_stream_put_back_after_its_successor_ran_is_refused() {
 
 #[test]
 fn restarts_without_a_rollback_are_not_mistaken_for_one() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let cp = state.path().join("checkpoints.jsonl");
     let mut t = T0;
@@ -179,7 +168,7 @@ fn restarts_without_a_rollback_are_not_mistaken_for_one() {
 
 #[test]
 fn a_state_whose_numbers_would_overflow_is_refused() {
-    let k = keys();
+    let k = keys("ops");
     type Edit = fn(&mut Value);
     let cases: [(&str, Edit); 4] = [
         ("next_sequence", |s| s["next_sequence"] = u64::MAX.into()),
@@ -211,7 +200,7 @@ fn a_state_whose_numbers_would_overflow_is_refused() {
 
 #[test]
 fn checkpoint_file_in_a_missing_directory_or_naming_a_directory_is_refused_at_start() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let missing = state.path().join("no/such/dir/checkpoints.jsonl");
     let err = Engine::new(config(&k, state.path(), Some(missing)), T0).err().unwrap();
@@ -224,7 +213,7 @@ fn checkpoint_file_in_a_missing_directory_or_naming_a_directory_is_refused_at_st
 
 #[test]
 fn the_checkpoint_backlog_in_the_state_is_bounded() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let cp = state.path().join("checkpoints.jsonl");
     let mut cfg = config(&k, state.path(), Some(cp.clone()));
@@ -292,7 +281,7 @@ fn control_events(reqs: &[ExportLogsServiceRequest]) -> Vec<String> {
 
 #[test]
 fn a_forward_clock_step_is_announced_and_does_not_read_as_deleted_checkpoints() {
-    let k = keys();
+    let k = keys("ops");
     let (reqs, e, wall) = stepped_stream(&k, &[(5, 3600)]);
     assert_eq!(e.counters().clock_steps, 1);
     let events = control_events(&reqs);
@@ -323,7 +312,7 @@ fn a_forward_clock_step_is_announced_and_does_not_read_as_deleted_checkpoints() 
 
 #[test]
 fn a_backward_clock_step_keeps_checkpoints_and_key_epochs_going() {
-    let k = keys();
+    let k = keys("ops");
     let (reqs, e, wall) = stepped_stream(&k, &[(3, -3600)]);
     assert_eq!(e.counters().clock_steps, 1);
     let recs = records(&lines(&reqs));
@@ -341,7 +330,7 @@ fn a_backward_clock_step_keeps_checkpoints_and_key_epochs_going() {
 
 #[test]
 fn an_announced_outage_of_the_state_directory_is_a_warning_not_tampering() {
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let mono = ManualMonotonic::default();
     let mut wall = T0;
@@ -541,7 +530,7 @@ fn traces_engine_strict() -> Engine {
 fn a_traces_stream_announces_a_clock_step_in_a_control_span_the_verifier_honours() {
     use auditchain::core::canonical::Signal;
     use support::spans::{ExportTraceServiceRequest, Span, apply_spans, deliver_spans, traces, traces_json};
-    let k = keys();
+    let k = keys("ops");
     let state = tempfile::tempdir().unwrap();
     let mono = ManualMonotonic::default();
     let mut cfg = config(&k, state.path(), None);

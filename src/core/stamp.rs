@@ -85,14 +85,13 @@ impl Stamp<'_> {
     /// Appends the compact stamp's text (§4.1.1):
     /// `c1 <stream id> <number> <key epoch or -> <link hex>[ end]`.
     pub fn write_compact(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(COMPACT_TAG.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(self.stream_id.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(self.sequence.to_string().as_bytes());
-        out.push(b' ');
+        use std::io::Write;
+        // Formatted into `out` directly: no string per record.
+        let _ = write!(out, "{COMPACT_TAG} {} {} ", self.stream_id, self.sequence);
         match self.key_epoch {
-            Some(e) => out.extend_from_slice(e.to_string().as_bytes()),
+            Some(e) => {
+                let _ = write!(out, "{e}");
+            }
             None => out.push(b'-'),
         }
         out.push(b' ');
@@ -128,9 +127,19 @@ impl<'a> Compact<'a> {
     /// before or after; every field in its one spelling.
     pub fn parse(text: &'a str) -> Result<Compact<'a>, String> {
         let name = StampKey::Compact.name();
-        let fields: Vec<&str> = text.split(' ').collect();
-        let (tag, rest) = fields.split_first().ok_or_else(|| format!("{name} is empty"))?;
-        if *tag != COMPACT_TAG {
+        // At most 6 fields (tag, 4, end) and a seventh to tell one too many:
+        // no allocation per record.
+        let mut fields = [""; 7];
+        let mut n = 0;
+        for f in text.split(' ') {
+            if n == fields.len() {
+                break;
+            }
+            fields[n] = f;
+            n += 1;
+        }
+        let (tag, rest) = (fields[0], &fields[1..n.max(1)]);
+        if tag != COMPACT_TAG {
             return Err(format!("{name} must start with {COMPACT_TAG:?}, not {tag:?}"));
         }
         let end = match rest {

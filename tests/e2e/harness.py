@@ -10,10 +10,12 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -626,3 +628,24 @@ def expect_pass(v: Verified) -> dict:
 def only_stream(report: dict) -> dict:
     assert len(report["streams"]) == 1, json.dumps(report, indent=1)[:6000]
     return report["streams"][0]
+
+
+# --------------------------------------------------------------------------
+# the collector's own /metrics (Prometheus text format)
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(port: int) -> list[tuple[str, dict, float]]:
+    """Every sample of the collector's /metrics: (name, labels, value)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        assert m, f"unparsed /metrics line: {line!r}"
+        out.append((m.group(1), dict(_LABEL.findall(m.group(2) or "")), float(m.group(3))))
+    return out

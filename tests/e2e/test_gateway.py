@@ -18,10 +18,8 @@ the terminal summary ("auditchain end-to-end figures", "gateway attacks").
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-import urllib.request
 from concurrent import futures
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from harness import (
     expect_pass,
     keygen,
     log_record,
+    scrape,
     tail,
     verify,
 )
@@ -52,21 +51,6 @@ BATCHES = 8
 PER_BATCH = 4
 WINDOW = 12
 TIMEOUT_S = 2
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def scrape(port: int) -> list[tuple[str, dict, float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    out = []
-    for line in text.splitlines():
-        m = _SAMPLE.match(line) if line and not line.startswith("#") else None
-        if m:
-            out.append((m.group(1), dict(_LABEL.findall(m.group(2) or "")), float(m.group(3))))
-    return out
-
 
 def metric(samples, name: str, **labels) -> float:
     names = {name, name + "_total"}

@@ -10,14 +10,13 @@ _internal_duration series are there like for every other processor.
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from harness import Collector, free_port, tail
+from harness import Collector, free_port, scrape, tail
 
 AUDITCHAIN_COUNTERS = [
     "otelcol_processor_auditchain_batches_failed",
@@ -29,23 +28,6 @@ AUDITCHAIN_COUNTERS = [
 STANDARD_COUNTERS = ["otelcol_processor_incoming_items", "otelcol_processor_outgoing_items"]
 SCOPE = "github.com/auditchain/auditchain/go-wrapper"
 INSTANCES = {"auditchain/a": "telemetry-a", "auditchain/b": "telemetry-b"}
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def scrape(port: int) -> list[tuple[str, dict, float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        assert m, f"unparsed /metrics line: {line!r}"
-        out.append((m.group(1), dict(_LABEL.findall(m.group(2) or "")), float(m.group(3))))
-    return out
-
 
 def series(samples, name: str, **labels) -> list[tuple[dict, float]]:
     """Samples of a counter or histogram part, by name with or without the

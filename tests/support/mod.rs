@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 pub mod spans;
 pub mod tlog;
 pub mod tlogref;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// 2026-11-22T04:11:00Z, the time the test streams start.
 pub const T0: u64 = 1_795_320_660_000_000_000;
@@ -116,6 +116,35 @@ pub fn apply(req: &mut ExportLogsServiceRequest, stamps: &Stamps) {
 pub fn extra_only(stamps: &Stamps) -> ExportLogsServiceRequest {
     assert!(stamps.records.is_empty());
     stamped_extra(&FlatStamps::new(stamps))
+}
+
+// ---- Key files, as `auditchain keygen` writes them ----
+
+/// A key set's chain key and signing key written as files (mode 0600) in a
+/// temporary directory that lives as long as this, and its public key.
+pub struct KeyFiles {
+    _dir: tempfile::TempDir,
+    pub chain: PathBuf,
+    pub sign: PathBuf,
+    pub public: String,
+}
+
+impl KeyFiles {
+    pub fn new(name: &str) -> KeyFiles {
+        use auditchain::core::keys::{KeySet, write_new_file};
+        let dir = tempfile::tempdir().unwrap();
+        let set = KeySet::generate(name).unwrap();
+        let chain = dir.path().join("chain.key");
+        let sign = dir.path().join("sign.key");
+        write_new_file(&chain, &set.chain.to_file_string(), 0o600).unwrap();
+        write_new_file(&sign, &set.signer.private_key_string(), 0o600).unwrap();
+        KeyFiles { public: set.signer.verifier().public_key_string(), chain, sign, _dir: dir }
+    }
+
+    /// The signing key's verifier.
+    pub fn verifier(&self) -> auditchain::core::note::NoteVerifier {
+        auditchain::core::note::NoteVerifier::parse(&self.public).unwrap()
+    }
 }
 
 // ---- OTLP/JSON, as pdata's JSON marshaler writes it ----
