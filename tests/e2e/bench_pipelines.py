@@ -13,6 +13,7 @@ shipped):
     transform          transform, set(log.attributes["body_sha256"], SHA256(log.body))
     auditchain-plain   auditchain, unkeyed chain, no checkpoints
     auditchain-keyed   auditchain, keyed chain and signed checkpoints
+    auditchain-compact the same with `stamp: compact` (one stamp attribute)
 
 Load: pre-serialised ExportLogsServiceRequests of BENCH_BATCH (1000)
 seed-000-like audit records of about 362 bytes each, sent by BENCH_SENDERS
@@ -77,6 +78,7 @@ PROCESSORS = {
     },
     "auditchain-plain": {"auditchain": {"stream_name": "bench-plain"}},
     "auditchain-keyed": {"auditchain": {"stream_name": "bench-keyed"}},
+    "auditchain-compact": {"auditchain": {"stream_name": "bench-compact", "stamp": "compact"}},
 }
 EXPORTERS = ("nop", "file")
 
@@ -116,7 +118,7 @@ def config(name: str, exporter: str, work: Path, grpc_port: int, keys: dict) -> 
         cfg = json.loads(json.dumps(cfg))
         if key == "auditchain":
             cfg["state"] = {"directory": str(work / "state")}
-            if name == "auditchain-keyed":
+            if name in ("auditchain-keyed", "auditchain-compact"):
                 cfg["key_file"] = str(keys["chain"])
                 cfg["signing_key_file"] = str(keys["sign"])
                 cfg["log"] = {"format_version": 1}
@@ -282,6 +284,7 @@ def report(results: list[list[dict]]) -> None:
     print("same-round ratios (median over rounds):")
     for exp in EXPORTERS:
         for a, b in [("auditchain-keyed", "transform"), ("auditchain-keyed", "none"), ("auditchain-plain", "transform"),
+                     ("auditchain-compact", "transform"), ("auditchain-compact", "none"),
                      ("transform", "none"), ("attributes", "none")]:
             r = ratio(f"{a}/{exp}", f"{b}/{exp}")
             if r is not None:
@@ -290,9 +293,15 @@ def report(results: list[list[dict]]) -> None:
     keyed_cpu = med("auditchain-keyed/nop", "cpu_us_per_record")
     if none_cpu is not None and keyed_cpu is not None:
         print(f"  CPU added by auditchain-keyed over none (nop): {keyed_cpu - none_cpu:.2f} µs/record")
+    compact_cpu = med("auditchain-compact/nop", "cpu_us_per_record")
+    if none_cpu is not None and compact_cpu is not None:
+        print(f"  CPU added by auditchain-compact over none (nop): {compact_cpu - none_cpu:.2f} µs/record")
     n_bpr, k_bpr = med("none/file", "bytes_per_record"), med("auditchain-keyed/file", "bytes_per_record")
     if n_bpr and k_bpr:
         print(f"  bytes added per exported record by auditchain-keyed: {k_bpr - n_bpr:.0f}")
+    c_bpr = med("auditchain-compact/file", "bytes_per_record")
+    if n_bpr and c_bpr:
+        print(f"  bytes added per exported record by auditchain-compact: {c_bpr - n_bpr:.0f}")
 
 
 if __name__ == "__main__":
