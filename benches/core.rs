@@ -1,7 +1,9 @@
 //! Criterion benchmarks of the core's per-record costs: canonicalising and
 //! hashing a batch from OTLP protobuf (the processor's path), the same from
 //! OTLP/JSON (the verifier's path), and a whole stamping call (hash, link,
-//! stamps) with the state kept in memory. `make bench` runs them.
+//! stamps) with the state kept in memory; `stages/*` splits the
+//! processor's path into its stages (canonical form alone, SHA-256 alone,
+//! both, the stamping call), each in records/s. `make bench` runs them.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -96,6 +98,51 @@ fn stamping(c: &mut Criterion) {
     g.finish();
 }
 
+/// The processor's path stage by stage on one 1000-record batch, each in
+/// records/s (criterion's `thrpt`): the canonical form alone (walked from
+/// protobuf, not hashed), SHA-256 alone (over the finished canonical
+/// forms), both (`hash_records`), and the whole stamping call.
+fn stages(c: &mut Criterion) {
+    use auditchain::core::canonical::proto::{self, RecordSink, StampAttr, StampPolicy};
+    use auditchain::core::content_hash::Outcome;
+    use sha2::{Digest, Sha256};
+    struct Count(usize);
+    impl<'a> RecordSink<'a> for Count {
+        fn envelope(&mut self, e: &Envelope) {
+            self.0 += black_box(e.prefix.len());
+        }
+        fn record(&mut self, canonical: &[u8], _: &[StampAttr<'a>], _: Option<&Outcome>) {
+            self.0 += black_box(canonical).len();
+        }
+    }
+    let n = 1000u64;
+    let (pb, _) = batch(n);
+    let forms = auditchain::core::canonical::log_records_from_proto(&pb).unwrap();
+    let engine = Engine::new(EngineConfig::new("bench"), 1).unwrap();
+    let mut g = c.benchmark_group("stages");
+    g.throughput(Throughput::Elements(n));
+    let mut scratch = Scratch::new();
+    g.bench_function("canonical_form/1000", |b| {
+        b.iter(|| {
+            let mut sink = Count(0);
+            proto::walk_logs(black_box(&pb), StampPolicy::Extract, &mut scratch, &mut sink).unwrap();
+            sink.0
+        })
+    });
+    g.bench_function("sha256/1000", |b| {
+        b.iter(|| forms.iter().map(|f| Sha256::digest(black_box(f))[0]).fold(0u8, |a, x| a ^ x))
+    });
+    g.bench_function("canonical_form_and_sha256/1000", |b| b.iter(|| hash_log_records(black_box(&pb)).unwrap()));
+    g.bench_function("stamping_call/1000", |b| {
+        b.iter(|| {
+            let s = engine.stamp_logs(black_box(&pb), 2).unwrap();
+            engine.settle(s.batch_id, true).unwrap();
+            s
+        })
+    });
+    g.finish();
+}
+
 /// One leaf appended to the engine's log (leaf hash + amortised node hash).
 fn log_append(c: &mut Criterion) {
     let mut log = auditchain::engine::tlog::LogState::new("bench".into());
@@ -134,5 +181,5 @@ fn verifying(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, canonical, stamping, log_append, verifying);
+criterion_group!(benches, canonical, stages, stamping, log_append, verifying);
 criterion_main!(benches);
