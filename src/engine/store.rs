@@ -6,11 +6,12 @@
 
 use super::error::{Error, ErrorKind};
 use super::state::StreamState;
+use crate::core::durable;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 const STATE_FILE: &str = "state.json";
@@ -91,29 +92,15 @@ impl StateStore {
                 .create(&dir)
                 .map_err(|e| state_error(format!("state.directory: cannot create {}: {e}", dir.display())))?;
         }
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(dir.join(LOCK_FILE))
-            .map_err(|e| state_error(format!("state.directory: cannot open {}: {e}", dir.join(LOCK_FILE).display())))?;
-        // flock(2) on Unix: released by the kernel when the process dies,
-        // so a crash never leaves a stale lock behind.
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(state_error(format!(
-                    "the state of stream {stream_name:?} in {} is locked by another auditchain processor, in this collector or another process; \
-                     each processor needs its own stream_name (or state.directory)",
-                    dir.display()
-                )));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(state_error(format!("cannot lock {}: {e}", dir.join(LOCK_FILE).display())));
-            }
-        }
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = durable::lock(&lock_path).map_err(|e| match e {
+            durable::LockError::Held => state_error(format!(
+                "the state of stream {stream_name:?} in {} is locked by another auditchain processor, in this collector or another process; \
+                 each processor needs its own stream_name (or state.directory)",
+                dir.display()
+            )),
+            durable::LockError::Io(e) => state_error(format!("cannot lock {}: {e}", lock_path.display())),
+        })?;
         let store = StateStore {
             dir,
             _lock: lock,
@@ -179,15 +166,8 @@ impl StateStore {
     pub fn save_json(&self, inner: &str) -> Result<(), Error> {
         let sum = crate::core::hex::to_hex(&Sha256::digest(inner.as_bytes()).into());
         let doc = format!("{{\"format\":\"{FORMAT}\",\"state\":{inner},\"sha256\":\"{sum}\"}}\n");
-        let tmp = self.dir.join("state.json.tmp");
-        let write = || -> io::Result<()> {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-            f.write_all(doc.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, self.path())?;
-            File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| state_error(format!("cannot save stream state {}: {e}", self.path().display())))?;
+        durable::replace(&self.dir, &self.path(), doc.as_bytes())
+            .map_err(|e| state_error(format!("cannot save stream state {}: {e}", self.path().display())))?;
         self.fresh.store(false, std::sync::atomic::Ordering::Relaxed);
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())

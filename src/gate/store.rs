@@ -3,15 +3,15 @@
 //! checker runs, so two gateways never share it by mistake) and one file per
 //! stream, `streams/<16 hex digits of SHA-256(stream id)>.json`, each
 //! replaced atomically (temporary file, fsync, rename, fsync of the
-//! directory) before the batch's verdicts are returned, the same discipline
-//! as the engine's state.json.
+//! directory) before the batch's verdicts are returned, by the same
+//! `core::durable` as the engine's state.json.
 
 use super::Error;
 use super::stream::StreamState;
+use crate::core::durable;
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "auditchain-checker-state-v1";
@@ -43,26 +43,13 @@ impl Store {
             .create(&streams)
             .map_err(|e| Error::state(format!("state_directory: cannot create {}: {e}", streams.display())))?;
         let lock_path = directory.join("lock");
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| Error::state(format!("state_directory: cannot open {}: {e}", lock_path.display())))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(Error::state(format!(
-                    "the checker state in {} is locked by another auditchain processor (mode: verify); each needs its own state_directory",
-                    directory.display()
-                )));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(Error::state(format!("cannot lock {}: {e}", lock_path.display())));
-            }
-        }
+        let lock = durable::lock(&lock_path).map_err(|e| match e {
+            durable::LockError::Held => Error::state(format!(
+                "the checker state in {} is locked by another auditchain processor (mode: verify); each needs its own state_directory",
+                directory.display()
+            )),
+            durable::LockError::Io(e) => Error::state(format!("cannot lock {}: {e}", lock_path.display())),
+        })?;
         let mut loaded = Vec::new();
         let entries =
             fs::read_dir(&streams).map_err(|e| Error::state(format!("cannot read {}: {e}", streams.display())))?;
@@ -94,14 +81,7 @@ impl Store {
         let doc = Doc { format: FORMAT.into(), state: state.clone() };
         let json = serde_json::to_vec(&doc).expect("checker state serialises");
         let path = self.dir.join(file_name(&state.stream_id));
-        let tmp = path.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| Error::state(format!("cannot save checker state {}: {e}", path.display())))
+        durable::replace(&self.dir, &path, &json)
+            .map_err(|e| Error::state(format!("cannot save checker state {}: {e}", path.display())))
     }
 }

@@ -357,7 +357,9 @@ def crash(collector: Collector) -> int | None:
 # collector configurations (JSON, which every YAML parser reads)
 
 
-def _telemetry(metrics: int) -> dict:
+def telemetry(metrics: int) -> dict:
+    """The collector's own telemetry: info logs, Prometheus metrics pulled
+    from 127.0.0.1:`metrics` (read with `scrape`)."""
     return {
         "logs": {"level": "info"},
         "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
@@ -420,7 +422,7 @@ def collector_config(
                     "exporters": list(exporters),
                 }
             },
-            "telemetry": _telemetry(metrics),
+            "telemetry": telemetry(metrics),
         },
     }
 
@@ -497,7 +499,7 @@ def gateway_config(
                     "exporters": ["otlp_grpc/store"],
                 }
             },
-            "telemetry": _telemetry(metrics),
+            "telemetry": telemetry(metrics),
         },
     }
 

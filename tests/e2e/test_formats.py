@@ -31,7 +31,18 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from harness import VERIFIER, Collector, explain, export_request_message, free_port, kv, log_record, tail, verify
+from harness import (
+    VERIFIER,
+    Collector,
+    explain,
+    export_request_message,
+    free_port,
+    kv,
+    log_record,
+    tail,
+    telemetry,
+    verify,
+)
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BATCHES, PER_BATCH = 8, 5
@@ -88,10 +99,7 @@ def config(work: Path, grpc_port: int, metrics: int, variants: dict) -> dict:
         },
         "service": {
             "pipelines": pipelines,
-            "telemetry": {
-                "logs": {"level": "info"},
-                "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
-            },
+            "telemetry": telemetry(metrics),
         },
     }
 

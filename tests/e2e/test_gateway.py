@@ -39,6 +39,7 @@ from harness import (
     log_record,
     scrape,
     tail,
+    telemetry,
     verify,
 )
 
@@ -70,6 +71,17 @@ class Proxy(logs_service_pb2_grpc.LogsServiceServicer):
         with self.lock:
             self.requests.append(copy)
         return logs_service_pb2.ExportLogsServiceResponse()
+
+    @classmethod
+    def serve(cls):
+        """A proxy listening on a free port: (proxy, its gRPC server, port)."""
+        proxy = cls()
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(proxy, server)
+        port = free_port()
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        server.start()
+        return proxy, server, port
 
 
 def records(req):
@@ -157,10 +169,7 @@ def gateway_config(work: Path, name: str, grpc_port: int, metrics: int, keys, on
         "exporters": exporters,
         "service": {
             "pipelines": pipelines,
-            "telemetry": {
-                "logs": {"level": "info"},
-                "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
-            },
+            "telemetry": telemetry(metrics),
         },
     }
     if connectors:
@@ -174,12 +183,7 @@ def stamped(tmp_path_factory):
     and the keys."""
     work = tmp_path_factory.mktemp("gateway")
     keys = keygen(name="e2e-gw", out_dir=work / "keys")
-    proxy = Proxy()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(proxy, server)
-    proxy_port = free_port()
-    server.add_insecure_port(f"127.0.0.1:{proxy_port}")
-    server.start()
+    proxy, server, proxy_port = Proxy.serve()
     grpc_port, metrics = free_port(), free_port()
     cfg = work / "agent.json"
     cfg.write_text(json.dumps(agent_config(work, grpc_port, proxy_port, metrics, keys)))
@@ -421,12 +425,7 @@ def test_a_stream_whose_agent_died_goes_silent(tmp_path):
     checkpoint); the gateway that received its records reports the stream
     silent once its newest checkpoint is older than 1 s + the grace."""
     keys = keygen(name="e2e-silent", out_dir=tmp_path / "keys")
-    proxy = Proxy()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(proxy, server)
-    proxy_port = free_port()
-    server.add_insecure_port(f"127.0.0.1:{proxy_port}")
-    server.start()
+    proxy, server, proxy_port = Proxy.serve()
     grpc_port = free_port()
     cfg = tmp_path / "agent.json"
     cfg.write_text(json.dumps(agent_config(tmp_path, grpc_port, proxy_port, free_port(), keys, interval="1s")))

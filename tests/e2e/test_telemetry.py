@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from harness import Collector, free_port, scrape, tail
+from harness import Collector, free_port, scrape, tail, telemetry
 
 AUDITCHAIN_COUNTERS = [
     "otelcol_processor_auditchain_batches_failed",
@@ -92,10 +92,7 @@ def config(work, http: dict, metrics: int) -> dict:
         "exporters": exporters,
         "service": {
             "pipelines": pipelines,
-            "telemetry": {
-                "logs": {"level": "info"},
-                "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
-            },
+            "telemetry": telemetry(metrics),
         },
     }
 

@@ -23,7 +23,7 @@ import pytest
 
 import soc2_client
 from conftest import FIGURES
-from harness import VERIFIER, Collector, free_port
+from harness import VERIFIER, Collector, free_port, telemetry
 
 SELECT = 'attributes["audit.action"] != nil'
 PARTITION = 'resource.attributes["service.name"]'
@@ -60,10 +60,7 @@ def soc2_config(work: Path, grpc: int, http: int, metrics: int) -> dict:
                 "traces/audit": {"receivers": ["otlp"], "processors": ["memory_limiter", "auditchain/traces"], "exporters": ["file/traces"]},
                 "logs/audit": {"receivers": ["otlp"], "processors": ["memory_limiter", "auditchain/logs"], "exporters": ["file/logs"]},
             },
-            "telemetry": {
-                "logs": {"level": "info"},
-                "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics}}}}]},
-            },
+            "telemetry": telemetry(metrics),
         },
     }
 
