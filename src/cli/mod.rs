@@ -244,6 +244,12 @@ pub struct VerifyArgs {
     /// verify as one run over all their files.
     #[arg(long)]
     merge: bool,
+    /// Records held in memory before they are sorted and written to
+    /// temporary files (in TMPDIR, about 140 bytes a record, removed on
+    /// exit): memory stays bounded whatever the archive's size. 0: keep
+    /// every record in memory.
+    #[arg(long, default_value_t = auditchain::verify::SPILL_AFTER, value_name = "RECORDS")]
+    spill_after: usize,
 }
 
 #[derive(clap::Args)]

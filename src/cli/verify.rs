@@ -37,6 +37,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     {
         return Err("--since is after --until".into());
     }
+    options.limits.spill_after = (args.spill_after > 0).then_some(args.spill_after);
     options.window.streams = args.streams;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;

@@ -20,11 +20,21 @@ const WINDOW_BYTES: usize = 32 << 20;
 pub struct Limits {
     pub max_value_bytes: usize,
     pub max_decompressed_bytes: u64,
+    /// Records held in memory before they spill to sorted runs on disk
+    /// (`None`: never; `--spill-after`).
+    pub spill_after: Option<usize>,
 }
+
+/// Records held in memory before they spill: about 40 MB.
+pub const SPILL_AFTER: usize = 1 << 17;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_value_bytes: json::MAX_VALUE_BYTES, max_decompressed_bytes: files::MAX_DECOMPRESSED_BYTES }
+        Limits {
+            max_value_bytes: json::MAX_VALUE_BYTES,
+            max_decompressed_bytes: files::MAX_DECOMPRESSED_BYTES,
+            spill_after: Some(SPILL_AFTER),
+        }
     }
 }
 
@@ -37,6 +47,7 @@ pub type Opened = Result<Box<dyn std::io::Read + Send>, String>;
 /// object's s3:// URL) and each is opened only when its turn comes.
 pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Limits) -> (Collected, Vec<InputError>) {
     let mut c = Collected::default();
+    c.spill_after(limits.spill_after);
     let mut errors = Vec::new();
     let mut scratch = Scratch::new();
     for (i, (name, read)) in inputs.enumerate() {
@@ -269,7 +280,7 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                         control: record.control,
                         link_ok: None,
                     };
-                    c.streams.entry(stream_id.to_string()).or_default().push(entry);
+                    c.hold(stream_id, entry);
                 }
                 Err(m) => {
                     let f = Finding::new(Severity::Error, Kind::MalformedStamp, m.why).located(c.location(loc));

@@ -12,10 +12,11 @@ pub mod read;
 pub mod records;
 pub mod report;
 pub mod rules;
+mod spill;
 pub mod summary;
 pub mod window;
 
-pub use collect::Limits;
+pub use collect::{Limits, SPILL_AFTER};
 
 use crate::core::keys::ChainKey;
 use crate::core::note::NoteVerifier;
@@ -55,6 +56,9 @@ pub struct Options {
     pub witness_checkpoints: Vec<rules::logs::WitnessNote>,
     /// `--since`, `--until`, `--stream`: a period, a partial copy (§8.19).
     pub window: window::Window,
+    /// Keep every record's stamp after the rules ran (`auditchain prove`
+    /// looks records up); otherwise only those later rules need.
+    pub keep_records: bool,
 }
 
 impl Default for Options {
@@ -77,6 +81,7 @@ impl Default for Options {
             policy: None,
             witness_checkpoints: Vec::new(),
             window: window::Window::default(),
+            keep_records: false,
         }
     }
 }
@@ -166,7 +171,8 @@ pub(crate) struct Analysis {
     pub errors: Vec<InputError>,
     pub inputs: u64,
     pub retention: Vec<report::ObjectRetention>,
-    /// Every stream's records, sorted by number.
+    /// Every stream's records the rules kept (all of them with
+    /// `Options::keep_records`), sorted by number.
     pub streams: BTreeMap<String, Vec<records::Entry>>,
     pub checkpoints: BTreeMap<String, Vec<records::ExternalCheckpoint>>,
     pub analyzed: BTreeMap<String, rules::Analyzed>,
@@ -206,21 +212,25 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
     }
 
     window::select_streams(&mut ing, &options.window, &mut errors);
-    let mut analyzed = BTreeMap::new();
     let mut streams = std::mem::take(&mut ing.streams);
+    let mut spilled = std::mem::take(&mut ing.spilled);
     let mut checkpoints = std::mem::take(&mut ing.checkpoints);
-    for id in checkpoints.keys().chain(ing.stream_findings.keys()) {
+    for id in checkpoints.keys().chain(ing.stream_findings.keys()).chain(spilled.keys()) {
         // Checkpoints of a stream with no record at all still count: they
         // prove the stream existed and how far it went.
         streams.entry(id.clone()).or_default();
     }
     // Lineages from every start record, also those a window cuts (§8.19).
     let mut hints = rules::content::lineage_hints(streams.values());
+    let numbers = rules::walk::numbers(&streams, &checkpoints);
+    let stamped = streams.iter().map(|(id, e)| e.len() as u64 + spilled.get(id).map_or(0, |s| s.count)).sum();
     let mut cuts = BTreeMap::new();
-    for (id, entries) in streams.iter_mut() {
+    for (id, entries) in &streams {
         let mut none = Vec::new();
         let lines = checkpoints.get_mut(id).unwrap_or(&mut none);
-        if let Some(cut) = window::cut(id, entries, lines, &options.window, options) {
+        let first_present =
+            entries.iter().map(|e| e.sequence).chain(spilled.get(id).and_then(|s| s.min_sequence)).min();
+        if let Some(cut) = window::cut(id, entries, first_present, lines, &options.window, options) {
             if let Some(l) = &cut.start_lineage {
                 let known = hints.entry(id.clone()).or_default();
                 if !known.contains(l) {
@@ -230,22 +240,49 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
             cuts.insert(id.clone(), cut);
         }
     }
-    let stamped = streams.values().map(|e| e.len() as u64).sum();
     let mut keys = rules::keys::KeyCache::new(stamped, options.key_derivation_slack);
     let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys, floor: 0 };
-    for (id, entries) in streams.iter_mut() {
-        let external = checkpoints.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        let cut = cuts.remove(id);
+    let mut analyzed = BTreeMap::new();
+    let mut kept = BTreeMap::new();
+    let no_numbers = std::collections::BTreeSet::new();
+    for (id, entries) in streams {
+        let external = checkpoints.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+        let cut = cuts.remove(&id);
         cx.floor = cut.as_ref().map_or(0, |c| c.floor);
-        let mut a = rules::stream(&mut cx, id, entries, external, options);
+        let on_disk = spilled.remove(&id).unwrap_or_default();
+        let plan = rules::walk::Plan {
+            stream_id: &id,
+            keep: if options.keep_records {
+                rules::walk::Keep::All
+            } else {
+                rules::walk::Keep::Numbers(numbers.get(&id).unwrap_or(&no_numbers))
+            },
+            keyed: on_disk.keyed || entries.iter().any(|e| e.algorithm == crate::core::chain::Algorithm::HmacSha256),
+            leaves: rules::leaves::may_have_log(&entries),
+            floor: cx.floor,
+            ceiling: cut.as_ref().and_then(|c| c.ceiling),
+        };
+        let mut records = spill::sorted(entries, on_disk);
+        let (mut a, walked) = rules::stream(&mut cx, &plan, &mut records, external, options);
+        if let Some(why) = records.error() {
+            errors.push(InputError {
+                file: std::env::temp_dir().display().to_string(),
+                line: None,
+                message: format!("stream {id}: {why}: its records from there on were not checked"),
+            });
+        }
         if let Some(mut cut) = cut {
+            cut.report.before = walked.before;
+            cut.report.after = walked.after;
             cut.report.through_sequence = a.report.last_sequence;
             cut.report.description = window::describe(&cut.report, a.report.last_sequence);
             a.report.findings.extend(cut.finding);
             a.report.window = Some(cut.report);
         }
         analyzed.insert(id.clone(), a);
+        kept.insert(id, walked.kept);
     }
+    let streams = kept;
     rules::lineage::check(&mut analyzed);
     Analysis { ing, errors, inputs, retention, streams, checkpoints, analyzed }
 }

@@ -29,6 +29,7 @@ pub struct Inclusion {
 
 /// The logs, with the records of every stream.
 fn logs(paths: &[PathBuf], options: &Options) -> Result<(Analysis, Vec<Log>), String> {
+    let options = &Options { keep_records: true, ..options.clone() };
     let a = analyze(paths, options);
     if let Some(e) = a.errors.first() {
         return Err(format!("{}: {}", e.file, e.message));

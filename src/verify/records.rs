@@ -5,6 +5,7 @@
 
 use super::read::ContentHashRead;
 use super::report::{Finding, Location};
+use super::spill::{self, Spilled};
 use crate::core::canonical::Signal;
 use crate::core::chain::{self, Algorithm, Hash};
 use crate::core::ranges::SeqRange;
@@ -136,7 +137,14 @@ pub struct ExternalCheckpoint {
 #[derive(Default)]
 pub struct Collected {
     pub files: Vec<String>,
+    /// Per stream, the records held in memory: its control records, and
+    /// the others until they spill ([`super::spill`]).
     pub streams: BTreeMap<String, Vec<Entry>>,
+    /// Per stream, the records written to sorted runs on disk.
+    pub spilled: BTreeMap<String, Spilled>,
+    /// When records spill: after how many held in memory (`None`: never),
+    /// how many are held, and the file the runs go to.
+    pub(super) spill: SpillState,
     pub checkpoints: BTreeMap<String, Vec<ExternalCheckpoint>>,
     pub unstamped: Vec<Loc>,
     /// Findings that belong to no stream (unreadable records, malformed
@@ -152,11 +160,74 @@ pub struct Collected {
     pub unreadable: u64,
 }
 
+#[derive(Default)]
+pub(super) struct SpillState {
+    after: Option<usize>,
+    held: usize,
+    file: Option<(std::sync::Arc<std::fs::File>, u64)>,
+}
+
 impl Collected {
+    /// Records spill to disk once more than `after` are held in memory.
+    pub fn spill_after(&mut self, after: Option<usize>) {
+        self.spill.after = after;
+    }
+
+    /// Admits a stamped record to its stream.
+    pub fn hold(&mut self, stream_id: &str, e: Entry) {
+        self.spill.held += usize::from(spill::spillable(&e));
+        match self.streams.get_mut(stream_id) {
+            Some(v) => v.push(e),
+            None => {
+                self.streams.insert(stream_id.to_string(), vec![e]);
+            }
+        }
+        self.maybe_spill();
+    }
+
+    fn maybe_spill(&mut self) {
+        if !self.spill.after.is_some_and(|a| self.spill.held > a) {
+            return;
+        }
+        if let Err(why) = self.spill_all() {
+            // Without a temporary file the records stay in memory: slower
+            // to fail for want of memory, never a wrong verdict.
+            eprintln!("auditchain: {why}; keeping the records in memory");
+            self.spill.after = None;
+        }
+    }
+
+    /// Writes every stream's spillable records as one sorted run each.
+    fn spill_all(&mut self) -> Result<(), String> {
+        if self.spill.file.is_none() {
+            self.spill.file = Some((spill::temporary()?, 0));
+        }
+        let (file, offset) = self.spill.file.as_mut().expect("just made");
+        for (id, entries) in self.streams.iter_mut() {
+            let (out, keep): (Vec<Entry>, Vec<Entry>) = std::mem::take(entries).into_iter().partition(spill::spillable);
+            *entries = keep;
+            if !out.is_empty() {
+                let written = spill::write(file, offset, out)?;
+                self.spilled.entry(id.clone()).or_default().extend(written);
+            }
+        }
+        self.spill.held = 0;
+        Ok(())
+    }
+
+    /// How many records a stream has, in memory and on disk.
+    pub fn count(&self, stream_id: &str) -> u64 {
+        self.streams.get(stream_id).map_or(0, |v| v.len() as u64) + self.spilled.get(stream_id).map_or(0, |s| s.count)
+    }
+
     /// Adds what another reader of the same files found.
     pub fn merge(&mut self, other: Collected) {
         for (id, entries) in other.streams {
+            self.spill.held += entries.iter().filter(|e| spill::spillable(e)).count();
             self.streams.entry(id).or_default().extend(entries);
+        }
+        for (id, s) in other.spilled {
+            self.spilled.entry(id).or_default().extend(s);
         }
         for (id, cps) in other.checkpoints {
             self.checkpoints.entry(id).or_default().extend(cps);
@@ -170,6 +241,7 @@ impl Collected {
         self.records += other.records;
         self.checkpoint_lines += other.checkpoint_lines;
         self.unreadable += other.unreadable;
+        self.maybe_spill();
     }
 
     pub fn location(&self, loc: Loc) -> Location {

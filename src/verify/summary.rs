@@ -119,7 +119,9 @@ pub struct Written {
 
 /// Reads one shard's inputs and writes its summary to `out`.
 pub fn write(paths: &[PathBuf], options: &Options, out: &Path) -> Result<Written, String> {
-    let read = read_inputs(paths, options);
+    let mut read = read_inputs(paths, options);
+    let streams = std::mem::take(&mut read.collected.streams);
+    let mut spilled = std::mem::take(&mut read.collected.spilled);
     let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let err = |e: std::io::Error| format!("{}: {e}", out.display());
@@ -134,8 +136,10 @@ pub fn write(paths: &[PathBuf], options: &Options, out: &Path) -> Result<Written
         v.write_line(w).map_err(err)
     };
     line(&mut w, &header)?;
-    for (id, entries) in &c.streams {
-        for e in entries {
+    for (id, entries) in streams {
+        // In number order, from memory and the sorted runs on disk.
+        let mut sorted = super::spill::sorted(entries, spilled.remove(&id).unwrap_or_default());
+        for e in &mut sorted {
             let s = SEntry {
                 stream: id.clone(),
                 n: e.sequence,
@@ -155,6 +159,9 @@ pub fn write(paths: &[PathBuf], options: &Options, out: &Path) -> Result<Written
                 control: e.control.clone(),
             };
             line(&mut w, &Item::Entry(s))?;
+        }
+        if let Some(why) = sorted.error() {
+            return Err(format!("stream {id}: {why}"));
         }
     }
     for (id, lines) in &c.checkpoints {

@@ -83,7 +83,11 @@ pub fn select_streams(c: &mut Collected, window: &Window, errors: &mut Vec<Input
     }
     let keep = |id: &String| window.streams.contains(id);
     for id in &window.streams {
-        if !c.streams.contains_key(id) && !c.checkpoints.contains_key(id) && !c.stream_findings.contains_key(id) {
+        if !c.streams.contains_key(id)
+            && !c.spilled.contains_key(id)
+            && !c.checkpoints.contains_key(id)
+            && !c.stream_findings.contains_key(id)
+        {
             errors.push(InputError {
                 file: "--stream".into(),
                 line: None,
@@ -92,6 +96,7 @@ pub fn select_streams(c: &mut Collected, window: &Window, errors: &mut Vec<Input
         }
     }
     c.streams.retain(|id, _| keep(id));
+    c.spilled.retain(|id, _| keep(id));
     c.checkpoints.retain(|id, _| keep(id));
     c.stream_findings.retain(|id, _| keep(id));
 }
@@ -100,6 +105,9 @@ pub fn select_streams(c: &mut Collected, window: &Window, errors: &mut Vec<Input
 pub struct Cut {
     /// Records 1..=floor are before the window: not required, not checked.
     pub floor: u64,
+    /// Records after it are after the window (the carrier of the first
+    /// checkpoint at or after its end).
+    pub ceiling: Option<u64>,
     pub report: StreamWindow,
     pub finding: Option<Finding>,
     /// The key lineage of its start record, when the window cut it: a
@@ -107,11 +115,15 @@ pub struct Cut {
     pub start_lineage: Option<Vec<String>>,
 }
 
-/// Cuts one stream's records and checkpoint lines to the window (both
-/// sorted or not); `None` when no time bound was given.
+/// Cuts one stream's checkpoint lines to the window and says where its
+/// records are cut (the pass over them, `rules::walk`, leaves out and
+/// counts those outside); `None` when no time bound was given. `entries`:
+/// the records in memory, among them every control record;
+/// `first_present`: the lowest number among all its records.
 pub fn cut(
     stream_id: &str,
-    entries: &mut Vec<Entry>,
+    entries: &[Entry],
+    first_present: Option<u64>,
     lines: &mut Vec<ExternalCheckpoint>,
     window: &Window,
     options: &Options,
@@ -120,7 +132,6 @@ pub fn cut(
         return None;
     }
     let marks = marks(stream_id, entries, lines, options);
-    let first_present = entries.iter().map(|e| e.sequence).min();
     let has_start = entries.iter().any(|e| e.sequence == 1 && e.event() == Some(event::START));
     let mut report = StreamWindow::default();
     let mut finding = None;
@@ -179,12 +190,9 @@ pub fn cut(
         .and_then(|e| e.control.as_deref())
         .map(|c| c.key_lineage.clone())
         .filter(|l| !l.is_empty());
-    report.before = entries.iter().filter(|e| e.sequence <= floor).count() as u64;
-    report.after = entries.iter().filter(|e| ceiling.is_some_and(|c| e.sequence > c)).count() as u64;
-    entries.retain(|e| inside(e.sequence));
     lines.retain(|l| inside(l.sequence));
     report.from_sequence = floor + 1;
-    Some(Cut { floor, report, finding, start_lineage })
+    Some(Cut { floor, ceiling, report, finding, start_lineage })
 }
 
 /// The sentence a report gives for a stream's window.

@@ -43,7 +43,7 @@ pub fn lineage_hints<'a>(streams: impl Iterator<Item = &'a Vec<Entry>>) -> Linea
 
 /// How many of a stream's first records are tried under a key derived
 /// without its start record.
-const PROBES: usize = 16;
+pub const PROBES: usize = 16;
 
 /// The epoch of a record, unless it lies beyond what the epoch rule (§8.5)
 /// allows after the last record that verified (`(1, 0)` at first): no key
@@ -164,74 +164,99 @@ fn stream_keys<'a>(
     Err(why)
 }
 
-/// Sets every entry's `link_ok`: whether its recomputed link matches its
-/// `audit.integrity.value`; `None` when it cannot be checked (a keyed
-/// stream's key unknown, an epoch the stream cannot reach, a record of
-/// another algorithm than its stream's). Returns the chain key id used.
-pub fn check(
-    stream_id: &str,
-    entries: &mut [Entry],
+/// Sets each entry's `link_ok`, in number order: whether its recomputed
+/// link matches its `audit.integrity.value`; `None` when it cannot be
+/// checked (a keyed stream's key unknown, an epoch the stream cannot
+/// reach, a record of another algorithm than its stream's).
+pub struct Checker {
     algorithm: Algorithm,
-    hints: &LineageHints,
-    keys: &mut KeyCache,
-    options: &Options,
-    findings: &mut Vec<Finding>,
-) -> Option<String> {
-    if algorithm == Algorithm::Sha256 {
-        for e in entries.iter_mut() {
-            e.link_ok =
-                (e.algorithm == algorithm && !e.unlinked()).then(|| e.link_inputs(stream_id).sha256() == e.value);
+    /// A keyed stream's keys; `None` when they cannot be found (reported).
+    key: Option<(Lineage, String)>,
+    /// The number and epoch of the newest record that verified.
+    base: (u64, u64),
+    /// Records whose epoch lies beyond what the key cache justifies: the
+    /// first, the last, how many, and why.
+    beyond: Option<(u64, u64, u64, Underivable)>,
+}
+
+impl Checker {
+    /// `head`: the stream's first records in number order, holding its
+    /// record 1 when present and at least [`PROBES`] records (or all of
+    /// them), which a keyed stream's keys are found from.
+    pub fn new(
+        stream_id: &str,
+        head: &[Entry],
+        algorithm: Algorithm,
+        hints: &LineageHints,
+        keys: &mut KeyCache,
+        options: &Options,
+        findings: &mut Vec<Finding>,
+    ) -> Checker {
+        let mut checker = Checker { algorithm, key: None, base: (1, 0), beyond: None };
+        if algorithm == Algorithm::Sha256 {
+            return checker;
         }
-        return None;
-    }
-    let (lineage, key) = match stream_keys(stream_id, entries, hints, keys, options, findings) {
-        Ok(k) => k,
-        Err(why) => {
-            findings.push(finding(
+        match stream_keys(stream_id, head, hints, keys, options, findings) {
+            Ok((lineage, key)) => checker.key = Some((lineage, key.id())),
+            Err(why) => findings.push(finding(
                 Severity::Error,
                 Kind::KeyRequired,
                 format!("the contents of this keyed stream cannot be verified: {why}"),
-            ));
-            return None;
+            )),
         }
-    };
-    let mut base = (1u64, 0u64);
-    let mut beyond: Vec<u64> = Vec::new();
-    let mut bound = None;
-    for e in entries.iter_mut() {
+        checker
+    }
+
+    /// Whether a keyed stream's head must hold more records to find its
+    /// keys: fewer than [`PROBES`] plausible ones.
+    pub fn wants_more<'e>(head: impl Iterator<Item = &'e Entry>) -> bool {
+        head.filter(|e| plausible(e, (1, 0)).is_some()).take(PROBES).count() < PROBES
+    }
+
+    pub fn check(&mut self, stream_id: &str, keys: &mut KeyCache, e: &mut Entry) {
         e.link_ok = None;
-        if e.algorithm != algorithm || e.unlinked() {
-            continue;
+        if e.algorithm != self.algorithm || e.unlinked() {
+            return;
         }
-        let Some(epoch) = plausible(e, base) else { continue };
-        match verifies(keys, &lineage, stream_id, e) {
+        let Some((lineage, _)) = &self.key else {
+            if self.algorithm == Algorithm::Sha256 {
+                e.link_ok = Some(e.link_inputs(stream_id).sha256() == e.value);
+            }
+            return;
+        };
+        let Some(epoch) = plausible(e, self.base) else { return };
+        match verifies(keys, lineage, stream_id, e) {
             Ok(ok) => {
                 e.link_ok = Some(ok);
-                if ok && e.sequence > base.0 {
-                    base = (e.sequence, epoch);
+                if ok && e.sequence > self.base.0 {
+                    self.base = (e.sequence, epoch);
                 }
             }
             Err(why) => {
-                beyond.push(e.sequence);
-                bound = Some(why);
+                let (first, count) = self.beyond.as_ref().map_or((e.sequence, 0), |b| (b.0, b.2));
+                self.beyond = Some((first, e.sequence, count + 1, why));
             }
         }
     }
-    if let (Some(&first), Some(&last), Some(why)) = (beyond.first(), beyond.last(), bound) {
-        findings.push(
-            finding(
-                Severity::Error,
-                Kind::KeyEpochOutOfOrder,
-                format!(
-                    "records {} ({} records): not checked, their key epochs lie beyond what the stream justifies: {why}",
-                    range_string([first, last]),
-                    beyond.len()
-                ),
-            )
-            .range(first, last),
-        );
+
+    /// The chain key id used, with the finding about records whose epochs
+    /// could not be reached.
+    pub fn finish(self, findings: &mut Vec<Finding>) -> Option<String> {
+        if let Some((first, last, count, why)) = self.beyond {
+            findings.push(
+                finding(
+                    Severity::Error,
+                    Kind::KeyEpochOutOfOrder,
+                    format!(
+                        "records {} ({count} records): not checked, their key epochs lie beyond what the stream justifies: {why}",
+                        range_string([first, last]),
+                    ),
+                )
+                .range(first, last),
+            );
+        }
+        self.key.map(|(_, id)| id)
     }
-    Some(key.id())
 }
 
 /// The chain key a keyed stream's start record names.

@@ -6,9 +6,9 @@
 //! added breaks the record's link), and archives stamped before processors
 //! checked content hashes keep verifying.
 
-use super::{Slots, finding};
+use super::finding;
 use crate::verify::read::ContentHashRead;
-use crate::verify::records::Collected;
+use crate::verify::records::{Collected, Entry};
 use crate::verify::report::{Finding, Kind, Severity};
 
 fn message(h: &ContentHashRead) -> String {
@@ -23,9 +23,10 @@ pub fn unstamped(h: &ContentHashRead) -> Finding {
     finding(Severity::Warning, Kind::ContentHashMismatch, message(h))
 }
 
-pub fn check(c: &Collected, slots: &Slots<'_>, findings: &mut Vec<Finding>) {
-    for (&seq, e) in slots {
-        let Some(h) = &e.content_mismatch else { continue };
+/// Checks the representative `e` of number `seq`.
+pub fn check(c: &Collected, seq: u64, e: &Entry, findings: &mut Vec<Finding>) {
+    {
+        let Some(h) = &e.content_mismatch else { return };
         let note = if h.marked {
             "; the processor found and marked it when stamping"
         } else {

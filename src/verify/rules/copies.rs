@@ -3,22 +3,23 @@
 //! `content_mismatch`; two different copies that both verify are a `fork`.
 //! What remains is one representative record per sequence number.
 
-use super::{Slots, finding};
+use super::finding;
 use crate::verify::records::{Collected, Entry};
 use crate::verify::report::{Finding, Kind, Severity};
 
-pub struct Grouped<'e> {
-    /// The representative of each present sequence number: its first valid
-    /// (or unverifiable) copy, or its first copy when none is valid.
-    pub slots: Slots<'e>,
+/// One number's copies, judged.
+pub struct Grouped {
+    /// The index in `copies` of the representative: its first valid (or
+    /// unverifiable) copy, or its first copy when none is valid.
+    pub representative: usize,
     /// Identical copies beyond the first.
     pub duplicates: u64,
 }
 
-/// Groups `entries` (sorted by sequence number) by number.
-pub fn group<'e>(c: &Collected, entries: &'e [Entry], findings: &mut Vec<Finding>) -> Grouped<'e> {
-    let mut grouped = Grouped { slots: Slots::new(), duplicates: 0 };
-    for copies in entries.chunk_by(|a, b| a.sequence == b.sequence) {
+/// Judges the copies of one number (`copies`, in reading order, at least
+/// one).
+pub fn group(c: &Collected, copies: &[Entry], findings: &mut Vec<Finding>) -> Grouped {
+    {
         let seq = copies[0].sequence;
         let mut variants: Vec<Vec<&Entry>> = Vec::new();
         for e in copies {
@@ -27,7 +28,7 @@ pub fn group<'e>(c: &Collected, entries: &'e [Entry], findings: &mut Vec<Finding
                 None => variants.push(vec![e]),
             }
         }
-        grouped.duplicates += variants.iter().map(|v| v.len() as u64 - 1).sum::<u64>();
+        let duplicates = variants.iter().map(|v| v.len() as u64 - 1).sum::<u64>();
         // When a copy verifies, a different one that cannot be checked (its
         // epoch or algorithm altered) is no rival: it is reported, and only
         // verified copies can fork.
@@ -75,7 +76,8 @@ pub fn group<'e>(c: &Collected, entries: &'e [Entry], findings: &mut Vec<Finding
             }
             findings.push(f);
         }
-        grouped.slots.insert(seq, valid.first().map(|v| v[0]).unwrap_or(variants[0][0]));
+        let representative = valid.first().map_or(variants[0][0], |v| v[0]);
+        let representative = copies.iter().position(|e| std::ptr::eq(e, representative)).unwrap_or(0);
+        Grouped { representative, duplicates }
     }
-    grouped
 }

@@ -4,7 +4,7 @@
 //! records announced all of it (§6.3): then it is a warning.
 
 use super::facts::Facts;
-use super::{Slots, finding};
+use super::finding;
 use crate::core::ranges::{SeqRange, covered, range_string};
 use crate::verify::report::{Finding, Kind, Severity};
 
@@ -16,8 +16,9 @@ pub struct Gaps {
 
 /// `ended_at`: the record a valid checkpoint line says ended the stream.
 /// `floor`: records 1..=floor are before the verified window (§8.19).
+/// `present`: the numbers present, as ascending ranges.
 pub fn check(
-    slots: &Slots<'_>,
+    present: &[SeqRange],
     floor: u64,
     proven: u64,
     ended_at: Option<u64>,
@@ -26,13 +27,13 @@ pub fn check(
 ) -> Gaps {
     let mut missing: Vec<SeqRange> = Vec::new();
     let mut expect = floor + 1;
-    for &seq in slots.keys() {
-        if seq > expect {
-            missing.push([expect, seq - 1]);
+    for &[a, b] in present {
+        if a > expect {
+            missing.push([expect, a - 1]);
         }
-        expect = seq + 1;
+        expect = b + 1;
     }
-    let mut last_sequence = slots.keys().next_back().copied().unwrap_or(floor);
+    let mut last_sequence = present.last().map_or(floor, |r| r[1]);
     if proven > last_sequence {
         // A checkpoint vouches for records that are gone: the tail was cut.
         missing.push([last_sequence + 1, proven]);

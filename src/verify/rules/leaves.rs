@@ -9,7 +9,6 @@
 
 use super::{Slots, finding};
 use crate::core::chain::Hash;
-use crate::core::tlog::Leaf;
 use crate::verify::records::{Collected, LogControl};
 use crate::verify::report::{Finding, Kind, Location, Severity};
 
@@ -41,7 +40,26 @@ pub struct StreamNote {
     pub location: Location,
 }
 
-pub fn read(c: &Collected, stream_id: &str, slots: &Slots<'_>, findings: &mut Vec<Finding>) -> Option<StreamLog> {
+/// Whether a stream may be of format version 2: a control record of it
+/// names a log. Only then are its leaves computed.
+pub fn may_have_log(entries: &[crate::verify::records::Entry]) -> bool {
+    entries.iter().any(|e| e.control.as_deref().is_some_and(|c| c.log.is_some()))
+}
+
+/// The leaf hash of a stream's record (SPEC §5.5).
+pub fn leaf(stream_id: &str, e: &crate::verify::records::Entry) -> Hash {
+    crate::core::tlog::Leaf { stream_id, sequence: e.sequence, record_hash: &e.record_hash, link: &e.value }.hash()
+}
+
+/// `slots`: the stream's control records among others; `leaves`: the leaf
+/// hash of each present number's representative, from the pass over the
+/// stream's records (`rules::walk`).
+pub fn read(
+    c: &Collected,
+    slots: &Slots<'_>,
+    leaves: Vec<(u64, Hash)>,
+    findings: &mut Vec<Finding>,
+) -> Option<StreamLog> {
     let origin = slots
         .values()
         .filter(|e| e.link_ok != Some(false))
@@ -117,12 +135,5 @@ pub fn read(c: &Collected, stream_id: &str, slots: &Slots<'_>, findings: &mut Ve
             });
         }
     }
-    let leaves = slots
-        .iter()
-        .map(|(&seq, e)| {
-            let leaf = Leaf { stream_id, sequence: seq, record_hash: &e.record_hash, link: &e.value };
-            (seq, leaf.hash())
-        })
-        .collect();
     Some(StreamLog { origin, base: base.map(|(b, _)| b), leaves, notes, last_sequence: 0 })
 }

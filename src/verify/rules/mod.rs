@@ -23,6 +23,7 @@ pub mod missing_leaves;
 pub mod presence;
 pub mod signal;
 pub mod stamps;
+pub mod walk;
 pub mod witnessing;
 
 use super::Options;
@@ -43,7 +44,8 @@ pub type Predecessor = (String, u64, Option<Hash>);
 /// The per-stream facts later rules (lineage, presence) need.
 pub struct Analyzed {
     pub report: StreamReport,
-    /// Representative value per present sequence number.
+    /// Representative value of the numbers the pass kept (§8.9 looks up a
+    /// predecessor's last).
     pub values: BTreeMap<u64, Hash>,
     pub predecessor: Option<Predecessor>,
     /// The predecessor's ranges this stream announced as possibly missing.
@@ -71,57 +73,60 @@ fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Findin
     Finding::new(severity, kind, message)
 }
 
-/// Applies rules 1–8 and 10–12 to one stream's records (`entries`, in any
-/// order) and the checkpoint-file lines of that stream.
+/// Applies rules 1–8 and 10–13 to one stream's records (`records`, in
+/// (number, location) order, in one pass: [`walk`]) and the checkpoint-file
+/// lines of that stream. Returns the representatives the pass kept.
 pub fn stream(
     cx: &mut Context<'_>,
-    stream_id: &str,
-    entries: &mut [Entry],
+    plan: &walk::Plan<'_>,
+    records: impl Iterator<Item = Entry>,
     external: &[ExternalCheckpoint],
     options: &Options,
-) -> Analyzed {
+) -> (Analyzed, walk::Walked) {
     let c = cx.collected;
-    entries.sort_by_key(|e| (e.sequence, e.loc));
+    let stream_id = plan.stream_id;
+    let mut walked = walk::walk(c, plan, records, cx.hints, cx.keys, options);
+    let wf = std::mem::take(&mut walked.findings);
     let mut findings = c.stream_findings.get(stream_id).cloned().unwrap_or_default();
-    links::derive_previous(c, entries, &mut findings);
-    let algorithm = stamps::stream_algorithm(entries);
-    let used_key = content::check(stream_id, entries, algorithm, cx.hints, cx.keys, options, &mut findings);
-    let chain_key_id = used_key.or_else(|| content::chain_key_id(entries));
-    stamps::check_algorithm(c, entries, algorithm, &mut findings);
-    let grouped = copies::group(c, entries, &mut findings);
-    let slots = &grouped.slots;
-    epochs::check(c, slots, &mut findings);
+    for f in [wf.derive, wf.content, wf.algorithm, wf.copies, wf.epochs] {
+        findings.extend(f);
+    }
+    let chain_key_id = walked.chain_key_id.clone().or_else(|| content::chain_key_id(&walked.kept));
+    let mut slots = Slots::new();
+    for e in &walked.kept {
+        slots.entry(e.sequence).or_insert(e);
+    }
+    let slots = &slots;
     let facts = facts::read(slots, &mut findings);
-    let mut log = leaves::read(c, stream_id, slots, &mut findings);
+    let mut log = leaves::read(c, slots, std::mem::take(&mut walked.leaves), &mut findings);
     let checked = checkpoints::check(c, stream_id, slots, external, log.as_ref(), options, &mut findings);
-    let gaps = gaps::check(slots, cx.floor, checked.proven, checked.ended_at, &facts, &mut findings);
+    let gaps = gaps::check(&walked.present, cx.floor, checked.proven, checked.ended_at, &facts, &mut findings);
     if let Some(l) = log.as_mut() {
         l.last_sequence = gaps.last_sequence;
     }
-    links::check(c, slots, &mut findings);
+    findings.extend(wf.links);
     let ended = end::check(c, slots, checked.anchored, gaps.last_sequence, checked.ended_at, &mut findings);
     heartbeat::check(slots, &checked, &facts, ended, options, &mut findings);
     // A stream known only from checkpoint lines has no algorithm to judge.
-    let algorithm = (!entries.is_empty()).then_some(algorithm);
-    if let Some(a) = algorithm {
+    if let Some(a) = walked.algorithm {
         expectations::check(a, !checked.valid.is_empty(), options, &mut findings);
     }
-    content_hash::check(c, slots, &mut findings);
-    let signal = signal::check(c, slots, &mut findings);
+    findings.extend(wf.content_hash);
+    findings.extend(wf.signal);
     let newest_checkpoint = checked.valid.last().map(|v| v.cp.time_unix_nano);
 
     let report = StreamReport {
         stream_id: stream_id.to_string(),
-        signal,
+        signal: walked.signal,
         stream_name: facts.name.clone(),
         verdict: Verdict::Pass,
-        algorithm: algorithm.map(|a| a.name().to_string()),
+        algorithm: walked.algorithm.map(|a| a.name().to_string()),
         chain_key_id,
-        records: slots.len() as u64,
-        duplicates: grouped.duplicates,
-        first_sequence: slots.keys().next().copied().unwrap_or(0),
+        records: walked.records,
+        duplicates: walked.duplicates,
+        first_sequence: walked.present.first().map_or(0, |r| r[0]),
         last_sequence: gaps.last_sequence,
-        last_present: slots.keys().next_back().copied().unwrap_or(0),
+        last_present: walked.present.last().map_or(0, |r| r[1]),
         ended,
         missing: gaps.missing,
         checkpoints: checked.valid.len() as u64,
@@ -132,7 +137,7 @@ pub fn stream(
         findings,
     };
     let values = slots.iter().map(|(&s, e)| (s, e.value)).collect();
-    Analyzed {
+    let analyzed = Analyzed {
         report,
         values,
         predecessor: facts.predecessor,
@@ -140,7 +145,8 @@ pub fn stream(
         started: facts.started,
         newest_evidence: newest_checkpoint.unwrap_or(0).max(facts.newest_control),
         log,
-    }
+    };
+    (analyzed, walked)
 }
 
 /// Sets each stream's verdict from its findings and sorts them.

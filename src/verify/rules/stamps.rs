@@ -60,18 +60,19 @@ pub fn admit(s: &StampRead<'_>) -> Result<Admitted, String> {
 
 /// The stream's algorithm (SPEC §8.1): record 1's; when record 1 is
 /// missing, keyed if any record is (a keyed link cannot be made without
-/// the key, a plain one by anyone). `entries` are sorted by number.
-pub fn stream_algorithm(entries: &[Entry]) -> Algorithm {
-    match entries.iter().find(|e| e.sequence == 1) {
+/// the key, a plain one by anyone). `first`: the stream's first record in
+/// number order (its first copy); `keyed`: whether any record is keyed.
+pub fn stream_algorithm(first: Option<&Entry>, keyed: bool) -> Algorithm {
+    match first.filter(|e| e.sequence == 1) {
         Some(e) => e.algorithm,
-        None if entries.iter().any(|e| e.algorithm == Algorithm::HmacSha256) => Algorithm::HmacSha256,
+        None if keyed => Algorithm::HmacSha256,
         None => Algorithm::Sha256,
     }
 }
 
 /// Every record, every copy, must use the stream's algorithm.
-pub fn check_algorithm(c: &Collected, entries: &[Entry], algorithm: Algorithm, findings: &mut Vec<Finding>) {
-    for e in entries.iter().filter(|e| e.algorithm != algorithm) {
+pub fn check_algorithm(c: &Collected, e: &Entry, algorithm: Algorithm, findings: &mut Vec<Finding>) {
+    if e.algorithm != algorithm {
         let seq = e.sequence;
         let why = if algorithm == Algorithm::HmacSha256 {
             "a keyed stream's record rewritten as an unkeyed chain, which anyone can compute"

@@ -1,0 +1,268 @@
+//! The one pass over a stream's records in number order (all copies of a
+//! number together): the rules that judge a record by itself and its
+//! neighbour run here — content (§8.1), copies (§8.2), links (§8.4),
+//! epochs (§8.5), the algorithm (§8.1), content hashes (§8.12), the
+//! signal (§8.13) — and what the stream-wide rules need is kept: the
+//! present numbers as ranges, the leaves of a version 2 stream, and only
+//! those representatives a later rule looks at (control records, the
+//! first and the last, records that end the stream, the numbers a
+//! checkpoint or a successor names). Memory grows with those, not with
+//! the records: the records themselves may come from disk
+//! ([`crate::verify::spill`]).
+
+use super::content::{Checker, LineageHints};
+use super::keys::KeyCache;
+use super::signal::Signals;
+use super::{copies, epochs, leaves, links, stamps};
+use crate::core::canonical::Signal;
+use crate::core::chain::{Algorithm, Hash};
+use crate::core::ranges::SeqRange;
+use crate::verify::Options;
+use crate::verify::records::{Collected, Entry};
+use crate::verify::report::Finding;
+use std::collections::BTreeSet;
+
+/// Which representatives the pass keeps besides control records, end
+/// records, the first and the last.
+pub enum Keep<'a> {
+    /// Every copy of every record (`auditchain prove` looks records up).
+    All,
+    /// These numbers (checkpoint sizes and carriers, predecessors' last
+    /// records named by successors).
+    Numbers(&'a BTreeSet<u64>),
+}
+
+/// What the pass found and kept, with its findings per rule, in the order
+/// the rules apply (SPEC §8).
+#[derive(Default)]
+pub struct Walked {
+    /// The representatives kept, in number order (with `Keep::All`, every
+    /// copy).
+    pub kept: Vec<Entry>,
+    pub present: Vec<SeqRange>,
+    /// Present numbers, and identical copies beyond the first.
+    pub records: u64,
+    pub duplicates: u64,
+    pub algorithm: Option<Algorithm>,
+    pub chain_key_id: Option<String>,
+    pub signal: Signal,
+    /// The leaf hash of each representative, when the stream may be of
+    /// format version 2.
+    pub leaves: Vec<(u64, Hash)>,
+    /// Records outside the window (§8.19): before its floor, after its
+    /// ceiling.
+    pub before: u64,
+    pub after: u64,
+    pub findings: Findings,
+}
+
+/// Findings of the pass, by rule.
+#[derive(Default)]
+pub struct Findings {
+    pub derive: Vec<Finding>,
+    pub content: Vec<Finding>,
+    pub algorithm: Vec<Finding>,
+    pub copies: Vec<Finding>,
+    pub epochs: Vec<Finding>,
+    pub links: Vec<Finding>,
+    pub content_hash: Vec<Finding>,
+    pub signal: Vec<Finding>,
+}
+
+/// What the pass is given about a stream besides its records.
+pub struct Plan<'a> {
+    pub stream_id: &'a str,
+    pub keep: Keep<'a>,
+    /// Some record of the stream is keyed (§8.1, without record 1).
+    pub keyed: bool,
+    pub leaves: bool,
+    /// Records `inside(n)` only: the window's cut (§8.19).
+    pub floor: u64,
+    pub ceiling: Option<u64>,
+}
+
+/// Groups records (in number order) into the copies of one number.
+struct Groups<I: Iterator<Item = Entry>> {
+    records: std::iter::Peekable<I>,
+}
+
+impl<I: Iterator<Item = Entry>> Iterator for Groups<I> {
+    type Item = Vec<Entry>;
+
+    fn next(&mut self) -> Option<Vec<Entry>> {
+        let first = self.records.next()?;
+        let seq = first.sequence;
+        let mut group = vec![first];
+        while let Some(e) = self.records.next_if(|e| e.sequence == seq) {
+            group.push(e);
+        }
+        Some(group)
+    }
+}
+
+/// The state carried from one number to the next.
+struct Pass<'p, 'a> {
+    c: &'a Collected,
+    plan: &'p Plan<'a>,
+    checker: Checker,
+    epochs: epochs::Epochs,
+    signals: Signals,
+    /// The number and link of the first copy of the previous number.
+    before: Option<(u64, Hash)>,
+    /// The previous number's representative: its number and link.
+    prev: Option<(u64, Hash)>,
+    /// The last representative, when it is not kept yet.
+    last: Option<Entry>,
+    walked: Walked,
+}
+
+/// Runs the pass over `records` (a stream's, in (number, location)
+/// order).
+pub fn walk(
+    c: &Collected,
+    plan: &Plan<'_>,
+    records: impl Iterator<Item = Entry>,
+    hints: &LineageHints,
+    keys: &mut KeyCache,
+    options: &Options,
+) -> Walked {
+    let (floor, ceiling) = (plan.floor, plan.ceiling);
+    let outside = std::cell::Cell::new((0u64, 0u64));
+    let inside = records.filter(|e| {
+        let (before, after) = (e.sequence <= floor, ceiling.is_some_and(|n| e.sequence > n));
+        let (b, a) = outside.get();
+        outside.set((b + u64::from(before), a + u64::from(after)));
+        !before && !after
+    });
+    let mut groups = Groups { records: inside.peekable() };
+    // The head: enough of the first records to tell the stream's algorithm
+    // and find a keyed stream's keys (§8.1).
+    let mut head: Vec<Vec<Entry>> = Vec::new();
+    let mut before = None;
+    let mut findings = Findings::default();
+    while let Some(mut g) = groups.next() {
+        links::derive_previous(c, &mut g, before, &mut findings.derive);
+        before = Some((g[0].sequence, g[0].value));
+        head.push(g);
+        let algorithm = stamps::stream_algorithm(head[0].first(), plan.keyed);
+        if algorithm == Algorithm::Sha256 || !Checker::wants_more(head.iter().flatten()) {
+            break;
+        }
+    }
+    let first = head.first().and_then(|h| h.first());
+    let algorithm = stamps::stream_algorithm(first, plan.keyed);
+    let checker = Checker::new(plan.stream_id, &head.concat(), algorithm, hints, keys, options, &mut findings.content);
+    let walked = Walked { algorithm: first.is_some().then_some(algorithm), findings, ..Walked::default() };
+    let mut pass = Pass {
+        c,
+        plan,
+        checker,
+        epochs: epochs::Epochs::default(),
+        signals: Signals::default(),
+        before,
+        prev: None,
+        last: None,
+        walked,
+    };
+    for g in head {
+        pass.group(g, keys, true);
+    }
+    for g in groups {
+        pass.group(g, keys, false);
+    }
+    pass.finish(outside.get())
+}
+
+impl Pass<'_, '_> {
+    /// One number's copies; `derived`: their previous links were derived
+    /// already (the head).
+    fn group(&mut self, mut copies: Vec<Entry>, keys: &mut KeyCache, derived: bool) {
+        let (c, stream_id) = (self.c, self.plan.stream_id);
+        let f = &mut self.walked.findings;
+        if !derived {
+            links::derive_previous(c, &mut copies, self.before, &mut f.derive);
+            self.before = Some((copies[0].sequence, copies[0].value));
+        }
+        let algorithm = self.walked.algorithm.unwrap_or_default();
+        for e in copies.iter_mut() {
+            self.checker.check(stream_id, keys, e);
+            stamps::check_algorithm(c, e, algorithm, &mut f.algorithm);
+        }
+        let grouped = copies::group(c, &copies, &mut f.copies);
+        let seq = copies[0].sequence;
+        self.walked.records += 1;
+        self.walked.duplicates += grouped.duplicates;
+        match self.walked.present.last_mut() {
+            Some(r) if r[1] + 1 == seq => r[1] = seq,
+            _ => self.walked.present.push([seq, seq]),
+        }
+        let rep = &copies[grouped.representative];
+        let f = &mut self.walked.findings;
+        self.epochs.next(c, seq, rep, &mut f.epochs);
+        links::check(c, seq, rep, self.prev, &mut f.links);
+        super::content_hash::check(c, seq, rep, &mut f.content_hash);
+        self.signals.next(seq, rep);
+        if self.plan.leaves {
+            self.walked.leaves.push((seq, leaves::leaf(stream_id, rep)));
+        }
+        let first = self.walked.records == 1;
+        let keep = match self.plan.keep {
+            Keep::All => true,
+            Keep::Numbers(n) => first || rep.control.is_some() || rep.end || n.contains(&seq),
+        };
+        self.last = None;
+        self.prev = Some((seq, rep.value));
+        let rep = copies.remove(grouped.representative);
+        if matches!(self.plan.keep, Keep::All) {
+            self.walked.kept.push(rep);
+            self.walked.kept.extend(copies);
+        } else if keep {
+            self.walked.kept.push(rep);
+        } else {
+            self.last = Some(rep);
+        }
+    }
+
+    fn finish(mut self, outside: (u64, u64)) -> Walked {
+        self.walked.kept.extend(self.last.take());
+        let f = &mut self.walked.findings;
+        self.walked.chain_key_id = self.checker.finish(&mut f.content);
+        self.walked.signal = self.signals.finish(self.c, &mut f.signal);
+        (self.walked.before, self.walked.after) = outside;
+        self.walked
+    }
+}
+
+/// The numbers each stream's pass keeps (`Keep::Numbers`): every size a
+/// checkpoint of it names and the record after (§8.7, §8.8), every
+/// checkpoint line's carrier, and the last record a successor's start
+/// record names (§8.9). A superset does no harm: a kept record is only
+/// looked at.
+pub fn numbers(
+    streams: &std::collections::BTreeMap<String, Vec<Entry>>,
+    lines: &std::collections::BTreeMap<String, Vec<crate::verify::records::ExternalCheckpoint>>,
+) -> std::collections::BTreeMap<String, BTreeSet<u64>> {
+    use crate::core::note::{Checkpoint, parse_note};
+    let size = |note: &str| parse_note(note).ok().and_then(|n| Checkpoint::parse(&n.text).ok()).map(|cp| cp.size);
+    let mut numbers: std::collections::BTreeMap<String, BTreeSet<u64>> = Default::default();
+    for (id, entries) in streams {
+        for ctl in entries.iter().filter_map(|e| e.control.as_deref()) {
+            if let Some(s) = size(&ctl.body) {
+                numbers.entry(id.clone()).or_default().extend([s, s.saturating_add(1)]);
+            }
+            if let Some((pred, last, _)) = &ctl.predecessor {
+                numbers.entry(pred.clone()).or_default().insert(*last);
+            }
+        }
+    }
+    for (id, ls) in lines {
+        let set = numbers.entry(id.clone()).or_default();
+        for l in ls {
+            set.insert(l.sequence);
+            if let Some(s) = size(&l.note) {
+                set.extend([s, s.saturating_add(1)]);
+            }
+        }
+    }
+    numbers
+}
