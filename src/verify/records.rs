@@ -186,7 +186,7 @@ impl Collected {
     }
 
     fn maybe_spill(&mut self) {
-        if !self.spill.after.is_some_and(|a| self.spill.held > a) {
+        if self.spill.after.is_none_or(|a| self.spill.held <= a) {
             return;
         }
         if let Err(why) = self.spill_all() {

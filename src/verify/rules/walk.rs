@@ -140,7 +140,7 @@ pub fn walk(
     let mut head: Vec<Vec<Entry>> = Vec::new();
     let mut before = None;
     let mut findings = Findings::default();
-    while let Some(mut g) = groups.next() {
+    for mut g in groups.by_ref() {
         links::derive_previous(c, &mut g, before, &mut findings.derive);
         before = Some((g[0].sequence, g[0].value));
         head.push(g);
