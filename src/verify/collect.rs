@@ -25,8 +25,9 @@ pub struct Limits {
     pub spill_after: Option<usize>,
 }
 
-/// Records held in memory before they spill: about 40 MB.
-pub const SPILL_AFTER: usize = 1 << 17;
+/// Records held in memory before they spill (about 20 MB with the copies
+/// made while they are sorted).
+pub const SPILL_AFTER: usize = 1 << 15;
 
 impl Default for Limits {
     fn default() -> Self {

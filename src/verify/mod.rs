@@ -7,6 +7,7 @@
 //! streams) → [`report`].
 
 mod collect;
+mod leaf_store;
 pub mod prove;
 pub mod read;
 pub mod records;
@@ -259,12 +260,13 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
             },
             keyed: on_disk.keyed || entries.iter().any(|e| e.algorithm == crate::core::chain::Algorithm::HmacSha256),
             leaves: rules::leaves::may_have_log(&entries),
+            spill_after: options.limits.spill_after,
             floor: cx.floor,
             ceiling: cut.as_ref().and_then(|c| c.ceiling),
         };
         let mut records = spill::sorted(entries, on_disk);
         let (mut a, walked) = rules::stream(&mut cx, &plan, &mut records, external, options);
-        if let Some(why) = records.error() {
+        if let Some(why) = records.error().or(walked.error.as_deref()) {
             errors.push(InputError {
                 file: std::env::temp_dir().display().to_string(),
                 line: None,

@@ -48,8 +48,9 @@ fn tree_for(log: &Log, cp: &Cp) -> Option<Tree<MemoryStore>> {
         store.put(id, h).ok()?;
     }
     let mut tree = Tree::open(start, store).ok()?;
+    let mut leaves = log.leaves.cursor();
     while tree.size() < cp.size {
-        tree.append(&log.leaves.get(&tree.size())?.0).ok()?;
+        tree.append(&leaves.at(tree.size())?).ok()?;
     }
     (tree.root() == cp.root).then_some(tree)
 }
@@ -78,7 +79,7 @@ pub fn inclusion(paths: &[PathBuf], options: &Options, stream_id: &str, sequence
     let index = base + sequence - 1;
     let leaf = Leaf { stream_id, sequence, record_hash: &entry.record_hash, link: &entry.value }.hash();
     let log = logs.iter().find(|l| l.origin == sl.origin).ok_or("the stream's log has no checkpoint")?;
-    if log.leaves.get(&index).map(|x| x.0) != Some(leaf) {
+    if log.leaves.get(index)?.map(|x| x.0) != Some(leaf) {
         return Err(format!("leaf {index} of {} is another record (see auditchain verify)", log.origin));
     }
     for cp in candidates(log, |c| c.size > index) {

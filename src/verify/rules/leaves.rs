@@ -9,6 +9,7 @@
 
 use super::{Slots, finding};
 use crate::core::chain::Hash;
+use crate::verify::leaf_store::StreamLeaves;
 use crate::verify::records::{Collected, LogControl};
 use crate::verify::report::{Finding, Kind, Location, Severity};
 
@@ -19,7 +20,7 @@ pub struct StreamLog {
     /// The leaf index of record 1, when a trusted control record says it.
     pub base: Option<u64>,
     /// The leaf hash of each present number's representative.
-    pub leaves: Vec<(u64, Hash)>,
+    pub leaves: std::sync::Arc<StreamLeaves>,
     /// Checkpoint and cosignature records' notes, for the log rules.
     pub notes: Vec<StreamNote>,
     /// The highest number the stream is known to have reached (§8.3), set
@@ -57,7 +58,7 @@ pub fn leaf(stream_id: &str, e: &crate::verify::records::Entry) -> Hash {
 pub fn read(
     c: &Collected,
     slots: &Slots<'_>,
-    leaves: Vec<(u64, Hash)>,
+    leaves: Option<StreamLeaves>,
     findings: &mut Vec<Finding>,
 ) -> Option<StreamLog> {
     let origin = slots
@@ -135,5 +136,8 @@ pub fn read(
             });
         }
     }
+    // With no leaves (they could not be kept: an input error says so),
+    // the stream is placed in its log with none.
+    let leaves = std::sync::Arc::new(leaves.unwrap_or_else(StreamLeaves::none));
     Some(StreamLog { origin, base: base.map(|(b, _)| b), leaves, notes, last_sequence: 0 })
 }

@@ -22,11 +22,12 @@ pub fn check(log: &mut Log) {
     log.runs = vec![CompactRange::new(0)];
     let mut sizes: Vec<u64> = log.cps.iter().filter(|c| c.valid).map(|c| c.size).collect();
     sizes.dedup();
+    let mut leaves = log.leaves.cursor();
     for s in sizes {
         if let Some(r) = cur.as_mut() {
             while r.end() < s {
-                let Some((leaf, _, _)) = log.leaves.get(&r.end()) else { break };
-                if r.append(leaf).is_err() {
+                let Some(leaf) = leaves.at(r.end()) else { break };
+                if r.append(&leaf).is_err() {
                     break;
                 }
             }
@@ -112,5 +113,8 @@ pub fn check(log: &mut Log) {
             }
             cur = Some(range);
         }
+    }
+    if let Some(why) = leaves.error {
+        log.findings.push(super::logs::unreadable_leaves(&log.origin, &why));
     }
 }

@@ -13,10 +13,12 @@ use crate::core::note::{self, NoteVerifier, parse_note};
 use crate::core::time;
 use crate::core::tlog::{self, CheckpointError, SignedCheckpoint};
 use crate::verify::Options;
+use crate::verify::leaf_store::StreamLeaves;
 use crate::verify::records::{Collected, ExternalCheckpoint, LogControl};
 use crate::verify::report::{Finding, Kind, Location, LogCheckpoint, LogReport, Severity, Verdict};
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A cosigned checkpoint note given on the command line
 /// (`--witness-checkpoint`): where it came from, and the note.
@@ -101,8 +103,153 @@ impl Cp {
     }
 }
 
-/// The leaves of a log: leaf hash, stream and number by leaf index.
-pub type Leaves = BTreeMap<u64, (Hash, usize, u64)>;
+/// The leaves of a log by leaf index: runs of consecutive leaves, each
+/// of one stream's records, read from that stream's leaf store.
+#[derive(Default)]
+pub struct Leaves {
+    /// First leaf index → how many, the stream (its index among all) and
+    /// the number of its record at the first.
+    segments: BTreeMap<u64, (u64, usize, u64)>,
+    stores: BTreeMap<usize, Arc<StreamLeaves>>,
+}
+
+/// Leaves read back at a time.
+const BLOCK: u64 = 4096;
+
+impl Leaves {
+    pub fn len(&self) -> u64 {
+        self.segments.values().map(|s| s.0).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    pub fn first(&self) -> Option<u64> {
+        self.segments.keys().next().copied()
+    }
+
+    /// The present leaf indices as ascending ranges.
+    pub fn ranges(&self) -> Vec<[u64; 2]> {
+        let mut out: Vec<[u64; 2]> = Vec::new();
+        for (&start, &(len, _, _)) in &self.segments {
+            match out.last_mut() {
+                Some(r) if r[1] + 1 == start => r[1] = start + len - 1,
+                _ => out.push([start, start + len - 1]),
+            }
+        }
+        out
+    }
+
+    /// The segment holding leaf `index`: its first index and what it is.
+    fn segment(&self, index: u64) -> Option<(u64, (u64, usize, u64))> {
+        let (&start, &seg) = self.segments.range(..=index).next_back()?;
+        (index - start < seg.0).then_some((start, seg))
+    }
+
+    /// Up to `n` leaves from `index` on, within one segment, with the
+    /// segment's stream and the number of the record at `index`.
+    fn read(&self, index: u64, n: u64) -> Result<Option<(Vec<Hash>, usize, u64)>, String> {
+        let Some((start, (len, k, seq0))) = self.segment(index) else { return Ok(None) };
+        let seq = seq0 + (index - start);
+        let n = n.min(start + len - index) as usize;
+        Ok(Some((self.stores[&k].read(seq, n)?, k, seq)))
+    }
+
+    /// Leaf `index`: its hash, stream and number.
+    pub fn get(&self, index: u64) -> Result<Option<(Hash, usize, u64)>, String> {
+        Ok(self.read(index, 1)?.and_then(|(h, k, seq)| Some((*h.first()?, k, seq))))
+    }
+
+    pub fn cursor(&self) -> LeafCursor<'_> {
+        LeafCursor { leaves: self, first: 0, block: Vec::new(), error: None }
+    }
+
+    /// Places stream `k`'s leaves from leaf `base` on; where another
+    /// stream's leaf is already placed and differs, `fork(index, number,
+    /// other stream, its number)`.
+    fn add(
+        &mut self,
+        k: usize,
+        leaves: &Arc<StreamLeaves>,
+        base: u64,
+        fork: &mut dyn FnMut(u64, u64, usize, u64),
+    ) -> Result<(), String> {
+        self.stores.insert(k, leaves.clone());
+        for [a, b] in leaves.runs() {
+            let (mut i, end) = (base + a - 1, base + b - 1);
+            while i <= end {
+                let stop = match self.segment(i) {
+                    Some((start, (len, other, oseq))) => {
+                        let stop = end.min(start + len - 1);
+                        self.compare(leaves, [i, stop], base, (other, oseq + (i - start)), fork)?;
+                        stop
+                    }
+                    None => {
+                        let next = self.segments.range(i..).next().map(|(&s, _)| s);
+                        let stop = end.min(next.map_or(u64::MAX, |n| n - 1));
+                        self.segments.insert(i, (stop - i + 1, k, i - base + 1));
+                        stop
+                    }
+                };
+                i = stop + 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares leaves `[from, to]` of a stream placed at `base` with those
+    /// another stream placed there first (from its number `oseq` on).
+    fn compare(
+        &self,
+        leaves: &StreamLeaves,
+        [from, to]: [u64; 2],
+        base: u64,
+        (other, oseq): (usize, u64),
+        fork: &mut dyn FnMut(u64, u64, usize, u64),
+    ) -> Result<(), String> {
+        let mut i = from;
+        while i <= to {
+            let n = (to - i + 1).min(BLOCK);
+            let mine = leaves.read(i - base + 1, n as usize)?;
+            let theirs = self.stores[&other].read(oseq + (i - from), n as usize)?;
+            for (j, (x, y)) in mine.iter().zip(&theirs).enumerate() {
+                if x != y {
+                    let j = j as u64;
+                    fork(i + j, i + j - base + 1, other, oseq + (i - from) + j);
+                }
+            }
+            i += n;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a log's leaves in ascending index a block at a time.
+pub struct LeafCursor<'l> {
+    leaves: &'l Leaves,
+    first: u64,
+    block: Vec<Hash>,
+    /// Why leaves could not be read back, if they could not.
+    pub error: Option<String>,
+}
+
+impl LeafCursor<'_> {
+    /// Leaf `index`, when present and readable.
+    pub fn at(&mut self, index: u64) -> Option<Hash> {
+        if index < self.first || index - self.first >= self.block.len() as u64 {
+            match self.leaves.read(index, BLOCK) {
+                Ok(Some((b, _, _))) => (self.first, self.block) = (index, b),
+                Ok(None) => return None,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            }
+        }
+        self.block.get((index - self.first) as usize).copied()
+    }
+}
 
 /// One log, gathered.
 pub struct Log {
@@ -168,7 +315,7 @@ fn new_log(origin: &str) -> Log {
     Log {
         origin: origin.to_string(),
         streams: Vec::new(),
-        leaves: BTreeMap::new(),
+        leaves: Leaves::default(),
         spans: Vec::new(),
         cps: Vec::new(),
         runs: Vec::new(),
@@ -251,6 +398,16 @@ fn add_note(
     }
 }
 
+/// The finding when leaves written to a temporary file cannot be read
+/// back: the roots they give were not checked (never a pass).
+pub fn unreadable_leaves(origin: &str, why: &str) -> Finding {
+    finding(
+        Severity::Error,
+        Kind::LogMismatch,
+        format!("log {origin}: its leaves could not be read back ({why}): its roots were not checked"),
+    )
+}
+
 /// Gathers the logs: per origin, its streams' leaves and every copy of
 /// its checkpoints.
 fn gather(
@@ -266,27 +423,24 @@ fn gather(
         log.streams.push(id.clone());
         match sl.base {
             Some(base) => {
-                for &(seq, leaf) in &sl.leaves {
-                    let index = base + seq - 1;
-                    match log.leaves.get(&index) {
-                        Some(&(h, other, oseq)) if h != leaf => {
-                            let other = streams.keys().nth(other).cloned().unwrap_or_default();
-                            log.findings.push(
-                                finding(
-                                    Severity::Error,
-                                    Kind::Fork,
-                                    format!(
-                                        "leaf {index} is record {seq} of {id} and record {oseq} of {other}: two different records at one place of the log"
-                                    ),
-                                )
-                                .range(index, index),
-                            );
-                        }
-                        Some(_) => {}
-                        None => {
-                            log.leaves.insert(index, (leaf, k, seq));
-                        }
-                    }
+                let names: Vec<&String> = streams.keys().collect();
+                let mut forks = Vec::new();
+                let placed = log.leaves.add(k, &sl.leaves, base, &mut |index, seq, other, oseq| {
+                    forks.push(
+                        finding(
+                            Severity::Error,
+                            Kind::Fork,
+                            format!(
+                                "leaf {index} is record {seq} of {id} and record {oseq} of {}: two different records at one place of the log",
+                                names[other]
+                            ),
+                        )
+                        .range(index, index),
+                    );
+                });
+                log.findings.extend(forks);
+                if let Err(why) = placed {
+                    log.findings.push(unreadable_leaves(&sl.origin, &why));
                 }
                 if sl.last_sequence > 0 {
                     log.spans.push([base, base + sl.last_sequence - 1]);
@@ -503,7 +657,7 @@ pub fn check(
             origin: log.origin,
             verdict,
             size,
-            leaves: log.leaves.len() as u64,
+            leaves: log.leaves.len(),
             streams: log.streams,
             checkpoints: log.cps.iter().filter(|c| c.valid).count() as u64,
             newest_checkpoint: newest.map(report_checkpoint),
@@ -545,7 +699,7 @@ fn log_window(log: &Log, since: u64) -> (u64, crate::verify::report::LogWindow) 
             (size, w)
         }
         None => {
-            let first = log.leaves.keys().next().copied().into_iter().chain(log.spans.iter().map(|s| s[0])).min();
+            let first = log.leaves.first().into_iter().chain(log.spans.iter().map(|s| s[0])).min();
             let floor = first.unwrap_or(0);
             let w = crate::verify::report::LogWindow {
                 anchor_size: None,

@@ -19,18 +19,7 @@ pub fn check(log: &mut Log, floor: u64, size: u64, witnessed: Option<u64>) -> Ve
     if floor > 0 {
         covered.push([0, floor - 1]);
     }
-    let mut run: Option<[u64; 2]> = None;
-    for &i in log.leaves.keys() {
-        run = match run {
-            Some([a, b]) if b + 1 == i => Some([a, i]),
-            Some(r) => {
-                covered.push(r);
-                Some([i, i])
-            }
-            None => Some([i, i]),
-        };
-    }
-    covered.extend(run);
+    covered.extend(log.leaves.ranges());
     covered.sort_unstable();
     let mut missing = Vec::new();
     let mut next = 0u64;

@@ -98,7 +98,7 @@ pub fn stream(
     }
     let slots = &slots;
     let facts = facts::read(slots, &mut findings);
-    let mut log = leaves::read(c, slots, std::mem::take(&mut walked.leaves), &mut findings);
+    let mut log = leaves::read(c, slots, walked.leaves.take(), &mut findings);
     let checked = checkpoints::check(c, stream_id, slots, external, log.as_ref(), options, &mut findings);
     let gaps = gaps::check(&walked.present, cx.floor, checked.proven, checked.ended_at, &facts, &mut findings);
     if let Some(l) = log.as_mut() {

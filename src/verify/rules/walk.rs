@@ -18,6 +18,7 @@ use crate::core::canonical::Signal;
 use crate::core::chain::{Algorithm, Hash};
 use crate::core::ranges::SeqRange;
 use crate::verify::Options;
+use crate::verify::leaf_store;
 use crate::verify::records::{Collected, Entry};
 use crate::verify::report::Finding;
 use std::collections::BTreeSet;
@@ -48,7 +49,9 @@ pub struct Walked {
     pub signal: Signal,
     /// The leaf hash of each representative, when the stream may be of
     /// format version 2.
-    pub leaves: Vec<(u64, Hash)>,
+    pub leaves: Option<leaf_store::StreamLeaves>,
+    /// Why the leaves could not be kept, if they could not.
+    pub error: Option<String>,
     /// Records outside the window (§8.19): before its floor, after its
     /// ceiling.
     pub before: u64,
@@ -76,6 +79,8 @@ pub struct Plan<'a> {
     /// Some record of the stream is keyed (§8.1, without record 1).
     pub keyed: bool,
     pub leaves: bool,
+    /// Leaves held in memory before they go to a temporary file.
+    pub spill_after: Option<usize>,
     /// Records `inside(n)` only: the window's cut (§8.19).
     pub floor: u64,
     pub ceiling: Option<u64>,
@@ -113,6 +118,7 @@ struct Pass<'p, 'a> {
     prev: Option<(u64, Hash)>,
     /// The last representative, when it is not kept yet.
     last: Option<Entry>,
+    leaves: Option<leaf_store::Writer>,
     walked: Walked,
 }
 
@@ -162,6 +168,7 @@ pub fn walk(
         before,
         prev: None,
         last: None,
+        leaves: plan.leaves.then(|| leaf_store::Writer::new(plan.spill_after)),
         walked,
     };
     for g in head {
@@ -202,8 +209,10 @@ impl Pass<'_, '_> {
         links::check(c, seq, rep, self.prev, &mut f.links);
         super::content_hash::check(c, seq, rep, &mut f.content_hash);
         self.signals.next(seq, rep);
-        if self.plan.leaves {
-            self.walked.leaves.push((seq, leaves::leaf(stream_id, rep)));
+        if let Some(w) = &mut self.leaves
+            && let Err(why) = w.push(seq, leaves::leaf(stream_id, rep))
+        {
+            self.walked.error.get_or_insert(why);
         }
         let first = self.walked.records == 1;
         let keep = match self.plan.keep {
@@ -225,6 +234,13 @@ impl Pass<'_, '_> {
 
     fn finish(mut self, outside: (u64, u64)) -> Walked {
         self.walked.kept.extend(self.last.take());
+        match self.leaves.take().map(leaf_store::Writer::finish) {
+            Some(Ok(l)) => self.walked.leaves = Some(l),
+            Some(Err(why)) => {
+                self.walked.error.get_or_insert(why);
+            }
+            None => {}
+        }
         let f = &mut self.walked.findings;
         self.walked.chain_key_id = self.checker.finish(&mut f.content);
         self.walked.signal = self.signals.finish(self.c, &mut f.signal);
