@@ -43,6 +43,11 @@ $(STATICLIB) $(CLI) &: $(RUST_SRC)
 	$(CARGO) build --release --locked
 	@touch $(STATICLIB) $(CLI)
 
+# The archive generator of the verifier's benchmark and memory test.
+GEN_ARCHIVE := target/release/examples/gen_archive
+$(GEN_ARCHIVE): $(RUST_SRC) examples/gen_archive.rs $(wildcard tests/support/*.rs)
+	$(CARGO) build --release --locked --example gen_archive
+
 .PHONY: lib cli header
 lib: $(STATICLIB)
 cli: $(CLI)
@@ -258,7 +263,7 @@ $(NOTEOPEN): $(NOTEOPEN_SRC)
 
 # Builds what the test runs (the test itself builds nothing), then runs it.
 .PHONY: test-e2e
-test-e2e: $(COLLECTOR) $(COLLECTOR_STATIC) $(CLI) $(NOTEOPEN) $(VENV_STAMP)
+test-e2e: $(COLLECTOR) $(COLLECTOR_STATIC) $(CLI) $(GEN_ARCHIVE) $(NOTEOPEN) $(VENV_STAMP)
 	AUDITCHAIN_NOTEOPEN=$(ROOT)/$(NOTEOPEN) $(VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 # ---- Crash test ------------------------------------------------------------------

@@ -83,6 +83,9 @@ fn engine(stream: u64, keys: Option<&(PathBuf, PathBuf)>) -> Result<Engine, Stri
         cfg.signing_key_file = Some(sign.clone());
         cfg.key_epoch = KeyEpochConfig { records: 100_000, interval: 3600 * SEC };
         cfg.checkpoint = CheckpointConfig { interval: 3600 * SEC, records: 10_000, file: None };
+        // One log per engine (SPEC §5.5): engines signing with one key
+        // must not share its name as their origin, or their logs fork.
+        cfg.log.origin = format!("bench/s{stream:02}");
     }
     Engine::new(cfg, T0).map_err(|e| e.to_string())
 }
@@ -133,29 +136,54 @@ fn write_archive(
 ) -> Result<(), String> {
     let keys = if keyed { Some(write_keys(&out.join("keys"))?) } else { None };
     let per_stream = records / streams;
-    for s in 0..streams {
-        let e = engine(s, keys.as_ref())?;
-        let dir = out.join("data").join(format!("s{s:02}"));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let mut files = Rotating { dir, file: 0, lines: Vec::new(), shuffle, rng: 0x9E37_79B9_7F4A_7C15 ^ s };
-        let (mut done, mut in_file, mut t) = (0u64, 0u64, T0);
-        while done < per_stream {
-            let n = batch.min(per_stream - done);
-            t += n * 1_000_000;
-            let req = deliver(&e, request((done..done + n).map(audit_record)), t);
-            files.lines.push(request_json(&req).to_string());
-            done += n;
-            in_file += n;
-            if in_file >= file_records {
-                files.flush()?;
-                in_file = 0;
-            }
+    // The streams are independent engines: written on all cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let keys = keys.as_ref();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.min(streams))
+            .map(|w| {
+                scope.spawn(move || -> Result<(), String> {
+                    for s in (w..streams).step_by(threads as usize) {
+                        write_stream(out, s, keys, per_stream, batch, file_records, shuffle)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|h| h.join().map_err(|_| "a writer thread panicked".to_string())?)
+    })
+}
+
+/// One stream's files, stamped by its own engine.
+fn write_stream(
+    out: &Path,
+    s: u64,
+    keys: Option<&(PathBuf, PathBuf)>,
+    per_stream: u64,
+    batch: u64,
+    file_records: u64,
+    shuffle: bool,
+) -> Result<(), String> {
+    let e = engine(s, keys)?;
+    let dir = out.join("data").join(format!("s{s:02}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut files = Rotating { dir, file: 0, lines: Vec::new(), shuffle, rng: 0x9E37_79B9_7F4A_7C15 ^ s };
+    let (mut done, mut in_file, mut t) = (0u64, 0u64, T0);
+    while done < per_stream {
+        let n = batch.min(per_stream - done);
+        t += n * 1_000_000;
+        let req = deliver(&e, request((done..done + n).map(audit_record)), t);
+        files.lines.push(request_json(&req).to_string());
+        done += n;
+        in_file += n;
+        if in_file >= file_records {
+            files.flush()?;
+            in_file = 0;
         }
-        let last = close_delivered(&e, t + SEC);
-        files.lines.push(request_json(&last).to_string());
-        files.flush()?;
     }
-    Ok(())
+    let last = close_delivered(&e, t + SEC);
+    files.lines.push(request_json(&last).to_string());
+    files.flush()
 }
 
 /// Every line of every file parsed into a JSON tree: the parse-only floor.

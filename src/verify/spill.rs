@@ -22,8 +22,10 @@ use std::sync::Arc;
 /// The bytes of one record in a run.
 const SIZE: usize = 136;
 
-/// Records read from a run at a time.
+/// Records read from a run at a time, at most; with many runs fewer, so
+/// that all the runs of one stream take about [`MERGE_BYTES`] together.
 const BATCH: usize = 512;
+const MERGE_BYTES: usize = 1 << 20;
 
 /// One stream's records written sorted to a temporary file.
 #[derive(Clone, Debug)]
@@ -136,6 +138,7 @@ pub fn temporary() -> Result<Arc<File>, String> {
 /// Reads a run back, a batch at a time.
 struct Reader {
     run: Run,
+    batch_len: usize,
     next: u64,
     batch: std::vec::IntoIter<Entry>,
 }
@@ -148,7 +151,7 @@ impl Reader {
         if self.next == self.run.count {
             return Ok(None);
         }
-        let n = (self.run.count - self.next).min(BATCH as u64) as usize;
+        let n = (self.run.count - self.next).min(self.batch_len as u64) as usize;
         let mut bytes = vec![0u8; n * SIZE];
         let at = self.run.offset + self.next * SIZE as u64;
         self.run.file.read_exact_at(&mut bytes, at).map_err(|e| format!("reading a sorted run back: {e}"))?;
@@ -180,8 +183,9 @@ pub fn sorted(mut memory: Vec<Entry>, spilled: Spilled) -> Sorted {
         error: None,
     };
     s.head = s.memory.next();
+    let batch_len = (MERGE_BYTES / SIZE / spilled.runs.len().max(1)).clamp(8, BATCH);
     for run in spilled.runs {
-        s.readers.push(Reader { run, next: 0, batch: Vec::new().into_iter() });
+        s.readers.push(Reader { run, batch_len, next: 0, batch: Vec::new().into_iter() });
         s.heads.push(None);
         s.refill(s.readers.len() - 1);
     }
