@@ -224,7 +224,9 @@ struct Shard {
     errors: Vec<InputError>,
 }
 
-fn read_shard(path: &Path) -> Result<Shard, String> {
+/// Reads one summary whole and checks it; its records go to `entry` (the
+/// stream, the record), everything else into the shard.
+fn read_shard(path: &Path, entry: &mut dyn FnMut(String, Entry)) -> Result<Shard, String> {
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut lines = std::io::BufReader::new(f).lines();
     let first = lines.next().ok_or("empty: not a shard summary")?.map_err(|e| e.to_string())?;
@@ -256,7 +258,7 @@ fn read_shard(path: &Path) -> Result<Shard, String> {
         match item {
             Item::Entry(s) => {
                 let what = |f: &str| format!("line {n}: {f}");
-                let entry = Entry {
+                let e = Entry {
                     sequence: s.n,
                     value: hash(&s.v, &what("v"))?,
                     previous: s.p.as_deref().map(|p| hash(p, &what("p"))).transpose()?,
@@ -273,7 +275,7 @@ fn read_shard(path: &Path) -> Result<Shard, String> {
                     control: s.control,
                     link_ok: None,
                 };
-                c.streams.entry(s.stream).or_default().push(entry);
+                entry(s.stream, e);
             }
             Item::CheckpointLine(s) => {
                 at([u64::from(s.file), s.line, 0])?;
@@ -313,12 +315,16 @@ fn input_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Reads the summaries and combines them into what one run over every
-/// shard's inputs would have collected.
-fn combine(summaries: &[PathBuf]) -> Read {
+/// shard's inputs would have collected. Each summary is read twice: once
+/// to check it whole (a cut one counts for nothing) and to learn its
+/// files, then for its records, which go to the collection as a run's
+/// would (spilling to disk past `limits.spill_after`): the merge's memory
+/// does not grow with the records either.
+fn combine(summaries: &[PathBuf], limits: super::Limits) -> Read {
     let mut errors = Vec::new();
     let mut shards = Vec::new();
     for p in summaries {
-        match read_shard(p) {
+        match read_shard(p, &mut |_, _| {}) {
             Ok(s) => shards.push((p.display().to_string(), s)),
             Err(message) => errors.push(InputError { file: p.display().to_string(), line: None, message }),
         }
@@ -342,9 +348,10 @@ fn combine(summaries: &[PathBuf]) -> Read {
     files.sort_by(|a, b| input_order(a, b));
     let index: HashMap<&str, u32> = files.iter().enumerate().map(|(i, f)| (f.as_str(), i as u32)).collect();
     let mut c = Collected { files: files.clone(), ..Collected::default() };
+    c.spill_after(limits.spill_after);
     let mut read_errors = Vec::new();
     let mut inputs = 0;
-    for (k, (_, s)) in shards.into_iter().enumerate() {
+    for (k, (name, s)) in shards.into_iter().enumerate() {
         // Indices of this shard's files in the run's table (None: another
         // shard's copy counts).
         let map: Vec<Option<u32>> =
@@ -353,9 +360,15 @@ fn combine(summaries: &[PathBuf]) -> Read {
         let remap = |loc: Loc| map[loc.file as usize].map(|file| Loc { file, ..loc });
         let mine = |f: &Finding| f.locations.first().is_none_or(|l| owner.get(&l.file) == Some(&k));
         let Shard { c: sc, errors: se, .. } = s;
-        for (id, entries) in sc.streams {
-            let kept = entries.into_iter().filter_map(|e| remap(e.loc).map(|loc| Entry { loc, ..e }));
-            c.streams.entry(id).or_default().extend(kept);
+        let reread = read_shard(Path::new(&name), &mut |id, e| {
+            if let Some(loc) = remap(e.loc) {
+                c.hold(&id, Entry { loc, ..e });
+            }
+        });
+        if let Err(message) = reread {
+            // It changed since it was checked: what it gave is not to be
+            // trusted, and the run is not a pass.
+            errors.push(InputError { file: name.clone(), line: None, message: format!("read again: {message}") });
         }
         for (id, lines) in sc.checkpoints {
             let kept =
@@ -402,13 +415,14 @@ fn combine(summaries: &[PathBuf]) -> Read {
 /// Verifies as one run over every shard's inputs (`--merge`).
 pub fn merge(summaries: &[PathBuf], options: &Options) -> Report {
     let options = &as_of_until(options);
-    let read = combine(summaries);
+    let read = combine(summaries, options.limits);
     let analysis = analyze_read(read, summaries, options);
     report(analysis, summaries, options)
 }
 
 /// Per stream, how many entries a summary holds (tests, diagnostics).
 pub fn entries_per_stream(summary: &Path) -> Result<BTreeMap<String, u64>, String> {
-    let s = read_shard(summary)?;
-    Ok(s.c.streams.into_iter().map(|(k, v)| (k, v.len() as u64)).collect())
+    let mut counts = BTreeMap::new();
+    read_shard(summary, &mut |id, _| *counts.entry(id).or_insert(0) += 1)?;
+    Ok(counts)
 }
