@@ -26,18 +26,34 @@ pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    let nibble = |c: u8| match c {
+    let mut out = vec![0; s.len() / 2];
+    decode_into(s.as_bytes(), &mut out)?;
+    Some(out)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
-    };
-    s.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
+    }
+}
+
+/// Decodes `2 * out.len()` hex digits into `out`.
+fn decode_into(digits: &[u8], out: &mut [u8]) -> Option<()> {
+    for (o, p) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *o = nibble(p[0])? << 4 | nibble(p[1])?;
+    }
+    Some(())
 }
 
 /// Parses 64 hex digits (either case) into a hash.
 pub fn from_hex(s: &str) -> Option<Hash> {
-    decode_hex(s)?.try_into().ok()
+    let mut h = [0; 32];
+    (s.len() == 64).then_some(())?;
+    decode_into(s.as_bytes(), &mut h)?;
+    Some(h)
 }
 
 #[cfg(test)]

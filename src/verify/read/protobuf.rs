@@ -485,13 +485,13 @@ fn facts(signal: Signal, record: &[u8]) -> Value {
 }
 
 /// The stamp attributes among a record's facts.
-fn stamp_attrs(facts: &Value) -> Vec<(&str, &Value)> {
+fn stamp_attrs(facts: &Value) -> Vec<(&str, Option<&Value>)> {
     facts
         .get("attributes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|kv| Some((kv.get("key")?.as_str()?, kv.get("value")?)))
+        .filter_map(|kv| Some((kv.get("key")?.as_str()?, Some(kv.get("value")?))))
         .filter(|(k, _)| vocab::is_stamp(k))
         .collect()
 }
