@@ -179,6 +179,33 @@ pub fn json_differential(data: &[u8]) {
     for line in data.split(|&b| b == b'\n') {
         json_differential_value(line);
     }
+    for max in [auditchain::verify::read::json::MAX_VALUE_BYTES, 64] {
+        assert_eq!(stream_of_values(data, max, true), stream_of_values(data, max, false), "{max}");
+    }
+}
+
+/// The values of `data` as `json::Values` finds them: handed over whole
+/// (arrays and objects read in place) or read from a stream (each value
+/// scanned for its end, then read).
+fn stream_of_values(data: &[u8], max: usize, whole: bool) -> Vec<(u64, Result<serde_json::Value, String>)> {
+    use auditchain::core::canonical::tree::Tree;
+    use auditchain::verify::read::json::Values;
+    let mut out = Vec::new();
+    let mut keep = |(line, v): (u64, Result<auditchain::verify::read::node::Node<'_>, String>)| {
+        out.push((line, v.map(|n| n.to_value())));
+    };
+    if whole {
+        let mut values = Values::over(data, 1, max);
+        while let Some(found) = values.next_value() {
+            keep(found);
+        }
+    } else {
+        let mut values = Values::with_limit(data, 1, max);
+        while let Some(found) = values.next_value() {
+            keep(found);
+        }
+    }
+    out
 }
 
 /// One text, read both ways.
@@ -242,12 +269,13 @@ fn read_items<V: auditchain::core::canonical::tree::Tree>(v: &V) -> Vec<String> 
     let mut scratch = canonical::Scratch::new();
     let r = read::read_value(v, &mut scratch, &mut |item| {
         out.push(match item {
-            Item::CheckpointLine { stream_id, sequence, note, end } => format!("checkpoint {stream_id} {sequence} {note:?} {end}"),
+            Item::CheckpointLine { stream_id, sequence, note, end } => {
+                format!("checkpoint {stream_id} {sequence} {note:?} {end}")
+            }
             Item::Request => "request".to_string(),
-            Item::Record { index, record: Ok(r) } => format!(
-                "{index} {:?} {:?} {:?} {:?} {:?}",
-                r.signal, r.record_hash, r.content_hash, r.stamp, r.control
-            ),
+            Item::Record { index, record: Ok(r) } => {
+                format!("{index} {:?} {:?} {:?} {:?} {:?}", r.signal, r.record_hash, r.content_hash, r.stamp, r.control)
+            }
             Item::Record { index, record: Err(u) } => format!("{index} {} {:?} {:?}", u.error, u.stream_id, u.sequence),
         })
     });

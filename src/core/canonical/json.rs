@@ -12,10 +12,10 @@ use super::parts::{
     ContainerParts, EntityRefParts, EventParts, LinkParts, LogRecordParts, SpanParts, close_list, list_item,
     write_status,
 };
+use super::tree::{Kind, Tree};
 use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err};
 use crate::core::vocab as attrs;
 use base64::Engine as _;
-use super::tree::{Kind, Tree};
 use serde_json::Value;
 
 /// A stamp attribute found on a record: its key and OTLP/JSON AnyValue.
@@ -430,7 +430,8 @@ fn container<V: Tree>(v: &V, scratch: &mut Scratch, is_resource: bool) -> Result
         match (k, is_resource) {
             ("attributes", _) => {
                 seen.once(0, k)?;
-                key_values(&mut attributes, Some(v), 0, scratch, None).map_err(|e| at(e, format_args!(".attributes")))?
+                key_values(&mut attributes, Some(v), 0, scratch, None)
+                    .map_err(|e| at(e, format_args!(".attributes")))?
             }
             ("droppedAttributesCount" | "dropped_attributes_count", _) => {
                 seen.once(1, k)?;
@@ -880,7 +881,12 @@ pub fn any<V: Tree>(v: &V) -> Result<Any<'_, V>, CanonicalError> {
     })
 }
 
-fn any_value<V: Tree>(out: &mut Vec<u8>, v: Option<&V>, depth: usize, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+fn any_value<V: Tree>(
+    out: &mut Vec<u8>,
+    v: Option<&V>,
+    depth: usize,
+    scratch: &mut Scratch,
+) -> Result<(), CanonicalError> {
     if depth > MAX_DEPTH {
         return Err(err(ErrorKind::TooDeep));
     }

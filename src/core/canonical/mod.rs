@@ -12,9 +12,9 @@
 
 pub mod jcs;
 pub mod json;
-pub mod tree;
 mod parts;
 pub mod proto;
+pub mod tree;
 
 pub use parts::{Envelope, Scratch};
 
@@ -300,11 +300,7 @@ pub fn records_from_json<V: tree::Tree>(request: &V) -> Result<Vec<Vec<u8>>, Can
         fn envelope(&mut self, envelope: &Envelope) {
             self.bytes.envelope = envelope.clone();
         }
-        fn record(
-            &mut self,
-            _raw: &'v V,
-            record: Result<(&[u8], &[json::StampAttr<'v, V>]), CanonicalError>,
-        ) {
+        fn record(&mut self, _raw: &'v V, record: Result<(&[u8], &[json::StampAttr<'v, V>]), CanonicalError>) {
             match record {
                 Ok((canonical, _)) => self.bytes.push(canonical),
                 Err(e) => {

@@ -9,9 +9,9 @@
 //! that begin inside it and are still open where it failed ("doomed"), so
 //! that they are not read again.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::node::{self, Node};
 use crate::core::canonical::tree::Tree;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::io::Read;
@@ -360,7 +360,7 @@ impl<'a> Values<'a, std::io::Empty> {
     }
 }
 
-impl<R: Read> Values<'_, R> {
+impl<'a, R: Read> Values<'a, R> {
     pub fn new(src: R, first_line: u64) -> Self {
         Values::with_limit(src, first_line, MAX_VALUE_BYTES)
     }
@@ -495,12 +495,28 @@ impl<R: Read> Values<'_, R> {
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
                 return Some(self.give_up(p, why));
             }
+            if let Some(found) = self.read_in_place(p) {
+                return Some(found);
+            }
             match scan(self.data(), p, self.eof, self.max_value) {
                 Scan::NeedMore => self.fill_at_least(self.data().len() - p),
                 Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
                 Scan::End(end) => return Some(self.parse(p, end)),
             }
         }
+    }
+
+    /// An array or object at `p` of bytes handed over whole, read without
+    /// scanning for its end first, when it is readable (a value that is not
+    /// is scanned and read as any other, for its error).
+    fn read_in_place(&mut self, p: usize) -> Option<Found<'a>> {
+        let bytes = self.borrowed.filter(|b| matches!(b[p], b'{' | b'['))?;
+        // Where the scanner would give up on its length.
+        let limit = bytes.len().min(p.saturating_add(self.max_value));
+        let (v, n) = node::parse_prefix(&bytes[p..limit])?;
+        let line = self.cur.line;
+        self.cur.advance(bytes, p + n);
+        Some((line, Ok(v)))
     }
 
     /// The value from `p` to `end`, read into a [`Node`] that borrows the

@@ -66,7 +66,11 @@ pub struct Unreadable<'v> {
 /// (any other object). A malformed checkpoint line, or a resource or scope
 /// without a canonical form (shared by its records), is the error; a
 /// record without one is an item like the others.
-pub fn read_value<'v, V: Tree>(value: &'v V, scratch: &mut Scratch, f: &mut impl FnMut(Item<'v>)) -> Result<(), String> {
+pub fn read_value<'v, V: Tree>(
+    value: &'v V,
+    scratch: &mut Scratch,
+    f: &mut impl FnMut(Item<'v>),
+) -> Result<(), String> {
     if value.members().is_some() && value.get("stream_id").is_some() {
         f(checkpoint_line(value)?);
         return Ok(());

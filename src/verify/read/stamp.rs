@@ -123,7 +123,11 @@ pub fn read<'v, V: Tree>(stamp: &[StampAttr<'v, V>]) -> Result<StampRead<'v>, Ma
 const SLOTS: usize = StampKey::Compact.index() as usize + 1;
 
 /// A record carrying the compact stamp: that attribute alone (§4.1.1).
-fn compact<'v, V: Tree>(v: Option<&'v V>, also: Option<StampKey>, twice: Option<String>) -> Result<StampRead<'v>, Malformed<'v>> {
+fn compact<'v, V: Tree>(
+    v: Option<&'v V>,
+    also: Option<StampKey>,
+    twice: Option<String>,
+) -> Result<StampRead<'v>, Malformed<'v>> {
     let name = StampKey::Compact.name();
     let text = any_str(StampKey::Compact, v).map_err(|why| Malformed { why, stream_id: None, sequence: None })?;
     // Where a stamp that does not parse belongs, as far as it can be told.
