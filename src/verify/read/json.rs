@@ -99,8 +99,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// Parses exactly one JSON value from `text` (whitespace around it
-/// allowed), refusing repeated member names. Nesting is not limited here:
-/// the scanner of [`Values`] bounds it before this is called.
+/// allowed), refusing repeated member names: the reader the verifier used
+/// before [`super::node`], kept as its oracle (tests/json_differential.rs)
+/// and to word why a text is refused. Nesting is not limited here:
+/// `node::parse` refuses deeper values itself before this is called.
 pub fn parse_strict(text: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(text);
     de.disable_recursion_limit();
