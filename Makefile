@@ -364,7 +364,7 @@ test-module: $(OCB) $(CLI) $(VENV_STAMP)
 #   make test-fuzz   every target for 5 s over its corpus (part of make test)
 CARGO_FUZZ_VERSION := 0.13.1
 CARGO_FUZZ         := $(TOOLS)/cargo-fuzz-v$(CARGO_FUZZ_VERSION)/bin/cargo-fuzz
-FUZZ_TARGETS       := canonical_proto canonical_json canonical_differential verify parsers
+FUZZ_TARGETS       := canonical_proto canonical_json canonical_differential verify parsers json_differential
 FUZZ_SECONDS       ?= 60
 FUZZ_FLAGS          = -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
 

@@ -52,3 +52,8 @@ fn verify() {
 fn parsers() {
     replay("parsers", checks::parsers);
 }
+
+#[test]
+fn json_differential() {
+    replay("json_differential", checks::json_differential);
+}

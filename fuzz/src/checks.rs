@@ -167,3 +167,118 @@ pub fn parsers(data: &[u8]) {
         }
     }
 }
+
+/// json_differential: the verifier's borrowed JSON reader
+/// (`verify::read::node`) against the `serde_json::Value` reader it
+/// replaced (`verify::read::json::parse_strict`), kept as its oracle: the
+/// same accept or refuse and error for the whole input and each line, the
+/// same values, and the same records read from them (canonical bytes,
+/// record hashes, stamps, control facts, content-hash checks, errors).
+pub fn json_differential(data: &[u8]) {
+    json_differential_value(data);
+    for line in data.split(|&b| b == b'\n') {
+        json_differential_value(line);
+    }
+    for max in [auditchain::verify::read::json::MAX_VALUE_BYTES, 64] {
+        assert_eq!(stream_of_values(data, max, true), stream_of_values(data, max, false), "{max}");
+    }
+}
+
+/// The values of `data` as `json::Values` finds them: handed over whole
+/// (arrays and objects read in place) or read from a stream (each value
+/// scanned for its end, then read).
+fn stream_of_values(data: &[u8], max: usize, whole: bool) -> Vec<(u64, Result<serde_json::Value, String>)> {
+    use auditchain::core::canonical::tree::Tree;
+    use auditchain::verify::read::json::Values;
+    let mut out = Vec::new();
+    let mut keep = |(line, v): (u64, Result<auditchain::verify::read::node::Node<'_>, String>)| {
+        out.push((line, v.map(|n| n.to_value())));
+    };
+    if whole {
+        let mut values = Values::over(data, 1, max);
+        while let Some(found) = values.next_value() {
+            keep(found);
+        }
+    } else {
+        let mut values = Values::with_limit(data, 1, max);
+        while let Some(found) = values.next_value() {
+            keep(found);
+        }
+    }
+    out
+}
+
+/// One text, read both ways.
+pub fn json_differential_value(text: &[u8]) {
+    use auditchain::core::canonical::tree::Tree;
+    use auditchain::verify::read::{json, node};
+    let new = node::parse(text);
+    if nesting(text) > json::MAX_JSON_DEPTH {
+        // Refused before serde_json is asked (its recursion is unbounded).
+        assert!(new.is_err(), "nested too deep, read anyway");
+        return;
+    }
+    let old = json::parse_strict(text);
+    match (&old, &new) {
+        (Ok(v), Ok(n)) => {
+            assert_eq!(&n.to_value(), v, "{}", String::from_utf8_lossy(text));
+            assert_eq!(read_items(v), read_items(n), "{}", String::from_utf8_lossy(text));
+            let (a, b) = (canonical::records_from_json(v), canonical::records_from_json(n));
+            assert_eq!(a, b, "{}", String::from_utf8_lossy(text));
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{}", String::from_utf8_lossy(text)),
+        _ => panic!(
+            "accepted by one reader only (serde_json: {:?}, borrowed: {:?}): {:?}",
+            old.as_ref().err().map(ToString::to_string),
+            new.as_ref().err().map(ToString::to_string),
+            String::from_utf8_lossy(text)
+        ),
+    }
+}
+
+/// The deepest nesting of arrays and objects in `text`, strings skipped.
+fn nesting(text: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// What the verifier's reader makes of one value, written out.
+fn read_items<V: auditchain::core::canonical::tree::Tree>(v: &V) -> Vec<String> {
+    use auditchain::verify::read::{self, Item};
+    let mut out = Vec::new();
+    let mut scratch = canonical::Scratch::new();
+    let r = read::read_value(v, &mut scratch, &mut |item| {
+        out.push(match item {
+            Item::CheckpointLine { stream_id, sequence, note, end } => {
+                format!("checkpoint {stream_id} {sequence} {note:?} {end}")
+            }
+            Item::Request => "request".to_string(),
+            Item::Record { index, record: Ok(r) } => {
+                format!("{index} {:?} {:?} {:?} {:?} {:?}", r.signal, r.record_hash, r.content_hash, r.stamp, r.control)
+            }
+            Item::Record { index, record: Err(u) } => format!("{index} {} {:?} {:?}", u.error, u.stream_id, u.sequence),
+        })
+    });
+    out.push(format!("{r:?}"));
+    out
+}

@@ -26,18 +26,47 @@ pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    s.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
+    let mut out = vec![0; s.len() / 2];
+    decode_into(s.as_bytes(), &mut out)?;
+    Some(out)
+}
+
+/// Each byte's value as a hex digit of either case; 0x10 and above for a
+/// byte that is not one.
+const NIBBLES: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes `2 * out.len()` hex digits into `out`; `None` when one is not a
+/// hex digit (`out` is then garbage).
+fn decode_into(digits: &[u8], out: &mut [u8]) -> Option<()> {
+    let mut bad = 0u8;
+    for (o, p) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLES[p[0] as usize], NIBBLES[p[1] as usize]);
+        bad |= hi | lo;
+        *o = hi << 4 | lo & 0xf;
+    }
+    (bad < 0x10).then_some(())
 }
 
 /// Parses 64 hex digits (either case) into a hash.
 pub fn from_hex(s: &str) -> Option<Hash> {
-    decode_hex(s)?.try_into().ok()
+    let mut h = [0; 32];
+    (s.len() == 64).then_some(())?;
+    decode_into(s.as_bytes(), &mut h)?;
+    Some(h)
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ fn take(
     file: u32,
     name: &str,
     line: u64,
-    value: Result<serde_json::Value, String>,
+    value: Result<read::node::Node<'_>, String>,
 ) {
     let result = value.and_then(|v| read::read_value(&v, scratch, &mut |item| admit(c, file, line, item)));
     if let Err(message) = result {

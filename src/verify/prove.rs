@@ -8,6 +8,7 @@ use super::read::{self, Item, files, json};
 use super::rules::logs::{self, Cp, Log, Root};
 use super::{Analysis, Options, analyze};
 use crate::core::canonical::Scratch;
+use crate::core::canonical::tree::Tree as _;
 use crate::core::chain::Hash;
 use crate::core::merkle::{MemoryStore, NodeStore, Tree};
 use crate::core::tlog::{ConsistencyProof, Leaf, Policy, TlogProof};
@@ -120,7 +121,7 @@ fn extract(a: &Analysis, loc: super::records::Loc) -> Result<Value, String> {
     let mut values = json::Values::with_limit(reader, 1, json::MAX_VALUE_BYTES);
     let value = loop {
         match values.next_value() {
-            Some((line, Ok(v))) if line == loc.line => break v,
+            Some((line, Ok(v))) if line == loc.line => break v.to_value(),
             Some((line, _)) if line > loc.line => return Err(format!("{name}:{}: the record is gone", loc.line)),
             Some(_) => {}
             None => return Err(format!("{name}:{}: the record is gone", loc.line)),
@@ -215,11 +216,12 @@ pub fn consistency(
 /// stamped record; its leaf, from its stamp and canonical form.
 pub fn record_leaf(text: &str) -> Result<Hash, String> {
     let mut values = json::Values::over(text.as_bytes(), 1, json::MAX_VALUE_BYTES);
-    let (_, value) = values.next_value().ok_or("the record file is empty")?;
-    let value = value?;
+    values.next_value().ok_or("the record file is empty")?.1?;
     if values.next_value().is_some() {
         return Err("the record file holds more than one JSON value (give one export request)".into());
     }
+    let mut values = json::Values::over(text.as_bytes(), 1, json::MAX_VALUE_BYTES);
+    let value = values.next_value().ok_or("the record file is empty")?.1?;
     let mut scratch = Scratch::new();
     let mut leaves: Vec<Result<Hash, String>> = Vec::new();
     read::read_value(&value, &mut scratch, &mut |item| {

@@ -11,6 +11,7 @@ in order, and 16 streams with each file's lines shuffled. One thread is
 
   BENCH_VERIFY_RECORDS   records per case (default 1000000)
   BENCH_VERIFY_DIR       where archives are kept (default build/bench/verify)
+  BENCH_VERIFY_CLI       the auditchain binary to time (default target/release/auditchain)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "target/release/auditchain"
+CLI = Path(os.environ.get("BENCH_VERIFY_CLI", ROOT / "target/release/auditchain"))
 GEN = ROOT / "target/release/examples/gen_archive"
 RECORDS = int(os.environ.get("BENCH_VERIFY_RECORDS", "1000000"))
 BASE = Path(os.environ.get("BENCH_VERIFY_DIR", ROOT / "build/bench/verify"))

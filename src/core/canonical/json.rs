@@ -12,47 +12,48 @@ use super::parts::{
     ContainerParts, EntityRefParts, EventParts, LinkParts, LogRecordParts, SpanParts, close_list, list_item,
     write_status,
 };
+use super::tree::{Kind, Tree};
 use super::{CanonicalError, Envelope, ErrorKind, MAX_DEPTH, Scratch, Signal, at, err};
 use crate::core::vocab as attrs;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A stamp attribute found on a record: its key and OTLP/JSON AnyValue.
-pub type StampAttr<'v> = (&'v str, &'v Value);
+pub type StampAttr<'v, V = Value> = (&'v str, Option<&'v V>);
 
 /// Receives the records of a request in order.
-pub trait RecordSink<'v> {
+pub trait RecordSink<'v, V: Tree = Value> {
     fn envelope(&mut self, envelope: &Envelope);
     /// The record as read (`raw`) with its canonical object and stamp, or
     /// why it has no canonical form (the walk goes on with the next record).
-    fn record(&mut self, raw: &'v Value, record: Result<(&[u8], &[StampAttr<'v>]), CanonicalError>);
+    fn record(&mut self, raw: &'v V, record: Result<(&[u8], &[StampAttr<'v, V>]), CanonicalError>);
 }
 
 /// Walks every log record of an OTLP/JSON `ExportLogsServiceRequest`.
 /// An error in a resource or scope (shared by its records) ends the walk.
-pub fn walk_logs<'v>(
-    request: &'v Value,
+pub fn walk_logs<'v, V: Tree>(
+    request: &'v V,
     scratch: &mut Scratch,
-    sink: &mut impl RecordSink<'v>,
+    sink: &mut impl RecordSink<'v, V>,
 ) -> Result<(), CanonicalError> {
     walk_signal(Signal::Logs, request, scratch, sink)
 }
 
 /// The signal of an OTLP/JSON export request: traces when it has
 /// `resourceSpans`, logs otherwise (an empty object holds no records).
-pub fn signal_of(request: &Value) -> Signal {
-    match request.as_object() {
-        Some(o) if o.contains_key("resourceSpans") || o.contains_key("resource_spans") => Signal::Traces,
+pub fn signal_of<V: Tree>(request: &V) -> Signal {
+    match request.members() {
+        Some(_) if request.get("resourceSpans").is_some() || request.get("resource_spans").is_some() => Signal::Traces,
         _ => Signal::Logs,
     }
 }
 
 /// Walks every record of an OTLP/JSON export request of either signal
 /// ([`signal_of`]).
-pub fn walk<'v>(
-    request: &'v Value,
+pub fn walk<'v, V: Tree>(
+    request: &'v V,
     scratch: &mut Scratch,
-    sink: &mut impl RecordSink<'v>,
+    sink: &mut impl RecordSink<'v, V>,
 ) -> Result<(), CanonicalError> {
     walk_signal(signal_of(request), request, scratch, sink)
 }
@@ -83,16 +84,16 @@ fn names(signal: Signal) -> &'static Names {
 
 /// Walks every record of an OTLP/JSON export request of `signal`. An error
 /// in a resource or scope (shared by its records) ends the walk.
-pub fn walk_signal<'v>(
+pub fn walk_signal<'v, V: Tree>(
     signal: Signal,
-    request: &'v Value,
+    request: &'v V,
     scratch: &mut Scratch,
-    sink: &mut impl RecordSink<'v>,
+    sink: &mut impl RecordSink<'v, V>,
 ) -> Result<(), CanonicalError> {
     let names = names(signal);
     let mut seen = Seen::default();
     for (k, v) in object(request)? {
-        if !names.resources.contains(&k.as_str()) {
+        if !names.resources.contains(&k) {
             return Err(unknown(k));
         }
         seen.once(0, k)?;
@@ -112,17 +113,16 @@ fn invalid(why: impl Into<String>) -> CanonicalError {
     err(ErrorKind::InvalidValue(why.into()))
 }
 
-fn object(v: &Value) -> Result<&Map<String, Value>, CanonicalError> {
-    v.as_object().ok_or_else(|| invalid("expected a JSON object"))
+fn object<V: Tree>(v: &V) -> Result<V::Members<'_>, CanonicalError> {
+    v.members().ok_or_else(|| invalid("expected a JSON object"))
 }
 
 /// An object field that may be `null` (absent, as in protobuf's JSON
 /// mapping): the empty object then.
-fn object_or_null(v: &Value) -> Result<&Map<String, Value>, CanonicalError> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    match v {
-        Value::Null => Ok(EMPTY.get_or_init(Map::new)),
-        v => object(v),
+fn object_or_null<V: Tree>(v: &V) -> Result<V::Members<'_>, CanonicalError> {
+    match v.kind() {
+        Kind::Null => Ok(V::Members::default()),
+        _ => object(v),
     }
 }
 
@@ -146,24 +146,24 @@ impl Seen {
     }
 }
 
-fn array(v: &Value) -> Result<&[Value], CanonicalError> {
-    match v {
-        Value::Array(a) => Ok(a),
-        Value::Null => Ok(&[]),
+fn array<V: Tree>(v: &V) -> Result<&[V], CanonicalError> {
+    match v.kind() {
+        Kind::Array(a) => Ok(a),
+        Kind::Null => Ok(&[]),
         _ => Err(invalid("expected a JSON array")),
     }
 }
 
-fn string(v: &Value) -> Result<&str, CanonicalError> {
-    match v {
-        Value::String(s) => Ok(s),
-        Value::Null => Ok(""),
+fn string<V: Tree>(v: &V) -> Result<&str, CanonicalError> {
+    match v.kind() {
+        Kind::String(s) => Ok(s),
+        Kind::Null => Ok(""),
         _ => Err(invalid("expected a JSON string")),
     }
 }
 
 /// A JSON string, for the readers of stamps and control records.
-pub fn text(v: &Value) -> Result<&str, CanonicalError> {
+pub fn text<V: Tree>(v: &V) -> Result<&str, CanonicalError> {
     string(v)
 }
 
@@ -214,42 +214,42 @@ fn is_number_text(s: &str) -> bool {
 
 /// A 64-bit unsigned integer: a decimal string or a JSON integer, without
 /// sign, fraction or exponent.
-fn uint64(v: &Value) -> Result<u64, CanonicalError> {
+fn uint64<V: Tree>(v: &V) -> Result<u64, CanonicalError> {
     let bad = |what: &dyn std::fmt::Display| invalid(format!("{what} is not an unsigned 64-bit integer"));
-    match v {
-        Value::String(s) if is_integer_text(s) && !s.starts_with('-') => s.parse().map_err(|_| bad(&format!("{s:?}"))),
-        Value::String(s) => Err(bad(&format!("{s:?}"))),
-        Value::Number(n) => n.as_u64().ok_or_else(|| bad(n)),
-        Value::Null => Ok(0),
+    match v.kind() {
+        Kind::String(s) if is_integer_text(s) && !s.starts_with('-') => s.parse().map_err(|_| bad(&format!("{s:?}"))),
+        Kind::String(s) => Err(bad(&format!("{s:?}"))),
+        Kind::Number(n) => n.as_u64().ok_or_else(|| bad(n)),
+        Kind::Null => Ok(0),
         _ => Err(invalid("expected an integer")),
     }
 }
 
 /// An unsigned 64-bit integer field, for the readers of control records.
-pub fn unsigned(v: &Value) -> Result<u64, CanonicalError> {
+pub fn unsigned<V: Tree>(v: &V) -> Result<u64, CanonicalError> {
     uint64(v)
 }
 
-fn int64(v: &Value) -> Result<i64, CanonicalError> {
+fn int64<V: Tree>(v: &V) -> Result<i64, CanonicalError> {
     let bad = |what: &dyn std::fmt::Display| invalid(format!("{what} is not a 64-bit integer"));
-    match v {
-        Value::String(s) if is_integer_text(s) => s.parse().map_err(|_| bad(&format!("{s:?}"))),
-        Value::String(s) => Err(bad(&format!("{s:?}"))),
-        Value::Number(n) => n.as_i64().ok_or_else(|| bad(n)),
-        Value::Null => Ok(0),
+    match v.kind() {
+        Kind::String(s) if is_integer_text(s) => s.parse().map_err(|_| bad(&format!("{s:?}"))),
+        Kind::String(s) => Err(bad(&format!("{s:?}"))),
+        Kind::Number(n) => n.as_i64().ok_or_else(|| bad(n)),
+        Kind::Null => Ok(0),
         _ => Err(invalid("expected an integer")),
     }
 }
 
-fn uint32(v: &Value) -> Result<u32, CanonicalError> {
+fn uint32<V: Tree>(v: &V) -> Result<u32, CanonicalError> {
     let n = uint64(v)?;
     u32::try_from(n).map_err(|_| invalid(format!("{n} does not fit in 32 bits")))
 }
 
-fn double(v: &Value) -> Result<f64, CanonicalError> {
-    match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| invalid("not a double")),
-        Value::String(s) => match s.as_str() {
+fn double<V: Tree>(v: &V) -> Result<f64, CanonicalError> {
+    match v.kind() {
+        Kind::Number(n) => n.as_f64().ok_or_else(|| invalid("not a double")),
+        Kind::String(s) => match s {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
@@ -264,7 +264,7 @@ fn double(v: &Value) -> Result<f64, CanonicalError> {
 }
 
 /// Severity: a number, or an enum name such as "SEVERITY_NUMBER_INFO".
-fn severity(v: &Value) -> Result<i32, CanonicalError> {
+fn severity<V: Tree>(v: &V) -> Result<i32, CanonicalError> {
     const NAMES: [&str; 25] = [
         "UNSPECIFIED",
         "TRACE",
@@ -292,23 +292,24 @@ fn severity(v: &Value) -> Result<i32, CanonicalError> {
         "FATAL3",
         "FATAL4",
     ];
-    match v {
-        Value::String(s) => s
+    match v.kind() {
+        Kind::String(s) => s
             .strip_prefix("SEVERITY_NUMBER_")
             .and_then(|n| NAMES.iter().position(|x| *x == n))
             .map(|i| i as i32)
             .ok_or_else(|| invalid(format!("{s:?} is not a severity number"))),
-        Value::Number(n) => n
+        Kind::Number(n) => n
             .as_i64()
             .and_then(|n| i32::try_from(n).ok())
             .ok_or_else(|| invalid(format!("{n} is not a severity number"))),
-        Value::Null => Ok(0),
+        Kind::Null => Ok(0),
         _ => Err(invalid("expected a severity number")),
     }
 }
 
 /// A trace or span id: hex of exactly `len` bytes, or empty.
-fn id(v: &Value, len: usize) -> Result<Vec<u8>, CanonicalError> {
+fn id<V: Tree>(v: Option<&V>, len: usize) -> Result<Vec<u8>, CanonicalError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
     let s = string(v)?;
     if s.is_empty() {
         return Ok(Vec::new());
@@ -330,20 +331,20 @@ fn bytes_value(s: &str) -> Result<Vec<u8>, CanonicalError> {
     Err(invalid(format!("{s:?} is not base64")))
 }
 
-fn resource_group<'v>(
+fn resource_group<'v, V: Tree>(
     signal: Signal,
-    v: &'v Value,
+    v: &'v V,
     index: usize,
     scratch: &mut Scratch,
-    sink: &mut impl RecordSink<'v>,
+    sink: &mut impl RecordSink<'v, V>,
 ) -> Result<(), CanonicalError> {
     let names = names(signal);
     let mut resource = None;
-    let mut scopes: &[Value] = &[];
+    let mut scopes: &[V] = &[];
     let mut schema_url = "";
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
-        match k.as_str() {
+        match k {
             "resource" => {
                 seen.once(0, k)?;
                 resource = container(v, scratch, true).map_err(|e| at(e, format_args!(".resource")))?
@@ -369,22 +370,22 @@ fn resource_group<'v>(
 
 /// `path` names the scope's place in the request, for a record's errors
 /// (they are handed to the sink, not returned).
-fn scope_group<'v>(
+fn scope_group<'v, V: Tree>(
     signal: Signal,
-    v: &'v Value,
+    v: &'v V,
     path: &str,
     resource: Option<&[u8]>,
     resource_schema_url: &str,
     scratch: &mut Scratch,
-    sink: &mut impl RecordSink<'v>,
+    sink: &mut impl RecordSink<'v, V>,
 ) -> Result<(), CanonicalError> {
     let names = names(signal);
     let mut scope = None;
-    let mut records: &[Value] = &[];
+    let mut records: &[V] = &[];
     let mut schema_url = "";
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
-        match k.as_str() {
+        match k {
             "scope" => {
                 seen.once(0, k)?;
                 scope = container(v, scratch, false).map_err(|e| at(e, format_args!(".scope")))?
@@ -420,16 +421,17 @@ fn scope_group<'v>(
 
 /// A resource (`is_resource`) or an instrumentation scope; `null` is an
 /// absent one.
-fn container(v: &Value, scratch: &mut Scratch, is_resource: bool) -> Result<Option<Vec<u8>>, CanonicalError> {
+fn container<V: Tree>(v: &V, scratch: &mut Scratch, is_resource: bool) -> Result<Option<Vec<u8>>, CanonicalError> {
     let mut parts = ContainerParts::default();
     let mut attributes = Vec::new();
     let mut refs = Vec::new();
     let mut seen = Seen::default();
     for (k, v) in object_or_null(v)? {
-        match (k.as_str(), is_resource) {
+        match (k, is_resource) {
             ("attributes", _) => {
                 seen.once(0, k)?;
-                key_values(&mut attributes, v, 0, scratch, None).map_err(|e| at(e, format_args!(".attributes")))?
+                key_values(&mut attributes, Some(v), 0, scratch, None)
+                    .map_err(|e| at(e, format_args!(".attributes")))?
             }
             ("droppedAttributesCount" | "dropped_attributes_count", _) => {
                 seen.once(1, k)?;
@@ -462,11 +464,11 @@ fn container(v: &Value, scratch: &mut Scratch, is_resource: bool) -> Result<Opti
     Ok(parts.write())
 }
 
-fn entity_ref(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
+fn entity_ref<V: Tree>(out: &mut Vec<u8>, v: &V) -> Result<(), CanonicalError> {
     let mut parts = EntityRefParts::default();
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
-        match k.as_str() {
+        match k {
             "schemaUrl" | "schema_url" => {
                 seen.once(0, k)?;
                 parts.schema_url = string(v)?
@@ -553,17 +555,17 @@ fn log_record_field(name: &str) -> Option<u32> {
     field_index(name, &FIELDS)
 }
 
-fn log_record<'v>(
-    v: &'v Value,
+fn log_record<'v, V: Tree>(
+    v: &'v V,
     scratch: &mut Scratch,
-    stamp: &mut Vec<StampAttr<'v>>,
+    stamp: &mut Vec<StampAttr<'v, V>>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
     let mut parts = LogRecordParts::default();
     let mut attributes = Vec::new();
     let mut body = Vec::new();
     let (trace_id, span_id);
-    let (mut trace, mut span) = (&Value::Null, &Value::Null);
+    let (mut trace, mut span) = (None, None);
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
         let Some(field) = log_record_field(k) else { return Err(unknown(k)) };
@@ -574,20 +576,20 @@ fn log_record<'v>(
             2 => parts.severity_number = severity(v).map_err(|e| at(e, format_args!(".severityNumber")))?,
             3 => parts.severity_text = string(v).map_err(|e| at(e, format_args!(".severityText")))?,
             4 => {
-                any_value(&mut body, v, 1, scratch).map_err(|e| at(e, format_args!(".body")))?;
+                any_value(&mut body, Some(v), 1, scratch).map_err(|e| at(e, format_args!(".body")))?;
                 if body == b"{}" {
                     body.clear();
                 }
             }
-            5 => key_values(&mut attributes, v, 0, scratch, Some(stamp))
+            5 => key_values(&mut attributes, Some(v), 0, scratch, Some(stamp))
                 .map_err(|e| at(e, format_args!(".attributes")))?,
             6 => {
                 parts.dropped_attributes_count =
                     uint32(v).map_err(|e| at(e, format_args!(".droppedAttributesCount")))?
             }
             7 => parts.flags = uint32(v).map_err(|e| at(e, format_args!(".flags")))?,
-            8 => trace = v,
-            9 => span = v,
+            8 => trace = Some(v),
+            9 => span = Some(v),
             _ => parts.event_name = string(v).map_err(|e| at(e, format_args!(".eventName")))?,
         }
     }
@@ -602,17 +604,17 @@ fn log_record<'v>(
 }
 
 /// A span kind or status code: a number, or its enum name.
-fn enum_value(v: &Value, prefix: &str, names: &[&str]) -> Result<i32, CanonicalError> {
-    match v {
-        Value::String(s) => s
+fn enum_value<V: Tree>(v: &V, prefix: &str, names: &[&str]) -> Result<i32, CanonicalError> {
+    match v.kind() {
+        Kind::String(s) => s
             .strip_prefix(prefix)
             .and_then(|n| names.iter().position(|x| *x == n))
             .map(|i| i as i32)
             .ok_or_else(|| invalid(format!("{s:?} is not a {prefix}* value"))),
-        Value::Number(n) => {
+        Kind::Number(n) => {
             n.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| invalid(format!("{n} is not an enum value")))
         }
-        Value::Null => Ok(0),
+        Kind::Null => Ok(0),
         _ => Err(invalid("expected an enum value")),
     }
 }
@@ -620,29 +622,29 @@ fn enum_value(v: &Value, prefix: &str, names: &[&str]) -> Result<i32, CanonicalE
 const SPAN_KINDS: [&str; 6] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
 const STATUS_CODES: [&str; 3] = ["UNSET", "OK", "ERROR"];
 
-fn span<'v>(
-    v: &'v Value,
+fn span<'v, V: Tree>(
+    v: &'v V,
     scratch: &mut Scratch,
-    stamp: &mut Vec<StampAttr<'v>>,
+    stamp: &mut Vec<StampAttr<'v, V>>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
     let mut parts = SpanParts::default();
     let (mut attributes, mut events, mut links, mut status) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut trace, mut span, mut parent) = (&Value::Null, &Value::Null, &Value::Null);
+    let (mut trace, mut span, mut parent) = (None, None, None);
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
         check_field(&mut seen, k, &SPAN_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
-        match k.as_str() {
-            "traceId" | "trace_id" => trace = v,
-            "spanId" | "span_id" => span = v,
-            "parentSpanId" | "parent_span_id" => parent = v,
+        match k {
+            "traceId" | "trace_id" => trace = Some(v),
+            "spanId" | "span_id" => span = Some(v),
+            "parentSpanId" | "parent_span_id" => parent = Some(v),
             "traceState" | "trace_state" => parts.trace_state = string(v).map_err(f)?,
             "name" => parts.name = string(v).map_err(f)?,
             "kind" => parts.kind = enum_value(v, "SPAN_KIND_", &SPAN_KINDS).map_err(f)?,
             "startTimeUnixNano" | "start_time_unix_nano" => parts.start_time_unix_nano = uint64(v).map_err(f)?,
             "endTimeUnixNano" | "end_time_unix_nano" => parts.end_time_unix_nano = uint64(v).map_err(f)?,
-            "attributes" => key_values(&mut attributes, v, 0, scratch, Some(stamp)).map_err(f)?,
+            "attributes" => key_values(&mut attributes, Some(v), 0, scratch, Some(stamp)).map_err(f)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
                 parts.dropped_attributes_count = uint32(v).map_err(f)?
             }
@@ -681,17 +683,17 @@ fn span<'v>(
     Ok(())
 }
 
-fn event(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+fn event<V: Tree>(out: &mut Vec<u8>, v: &V, scratch: &mut Scratch) -> Result<(), CanonicalError> {
     let mut parts = EventParts::default();
     let mut attributes = Vec::new();
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
         check_field(&mut seen, k, &EVENT_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
-        match k.as_str() {
+        match k {
             "timeUnixNano" | "time_unix_nano" => parts.time_unix_nano = uint64(v).map_err(f)?,
             "name" => parts.name = string(v).map_err(f)?,
-            "attributes" => key_values(&mut attributes, v, 0, scratch, None).map_err(f)?,
+            "attributes" => key_values(&mut attributes, Some(v), 0, scratch, None).map_err(f)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
                 parts.dropped_attributes_count = uint32(v).map_err(f)?
             }
@@ -703,19 +705,19 @@ fn event(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), Cano
     Ok(())
 }
 
-fn link(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+fn link<V: Tree>(out: &mut Vec<u8>, v: &V, scratch: &mut Scratch) -> Result<(), CanonicalError> {
     let mut parts = LinkParts::default();
     let mut attributes = Vec::new();
-    let (mut trace, mut span) = (&Value::Null, &Value::Null);
+    let (mut trace, mut span) = (None, None);
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
         check_field(&mut seen, k, &LINK_FIELDS)?;
         let f = |e| at(e, format_args!(".{k}"));
-        match k.as_str() {
-            "traceId" | "trace_id" => trace = v,
-            "spanId" | "span_id" => span = v,
+        match k {
+            "traceId" | "trace_id" => trace = Some(v),
+            "spanId" | "span_id" => span = Some(v),
             "traceState" | "trace_state" => parts.trace_state = string(v).map_err(f)?,
-            "attributes" => key_values(&mut attributes, v, 0, scratch, None).map_err(f)?,
+            "attributes" => key_values(&mut attributes, Some(v), 0, scratch, None).map_err(f)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
                 parts.dropped_attributes_count = uint32(v).map_err(f)?
             }
@@ -732,10 +734,10 @@ fn link(out: &mut Vec<u8>, v: &Value, scratch: &mut Scratch) -> Result<(), Canon
     Ok(())
 }
 
-fn span_status(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
+fn span_status<V: Tree>(out: &mut Vec<u8>, v: &V) -> Result<(), CanonicalError> {
     let (mut code, mut message) = (0, "");
     for (k, v) in object(v)? {
-        match k.as_str() {
+        match k {
             "code" => code = enum_value(v, "STATUS_CODE_", &STATUS_CODES).map_err(|e| at(e, format_args!(".code")))?,
             "message" => message = string(v).map_err(|e| at(e, format_args!(".message")))?,
             other => return Err(unknown(other)),
@@ -748,23 +750,26 @@ fn span_status(out: &mut Vec<u8>, v: &Value) -> Result<(), CanonicalError> {
 /// Writes a sorted attribute list, or nothing when it is empty. With
 /// `stamp`, the list is a record's own attributes and stamp attributes are
 /// moved there instead of being written.
-fn key_values<'v>(
+fn key_values<'v, V: Tree>(
     out: &mut Vec<u8>,
-    v: &'v Value,
+    v: Option<&'v V>,
     depth: usize,
     scratch: &mut Scratch,
-    mut stamp: Option<&mut Vec<StampAttr<'v>>>,
+    mut stamp: Option<&mut Vec<StampAttr<'v, V>>>,
 ) -> Result<(), CanonicalError> {
-    let items = array(v)?;
+    let items = match v {
+        Some(v) => array(v)?,
+        None => &[],
+    };
     let mut level = scratch.take_level(depth);
     let result = (|| {
         for item in items {
             let mut key = "";
-            let mut value = &Value::Null;
+            let mut value = None;
             for (k, v) in object(item)? {
-                match k.as_str() {
+                match k {
                     "key" => key = string(v)?,
-                    "value" => value = v,
+                    "value" => value = Some(v),
                     other => return Err(unknown(other)),
                 }
             }
@@ -791,7 +796,7 @@ fn key_values<'v>(
 /// An OTLP/JSON AnyValue as read: its one member, by either name, with its
 /// value checked by the grammar of SPEC §2.6.
 #[derive(Debug, PartialEq)]
-pub enum Any<'v> {
+pub enum Any<'v, V = Value> {
     /// No value: `{}`, `null`, or a member whose value is `null`.
     None,
     String(&'v str),
@@ -800,17 +805,22 @@ pub enum Any<'v> {
     Double(f64),
     Bytes(Vec<u8>),
     /// The elements of an `arrayValue`.
-    Array(&'v [Value]),
+    Array(&'v [V]),
     /// The `values` of a `kvlistValue` (an attribute list).
-    Kvlist(&'v Value),
+    Kvlist(Option<&'v V>),
+}
+
+/// Reads one AnyValue that may be absent (`None`: no value, as `null`).
+pub fn any_or_none<V: Tree>(v: Option<&V>) -> Result<Any<'_, V>, CanonicalError> {
+    v.map_or(Ok(Any::None), any)
 }
 
 /// Reads one AnyValue. The canonical writer and the readers of stamps and
 /// control records all go through here, so that they accept exactly the
 /// same spellings.
-pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
+pub fn any<V: Tree>(v: &V) -> Result<Any<'_, V>, CanonicalError> {
     let obj = object_or_null(v)?;
-    let mut members = obj.iter();
+    let mut members = obj;
     let Some((k, v)) = members.next() else { return Ok(Any::None) };
     if members.next().is_some() {
         return Err(invalid(
@@ -819,7 +829,7 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
     }
     // A null member is an absent one (protobuf's JSON mapping), once its
     // name is known to be an AnyValue member.
-    Ok(match k.as_str() {
+    Ok(match k {
         name if v.is_null() => {
             const MEMBERS: [&str; 14] = [
                 "stringValue",
@@ -847,9 +857,9 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
         "intValue" | "int_value" => Any::Int(int64(v)?),
         "doubleValue" | "double_value" => Any::Double(double(v)?),
         "arrayValue" | "array_value" => {
-            let mut values: &[Value] = &[];
+            let mut values: &[V] = &[];
             for (k, v) in object(v)? {
-                match k.as_str() {
+                match k {
                     "values" => values = array(v)?,
                     other => return Err(unknown(other)),
                 }
@@ -857,10 +867,10 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
             Any::Array(values)
         }
         "kvlistValue" | "kvlist_value" => {
-            let mut values = &Value::Null;
+            let mut values = None;
             for (k, v) in object(v)? {
-                match k.as_str() {
-                    "values" => values = v,
+                match k {
+                    "values" => values = Some(v),
                     other => return Err(unknown(other)),
                 }
             }
@@ -871,11 +881,16 @@ pub fn any(v: &Value) -> Result<Any<'_>, CanonicalError> {
     })
 }
 
-fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) -> Result<(), CanonicalError> {
+fn any_value<V: Tree>(
+    out: &mut Vec<u8>,
+    v: Option<&V>,
+    depth: usize,
+    scratch: &mut Scratch,
+) -> Result<(), CanonicalError> {
     if depth > MAX_DEPTH {
         return Err(err(ErrorKind::TooDeep));
     }
-    match any(v)? {
+    match any_or_none(v)? {
         Any::None => out.extend_from_slice(b"{}"),
         Any::String(s) => {
             out.extend_from_slice(b"{\"stringValue\":");
@@ -893,7 +908,7 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize, scratch: &mut Scratch) 
             out.extend_from_slice(b"{\"arrayValue\":{");
             for (i, item) in values.iter().enumerate() {
                 out.extend_from_slice(if i == 0 { b"\"values\":[" } else { b"," });
-                any_value(out, item, depth + 1, scratch).map_err(|e| at(e, format_args!(".arrayValue[{i}]")))?;
+                any_value(out, Some(item), depth + 1, scratch).map_err(|e| at(e, format_args!(".arrayValue[{i}]")))?;
             }
             out.extend_from_slice(if values.is_empty() { b"}}" } else { b"]}}" });
         }

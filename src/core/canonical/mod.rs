@@ -14,6 +14,7 @@ pub mod jcs;
 pub mod json;
 mod parts;
 pub mod proto;
+pub mod tree;
 
 pub use parts::{Envelope, Scratch};
 
@@ -290,20 +291,16 @@ pub fn log_records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>
 /// Canonical bytes of every record in an OTLP/JSON export request of either
 /// signal (told apart by its top-level member); the first record without a
 /// canonical form is the error.
-pub fn records_from_json(request: &serde_json::Value) -> Result<Vec<Vec<u8>>, CanonicalError> {
+pub fn records_from_json<V: tree::Tree>(request: &V) -> Result<Vec<Vec<u8>>, CanonicalError> {
     struct Sink {
         bytes: CanonicalBytes,
         error: Option<CanonicalError>,
     }
-    impl<'v> json::RecordSink<'v> for Sink {
+    impl<'v, V: tree::Tree> json::RecordSink<'v, V> for Sink {
         fn envelope(&mut self, envelope: &Envelope) {
             self.bytes.envelope = envelope.clone();
         }
-        fn record(
-            &mut self,
-            _raw: &'v serde_json::Value,
-            record: Result<(&[u8], &[json::StampAttr<'v>]), CanonicalError>,
-        ) {
+        fn record(&mut self, _raw: &'v V, record: Result<(&[u8], &[json::StampAttr<'v, V>]), CanonicalError>) {
             match record {
                 Ok((canonical, _)) => self.bytes.push(canonical),
                 Err(e) => {

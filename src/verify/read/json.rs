@@ -9,6 +9,8 @@
 //! that begin inside it and are still open where it failed ("doomed"), so
 //! that they are not read again.
 
+use super::node::{self, Node};
+use crate::core::canonical::tree::Tree;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
@@ -23,8 +25,11 @@ pub const MAX_JSON_DEPTH: usize = crate::core::canonical::MAX_DEPTH * 4 + 16;
 /// bounds the memory a value takes (its text and its parsed form).
 pub const MAX_VALUE_BYTES: usize = 64 << 20;
 
-/// How much is read from a file at a time.
-const BLOCK: usize = 1 << 20;
+/// How much is read from a file at a time. A value that does not end in
+/// the bytes at hand is scanned again from its start once more are read:
+/// four times the size of an exporter's line (about 1 MB for 1000
+/// records) keeps that rare.
+const BLOCK: usize = 4 << 20;
 
 // ---- Strict parsing: RFC 8259 JSON without repeated member names ----
 
@@ -94,8 +99,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// Parses exactly one JSON value from `text` (whitespace around it
-/// allowed), refusing repeated member names. Nesting is not limited here:
-/// the scanner of [`Values`] bounds it before this is called.
+/// allowed), refusing repeated member names: the reader the verifier used
+/// before [`super::node`], kept as its oracle (tests/json_differential.rs)
+/// and to word why a text is refused. Nesting is not limited here:
+/// `node::parse` refuses deeper values itself before this is called.
 pub fn parse_strict(text: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(text);
     de.disable_recursion_limit();
@@ -116,7 +123,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The first byte from `i` that can end or escape a JSON string (`"`,
 /// `\`, a control character), eight bytes at a time; `limit` when none.
-fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
+pub(super) fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     while i + 8 <= limit {
         let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
@@ -310,9 +317,9 @@ fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
 
 // ---- Reading a stream of values ----
 
-/// One value of an input: the line it starts on, and the value or why it
-/// cannot be read.
-pub type Found = (u64, Result<Value, String>);
+/// One value of an input: the line it starts on, and the value (borrowing
+/// the input, [`Node`]) or why it cannot be read.
+pub type Found<'n> = (u64, Result<Node<'n>, String>);
 
 /// The JSON values of a byte stream, read a block at a time (memory: one
 /// value of at most [`MAX_VALUE_BYTES`] plus a block), or of bytes already
@@ -323,20 +330,26 @@ pub struct Values<'a, R> {
     owned: Vec<u8>,
     /// The bytes when they were handed over whole ([`Values::over`]).
     borrowed: Option<&'a [u8]>,
-    pos: usize,
-    /// The line `pos` is on.
-    line: u64,
+    cur: Cursor,
     /// Bytes dropped from the front of `buf` so far.
     base: u64,
     eof: bool,
     /// A read error, reported once everything before it has been read.
     read_error: Option<String>,
+    max_value: usize,
+}
+
+/// Where reading is in the bytes at hand (apart from them, so that a value
+/// read can borrow them while the cursor moves past it).
+struct Cursor {
+    pos: usize,
+    /// The line `pos` is on.
+    line: u64,
     /// Values known to be unreadable (offsets into `buf`) with the line of
     /// the value they were inside.
     doomed: VecDeque<(usize, u64)>,
     /// Discarding the rest of a line longer than [`MAX_VALUE_BYTES`].
     skipping: bool,
-    max_value: usize,
 }
 
 impl<'a> Values<'a, std::io::Empty> {
@@ -349,7 +362,7 @@ impl<'a> Values<'a, std::io::Empty> {
     }
 }
 
-impl<R: Read> Values<'_, R> {
+impl<'a, R: Read> Values<'a, R> {
     pub fn new(src: R, first_line: u64) -> Self {
         Values::with_limit(src, first_line, MAX_VALUE_BYTES)
     }
@@ -360,13 +373,10 @@ impl<R: Read> Values<'_, R> {
             src,
             owned: Vec::new(),
             borrowed: None,
-            pos: 0,
-            line: first_line,
+            cur: Cursor { pos: 0, line: first_line, doomed: VecDeque::new(), skipping: false },
             base: 0,
             eof: false,
             read_error: None,
-            doomed: VecDeque::new(),
-            skipping: false,
             max_value,
         }
     }
@@ -377,7 +387,7 @@ impl<R: Read> Values<'_, R> {
 
     /// How far the stream has been consumed, in bytes.
     pub fn offset(&self) -> u64 {
-        self.base + self.pos as u64
+        self.base + self.cur.pos as u64
     }
 
     /// Reads at least one more block (or to the end), dropping what was
@@ -394,15 +404,15 @@ impl<R: Read> Values<'_, R> {
             self.eof = true;
             return;
         }
-        if self.pos > 0 {
-            self.owned.drain(..self.pos);
-            self.base += self.pos as u64;
-            let pos = self.pos;
-            self.doomed.retain_mut(|d| {
+        if self.cur.pos > 0 {
+            self.owned.drain(..self.cur.pos);
+            self.base += self.cur.pos as u64;
+            let pos = self.cur.pos;
+            self.cur.doomed.retain_mut(|d| {
                 d.0 = d.0.wrapping_sub(pos);
                 d.0 < usize::MAX / 2
             });
-            self.pos = 0;
+            self.cur.pos = 0;
         }
         let want = want.max(BLOCK) as u64;
         // `take` + `read_to_end` append without zeroing the room first.
@@ -419,8 +429,8 @@ impl<R: Read> Values<'_, R> {
     /// Makes sure `n` bytes after the current position are at hand, unless
     /// the stream ends before.
     pub fn fill_to(&mut self, n: usize) {
-        while !self.eof && self.data().len() - self.pos < n {
-            self.fill_at_least(n - (self.data().len() - self.pos));
+        while !self.eof && self.data().len() - self.cur.pos < n {
+            self.fill_at_least(n - (self.data().len() - self.cur.pos));
         }
     }
 
@@ -428,107 +438,146 @@ impl<R: Read> Values<'_, R> {
     /// they start on, when nothing is pending (for reading them in
     /// parallel); [`Values::skip`] then consumes them.
     pub fn lines_at_hand(&self) -> Option<(&[u8], u64)> {
-        if !self.doomed.is_empty() || self.skipping {
+        if !self.cur.doomed.is_empty() || self.cur.skipping {
             return None;
         }
-        let rest = &self.data()[self.pos..];
+        let rest = &self.data()[self.cur.pos..];
         let end = if self.eof { rest.len() } else { rest.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1) };
-        Some((&rest[..end], self.line))
+        Some((&rest[..end], self.cur.line))
     }
 
     /// Consumes `len` bytes that were read elsewhere.
     pub fn skip(&mut self, len: usize) {
-        let end = self.pos + len;
-        self.line += newlines(&self.data()[self.pos..end]);
-        self.pos = end;
+        let end = self.cur.pos + len;
+        self.cur.line += newlines(&self.data()[self.cur.pos..end]);
+        self.cur.pos = end;
     }
 
     fn advance_to(&mut self, to: usize) {
-        self.skip(to - self.pos);
+        self.skip(to - self.cur.pos);
     }
 
     /// The next value, or `None` at the end.
-    pub fn next_value(&mut self) -> Option<Found> {
+    pub fn next_value(&mut self) -> Option<Found<'_>> {
         loop {
-            if self.skipping {
-                match self.data()[self.pos..].iter().position(|&b| b == b'\n') {
+            if self.cur.skipping {
+                match self.data()[self.cur.pos..].iter().position(|&b| b == b'\n') {
                     Some(n) => {
-                        self.advance_to(self.pos + n + 1);
-                        self.skipping = false;
+                        self.advance_to(self.cur.pos + n + 1);
+                        self.cur.skipping = false;
                     }
                     None if self.eof => {
-                        self.pos = self.data().len();
-                        self.skipping = false;
+                        self.cur.pos = self.data().len();
+                        self.cur.skipping = false;
                     }
                     None => {
-                        self.pos = self.data().len();
+                        self.cur.pos = self.data().len();
                         self.fill();
                     }
                 }
                 continue;
             }
-            let ws = self.data()[self.pos..].iter().position(|b| !b.is_ascii_whitespace());
+            let ws = self.data()[self.cur.pos..].iter().position(|b| !b.is_ascii_whitespace());
             let Some(n) = ws else {
                 self.advance_to(self.data().len());
                 if self.eof {
-                    return self.read_error.take().map(|e| (self.line, Err(e)));
+                    return self.read_error.take().map(|e| (self.cur.line, Err(e)));
                 }
                 self.fill();
                 continue;
             };
-            self.advance_to(self.pos + n);
-            let p = self.pos;
-            while self.doomed.front().is_some_and(|d| d.0 < p) {
-                self.doomed.pop_front();
+            self.advance_to(self.cur.pos + n);
+            let p = self.cur.pos;
+            while self.cur.doomed.front().is_some_and(|d| d.0 < p) {
+                self.cur.doomed.pop_front();
             }
-            if let Some(&(_, outer)) = self.doomed.front().filter(|d| d.0 == p) {
-                self.doomed.pop_front();
+            if let Some(&(_, outer)) = self.cur.doomed.front().filter(|d| d.0 == p) {
+                self.cur.doomed.pop_front();
                 let why =
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
                 return Some(self.give_up(p, why));
             }
+            if let Some(found) = self.read_in_place(p) {
+                return Some(found);
+            }
             match scan(self.data(), p, self.eof, self.max_value) {
                 Scan::NeedMore => self.fill_at_least(self.data().len() - p),
                 Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
-                Scan::End(end) => {
-                    let line = self.line;
-                    return Some(match parse_strict(&self.data()[p..end]) {
-                        Ok(v) => {
-                            self.advance_to(end);
-                            (line, Ok(v))
-                        }
-                        Err(e) => {
-                            let z = p + error_offset(&self.data()[p..end], &e);
-                            self.fail(p, z, format!("not JSON: {e}"))
-                        }
-                    });
-                }
+                Scan::End(end) => return Some(self.parse(p, end)),
             }
         }
     }
 
-    /// The value at `p` failed at `z`: the values doomed with it are noted,
-    /// and reading resumes at the next line.
-    fn fail(&mut self, p: usize, z: usize, why: String) -> Found {
-        let line = self.line;
-        self.doomed.extend(doomed(self.data(), p, z).into_iter().map(|start| (start, line)));
-        self.doomed.make_contiguous().sort_unstable();
-        self.give_up(p, why)
+    /// An array or object at `p` of bytes handed over whole, read without
+    /// scanning for its end first, when it is readable (a value that is not
+    /// is scanned and read as any other, for its error).
+    fn read_in_place(&mut self, p: usize) -> Option<Found<'a>> {
+        let bytes = self.borrowed.filter(|b| matches!(b[p], b'{' | b'['))?;
+        // Where the scanner would give up on its length.
+        let limit = bytes.len().min(p.saturating_add(self.max_value));
+        let (v, n) = node::parse_prefix(&bytes[p..limit])?;
+        let line = self.cur.line;
+        self.cur.advance(bytes, p + n);
+        Some((line, Ok(v)))
     }
 
-    fn give_up(&mut self, p: usize, why: String) -> Found {
+    /// The value from `p` to `end`, read into a [`Node`] that borrows the
+    /// bytes at hand, and consumed.
+    fn parse(&mut self, p: usize, end: usize) -> Found<'_> {
+        // The bytes are borrowed apart from the cursor, which moves on.
+        let data = self.borrowed.unwrap_or(&self.owned);
+        match node::parse(&data[p..end]) {
+            Ok(v) => {
+                let line = self.cur.line;
+                self.cur.advance(data, end);
+                (line, Ok(v))
+            }
+            Err(e) => {
+                let z = p + error_offset(&data[p..end], &e);
+                self.cur.fail(data, self.eof, p, z, format!("not JSON: {e}"))
+            }
+        }
+    }
+
+    fn fail(&mut self, p: usize, z: usize, why: String) -> Found<'static> {
+        let data = self.borrowed.unwrap_or(&self.owned);
+        self.cur.fail(data, self.eof, p, z, why)
+    }
+
+    fn give_up(&mut self, p: usize, why: String) -> Found<'static> {
+        let data = self.borrowed.unwrap_or(&self.owned);
+        self.cur.give_up(data, self.eof, p, why)
+    }
+}
+
+impl Cursor {
+    fn advance(&mut self, data: &[u8], to: usize) {
+        self.line += newlines(&data[self.pos..to]);
+        self.pos = to;
+    }
+
+    /// The value at `p` failed at `z`: the values doomed with it are noted,
+    /// and reading resumes at the next line.
+    fn fail(&mut self, data: &[u8], eof: bool, p: usize, z: usize, why: String) -> Found<'static> {
         let line = self.line;
-        if let Some(q) = glued(self.data(), p) {
+        self.doomed.extend(doomed(data, p, z).into_iter().map(|start| (start, line)));
+        self.doomed.make_contiguous().sort_unstable();
+        self.give_up(data, eof, p, why)
+    }
+
+    fn give_up(&mut self, data: &[u8], eof: bool, p: usize, why: String) -> Found<'static> {
+        let line = self.line;
+        if let Some(q) = glued(data, p) {
             // A torn write with the next one appended to it: the next
             // starts on this line.
-            self.advance_to(q);
+            self.advance(data, q);
             return (line, Err(why));
         }
-        match self.data()[p..].iter().position(|&b| b == b'\n') {
-            Some(n) => self.advance_to(p + n + 1),
-            None if self.eof => self.advance_to(self.data().len()),
+        match data[p..].iter().position(|&b| b == b'\n') {
+            Some(n) => self.advance(data, p + n + 1),
+            None if eof => self.advance(data, data.len()),
             None => {
-                self.advance_to(self.data().len());
+                self.advance(data, data.len());
                 self.skipping = true;
             }
         }
@@ -536,10 +585,11 @@ impl<R: Read> Values<'_, R> {
     }
 }
 
-/// The JSON values in `bytes`, each with the 1-based line it starts on.
-pub fn json_values(bytes: &[u8]) -> Vec<Found> {
+/// The JSON values in `bytes`, each with the 1-based line it starts on, as
+/// `serde_json::Value`s (for tests).
+pub fn json_values(bytes: &[u8]) -> Vec<(u64, Result<Value, String>)> {
     let mut values = Values::over(bytes, 1, MAX_VALUE_BYTES);
-    std::iter::from_fn(|| values.next_value()).collect()
+    std::iter::from_fn(|| values.next_value().map(|(line, v)| (line, v.map(|n| n.to_value())))).collect()
 }
 
 #[cfg(test)]
@@ -666,7 +716,8 @@ mod tests {
         let mut values = Values::with_limit(long.as_bytes(), 1, 4096);
         let first = values.next_value().unwrap();
         assert!(first.1.unwrap_err().contains("longer than"));
-        assert_eq!(values.next_value().unwrap(), (2, Ok(serde_json::json!({"b": 2}))));
+        let (line, second) = values.next_value().unwrap();
+        assert_eq!((line, second.map(|n| n.to_value())), (2, Ok(serde_json::json!({"b": 2}))));
         assert!(values.next_value().is_none());
     }
 

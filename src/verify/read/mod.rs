@@ -10,19 +10,20 @@ mod control;
 pub mod files;
 pub mod input;
 pub mod json;
+pub mod node;
 pub mod progress;
 pub mod protobuf;
 pub mod s3;
 pub mod stamp;
 pub mod zstd;
 
-use crate::core::canonical::json::{Any, any};
+use crate::core::canonical::json::{Any, any_or_none};
+use crate::core::canonical::tree::Tree;
 use crate::core::canonical::{CanonicalError, Envelope, RecordHasher, Scratch, Signal, json as otlp_json};
 use crate::core::chain::Hash;
 use crate::core::vocab::StampKey;
 use crate::core::{content_hash, vocab};
 use crate::verify::records::Control;
-use serde_json::Value;
 use stamp::{Malformed, StampRead};
 
 /// One thing found in an input file.
@@ -65,11 +66,13 @@ pub struct Unreadable<'v> {
 /// (any other object). A malformed checkpoint line, or a resource or scope
 /// without a canonical form (shared by its records), is the error; a
 /// record without one is an item like the others.
-pub fn read_value<'v>(value: &'v Value, scratch: &mut Scratch, f: &mut impl FnMut(Item<'v>)) -> Result<(), String> {
-    if let Some(obj) = value.as_object()
-        && obj.contains_key("stream_id")
-    {
-        f(checkpoint_line(obj)?);
+pub fn read_value<'v, V: Tree>(
+    value: &'v V,
+    scratch: &mut Scratch,
+    f: &mut impl FnMut(Item<'v>),
+) -> Result<(), String> {
+    if value.members().is_some() && value.get("stream_id").is_some() {
+        f(checkpoint_line(value)?);
         return Ok(());
     }
     f(Item::Request);
@@ -87,11 +90,17 @@ pub struct ContentHashRead {
     pub marked: bool,
 }
 
-fn content_hash_read(raw: &Value) -> Option<ContentHashRead> {
-    let outcome = content_hash::check_json(raw)?;
-    let marked = raw.get("attributes").and_then(Value::as_array).into_iter().flatten().any(|kv| {
-        kv.get("key").and_then(Value::as_str) == Some(vocab::CONTENT_HASH_CHECK)
-            && matches!(any(kv.get("value").unwrap_or(&Value::Null)), Ok(Any::String(s)) if s == vocab::CONTENT_HASH_MISMATCH)
+fn content_hash_read<V: Tree>(raw: &V) -> Option<ContentHashRead> {
+    let attributes = || raw.get("attributes").and_then(V::as_array).into_iter().flatten();
+    // `check_json` reads a `serde_json::Value`: only a record that claims a
+    // content hash is converted to one.
+    if !attributes().any(|kv| kv.get("key").and_then(V::as_str) == Some(vocab::CONTENT_HASH)) {
+        return None;
+    }
+    let outcome = content_hash::check_json(&raw.to_value())?;
+    let marked = attributes().any(|kv| {
+        kv.get("key").and_then(V::as_str) == Some(vocab::CONTENT_HASH_CHECK)
+            && matches!(any_or_none(kv.get("value")), Ok(Any::String(s)) if s == vocab::CONTENT_HASH_MISMATCH)
     });
     let mismatch = match outcome {
         content_hash::Outcome::Match => None,
@@ -104,21 +113,22 @@ fn content_hash_read(raw: &Value) -> Option<ContentHashRead> {
 /// number of the record carrying the checkpoint, a JSON integer ≥ 1),
 /// `note` (a string) and, on the final checkpoint of a stream that ended
 /// cleanly, `end: true`.
-fn checkpoint_line(obj: &serde_json::Map<String, Value>) -> Result<Item<'_>, String> {
+fn checkpoint_line<V: Tree>(obj: &V) -> Result<Item<'_>, String> {
     let bad = |why: &str| Err(format!("not a checkpoint line: {why}"));
-    if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "stream_id" | "sequence" | "note" | "end")) {
+    let mut names = obj.members().into_iter().flatten().map(|(k, _)| k);
+    if let Some(other) = names.find(|k| !matches!(*k, "stream_id" | "sequence" | "note" | "end")) {
         return bad(&format!("unknown member {other:?}"));
     }
-    let Some(stream_id) = obj["stream_id"].as_str().filter(|s| !s.is_empty()) else {
+    let Some(stream_id) = obj.get("stream_id").and_then(V::as_str).filter(|s| !s.is_empty()) else {
         return bad("stream_id must be a non-empty string");
     };
-    let Some(sequence) = obj.get("sequence").and_then(Value::as_u64).filter(|&n| n >= 1) else {
+    let Some(sequence) = obj.get("sequence").and_then(V::as_u64).filter(|&n| n >= 1) else {
         return bad("sequence must be an integer of at least 1");
     };
-    let Some(note) = obj.get("note").and_then(Value::as_str) else { return bad("note must be a string") };
+    let Some(note) = obj.get("note").and_then(V::as_str) else { return bad("note must be a string") };
     let end = match obj.get("end") {
         None => false,
-        Some(Value::Bool(true)) => true,
+        Some(v) if v.as_bool() == Some(true) => true,
         Some(_) => return bad("end, when present, must be true"),
     };
     Ok(Item::CheckpointLine { stream_id, sequence, note, end })
@@ -126,11 +136,10 @@ fn checkpoint_line(obj: &serde_json::Map<String, Value>) -> Result<Item<'_>, Str
 
 /// Where a record without a canonical form belongs, read from its stamp
 /// attributes as far as they can be read.
-fn stamp_hint(raw: &Value) -> (Option<&str>, Option<i64>) {
+fn stamp_hint<V: Tree>(raw: &V) -> (Option<&str>, Option<i64>) {
     let (mut id, mut seq) = (None, None);
-    for kv in raw.get("attributes").and_then(Value::as_array).into_iter().flatten() {
-        let value = kv.get("value").unwrap_or(&Value::Null);
-        match (kv.get("key").and_then(Value::as_str), any(value)) {
+    for kv in raw.get("attributes").and_then(V::as_array).into_iter().flatten() {
+        match (kv.get("key").and_then(V::as_str), any_or_none(kv.get("value"))) {
             (Some(k), Ok(Any::String(s))) if k == StampKey::StreamId.name() => id = Some(s),
             (Some(k), Ok(Any::Int(n))) if k == StampKey::SequenceNumber.name() => seq = Some(n),
             _ => {}
@@ -146,12 +155,12 @@ struct Sink<'f, F> {
     signal: Signal,
 }
 
-impl<'v, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v> for Sink<'_, F> {
+impl<'v, V: Tree, F: FnMut(Item<'v>)> otlp_json::RecordSink<'v, V> for Sink<'_, F> {
     fn envelope(&mut self, envelope: &Envelope) {
         self.hasher.set_envelope(envelope);
     }
 
-    fn record(&mut self, raw: &'v Value, record: Result<(&[u8], &[otlp_json::StampAttr<'v>]), CanonicalError>) {
+    fn record(&mut self, raw: &'v V, record: Result<(&[u8], &[otlp_json::StampAttr<'v, V>]), CanonicalError>) {
         let index = self.index;
         self.index += 1;
         let record = match record {

@@ -17,7 +17,7 @@
 
 use super::files::ZSTD_MAGIC;
 use super::stamp;
-use super::{Item, RecordRead, Unreadable, content_hash_read, control, json, stamp_hint};
+use super::{Item, RecordRead, Unreadable, content_hash_read, control, node, stamp_hint};
 use crate::core::canonical::proto::{self as walker, BadRecords, RecordSink, StampPolicy};
 use crate::core::canonical::{CanonicalError, Envelope, MAX_DEPTH, RecordHasher, Scratch, Signal};
 use crate::core::content_hash::{Outcome, Policy as ContentPolicy};
@@ -284,7 +284,7 @@ pub fn read_message(
         return read_message(&inner, max_value, scratch, f);
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let value = json::parse_strict(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
+        let value = node::parse(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
         return super::read_value(&value, scratch, f);
     }
     read_request(bytes, scratch, f)
@@ -302,7 +302,7 @@ pub fn canonical_records(bytes: &[u8], max_value: usize) -> Result<Vec<Vec<u8>>,
         return canonical_records(&inner, max_value);
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let value = json::parse_strict(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
+        let value = node::parse(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
         return crate::core::canonical::records_from_json(&value).map_err(|e| e.to_string());
     }
     let list = records(bytes).ok_or_else(|| "not a protobuf export request of logs or spans".to_string())?;
@@ -485,13 +485,13 @@ fn facts(signal: Signal, record: &[u8]) -> Value {
 }
 
 /// The stamp attributes among a record's facts.
-fn stamp_attrs(facts: &Value) -> Vec<(&str, &Value)> {
+fn stamp_attrs(facts: &Value) -> Vec<(&str, Option<&Value>)> {
     facts
         .get("attributes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|kv| Some((kv.get("key")?.as_str()?, kv.get("value")?)))
+        .filter_map(|kv| Some((kv.get("key")?.as_str()?, Some(kv.get("value")?))))
         .filter(|(k, _)| vocab::is_stamp(k))
         .collect()
 }

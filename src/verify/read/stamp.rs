@@ -5,12 +5,12 @@
 //! exactly on keyed chains) is a rule, `rules::stamps`.
 
 use crate::core::canonical::CANONICALIZATION;
-use crate::core::canonical::json::{Any, StampAttr, any};
+use crate::core::canonical::json::{Any, StampAttr, any_or_none};
+use crate::core::canonical::tree::Tree;
 use crate::core::chain::Hash;
 use crate::core::hex::from_hex;
 use crate::core::stamp::Compact;
 use crate::core::vocab::StampKey;
-use serde_json::Value;
 
 /// A stamp as written on a record, with values of the right types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +37,8 @@ pub struct Malformed<'v> {
     pub sequence: Option<i64>,
 }
 
-fn any_str(key: StampKey, v: &Value) -> Result<&str, String> {
-    match any(v) {
+fn any_str<V: Tree>(key: StampKey, v: Option<&V>) -> Result<&str, String> {
+    match any_or_none(v) {
         Ok(Any::String(s)) => Ok(s),
         Ok(_) => Err(format!("{} must be a string value", key.name())),
         Err(e) => Err(format!("{}: {e}", key.name())),
@@ -46,44 +46,45 @@ fn any_str(key: StampKey, v: &Value) -> Result<&str, String> {
 }
 
 /// An OTLP/JSON AnyValue holding an integer (`intValue`, either spelling).
-pub fn any_int(v: &Value) -> Option<i64> {
-    match any(v) {
+pub fn any_int<V: Tree>(v: Option<&V>) -> Option<i64> {
+    match any_or_none(v) {
         Ok(Any::Int(n)) => Some(n),
         _ => None,
     }
 }
 
-fn int(key: StampKey, v: &Value) -> Result<i64, String> {
-    match any(v) {
+fn int<V: Tree>(key: StampKey, v: Option<&V>) -> Result<i64, String> {
+    match any_or_none(v) {
         Ok(Any::Int(n)) => Ok(n),
         Ok(_) => Err(format!("{} must be an integer value", key.name())),
         Err(e) => Err(format!("{}: {e}", key.name())),
     }
 }
 
-fn hash(key: StampKey, v: &Value) -> Result<Hash, String> {
+fn hash<V: Tree>(key: StampKey, v: Option<&V>) -> Result<Hash, String> {
     let s = any_str(key, v)?;
     from_hex(s).ok_or_else(|| format!("{} must be 64 hexadecimal digits, not {s:?}", key.name()))
 }
 
 /// `audit.sequence.end`: `true`, or `false`, which means the same as
 /// absent (SPEC §4.1).
-fn end(v: &Value) -> Result<bool, String> {
-    match any(v) {
+fn end<V: Tree>(v: Option<&V>) -> Result<bool, String> {
+    match any_or_none(v) {
         Ok(Any::Bool(b)) => Ok(b),
         _ => Err(format!("{} must be a boolean value", StampKey::SequenceEnd.name())),
     }
 }
 
 /// Reads the stamp attributes of one record (each at most once).
-pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>> {
+pub fn read<'v, V: Tree>(stamp: &[StampAttr<'v, V>]) -> Result<StampRead<'v>, Malformed<'v>> {
     // Indexed by key index; the compact stamp's is the highest.
-    let mut by_key: [Option<&'v Value>; SLOTS] = [None; SLOTS];
+    // The inner `None`: an attribute without a value.
+    let mut by_key: [Option<Option<&'v V>>; SLOTS] = [None; SLOTS];
     let mut twice = None;
     for (name, value) in stamp {
         // Only stamp attributes are handed here (`vocab::is_stamp`).
         let Some(key) = StampKey::from_name(name) else { continue };
-        if by_key[key.index() as usize].replace(value).is_some() {
+        if by_key[key.index() as usize].replace(*value).is_some() {
             twice = Some(format!("{name} appears twice"));
         }
     }
@@ -122,7 +123,11 @@ pub fn read<'v>(stamp: &[StampAttr<'v>]) -> Result<StampRead<'v>, Malformed<'v>>
 const SLOTS: usize = StampKey::Compact.index() as usize + 1;
 
 /// A record carrying the compact stamp: that attribute alone (§4.1.1).
-fn compact<'v>(v: &'v Value, also: Option<StampKey>, twice: Option<String>) -> Result<StampRead<'v>, Malformed<'v>> {
+fn compact<'v, V: Tree>(
+    v: Option<&'v V>,
+    also: Option<StampKey>,
+    twice: Option<String>,
+) -> Result<StampRead<'v>, Malformed<'v>> {
     let name = StampKey::Compact.name();
     let text = any_str(StampKey::Compact, v).map_err(|why| Malformed { why, stream_id: None, sequence: None })?;
     // Where a stamp that does not parse belongs, as far as it can be told.

@@ -1,0 +1,383 @@
+//! A JSON value read in one pass into a tree that borrows its input:
+//! strings without an escape are slices of the line, others are unescaped
+//! once; numbers are parsed once, by serde_json's rules, into
+//! `serde_json::Number`s; objects keep their members sorted by name, as a
+//! `serde_json::Map` does. It accepts exactly what [`super::json::parse_strict`]
+//! accepts (RFC 8259 JSON, no member name twice in one object, after
+//! unescaping), and the two are held equal by `tests/json_differential.rs`.
+//!
+//! When a text is refused, why is told by `parse_strict`, so that the
+//! finding reads as it always has.
+
+use super::json::string_stop;
+use crate::core::canonical::tree::{Kind, Tree};
+use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+
+/// A JSON value borrowing the text it was read from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    /// Members sorted by name, each name once.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+/// The members of a [`Node::Object`] as [`Tree::Members`].
+#[derive(Default)]
+pub struct Members<'n, 'a>(std::slice::Iter<'n, (Cow<'a, str>, Node<'a>)>);
+
+impl<'n, 'a> Iterator for Members<'n, 'a> {
+    type Item = (&'n str, &'n Node<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<'a> Tree for Node<'a> {
+    type Members<'n>
+        = Members<'n, 'a>
+    where
+        Self: 'n;
+
+    fn kind(&self) -> Kind<'_, Self> {
+        match self {
+            Node::Null => Kind::Null,
+            Node::Bool(b) => Kind::Bool(*b),
+            Node::Number(n) => Kind::Number(n),
+            Node::String(s) => Kind::String(s),
+            Node::Array(a) => Kind::Array(a),
+            Node::Object(_) => Kind::Object,
+        }
+    }
+    fn members(&self) -> Option<Members<'_, 'a>> {
+        match self {
+            Node::Object(m) => Some(Members(m.iter())),
+            _ => None,
+        }
+    }
+    fn get(&self, name: &str) -> Option<&Self> {
+        match self {
+            Node::Object(m) => m.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => Value::Number(n.clone()),
+            Node::String(s) => Value::String(s.to_string()),
+            Node::Array(a) => Value::Array(a.iter().map(Tree::to_value).collect()),
+            Node::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect::<Map<_, _>>())
+            }
+        }
+    }
+}
+
+/// Deepest nesting read (the scanner of `json::Values` refuses deeper
+/// values before they are parsed; this bounds the recursion for any other
+/// caller).
+const MAX_NESTING: usize = super::json::MAX_JSON_DEPTH;
+
+/// Parses exactly one JSON value from `text` (whitespace around it
+/// allowed), as [`super::json::parse_strict`] does; its error when the
+/// text is refused.
+pub fn parse(text: &[u8]) -> Result<Node<'_>, serde_json::Error> {
+    let mut p = Parser::new(text);
+    p.ws();
+    let v = p.value(0);
+    p.ws();
+    match v {
+        Some(v) if p.i == p.b.len() => Ok(v),
+        // Not handed to serde_json, whose recursion is not bounded.
+        _ if p.deep => Err(serde::de::Error::custom(format_args!("JSON nested deeper than {MAX_NESTING} levels"))),
+        _ => Err(refused(text)),
+    }
+}
+
+/// The array or object at the start of `text` and its length, when it is
+/// one that [`parse`] reads (the bytes after it are not looked at); `None`
+/// for anything else, an unreadable value among them.
+pub fn parse_prefix(text: &[u8]) -> Option<(Node<'_>, usize)> {
+    let mut p = Parser::new(text);
+    let v = p.value(0)?;
+    Some((v, p.i))
+}
+
+/// Why `text` is not JSON, as `parse_strict` says it.
+#[cold]
+fn refused(text: &[u8]) -> serde_json::Error {
+    match super::json::parse_strict(text) {
+        Err(e) => e,
+        // The two readers disagree: refuse all the same, and say so.
+        Ok(_) => serde_json::Error::io(std::io::Error::other("the value could not be read (borrowed reader)")),
+    }
+}
+
+/// The text and where reading is. Strings are checked to be UTF-8 as they
+/// are read; a byte that is not ASCII outside strings is refused by the
+/// grammar.
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Refused for nesting deeper than [`MAX_NESTING`].
+    deep: bool,
+    /// The elements and members of the arrays and objects being read, on
+    /// one stack each, moved into a vector of the right size when their
+    /// container closes (one allocation per container).
+    items: Vec<Node<'a>>,
+    members: Vec<(Cow<'a, str>, Node<'a>)>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Parser { b, i: 0, deep: false, items: Vec::new(), members: Vec::new() }
+    }
+
+    /// `b[from..to]`, which holds no quote or backslash, as UTF-8.
+    fn text(&self, from: usize, to: usize) -> Option<&'a str> {
+        std::str::from_utf8(&self.b[from..to]).ok()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    fn literal(&mut self, word: &[u8], v: Node<'a>) -> Option<Node<'a>> {
+        self.b[self.i..].starts_with(word).then(|| {
+            self.i += word.len();
+            v
+        })
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
+        match *self.b.get(self.i)? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(Node::String),
+            b't' => self.literal(b"true", Node::Bool(true)),
+            b'f' => self.literal(b"false", Node::Bool(false)),
+            b'n' => self.literal(b"null", Node::Null),
+            b'-' | b'0'..=b'9' => self.number().map(Node::Number),
+            _ => None,
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_NESTING {
+            self.deep = true;
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(Node::Array(Vec::new()));
+        }
+        let mark = self.items.len();
+        loop {
+            let v = self.value(depth)?;
+            self.items.push(v);
+            self.ws();
+            match *self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Some(Node::Array(self.items.drain(mark..).collect()));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_NESTING {
+            self.deep = true;
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        let mark = self.members.len();
+        if self.eat(b'}').is_none() {
+            loop {
+                if self.b.get(self.i) != Some(&b'"') {
+                    return None;
+                }
+                let name = self.string()?;
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+                let v = self.value(depth)?;
+                self.members.push((name, v));
+                self.ws();
+                match *self.b.get(self.i)? {
+                    b',' => {
+                        self.i += 1;
+                        self.ws();
+                    }
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let mut members: Vec<_> = self.members.drain(mark..).collect();
+        sort_members(&mut members)?;
+        Some(Node::Object(members))
+    }
+
+    /// A string at `self.i` (its opening quote).
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.i + 1;
+        let mut i = string_stop(self.b, start, self.b.len());
+        match *self.b.get(i)? {
+            b'"' => {
+                self.i = i + 1;
+                return Some(Cow::Borrowed(self.text(start, i)?));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(self.text(start, i)?);
+        loop {
+            let run = i;
+            i = string_stop(self.b, i, self.b.len());
+            self.b.get(i)?;
+            out.push_str(self.text(run, i)?);
+            match self.b[i] {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => i = self.escape(i + 1, &mut out)?,
+                _ => return None,
+            }
+        }
+    }
+
+    /// The escape after a backslash at `i`, onto `out`; where it ends.
+    fn escape(&self, i: usize, out: &mut String) -> Option<usize> {
+        let c = match *self.b.get(i)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => return self.unicode(i + 1, out),
+            _ => return None,
+        };
+        out.push(c);
+        Some(i + 1)
+    }
+
+    /// `\uXXXX` (a surrogate pair as two), its digits at `i`; lone
+    /// surrogates are refused, as serde_json refuses them.
+    fn unicode(&self, i: usize, out: &mut String) -> Option<usize> {
+        let n = self.hex4(i)?;
+        let (code, end) = match n {
+            0xDC00..=0xDFFF => return None,
+            0xD800..=0xDBFF => {
+                if self.b.get(i + 4..i + 6)? != b"\\u" {
+                    return None;
+                }
+                let low = self.hex4(i + 6)?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return None;
+                }
+                (0x10000 + ((u32::from(n) - 0xD800) << 10) + (u32::from(low) - 0xDC00), i + 10)
+            }
+            n => (u32::from(n), i + 4),
+        };
+        out.push(char::from_u32(code)?);
+        Some(end)
+    }
+
+    fn hex4(&self, i: usize) -> Option<u16> {
+        let digits = self.b.get(i..i + 4)?;
+        digits.iter().try_fold(0u16, |n, &d| Some(n << 4 | char::from(d).to_digit(16)? as u16))
+    }
+
+    /// A number by RFC 8259's grammar, read as serde_json reads it.
+    fn number(&mut self) -> Option<Number> {
+        let start = self.i;
+        let b = self.b;
+        let mut i = start + usize::from(b[start] == b'-');
+        let digits = i;
+        match *b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_end = i;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let f = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == f {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            let e = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == e {
+                return None;
+            }
+        }
+        self.i = i;
+        let text = self.text(start, i)?;
+        let negative = digits > start;
+        let n = int_end - digits;
+        if i == int_end && n <= 18 && !(negative && text == "-0") {
+            // An integer serde_json reads as a u64 (≥ 0) or an i64 (< 0).
+            return Some(if negative {
+                Number::from(text.parse::<i64>().ok()?)
+            } else {
+                Number::from(text.parse::<u64>().ok()?)
+            });
+        }
+        // Fractions, exponents, -0 and long integers: serde_json's own
+        // rules (a float when an integer overflows, refused past f64).
+        match serde_json::from_str::<Value>(text).ok()? {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Sorts an object's members by name; `None` when a name appears twice.
+fn sort_members(members: &mut [(Cow<'_, str>, Node<'_>)]) -> Option<()> {
+    members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    members.windows(2).all(|w| w[0].0 != w[1].0).then_some(())
+}
