@@ -82,9 +82,6 @@ fn engine(stream: u64, keys: Option<&(PathBuf, PathBuf)>) -> Result<Engine, Stri
         cfg.key_file = Some(chain.clone());
         cfg.signing_key_file = Some(sign.clone());
         cfg.key_epoch = KeyEpochConfig { records: 100_000, interval: 3600 * SEC };
-        // One transparency log per stream (origin `bench/s<n>`): streams
-        // sharing one log would be a fork of it (SPEC §8.15).
-        cfg.log.partition = format!("s{stream}");
         cfg.checkpoint = CheckpointConfig { interval: 3600 * SEC, records: 10_000, file: None };
         // One log per engine (SPEC §5.5): engines signing with one key
         // must not share its name as their origin, or their logs fork.
