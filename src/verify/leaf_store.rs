@@ -53,13 +53,13 @@ impl Writer {
         }
         self.memory.push(leaf);
         if self.spill_after.is_some_and(|n| self.memory.len() > n) {
-            let file = tempfile::tempfile().map_err(|e| format!("creating a temporary file for leaf hashes: {e}"))?;
+            let file = super::spill::temporary("leaf hashes")?;
             let mut w = std::io::BufWriter::new(file.try_clone().map_err(err)?);
             for h in self.memory.drain(..) {
                 w.write_all(&h).map_err(err)?;
             }
             self.memory = Vec::new();
-            self.disk = Some((Arc::new(file), w));
+            self.disk = Some((file, w));
         }
         Ok(())
     }

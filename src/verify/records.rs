@@ -200,7 +200,7 @@ impl Collected {
     /// Writes every stream's spillable records as one sorted run each.
     fn spill_all(&mut self) -> Result<(), String> {
         if self.spill.file.is_none() {
-            self.spill.file = Some((spill::temporary()?, 0));
+            self.spill.file = Some((spill::temporary("sorted runs")?, 0));
         }
         let (file, offset) = self.spill.file.as_mut().expect("just made");
         for (id, entries) in self.streams.iter_mut() {

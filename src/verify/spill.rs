@@ -130,9 +130,10 @@ pub fn write(file: &Arc<File>, offset: &mut u64, mut entries: Vec<Entry>) -> Res
     })
 }
 
-/// A new anonymous temporary file for runs (in `TMPDIR`).
-pub fn temporary() -> Result<Arc<File>, String> {
-    tempfile::tempfile().map(Arc::new).map_err(|e| format!("creating a temporary file for sorted runs: {e}"))
+/// A new anonymous temporary file (in `TMPDIR`, gone once closed) for
+/// `what`: the sorted runs here, a stream's leaf hashes in `leaf_store`.
+pub fn temporary(what: &str) -> Result<Arc<File>, String> {
+    tempfile::tempfile().map(Arc::new).map_err(|e| format!("creating a temporary file for {what}: {e}"))
 }
 
 /// Reads a run back, a batch at a time.
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn runs_and_memory_merge_in_sequence_then_location_order() {
-        let file = temporary().unwrap();
+        let file = temporary("sorted runs").unwrap();
         let mut offset = 0;
         let mut spilled = Spilled::default();
         let all: Vec<Entry> = (0..3000u64).map(|i| entry(1 + (i * 7919) % 1000, i)).collect();
