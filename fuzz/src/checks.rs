@@ -180,29 +180,49 @@ pub fn json_differential(data: &[u8]) {
         json_differential_value(line);
     }
     for max in [auditchain::verify::read::json::MAX_VALUE_BYTES, 64] {
-        assert_eq!(stream_of_values(data, max, true), stream_of_values(data, max, false), "{max}");
+        // The reader that scans every value for its end before reading it
+        // is the reference; values read in place (handed over whole, or
+        // from a stream read a block at a time, small blocks cutting lines)
+        // must read the same as it does over the same blocks.
+        let scanned = stream_of_values(data, max, Reading::Stream { block: 1 << 22, in_place: false });
+        assert_eq!(stream_of_values(data, max, Reading::Whole), scanned, "whole, {max}");
+        for block in [1 << 22, 61, 7] {
+            let scanned = stream_of_values(data, max, Reading::Stream { block, in_place: false });
+            let got = stream_of_values(data, max, Reading::Stream { block, in_place: true });
+            assert_eq!(got, scanned, "a stream read {block} bytes at a time, {max}");
+        }
     }
 }
 
-/// The values of `data` as `json::Values` finds them: handed over whole
-/// (arrays and objects read in place) or read from a stream (each value
-/// scanned for its end, then read).
-fn stream_of_values(data: &[u8], max: usize, whole: bool) -> Vec<(u64, Result<serde_json::Value, String>)> {
+/// How [`stream_of_values`] reads.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// Handed over whole (arrays and objects read in place).
+    Whole,
+    /// From a stream, `block` bytes at a time at least.
+    Stream { block: usize, in_place: bool },
+}
+
+/// The values of `data` as `json::Values` finds them.
+fn stream_of_values(data: &[u8], max: usize, reading: Reading) -> Vec<(u64, Result<serde_json::Value, String>)> {
     use auditchain::core::canonical::tree::Tree;
     use auditchain::verify::read::json::Values;
     let mut out = Vec::new();
     let mut keep = |(line, v): (u64, Result<auditchain::verify::read::node::Node<'_>, String>)| {
         out.push((line, v.map(|n| n.to_value())));
     };
-    if whole {
-        let mut values = Values::over(data, 1, max);
-        while let Some(found) = values.next_value() {
-            keep(found);
+    match reading {
+        Reading::Whole => {
+            let mut values = Values::over(data, 1, max);
+            while let Some(found) = values.next_value() {
+                keep(found);
+            }
         }
-    } else {
-        let mut values = Values::with_limit(data, 1, max);
-        while let Some(found) = values.next_value() {
-            keep(found);
+        Reading::Stream { block, in_place } => {
+            let mut values = Values::with_limit(data, 1, max).reading(block, in_place);
+            while let Some(found) = values.next_value() {
+                keep(found);
+            }
         }
     }
     out
@@ -212,7 +232,8 @@ fn stream_of_values(data: &[u8], max: usize, whole: bool) -> Vec<(u64, Result<se
 pub fn json_differential_value(text: &[u8]) {
     use auditchain::core::canonical::tree::Tree;
     use auditchain::verify::read::{json, node};
-    let new = node::parse(text);
+    let arena = node::Arena::new();
+    let new = node::parse(text, &arena);
     if nesting(text) > json::MAX_JSON_DEPTH {
         // Refused before serde_json is asked (its recursion is unbounded).
         assert!(new.is_err(), "nested too deep, read anyway");

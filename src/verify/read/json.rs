@@ -9,7 +9,7 @@
 //! that begin inside it and are still open where it failed ("doomed"), so
 //! that they are not read again.
 
-use super::node::{self, Node};
+use super::node::{self, Arena, Node};
 use crate::core::canonical::tree::Tree;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -337,6 +337,13 @@ pub struct Values<'a, R> {
     /// A read error, reported once everything before it has been read.
     read_error: Option<String>,
     max_value: usize,
+    /// Where the value last read lives; reset before the next is read.
+    arena: Arena,
+    /// How much is read from `src` at a time, at least ([`BLOCK`]).
+    block: usize,
+    /// Arrays and objects are read without scanning for their end first
+    /// (off only to compare with the reader that always scans).
+    in_place: bool,
 }
 
 /// Where reading is in the bytes at hand (apart from them, so that a value
@@ -378,7 +385,20 @@ impl<'a, R: Read> Values<'a, R> {
             eof: false,
             read_error: None,
             max_value,
+            arena: Arena::new(),
+            block: BLOCK,
+            in_place: true,
         }
+    }
+
+    /// Reads `block` bytes at a time at least, and (when `in_place` is
+    /// false) scans every value for its end before reading it, as the
+    /// reader did before values were read in place: for tests, which hold
+    /// the fast paths equal to that one.
+    pub fn reading(mut self, block: usize, in_place: bool) -> Self {
+        self.block = block.max(1);
+        self.in_place = in_place;
+        self
     }
 
     fn data(&self) -> &[u8] {
@@ -393,7 +413,7 @@ impl<'a, R: Read> Values<'a, R> {
     /// Reads at least one more block (or to the end), dropping what was
     /// consumed.
     fn fill(&mut self) {
-        self.fill_at_least(BLOCK);
+        self.fill_at_least(self.block);
     }
 
     /// Reads at least `want` more bytes (or to the end). A value that needs
@@ -414,7 +434,7 @@ impl<'a, R: Read> Values<'a, R> {
             });
             self.cur.pos = 0;
         }
-        let want = want.max(BLOCK) as u64;
+        let want = want.max(self.block) as u64;
         // `take` + `read_to_end` append without zeroing the room first.
         match (&mut self.src).take(want).read_to_end(&mut self.owned) {
             Ok(n) if (n as u64) < want => self.eof = true,
@@ -459,6 +479,8 @@ impl<'a, R: Read> Values<'a, R> {
 
     /// The next value, or `None` at the end.
     pub fn next_value(&mut self) -> Option<Found<'_>> {
+        // The value read last (which borrowed `self`) is gone.
+        self.arena.reset();
         loop {
             if self.cur.skipping {
                 match self.data()[self.cur.pos..].iter().position(|&b| b == b'\n') {
@@ -497,7 +519,13 @@ impl<'a, R: Read> Values<'a, R> {
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
                 return Some(self.give_up(p, why));
             }
-            if let Some(found) = self.read_in_place(p) {
+            let this: *mut Self = self;
+            // SAFETY: `this` is `self`, and the borrow made through it ends
+            // here unless a value is returned; the borrow checker cannot see
+            // that a borrow returned on one branch only is over on the other
+            // (NLL's "problem case 3", rust-lang/rust#54663), so it is made
+            // through the pointer. Nothing else holds `self` meanwhile.
+            if let Some(found) = unsafe { &mut *this }.read_in_place(p) {
                 return Some(found);
             }
             match scan(self.data(), p, self.eof, self.max_value) {
@@ -508,16 +536,32 @@ impl<'a, R: Read> Values<'a, R> {
         }
     }
 
-    /// An array or object at `p` of bytes handed over whole, read without
-    /// scanning for its end first, when it is readable (a value that is not
-    /// is scanned and read as any other, for its error).
-    fn read_in_place(&mut self, p: usize) -> Option<Found<'a>> {
-        let bytes = self.borrowed.filter(|b| matches!(b[p], b'{' | b'['))?;
+    /// An array or object at `p`, read without scanning for its end first,
+    /// when it is readable: in bytes handed over whole, to their end; in a
+    /// stream, to the end of its line, when the line is at hand (a JSON
+    /// line, as exporters write them). A value that is not read so is
+    /// scanned and read as any other, for its error or because it spans
+    /// lines; one read so is the value the scan would have found.
+    fn read_in_place(&mut self, p: usize) -> Option<Found<'_>> {
+        let Values { owned, borrowed, cur, eof, max_value, arena, in_place, .. } = self;
+        let bytes: &[u8] = borrowed.unwrap_or(owned);
+        if !*in_place || !matches!(bytes[p], b'{' | b'[') {
+            return None;
+        }
         // Where the scanner would give up on its length.
-        let limit = bytes.len().min(p.saturating_add(self.max_value));
-        let (v, n) = node::parse_prefix(&bytes[p..limit])?;
-        let line = self.cur.line;
-        self.cur.advance(bytes, p + n);
+        let limit = bytes.len().min(p.saturating_add(*max_value));
+        let limit = if borrowed.is_some() {
+            limit
+        } else {
+            match memchr::memchr(b'\n', &bytes[p..limit]) {
+                Some(n) => p + n,
+                None if *eof => limit,
+                None => return None,
+            }
+        };
+        let (v, n) = node::parse_prefix(&bytes[p..limit], arena)?;
+        let line = cur.line;
+        cur.advance(bytes, p + n);
         Some((line, Ok(v)))
     }
 
@@ -525,16 +569,17 @@ impl<'a, R: Read> Values<'a, R> {
     /// bytes at hand, and consumed.
     fn parse(&mut self, p: usize, end: usize) -> Found<'_> {
         // The bytes are borrowed apart from the cursor, which moves on.
-        let data = self.borrowed.unwrap_or(&self.owned);
-        match node::parse(&data[p..end]) {
+        let Values { owned, borrowed, cur, eof, arena, .. } = self;
+        let data: &[u8] = borrowed.unwrap_or(owned);
+        match node::parse(&data[p..end], arena) {
             Ok(v) => {
-                let line = self.cur.line;
-                self.cur.advance(data, end);
+                let line = cur.line;
+                cur.advance(data, end);
                 (line, Ok(v))
             }
             Err(e) => {
                 let z = p + error_offset(&data[p..end], &e);
-                self.cur.fail(data, self.eof, p, z, format!("not JSON: {e}"))
+                cur.fail(data, *eof, p, z, format!("not JSON: {e}"))
             }
         }
     }

@@ -1,10 +1,15 @@
-//! A JSON value read in one pass into a tree that borrows its input:
-//! strings without an escape are slices of the line, others are unescaped
-//! once; numbers are parsed once, by serde_json's rules, into
-//! `serde_json::Number`s; objects keep their members sorted by name, as a
-//! `serde_json::Map` does. It accepts exactly what [`super::json::parse_strict`]
-//! accepts (RFC 8259 JSON, no member name twice in one object, after
-//! unescaping), and the two are held equal by `tests/json_differential.rs`.
+//! A JSON value read in one pass into a tree that borrows its input and
+//! lives in an arena: strings without an escape are slices of the line,
+//! others are unescaped once into the arena; numbers are parsed once, by
+//! serde_json's rules, into `serde_json::Number`s; objects keep their
+//! members sorted by name, as a `serde_json::Map` does. It accepts exactly
+//! what [`super::json::parse_strict`] accepts (RFC 8259 JSON, no member
+//! name twice in one object, after unescaping), and the two are held equal
+//! by `tests/json_differential.rs`.
+//!
+//! The arena is reset before each value is read (`json::Values` does it),
+//! so that reading a line allocates nothing once the arena has grown to the
+//! size of the largest line: no allocation and no free per node.
 //!
 //! When a text is refused, why is told by `parse_strict`, so that the
 //! finding reads as it always has.
@@ -12,28 +17,30 @@
 use super::json::string_stop;
 use crate::core::canonical::tree::{Kind, Tree};
 use serde_json::{Map, Number, Value};
-use std::borrow::Cow;
 
-/// A JSON value borrowing the text it was read from.
+/// Where the nodes of a parsed value and its unescaped strings live.
+pub type Arena = bumpalo::Bump;
+
+/// A JSON value borrowing the text it was read from and its arena.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Node<'a>>),
+    String(&'a str),
+    Array(&'a [Node<'a>]),
     /// Members sorted by name, each name once.
-    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+    Object(&'a [(&'a str, Node<'a>)]),
 }
 
 /// The members of a [`Node::Object`] as [`Tree::Members`].
 #[derive(Default)]
-pub struct Members<'n, 'a>(std::slice::Iter<'n, (Cow<'a, str>, Node<'a>)>);
+pub struct Members<'n, 'a>(std::slice::Iter<'n, (&'a str, Node<'a>)>);
 
 impl<'n, 'a> Iterator for Members<'n, 'a> {
     type Item = (&'n str, &'n Node<'a>);
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k.as_ref(), v))
+        self.0.next().map(|(k, v)| (*k, v))
     }
 }
 
@@ -61,7 +68,7 @@ impl<'a> Tree for Node<'a> {
     }
     fn get(&self, name: &str) -> Option<&Self> {
         match self {
-            Node::Object(m) => m.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            Node::Object(m) => m.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -85,10 +92,10 @@ impl<'a> Tree for Node<'a> {
 const MAX_NESTING: usize = super::json::MAX_JSON_DEPTH;
 
 /// Parses exactly one JSON value from `text` (whitespace around it
-/// allowed), as [`super::json::parse_strict`] does; its error when the
-/// text is refused.
-pub fn parse(text: &[u8]) -> Result<Node<'_>, serde_json::Error> {
-    let mut p = Parser::new(text);
+/// allowed) into `arena`, as [`super::json::parse_strict`] does; its error
+/// when the text is refused.
+pub fn parse<'a>(text: &'a [u8], arena: &'a Arena) -> Result<Node<'a>, serde_json::Error> {
+    let mut p = Parser::new(text, arena);
     p.ws();
     let v = p.value(0);
     p.ws();
@@ -103,8 +110,8 @@ pub fn parse(text: &[u8]) -> Result<Node<'_>, serde_json::Error> {
 /// The array or object at the start of `text` and its length, when it is
 /// one that [`parse`] reads (the bytes after it are not looked at); `None`
 /// for anything else, an unreadable value among them.
-pub fn parse_prefix(text: &[u8]) -> Option<(Node<'_>, usize)> {
-    let mut p = Parser::new(text);
+pub fn parse_prefix<'a>(text: &'a [u8], arena: &'a Arena) -> Option<(Node<'a>, usize)> {
+    let mut p = Parser::new(text, arena);
     let v = p.value(0)?;
     Some((v, p.i))
 }
@@ -119,29 +126,54 @@ fn refused(text: &[u8]) -> serde_json::Error {
     }
 }
 
+/// How many bytes are checked to be UTF-8 at a time: strings are not
+/// checked one by one (a call per string costs more than the check), nor
+/// is the whole text at once (a prefix read from a large buffer must not
+/// look far past its end).
+const UTF8_CHUNK: usize = 64 << 10;
+
 /// The text and where reading is. Strings are checked to be UTF-8 as they
-/// are read; a byte that is not ASCII outside strings is refused by the
-/// grammar.
+/// are read, a chunk of the text at a time; a byte that is not ASCII
+/// outside strings is refused by the grammar.
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    arena: &'a Arena,
+    /// `b[..utf8]` is known to be UTF-8 (`utf8` is a character boundary).
+    utf8: usize,
     /// Refused for nesting deeper than [`MAX_NESTING`].
     deep: bool,
     /// The elements and members of the arrays and objects being read, on
-    /// one stack each, moved into a vector of the right size when their
-    /// container closes (one allocation per container).
+    /// one stack each, moved into the arena when their container closes.
     items: Vec<Node<'a>>,
-    members: Vec<(Cow<'a, str>, Node<'a>)>,
+    members: Vec<(&'a str, Node<'a>)>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        Parser { b, i: 0, deep: false, items: Vec::new(), members: Vec::new() }
+    fn new(b: &'a [u8], arena: &'a Arena) -> Self {
+        Parser { b, i: 0, arena, utf8: 0, deep: false, items: Vec::new(), members: Vec::new() }
     }
 
-    /// `b[from..to]`, which holds no quote or backslash, as UTF-8.
-    fn text(&self, from: usize, to: usize) -> Option<&'a str> {
-        std::str::from_utf8(&self.b[from..to]).ok()
+    /// `b[from..to]`, which holds no quote or backslash and is bounded by
+    /// ASCII bytes (a quote, a backslash's escape) or the text's ends, as
+    /// UTF-8.
+    fn text(&mut self, from: usize, to: usize) -> Option<&'a str> {
+        if to > self.utf8 {
+            let end = to.max(self.utf8.saturating_add(UTF8_CHUNK)).min(self.b.len());
+            match std::str::from_utf8(&self.b[self.utf8..end]) {
+                Ok(_) => self.utf8 = end,
+                Err(e) => self.utf8 += e.valid_up_to(),
+            }
+            if to > self.utf8 {
+                // Not UTF-8 up to `to`, or an invalid byte after `to` in
+                // the chunk: this slice alone decides.
+                return std::str::from_utf8(&self.b[from..to]).ok();
+            }
+        }
+        // SAFETY: `b[..self.utf8]` is UTF-8, and `from` and `to` lie on
+        // character boundaries in it (next to ASCII bytes or at its ends),
+        // so `b[from..to]` is UTF-8 too.
+        Some(unsafe { std::str::from_utf8_unchecked(&self.b[from..to]) })
     }
 
     fn ws(&mut self) {
@@ -182,7 +214,7 @@ impl<'a> Parser<'a> {
         self.i += 1;
         self.ws();
         if self.eat(b']').is_some() {
-            return Some(Node::Array(Vec::new()));
+            return Some(Node::Array(&[]));
         }
         let mark = self.items.len();
         loop {
@@ -196,7 +228,8 @@ impl<'a> Parser<'a> {
                 }
                 b']' => {
                     self.i += 1;
-                    return Some(Node::Array(self.items.drain(mark..).collect()));
+                    let items = self.arena.alloc_slice_fill_iter(self.items.drain(mark..));
+                    return Some(Node::Array(items));
                 }
                 _ => return None,
             }
@@ -236,24 +269,23 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let mut members: Vec<_> = self.members.drain(mark..).collect();
-        sort_members(&mut members)?;
-        Some(Node::Object(members))
+        sort_members(&mut self.members[mark..])?;
+        Some(Node::Object(self.arena.alloc_slice_fill_iter(self.members.drain(mark..))))
     }
 
     /// A string at `self.i` (its opening quote).
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    fn string(&mut self) -> Option<&'a str> {
         let start = self.i + 1;
         let mut i = string_stop(self.b, start, self.b.len());
         match *self.b.get(i)? {
             b'"' => {
                 self.i = i + 1;
-                return Some(Cow::Borrowed(self.text(start, i)?));
+                return self.text(start, i);
             }
             b'\\' => {}
             _ => return None,
         }
-        let mut out = String::with_capacity(i - start + 16);
+        let mut out = bumpalo::collections::String::with_capacity_in(i - start + 16, self.arena);
         out.push_str(self.text(start, i)?);
         loop {
             let run = i;
@@ -263,7 +295,7 @@ impl<'a> Parser<'a> {
             match self.b[i] {
                 b'"' => {
                     self.i = i + 1;
-                    return Some(Cow::Owned(out));
+                    return Some(out.into_bump_str());
                 }
                 b'\\' => i = self.escape(i + 1, &mut out)?,
                 _ => return None,
@@ -272,7 +304,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The escape after a backslash at `i`, onto `out`; where it ends.
-    fn escape(&self, i: usize, out: &mut String) -> Option<usize> {
+    fn escape(&self, i: usize, out: &mut bumpalo::collections::String<'_>) -> Option<usize> {
         let c = match *self.b.get(i)? {
             b'"' => '"',
             b'\\' => '\\',
@@ -291,7 +323,7 @@ impl<'a> Parser<'a> {
 
     /// `\uXXXX` (a surrogate pair as two), its digits at `i`; lone
     /// surrogates are refused, as serde_json refuses them.
-    fn unicode(&self, i: usize, out: &mut String) -> Option<usize> {
+    fn unicode(&self, i: usize, out: &mut bumpalo::collections::String<'_>) -> Option<usize> {
         let n = self.hex4(i)?;
         let (code, end) = match n {
             0xDC00..=0xDFFF => return None,
@@ -377,7 +409,67 @@ impl<'a> Parser<'a> {
 }
 
 /// Sorts an object's members by name; `None` when a name appears twice.
-fn sort_members(members: &mut [(Cow<'_, str>, Node<'_>)]) -> Option<()> {
-    members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+fn sort_members(members: &mut [(&str, Node<'_>)]) -> Option<()> {
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     members.windows(2).all(|w| w[0].0 != w[1].0).then_some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `{"s":["xxxxxxxxxx",…,"x…x??","é"]}`: short strings, then the two
+    /// bytes given (an `é`, or a byte that is not UTF-8) at offset `at`,
+    /// so that a chunk checked for the short strings ends near them.
+    fn text_with_at(at: usize, two: &[u8]) -> Vec<u8> {
+        let mut t = b"{\"s\":[".to_vec();
+        while t.len() + 13 < at - 4 {
+            t.extend_from_slice(b"\"xxxxxxxxxx\",");
+        }
+        t.push(b'"');
+        t.resize(at, b'x');
+        t.extend_from_slice(two);
+        t.extend_from_slice(b"\",\"\xc3\xa9\"]}");
+        t
+    }
+
+    #[test]
+    fn utf8_is_checked_across_the_chunks_it_is_checked_in() {
+        let arena = Arena::new();
+        for at in [UTF8_CHUNK - 2, UTF8_CHUNK - 1, UTF8_CHUNK, UTF8_CHUNK + 1, 2 * UTF8_CHUNK - 1] {
+            // A character cut by a chunk's end is read whole.
+            let good = text_with_at(at, "é".as_bytes());
+            let v = parse(&good, &arena).unwrap_or_else(|e| panic!("at {at}: {e}"));
+            assert_eq!(v.to_value(), crate::verify::read::json::parse_strict(&good).unwrap(), "at {at}");
+            // A byte that is not UTF-8 is refused wherever it stands.
+            let bad = text_with_at(at, b"\xc3\x28");
+            assert!(parse(&bad, &arena).is_err(), "at {at}: read");
+            assert!(crate::verify::read::json::parse_strict(&bad).is_err());
+        }
+    }
+
+    #[test]
+    fn a_prefix_is_read_whatever_follows_it() {
+        // Bytes that are not UTF-8 just after an object, in the chunk
+        // checked with its last string, are not its concern.
+        let arena = Arena::new();
+        for tail in [&b"\xff\xfe"[..], b"\"\xc3", b"{\"a\":\"\xff\"}"] {
+            let text = [&b"{\"k\":\"v\",\"w\":\"\xc3\xa9\"}"[..], tail].concat();
+            let (v, n) = parse_prefix(&text, &arena).expect("read");
+            assert_eq!(n, text.len() - tail.len());
+            assert_eq!(v.to_value(), serde_json::json!({"k": "v", "w": "é"}));
+        }
+    }
+
+    #[test]
+    fn escaped_strings_live_in_the_arena_and_borrowed_ones_in_the_text() {
+        let arena = Arena::new();
+        let text = br#"{"plain":"abc","escaped":"a\"b\u00e9"}"#;
+        let v = parse(text, &arena).unwrap();
+        let plain = v.get("plain").and_then(Tree::as_str).unwrap();
+        let escaped = v.get("escaped").and_then(Tree::as_str).unwrap();
+        assert_eq!((plain, escaped), ("abc", "a\"bé"));
+        let inside = |s: &str| text.as_ptr_range().contains(&s.as_ptr());
+        assert!(inside(plain) && !inside(escaped));
+    }
 }

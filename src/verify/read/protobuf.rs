@@ -284,7 +284,8 @@ pub fn read_message(
         return read_message(&inner, max_value, scratch, f);
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let value = node::parse(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
+        let arena = node::Arena::new();
+        let value = node::parse(bytes, &arena).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
         return super::read_value(&value, scratch, f);
     }
     read_request(bytes, scratch, f)
@@ -302,7 +303,8 @@ pub fn canonical_records(bytes: &[u8], max_value: usize) -> Result<Vec<Vec<u8>>,
         return canonical_records(&inner, max_value);
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let value = node::parse(bytes).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
+        let arena = node::Arena::new();
+        let value = node::parse(bytes, &arena).map_err(|e| format!("not an OTLP/JSON request: {e}"))?;
         return crate::core::canonical::records_from_json(&value).map_err(|e| e.to_string());
     }
     let list = records(bytes).ok_or_else(|| "not a protobuf export request of logs or spans".to_string())?;
