@@ -449,3 +449,52 @@ fn a_missing_range_announced_in_pieces_is_explained() {
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", kinds(&r, Severity::Error));
     assert_eq!(r.streams[0].missing, vec![[4, 5]]);
 }
+
+#[test]
+fn every_thread_count_reads_a_file_as_one_thread_does() {
+    // A file of many parallel windows, with what the parallel reader
+    // cannot read on its own: values spanning lines (pretty-printed), a
+    // damaged line, a torn write with the next glued to it, and an edited
+    // record. Each job that fails there is read again by the calling
+    // thread, with the jobs after it; the report is the one thread's.
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 80, 250, true);
+    let mut l = lines(&reqs);
+    record_mut(&mut l, 9000)["body"]["stringValue"] = Value::String("tampered".into());
+    let mut text = String::new();
+    for (i, v) in l.iter().enumerate() {
+        match i {
+            // Pretty-printed values over more than a job's bytes: a job's
+            // end falls inside one.
+            10..20 => text += &(serde_json::to_string_pretty(v).unwrap() + "\n"),
+            30 => text += "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":\n",
+            50 => {
+                let s = v.to_string();
+                text += &s[..s.len() / 2];
+                text += &(s + "\n");
+            }
+            _ => text += &(v.to_string() + "\n"),
+        }
+    }
+    assert!(text.len() > 20 << 20, "several windows of the parallel reader: {} bytes", text.len());
+    std::fs::write(d.path().join("audit.jsonl"), text).unwrap();
+    let report = |threads: usize| {
+        let mut o = Options::default();
+        o.limits.threads = threads;
+        let mut v = serde_json::to_value(verify(&[d.path().to_path_buf()], &o)).unwrap();
+        v.as_object_mut().unwrap().remove("as_of");
+        v
+    };
+    let one = report(1);
+    // What one thread finds: the edited record, the two unreadable lines
+    // (the damaged one, the torn one), and the value glued after it read.
+    assert_eq!(one["verdict"], "fail", "{one:#}");
+    assert_eq!(one["inputs"]["unreadable"], 2, "{:#}", one["inputs"]);
+    let streams = one["streams"].as_array().unwrap();
+    let kinds: Vec<&str> =
+        streams[0]["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"content_mismatch"), "{kinds:?}");
+    for threads in [2, 3, 4] {
+        assert_eq!(report(threads), one, "{threads} threads");
+    }
+}

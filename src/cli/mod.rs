@@ -250,6 +250,10 @@ pub struct VerifyArgs {
     /// every record in memory.
     #[arg(long, default_value_t = auditchain::verify::SPILL_AFTER, value_name = "RECORDS")]
     spill_after: usize,
+    /// Threads that read and hash the files (default: one per CPU this
+    /// process may use, at most 8). 1 reads on one thread.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(clap::Args)]

@@ -38,6 +38,9 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
         return Err("--since is after --until".into());
     }
     options.limits.spill_after = (args.spill_after > 0).then_some(args.spill_after);
+    if let Some(n) = args.threads {
+        options.limits.threads = usize::from(n);
+    }
     options.window.streams = args.streams;
     options.expected_names = args.expect_stream_names;
     options.retired = args.retired;

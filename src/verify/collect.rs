@@ -1,6 +1,7 @@
 //! Collecting the inputs: every file is read as a stream of JSON values
-//! (large runs of JSON lines on all cores), every record admitted to its
-//! stream by the stamp rule, and only compact facts per record kept.
+//! (large runs of JSON lines on all cores, [`pipeline`]), every record
+//! admitted to its stream by the stamp rule, and only compact facts per
+//! record kept.
 
 use super::read::input::{self, Content};
 use super::read::{self, Item, files, json, protobuf};
@@ -9,11 +10,14 @@ use super::report::{Finding, InputError, Kind, Severity};
 use super::rules;
 use crate::core::canonical::Scratch;
 
+mod pipeline;
+
 /// Runs of complete lines shorter than this are read by one thread.
 const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
-/// How much of a file is looked at, at most, to be read in parallel.
-const WINDOW_BYTES: usize = 32 << 20;
+/// About how much of a file one job of the parallel reader holds (whole
+/// lines, so at least one).
+const JOB_BYTES: usize = 2 << 20;
 
 /// Limits of reading (SPEC §8.0).
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +27,9 @@ pub struct Limits {
     /// Records held in memory before they spill to sorted runs on disk
     /// (`None`: never; `--spill-after`).
     pub spill_after: Option<usize>,
+    /// Threads that read (`--threads`; by default one per CPU the process
+    /// may use, at most 8). One reads everything on the calling thread.
+    pub threads: usize,
 }
 
 /// Records held in memory before they spill (about 20 MB with the copies
@@ -35,8 +42,15 @@ impl Default for Limits {
             max_value_bytes: json::MAX_VALUE_BYTES,
             max_decompressed_bytes: files::MAX_DECOMPRESSED_BYTES,
             spill_after: Some(SPILL_AFTER),
+            threads: default_threads(),
         }
     }
+}
+
+/// One reading thread per CPU the process may use (its affinity mask, as
+/// `taskset` sets it), at most 8.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
 /// An input, opened: a file or standard input (`read::files`: gzip and
@@ -72,11 +86,8 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
     (c, errors)
 }
 
-/// Reads one file into `c`. Runs of complete lines are cut at line
-/// boundaries and their parts parsed and hashed on all cores; if any part
-/// has a value that cannot be read (a value spanning lines, or a damaged
-/// line), the run is read again by one thread, whose results are
-/// authoritative.
+/// Reads one file into `c`: on the calling thread, or with the others
+/// of [`pipeline`].
 fn collect_file<R: std::io::Read>(
     c: &mut Collected,
     errors: &mut Vec<InputError>,
@@ -86,30 +97,11 @@ fn collect_file<R: std::io::Read>(
     values: &mut json::Values<R>,
     limits: Limits,
 ) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    loop {
-        values.fill_to(WINDOW_BYTES);
-        let run = values.lines_at_hand().filter(|(run, _)| threads > 1 && run.len() >= PARALLEL_MIN_BYTES);
-        let stop = match run {
-            Some((run, first_line)) => {
-                let len = run.len();
-                if let Some(parts) = in_parallel(c, run, first_line, threads, file, name, limits) {
-                    for (part, part_errors) in parts {
-                        c.merge(part);
-                        errors.extend(part_errors);
-                    }
-                    release_freed_memory();
-                    values.skip(len);
-                    continue;
-                }
-                values.offset() + len as u64
-            }
-            None => values.offset() + WINDOW_BYTES as u64,
-        };
-        while values.offset() < stop {
-            let Some((line, value)) = values.next_value() else { return };
-            take(c, errors, scratch, file, name, line, value);
-        }
+    if limits.threads > 1 {
+        return pipeline::collect(c, errors, scratch, file, name, values, limits);
+    }
+    while let Some((line, value)) = values.next_value() {
+        take(c, errors, scratch, file, name, line, value);
     }
 }
 
@@ -148,61 +140,6 @@ fn collect_messages<R: std::io::Read>(
             errors.push(InputError { file: name.to_string(), line: Some(number), message });
         }
     }
-}
-
-/// Reads a run of complete lines in `threads` parts at once; `None` when a
-/// part has a value it cannot read.
-fn in_parallel(
-    c: &Collected,
-    run: &[u8],
-    first_line: u64,
-    threads: usize,
-    file: u32,
-    name: &str,
-    limits: Limits,
-) -> Option<Vec<(Collected, Vec<InputError>)>> {
-    let cuts = line_cuts(run, threads, first_line);
-    let parts: Vec<(Collected, Vec<InputError>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = cuts
-            .iter()
-            .enumerate()
-            .map(|(k, &(start, line))| {
-                let end = cuts.get(k + 1).map_or(run.len(), |c| c.0);
-                let files = c.files.clone();
-                s.spawn(move || {
-                    let mut part = Collected { files, ..Default::default() };
-                    let mut part_errors = Vec::new();
-                    let mut scratch = Scratch::new();
-                    let mut values = json::Values::over(&run[start..end], line, limits.max_value_bytes);
-                    while let Some((line, value)) = values.next_value() {
-                        take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
-                    }
-                    (part, part_errors)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("verifier thread panicked")).collect()
-    });
-    parts.iter().all(|(part, _)| part.unreadable == 0).then_some(parts)
-}
-
-/// Cut points just after a newline, about evenly spaced, each with the
-/// line number it starts.
-fn line_cuts(bytes: &[u8], parts: usize, first_line: u64) -> Vec<(usize, u64)> {
-    let mut cuts = vec![(0usize, first_line)];
-    let mut line = first_line;
-    let mut last = 0usize;
-    for k in 1..parts {
-        let target = (bytes.len() * k / parts).max(last);
-        let Some(nl) = bytes[target..].iter().position(|&b| b == b'\n') else { break };
-        let at = target + nl + 1;
-        line += json::newlines(&bytes[last..at]);
-        cuts.push((at, line));
-        last = at;
-    }
-    cuts.dedup_by_key(|c| c.0);
-    cuts.retain(|c| c.0 < bytes.len());
-    cuts
 }
 
 /// Keeps one value read from a file: what it holds, or why it cannot be

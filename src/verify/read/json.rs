@@ -466,6 +466,19 @@ impl<'a, R: Read> Values<'a, R> {
         Some((&rest[..end], self.cur.line))
     }
 
+    /// Puts back `bytes`, which end where reading stands (they were
+    /// consumed by [`Values::skip`] since it last read a value), to be read
+    /// again from line `first_line`: values handed elsewhere that could not
+    /// be read there.
+    pub fn unread(&mut self, bytes: &[u8], first_line: u64) {
+        debug_assert!(self.borrowed.is_none() && self.cur.doomed.is_empty() && !self.cur.skipping);
+        let pos = self.cur.pos;
+        self.owned.splice(..pos, bytes.iter().copied());
+        self.base = self.base + pos as u64 - bytes.len() as u64;
+        self.cur.pos = 0;
+        self.cur.line = first_line;
+    }
+
     /// Consumes `len` bytes that were read elsewhere.
     pub fn skip(&mut self, len: usize) {
         let end = self.cur.pos + len;

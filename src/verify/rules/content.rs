@@ -10,7 +10,7 @@
 
 use super::finding;
 use super::keys::{KeyCache, Lineage, Underivable};
-use crate::core::chain::Algorithm;
+use crate::core::chain::{Algorithm, EpochMac};
 use crate::core::keys::ChainKey;
 use crate::core::ranges::range_string;
 use crate::core::vocab::event;
@@ -177,6 +177,9 @@ pub struct Checker {
     /// Records whose epoch lies beyond what the key cache justifies: the
     /// first, the last, how many, and why.
     beyond: Option<(u64, u64, u64, Underivable)>,
+    /// The epoch key used last, ready (records come in number order, so
+    /// mostly under one epoch's key at a time).
+    mac: Option<EpochMac>,
 }
 
 impl Checker {
@@ -192,7 +195,7 @@ impl Checker {
         options: &Options,
         findings: &mut Vec<Finding>,
     ) -> Checker {
-        let mut checker = Checker { algorithm, key: None, base: (1, 0), beyond: None };
+        let mut checker = Checker { algorithm, key: None, base: (1, 0), beyond: None, mac: None };
         if algorithm == Algorithm::Sha256 {
             return checker;
         }
@@ -225,7 +228,15 @@ impl Checker {
             return;
         };
         let Some(epoch) = plausible(e, self.base) else { return };
-        match verifies(keys, lineage, stream_id, e) {
+        let mac = &mut self.mac;
+        let verified = keys.key(lineage, e.key_epoch.unwrap_or(0)).map(|key| {
+            let mac = match mac {
+                Some(m) if m.is_for(&key) => m,
+                _ => mac.insert(EpochMac::new(&key)),
+            };
+            e.link_inputs(stream_id).hmac_with(mac) == e.value
+        });
+        match verified {
             Ok(ok) => {
                 e.link_ok = Some(ok);
                 if ok && e.sequence > self.base.0 {

@@ -1,0 +1,261 @@
+//! Reading one file on all threads: the calling thread reads the file a
+//! window at a time and cuts its complete lines into jobs of about
+//! [`JOB_BYTES`]; worker threads parse and hash the jobs, each into a
+//! [`Collected`] of its own; the calling thread merges those in file order
+//! while the workers go on, so that reading, merging and spilling overlap
+//! with parsing.
+//!
+//! A job with a value it cannot read (a value spanning lines, a damaged
+//! line) is read again, with every job after it, by the calling thread from
+//! a stream ([`json::Values::unread`]), whose results are authoritative:
+//! the outcome is the one-thread reading's, whatever the cuts.
+
+use super::{Collected, InputError, JOB_BYTES, Limits, PARALLEL_MIN_BYTES, Scratch, json, take};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, mpsc};
+
+/// Complete lines of a file, for a worker.
+struct Job {
+    /// Its place among the jobs of the file.
+    index: u64,
+    bytes: Vec<u8>,
+    /// The line its bytes start on.
+    first_line: u64,
+}
+
+/// A job read: what it holds and the errors of its values.
+struct Done {
+    job: Job,
+    part: Collected,
+    errors: Vec<InputError>,
+}
+
+/// Reads one file into `c` on `limits.threads` workers.
+pub(super) fn collect<R: std::io::Read>(
+    c: &mut Collected,
+    errors: &mut Vec<InputError>,
+    scratch: &mut Scratch,
+    file: u32,
+    name: &str,
+    values: &mut json::Values<R>,
+    limits: Limits,
+) {
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    std::thread::scope(|s| {
+        for _ in 0..limits.threads {
+            let (job_rx, done_tx, files) = (&job_rx, done_tx.clone(), c.files.clone());
+            s.spawn(move || {
+                let mut scratch = Scratch::new();
+                // The lock is held only while a job is taken.
+                while let Ok(job) = job_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop)) {
+                    let mut part = Collected { files: files.clone(), ..Default::default() };
+                    let mut part_errors = Vec::new();
+                    let mut reader = json::Values::over(&job.bytes, job.first_line, limits.max_value_bytes);
+                    while let Some((line, value)) = reader.next_value() {
+                        take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
+                    }
+                    drop(reader);
+                    if done_tx.send(Done { job, part, errors: part_errors }).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut flow =
+            Flow { tx: job_tx, rx: done_rx, sent: 0, merged: 0, ready: BTreeMap::new(), spare: Vec::new(), windows: 0 };
+        flow.run(c, errors, scratch, file, name, values);
+        // Dropping the sender (with `flow`) ends the workers.
+    });
+}
+
+/// The jobs in flight and the results not yet merged.
+struct Flow {
+    tx: mpsc::Sender<Job>,
+    rx: mpsc::Receiver<Done>,
+    /// Jobs sent so far; the next job's index.
+    sent: u64,
+    /// Jobs merged (or read again) so far; the next to merge.
+    merged: u64,
+    /// Results received out of order, by job index.
+    ready: BTreeMap<u64, Done>,
+    /// The buffers of jobs merged, for the next jobs: a fresh one would be
+    /// mapped and faulted in page by page, and unmapped when freed.
+    spare: Vec<Vec<u8>>,
+    /// Windows sent since freed memory was last given back.
+    windows: u32,
+}
+
+/// Windows sent between two calls of [`super::release_freed_memory`]
+/// (about 64 MB read; a call costs a system call per malloc arena).
+const TRIM_EVERY: u32 = 8;
+
+/// How much of a file is read and cut into jobs at a time.
+const WINDOW: usize = 8 << 20;
+
+/// Jobs sent and not yet merged, at most, before the next window's are
+/// sent: bounds the memory of jobs in flight (their bytes and what they
+/// hold) to about two windows.
+const IN_FLIGHT: u64 = (WINDOW / JOB_BYTES) as u64;
+
+impl Flow {
+    #[allow(clippy::too_many_arguments)]
+    fn run<R: std::io::Read>(
+        &mut self,
+        c: &mut Collected,
+        errors: &mut Vec<InputError>,
+        scratch: &mut Scratch,
+        file: u32,
+        name: &str,
+        values: &mut json::Values<R>,
+    ) {
+        loop {
+            values.fill_to(WINDOW);
+            let Some(jobs) = self.cut(values) else {
+                // Too little at hand to share (the file's end, or a value
+                // spanning lines): what was sent is merged first, then a
+                // window is read here.
+                self.drain(c, errors, scratch, file, name, values);
+                let stop = values.offset() + WINDOW as u64;
+                while values.offset() < stop {
+                    let Some((line, value)) = values.next_value() else { return };
+                    take(c, errors, scratch, file, name, line, value);
+                }
+                continue;
+            };
+            while self.sent - self.merged > IN_FLIGHT && !self.failed() {
+                self.wait_if_due();
+                self.merge_ready(c, errors);
+            }
+            if self.failed() {
+                self.read_again(c, errors, scratch, file, name, values, jobs);
+                continue;
+            }
+            for job in jobs {
+                if self.tx.send(job).is_err() {
+                    unreachable!("the workers end only when the sender is dropped");
+                }
+                self.sent += 1;
+            }
+            self.merge_ready(c, errors);
+            self.windows += 1;
+            if self.windows == TRIM_EVERY {
+                self.windows = 0;
+                super::release_freed_memory();
+            }
+        }
+    }
+
+    /// The complete lines at hand, when there are enough to share, cut into
+    /// jobs (numbered from the next to send) and consumed from `values`.
+    fn cut<R: std::io::Read>(&mut self, values: &mut json::Values<R>) -> Option<Vec<Job>> {
+        let (run, first_line) = values.lines_at_hand().filter(|(run, _)| run.len() >= PARALLEL_MIN_BYTES)?;
+        let mut jobs = Vec::new();
+        let (mut at, mut line) = (0, first_line);
+        while at < run.len() {
+            let end = cut(run, at + JOB_BYTES);
+            let mut bytes = self.spare.pop().unwrap_or_default();
+            bytes.clear();
+            bytes.extend_from_slice(&run[at..end]);
+            let next_line = line + json::newlines(&bytes);
+            jobs.push(Job { index: self.sent + jobs.len() as u64, bytes, first_line: line });
+            (at, line) = (end, next_line);
+        }
+        let len = run.len();
+        values.skip(len);
+        Some(jobs)
+    }
+
+    /// Waits for one result, when one is still to come.
+    fn wait_if_due(&mut self) {
+        if (self.ready.len() as u64) < self.sent - self.merged {
+            let done = self.rx.recv().expect("a verifier thread panicked");
+            self.ready.insert(done.job.index, done);
+        }
+    }
+
+    /// Merges the results that are next in order, up to the first job that
+    /// could not read a value (left for [`Flow::read_again`]).
+    fn merge_ready(&mut self, c: &mut Collected, errors: &mut Vec<InputError>) {
+        while let Ok(done) = self.rx.try_recv() {
+            self.ready.insert(done.job.index, done);
+        }
+        while let Some(entry) = self.ready.first_entry().filter(|e| *e.key() == self.merged) {
+            if entry.get().part.unreadable > 0 {
+                return;
+            }
+            let done = entry.remove();
+            c.merge(done.part);
+            errors.extend(done.errors);
+            self.spare.push(done.job.bytes);
+            self.merged += 1;
+        }
+    }
+
+    /// The next job to merge could not read a value.
+    fn failed(&self) -> bool {
+        self.ready.get(&self.merged).is_some_and(|d| d.part.unreadable > 0)
+    }
+
+    /// Waits for every job sent and merges them; a job that could not read
+    /// a value is read again here, with those after it.
+    fn drain<R: std::io::Read>(
+        &mut self,
+        c: &mut Collected,
+        errors: &mut Vec<InputError>,
+        scratch: &mut Scratch,
+        file: u32,
+        name: &str,
+        values: &mut json::Values<R>,
+    ) {
+        while self.merged < self.sent {
+            self.wait_if_due();
+            self.merge_ready(c, errors);
+            if self.failed() {
+                self.read_again(c, errors, scratch, file, name, values, Vec::new());
+            }
+        }
+    }
+
+    /// Reads again, on this thread, the bytes of the first unmerged job, of
+    /// every job sent after it and of `unsent` (they end where `values`
+    /// stands: nothing was read from it since they were cut).
+    #[allow(clippy::too_many_arguments)]
+    fn read_again<R: std::io::Read>(
+        &mut self,
+        c: &mut Collected,
+        errors: &mut Vec<InputError>,
+        scratch: &mut Scratch,
+        file: u32,
+        name: &str,
+        values: &mut json::Values<R>,
+        unsent: Vec<Job>,
+    ) {
+        while (self.ready.len() as u64) < self.sent - self.merged {
+            self.wait_if_due();
+        }
+        let sent = std::mem::take(&mut self.ready).into_values().map(|d| d.job);
+        let jobs: Vec<Job> = sent.chain(unsent).collect();
+        self.sent = jobs.last().map_or(self.sent, |j| j.index + 1);
+        let first_line = jobs[0].first_line;
+        let bytes: Vec<u8> = jobs.into_iter().flat_map(|j| j.bytes).collect();
+        let stop = values.offset();
+        values.unread(&bytes, first_line);
+        while values.offset() < stop {
+            let Some((line, value)) = values.next_value() else { break };
+            take(c, errors, scratch, file, name, line, value);
+        }
+        self.merged = self.sent;
+    }
+}
+
+/// Where a job that should end near `want` ends: just after the first line
+/// break from `want` on (or at the end of the run, which ends with one).
+fn cut(run: &[u8], want: usize) -> usize {
+    if want >= run.len() {
+        return run.len();
+    }
+    memchr::memchr(b'\n', &run[want..]).map_or(run.len(), |n| want + n + 1)
+}
