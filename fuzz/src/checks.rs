@@ -182,14 +182,15 @@ pub fn json_differential(data: &[u8]) {
     for max in [auditchain::verify::read::json::MAX_VALUE_BYTES, 64] {
         // The reader that scans every value for its end before reading it
         // is the reference; values read in place (handed over whole, or
-        // from a stream read a block at a time, small blocks cutting lines)
-        // must read the same as it does over the same blocks.
+        // from a stream) must read the same, and so must a stream read a
+        // block at a time, small blocks cutting lines, either way.
         let scanned = stream_of_values(data, max, Reading::Stream { block: 1 << 22, in_place: false });
         assert_eq!(stream_of_values(data, max, Reading::Whole), scanned, "whole, {max}");
         for block in [1 << 22, 61, 7] {
-            let scanned = stream_of_values(data, max, Reading::Stream { block, in_place: false });
-            let got = stream_of_values(data, max, Reading::Stream { block, in_place: true });
-            assert_eq!(got, scanned, "a stream read {block} bytes at a time, {max}");
+            for in_place in [true, false] {
+                let got = stream_of_values(data, max, Reading::Stream { block, in_place });
+                assert_eq!(got, scanned, "a stream read {block} bytes at a time (in place: {in_place}), {max}");
+            }
         }
     }
 }

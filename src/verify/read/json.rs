@@ -296,9 +296,10 @@ fn is_opener(bytes: &[u8]) -> bool {
     OPENERS.iter().any(|o| bytes.starts_with(o))
 }
 
-/// The first opener on the line of `p`, after `p`.
-fn glued(buf: &[u8], p: usize) -> Option<usize> {
-    let end = buf[p..].iter().position(|&b| b == b'\n').map_or(buf.len(), |n| p + n);
+/// The first opener on the line of `p`, after `p` and before `limit`.
+fn glued(buf: &[u8], p: usize, limit: usize) -> Option<usize> {
+    let limit = buf.len().min(limit);
+    let end = memchr::memchr(b'\n', &buf[p..limit]).map_or(limit, |n| p + n);
     (p + 1..end).find(|&i| buf[i] == b'{' && is_opener(&buf[i..end]))
 }
 
@@ -530,7 +531,8 @@ impl<'a, R: Read> Values<'a, R> {
                 self.cur.doomed.pop_front();
                 let why =
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
-                return Some(self.give_up(p, why));
+                let moved = self.line_at_hand();
+                return Some(self.give_up(p - moved, why));
             }
             let this: *mut Self = self;
             // SAFETY: `this` is `self`, and the borrow made through it ends
@@ -543,8 +545,20 @@ impl<'a, R: Read> Values<'a, R> {
             }
             match scan(self.data(), p, self.eof, self.max_value) {
                 Scan::NeedMore => self.fill_at_least(self.data().len() - p),
-                Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
-                Scan::End(end) => return Some(self.parse(p, end)),
+                Scan::Fail(z, why) => {
+                    let moved = self.line_at_hand();
+                    return Some(self.fail(p - moved, z - moved, why));
+                }
+                Scan::End(end) => {
+                    // SAFETY: as for `read_in_place` above.
+                    match unsafe { &mut *this }.parse(p, end) {
+                        Ok(found) => return Some(found),
+                        Err((z, why)) => {
+                            let moved = self.line_at_hand();
+                            return Some(self.fail(p - moved, z - moved, why));
+                        }
+                    }
+                }
             }
         }
     }
@@ -579,32 +593,49 @@ impl<'a, R: Read> Values<'a, R> {
     }
 
     /// The value from `p` to `end`, read into a [`Node`] that borrows the
-    /// bytes at hand, and consumed.
-    fn parse(&mut self, p: usize, end: usize) -> Found<'_> {
+    /// bytes at hand, and consumed; where it fails and why, if it does.
+    fn parse(&mut self, p: usize, end: usize) -> Result<Found<'_>, (usize, String)> {
         // The bytes are borrowed apart from the cursor, which moves on.
-        let Values { owned, borrowed, cur, eof, arena, .. } = self;
+        let Values { owned, borrowed, cur, arena, .. } = self;
         let data: &[u8] = borrowed.unwrap_or(owned);
         match node::parse(&data[p..end], arena) {
             Ok(v) => {
                 let line = cur.line;
                 cur.advance(data, end);
-                (line, Ok(v))
+                Ok((line, Ok(v)))
             }
-            Err(e) => {
-                let z = p + error_offset(&data[p..end], &e);
-                cur.fail(data, *eof, p, z, format!("not JSON: {e}"))
-            }
+            Err(e) => Err((p + error_offset(&data[p..end], &e), format!("not JSON: {e}"))),
         }
+    }
+
+    /// Makes sure the rest of the current line is at hand: to its end, to
+    /// [`Values::max_value`] bytes past the current position, or to the end
+    /// of the input. A value failed there, and where reading goes on (a
+    /// write glued to it, or the next line) is decided on those bytes
+    /// whatever the size of the blocks the input was read in. Returns how
+    /// far the bytes at hand moved (offsets into them are that much less).
+    fn line_at_hand(&mut self) -> usize {
+        let before = self.base;
+        loop {
+            let p = self.cur.pos;
+            let rest = self.data().len() - p;
+            let line = &self.data()[p..p + rest.min(self.max_value)];
+            if self.eof || rest >= self.max_value || memchr::memchr(b'\n', line).is_some() {
+                break;
+            }
+            self.fill_at_least(rest);
+        }
+        (self.base - before) as usize
     }
 
     fn fail(&mut self, p: usize, z: usize, why: String) -> Found<'static> {
         let data = self.borrowed.unwrap_or(&self.owned);
-        self.cur.fail(data, self.eof, p, z, why)
+        self.cur.fail(data, self.eof, self.max_value, p, z, why)
     }
 
     fn give_up(&mut self, p: usize, why: String) -> Found<'static> {
         let data = self.borrowed.unwrap_or(&self.owned);
-        self.cur.give_up(data, self.eof, p, why)
+        self.cur.give_up(data, self.eof, self.max_value, p, why)
     }
 }
 
@@ -616,16 +647,19 @@ impl Cursor {
 
     /// The value at `p` failed at `z`: the values doomed with it are noted,
     /// and reading resumes at the next line.
-    fn fail(&mut self, data: &[u8], eof: bool, p: usize, z: usize, why: String) -> Found<'static> {
+    fn fail(&mut self, data: &[u8], eof: bool, max_value: usize, p: usize, z: usize, why: String) -> Found<'static> {
         let line = self.line;
         self.doomed.extend(doomed(data, p, z).into_iter().map(|start| (start, line)));
         self.doomed.make_contiguous().sort_unstable();
-        self.give_up(data, eof, p, why)
+        self.give_up(data, eof, max_value, p, why)
     }
 
-    fn give_up(&mut self, data: &[u8], eof: bool, p: usize, why: String) -> Found<'static> {
+    /// Reading goes on after the value at `p`, which failed: at a write
+    /// glued to it on its line (looked for up to `max_value` bytes past
+    /// `p`), or at the next line.
+    fn give_up(&mut self, data: &[u8], eof: bool, max_value: usize, p: usize, why: String) -> Found<'static> {
         let line = self.line;
-        if let Some(q) = glued(data, p) {
+        if let Some(q) = glued(data, p, p.saturating_add(max_value)) {
             // A torn write with the next one appended to it: the next
             // starts on this line.
             self.advance(data, q);
@@ -715,6 +749,23 @@ mod tests {
             let got: Vec<(u64, bool)> = v.iter().map(|(l, r)| (*l, r.is_ok())).collect();
             assert_eq!(got, vec![(1, false), (1, true), (2, true)], "{}", String::from_utf8_lossy(&text));
             assert_eq!(v[1].1.as_ref().unwrap(), &serde_json::json!({"resourceLogs": []}));
+        }
+    }
+
+    #[test]
+    fn a_glued_write_is_found_however_the_line_was_read() {
+        // A value that fails on a line longer than the block read: the
+        // write glued after it is looked for on the whole line, not only
+        // in the bytes at hand when it failed.
+        let text = b"{\"a\":1,\"a\":2}   {\"resourceLogs\":[]}\n{\"b\":2}\n";
+        for block in [1, 5, 16, 4096] {
+            let mut values = Values::new(&text[..], 1).reading(block, true);
+            let got: Vec<(u64, Result<Value, String>)> =
+                std::iter::from_fn(|| values.next_value().map(|(l, v)| (l, v.map(|n| n.to_value())))).collect();
+            assert_eq!(got.len(), 3, "block {block}: {got:?}");
+            assert!(got[0].1.as_ref().unwrap_err().contains("appears twice"), "block {block}: {got:?}");
+            assert_eq!(got[1], (1, Ok(serde_json::json!({"resourceLogs": []}))), "block {block}");
+            assert_eq!(got[2], (2, Ok(serde_json::json!({"b": 2}))), "block {block}");
         }
     }
 
