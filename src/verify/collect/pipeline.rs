@@ -30,6 +30,30 @@ struct Done {
     errors: Vec<InputError>,
 }
 
+/// Where the calling thread keeps what it reads: the whole run's
+/// collection and errors, and the file being read.
+struct Keep<'a> {
+    c: &'a mut Collected,
+    errors: &'a mut Vec<InputError>,
+    scratch: &'a mut Scratch,
+    file: u32,
+    name: &'a str,
+}
+
+impl Keep<'_> {
+    /// Keeps one value read on this thread.
+    fn take(&mut self, line: u64, value: Result<crate::verify::read::node::Node<'_>, String>) {
+        take(self.c, self.errors, self.scratch, self.file, self.name, line, value);
+    }
+
+    /// Keeps what a worker read.
+    fn merge(&mut self, done: Done) -> Vec<u8> {
+        self.c.merge(done.part);
+        self.errors.extend(done.errors);
+        done.job.bytes
+    }
+}
+
 /// Reads one file into `c` on `limits.threads` workers.
 pub(super) fn collect<R: std::io::Read>(
     c: &mut Collected,
@@ -66,7 +90,7 @@ pub(super) fn collect<R: std::io::Read>(
         drop(done_tx);
         let mut flow =
             Flow { tx: job_tx, rx: done_rx, sent: 0, merged: 0, ready: BTreeMap::new(), spare: Vec::new(), windows: 0 };
-        flow.run(c, errors, scratch, file, name, values);
+        flow.run(&mut Keep { c, errors, scratch, file, name }, values);
         // Dropping the sender (with `flow`) ends the workers.
     });
 }
@@ -101,36 +125,27 @@ const WINDOW: usize = 8 << 20;
 const IN_FLIGHT: u64 = (WINDOW / JOB_BYTES) as u64;
 
 impl Flow {
-    #[allow(clippy::too_many_arguments)]
-    fn run<R: std::io::Read>(
-        &mut self,
-        c: &mut Collected,
-        errors: &mut Vec<InputError>,
-        scratch: &mut Scratch,
-        file: u32,
-        name: &str,
-        values: &mut json::Values<R>,
-    ) {
+    fn run<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>) {
         loop {
             values.fill_to(WINDOW);
             let Some(jobs) = self.cut(values) else {
                 // Too little at hand to share (the file's end, or a value
                 // spanning lines): what was sent is merged first, then a
                 // window is read here.
-                self.drain(c, errors, scratch, file, name, values);
+                self.drain(keep, values);
                 let stop = values.offset() + WINDOW as u64;
                 while values.offset() < stop {
                     let Some((line, value)) = values.next_value() else { return };
-                    take(c, errors, scratch, file, name, line, value);
+                    keep.take(line, value);
                 }
                 continue;
             };
             while self.sent - self.merged > IN_FLIGHT && !self.failed() {
                 self.wait_if_due();
-                self.merge_ready(c, errors);
+                self.merge_ready(keep);
             }
             if self.failed() {
-                self.read_again(c, errors, scratch, file, name, values, jobs);
+                self.read_again(keep, values, jobs);
                 continue;
             }
             for job in jobs {
@@ -139,7 +154,7 @@ impl Flow {
                 }
                 self.sent += 1;
             }
-            self.merge_ready(c, errors);
+            self.merge_ready(keep);
             self.windows += 1;
             if self.windows == TRIM_EVERY {
                 self.windows = 0;
@@ -178,7 +193,7 @@ impl Flow {
 
     /// Merges the results that are next in order, up to the first job that
     /// could not read a value (left for [`Flow::read_again`]).
-    fn merge_ready(&mut self, c: &mut Collected, errors: &mut Vec<InputError>) {
+    fn merge_ready(&mut self, keep: &mut Keep<'_>) {
         while let Ok(done) = self.rx.try_recv() {
             self.ready.insert(done.job.index, done);
         }
@@ -186,10 +201,8 @@ impl Flow {
             if entry.get().part.unreadable > 0 {
                 return;
             }
-            let done = entry.remove();
-            c.merge(done.part);
-            errors.extend(done.errors);
-            self.spare.push(done.job.bytes);
+            let bytes = keep.merge(entry.remove());
+            self.spare.push(bytes);
             self.merged += 1;
         }
     }
@@ -201,20 +214,12 @@ impl Flow {
 
     /// Waits for every job sent and merges them; a job that could not read
     /// a value is read again here, with those after it.
-    fn drain<R: std::io::Read>(
-        &mut self,
-        c: &mut Collected,
-        errors: &mut Vec<InputError>,
-        scratch: &mut Scratch,
-        file: u32,
-        name: &str,
-        values: &mut json::Values<R>,
-    ) {
+    fn drain<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>) {
         while self.merged < self.sent {
             self.wait_if_due();
-            self.merge_ready(c, errors);
+            self.merge_ready(keep);
             if self.failed() {
-                self.read_again(c, errors, scratch, file, name, values, Vec::new());
+                self.read_again(keep, values, Vec::new());
             }
         }
     }
@@ -222,17 +227,7 @@ impl Flow {
     /// Reads again, on this thread, the bytes of the first unmerged job, of
     /// every job sent after it and of `unsent` (they end where `values`
     /// stands: nothing was read from it since they were cut).
-    #[allow(clippy::too_many_arguments)]
-    fn read_again<R: std::io::Read>(
-        &mut self,
-        c: &mut Collected,
-        errors: &mut Vec<InputError>,
-        scratch: &mut Scratch,
-        file: u32,
-        name: &str,
-        values: &mut json::Values<R>,
-        unsent: Vec<Job>,
-    ) {
+    fn read_again<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>, unsent: Vec<Job>) {
         while (self.ready.len() as u64) < self.sent - self.merged {
             self.wait_if_due();
         }
@@ -245,7 +240,7 @@ impl Flow {
         values.unread(&bytes, first_line);
         while values.offset() < stop {
             let Some((line, value)) = values.next_value() else { break };
-            take(c, errors, scratch, file, name, line, value);
+            keep.take(line, value);
         }
         self.merged = self.sent;
     }
