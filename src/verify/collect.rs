@@ -12,13 +12,6 @@ use crate::core::canonical::Scratch;
 
 mod pipeline;
 
-/// Runs of complete lines shorter than this are read by one thread.
-const PARALLEL_MIN_BYTES: usize = 4 << 20;
-
-/// About how much of a file one job of the parallel reader holds (whole
-/// lines, so at least one).
-const JOB_BYTES: usize = 2 << 20;
-
 /// Limits of reading (SPEC §8.0).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -97,11 +90,29 @@ fn collect_file<R: std::io::Read>(
     values: &mut json::Values<R>,
     limits: Limits,
 ) {
+    let mut keep = Keep { c, errors, scratch, file, name };
     if limits.threads > 1 {
-        return pipeline::collect(c, errors, scratch, file, name, values, limits);
+        return pipeline::collect(&mut keep, values, limits);
     }
     while let Some((line, value)) = values.next_value() {
-        take(c, errors, scratch, file, name, line, value);
+        keep.take(line, value);
+    }
+}
+
+/// Where the calling thread keeps what it reads of a file: the whole
+/// run's collection and errors, and the file's number and name.
+struct Keep<'a> {
+    c: &'a mut Collected,
+    errors: &'a mut Vec<InputError>,
+    scratch: &'a mut Scratch,
+    file: u32,
+    name: &'a str,
+}
+
+impl Keep<'_> {
+    /// Keeps one value read on this thread.
+    fn take(&mut self, line: u64, value: Result<read::node::Node<'_>, String>) {
+        take(self.c, self.errors, self.scratch, self.file, self.name, line, value);
     }
 }
 

@@ -10,7 +10,7 @@
 //! a stream ([`json::Values::unread`]), whose results are authoritative:
 //! the outcome is the one-thread reading's, whatever the cuts.
 
-use super::{Collected, InputError, JOB_BYTES, Limits, PARALLEL_MIN_BYTES, Scratch, json, take};
+use super::{Collected, InputError, Keep, Limits, Scratch, json, take};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, mpsc};
 
@@ -30,23 +30,8 @@ struct Done {
     errors: Vec<InputError>,
 }
 
-/// Where the calling thread keeps what it reads: the whole run's
-/// collection and errors, and the file being read.
-struct Keep<'a> {
-    c: &'a mut Collected,
-    errors: &'a mut Vec<InputError>,
-    scratch: &'a mut Scratch,
-    file: u32,
-    name: &'a str,
-}
-
 impl Keep<'_> {
-    /// Keeps one value read on this thread.
-    fn take(&mut self, line: u64, value: Result<crate::verify::read::node::Node<'_>, String>) {
-        take(self.c, self.errors, self.scratch, self.file, self.name, line, value);
-    }
-
-    /// Keeps what a worker read.
+    /// Keeps what a worker read; the job's buffer, for the next job.
     fn merge(&mut self, done: Done) -> Vec<u8> {
         self.c.merge(done.part);
         self.errors.extend(done.errors);
@@ -54,22 +39,21 @@ impl Keep<'_> {
     }
 }
 
-/// Reads one file into `c` on `limits.threads` workers.
-pub(super) fn collect<R: std::io::Read>(
-    c: &mut Collected,
-    errors: &mut Vec<InputError>,
-    scratch: &mut Scratch,
-    file: u32,
-    name: &str,
-    values: &mut json::Values<R>,
-    limits: Limits,
-) {
+/// Runs of complete lines shorter than this are read by one thread.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// About how much of a file one job holds (whole lines, so at least one).
+const JOB_BYTES: usize = 2 << 20;
+
+/// Reads one file into `keep` on `limits.threads` workers.
+pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::Values<R>, limits: Limits) {
+    let (file, name) = (keep.file, keep.name);
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     std::thread::scope(|s| {
         for _ in 0..limits.threads {
-            let (job_rx, done_tx, files) = (&job_rx, done_tx.clone(), c.files.clone());
+            let (job_rx, done_tx, files) = (&job_rx, done_tx.clone(), keep.c.files.clone());
             s.spawn(move || {
                 let mut scratch = Scratch::new();
                 // The lock is held only while a job is taken.
@@ -90,7 +74,7 @@ pub(super) fn collect<R: std::io::Read>(
         drop(done_tx);
         let mut flow =
             Flow { tx: job_tx, rx: done_rx, sent: 0, merged: 0, ready: BTreeMap::new(), spare: Vec::new(), windows: 0 };
-        flow.run(&mut Keep { c, errors, scratch, file, name }, values);
+        flow.run(keep, values);
         // Dropping the sender (with `flow`) ends the workers.
     });
 }
