@@ -531,8 +531,7 @@ impl<'a, R: Read> Values<'a, R> {
                 self.cur.doomed.pop_front();
                 let why =
                     format!("begins inside the unreadable value of line {outer} and does not end before it fails");
-                let moved = self.line_at_hand();
-                return Some(self.give_up(p - moved, why));
+                return Some(self.give_up(p, why));
             }
             let this: *mut Self = self;
             // SAFETY: `this` is `self`, and the borrow made through it ends
@@ -545,18 +544,12 @@ impl<'a, R: Read> Values<'a, R> {
             }
             match scan(self.data(), p, self.eof, self.max_value) {
                 Scan::NeedMore => self.fill_at_least(self.data().len() - p),
-                Scan::Fail(z, why) => {
-                    let moved = self.line_at_hand();
-                    return Some(self.fail(p - moved, z - moved, why));
-                }
+                Scan::Fail(z, why) => return Some(self.fail(p, z, why)),
                 Scan::End(end) => {
                     // SAFETY: as for `read_in_place` above.
                     match unsafe { &mut *this }.parse(p, end) {
                         Ok(found) => return Some(found),
-                        Err((z, why)) => {
-                            let moved = self.line_at_hand();
-                            return Some(self.fail(p - moved, z - moved, why));
-                        }
+                        Err((z, why)) => return Some(self.fail(p, z, why)),
                     }
                 }
             }
@@ -628,14 +621,20 @@ impl<'a, R: Read> Values<'a, R> {
         (self.base - before) as usize
     }
 
+    /// The value at `p` (the current position) failed at `z`; its line is
+    /// read to its end first ([`Values::line_at_hand`]).
     fn fail(&mut self, p: usize, z: usize, why: String) -> Found<'static> {
+        let moved = self.line_at_hand();
         let data = self.borrowed.unwrap_or(&self.owned);
-        self.cur.fail(data, self.eof, self.max_value, p, z, why)
+        self.cur.fail(data, self.eof, self.max_value, p - moved, z - moved, why)
     }
 
+    /// The value at `p` (the current position) is given up without being
+    /// read; its line is read to its end first.
     fn give_up(&mut self, p: usize, why: String) -> Found<'static> {
+        let moved = self.line_at_hand();
         let data = self.borrowed.unwrap_or(&self.owned);
-        self.cur.give_up(data, self.eof, self.max_value, p, why)
+        self.cur.give_up(data, self.eof, self.max_value, p - moved, why)
     }
 }
 
