@@ -5,9 +5,9 @@ shuffled), 50,000 and 200,000 records; the CLI verifies each with a small
 `--spill-after`: its peak RSS at four times the records stays within a
 fifth of the smaller run's. The same runs with every record held in
 memory (`--spill-after 0`) grow by far more, so the measure tells the
-two apart, and both give one report. Measured on one CPU (the clean
-bound) and on all (the parallel reader's threads: a looser bound, their
-malloc arenas keep some of what they freed). `make bench-verify` runs the
+two apart, and both give one report. Measured on one CPU and on all (the
+parallel reader's threads, whose buffers once made the peak vary by half
+and grow with the files: 46 -> 67 MiB here). `make bench-verify` runs the
 10 M figures."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def test_peak_rss_does_not_grow_with_the_records(tmp_path: Path):
                f"in memory, one CPU: {mem_small} -> {mem_large} KiB")
     print(figures)
     assert rss_large < rss_small * 1.2, figures
-    assert all_large < all_small * 1.4, figures
+    assert all_large < all_small * 1.2, figures
     # Held in memory, 150,000 more records take over 16 MiB (about 180
     # bytes each): the measure sees memory that grows with the records.
     assert mem_large > mem_small + 16 * 1024, figures

@@ -51,20 +51,24 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let mut shared = false;
     std::thread::scope(|s| {
         for _ in 0..limits.threads {
             let (job_rx, done_tx, files) = (&job_rx, done_tx.clone(), keep.c.files.clone());
             s.spawn(move || {
                 let mut scratch = Scratch::new();
+                // Kept from job to job: grown once to the longest line.
+                let mut arena = super::read::node::Arena::new();
                 // The lock is held only while a job is taken.
                 while let Ok(job) = job_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop)) {
                     let mut part = Collected { files: files.clone(), ..Default::default() };
                     let mut part_errors = Vec::new();
-                    let mut reader = json::Values::over(&job.bytes, job.first_line, limits.max_value_bytes);
+                    let mut reader =
+                        json::Values::over(&job.bytes, job.first_line, limits.max_value_bytes).with_arena(arena);
                     while let Some((line, value)) = reader.next_value() {
                         take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
                     }
-                    drop(reader);
+                    arena = reader.into_arena();
                     if done_tx.send(Done { job, part, errors: part_errors }).is_err() {
                         return;
                     }
@@ -75,8 +79,15 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
         let mut flow =
             Flow { tx: job_tx, rx: done_rx, sent: 0, merged: 0, ready: BTreeMap::new(), spare: Vec::new(), windows: 0 };
         flow.run(keep, values);
+        shared = flow.sent > 0;
         // Dropping the sender (with `flow`) ends the workers.
     });
+    // What the workers freed stays in their malloc arenas, and a file's
+    // workers may get new arenas: given back after each file shared, the
+    // peak does not grow with the files read (issue 11).
+    if shared {
+        super::release_freed_memory();
+    }
 }
 
 /// The jobs in flight and the results not yet merged.

@@ -392,6 +392,18 @@ impl<'a, R: Read> Values<'a, R> {
         }
     }
 
+    /// Reads its values into `arena` (one kept from an earlier reader:
+    /// grown already, nothing to allocate again).
+    pub fn with_arena(mut self, arena: Arena) -> Self {
+        self.arena = arena;
+        self
+    }
+
+    /// The arena, for the next reader.
+    pub fn into_arena(self) -> Arena {
+        self.arena
+    }
+
     /// Reads `block` bytes at a time at least, and (when `in_place` is
     /// false) scans every value for its end before reading it, as the
     /// reader did before values were read in place: for tests, which hold
