@@ -165,6 +165,8 @@ pub(super) struct SpillState {
     after: Option<usize>,
     held: usize,
     file: Option<(std::sync::Arc<std::fs::File>, u64)>,
+    /// The bytes of the run being written, kept for the next.
+    bytes: Vec<u8>,
 }
 
 impl Collected {
@@ -204,10 +206,7 @@ impl Collected {
         }
         let (file, offset) = self.spill.file.as_mut().expect("just made");
         for (id, entries) in self.streams.iter_mut() {
-            let (out, keep): (Vec<Entry>, Vec<Entry>) = std::mem::take(entries).into_iter().partition(spill::spillable);
-            *entries = keep;
-            if !out.is_empty() {
-                let written = spill::write(file, offset, out)?;
+            if let Some(written) = spill::write(file, offset, entries, &mut self.spill.bytes)? {
                 self.spilled.entry(id.clone()).or_default().extend(written);
             }
         }

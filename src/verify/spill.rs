@@ -111,23 +111,34 @@ fn order(e: &Entry) -> (u64, Loc) {
     (e.sequence, e.loc)
 }
 
-/// Sorts `entries` and writes them as one run; the file is anonymous and
-/// goes when the last run in it is dropped.
-pub fn write(file: &Arc<File>, offset: &mut u64, mut entries: Vec<Entry>) -> Result<Spilled, String> {
+/// Sorts `entries` and writes those that may go to disk as one run (none:
+/// `None`), keeping the others; the file is anonymous and goes when the
+/// last run in it is dropped. `entries` and `bytes` keep their capacity,
+/// for the next run: fresh vectors of this size would be mapped and
+/// faulted in page by page each time.
+pub fn write(
+    file: &Arc<File>,
+    offset: &mut u64,
+    entries: &mut Vec<Entry>,
+    bytes: &mut Vec<u8>,
+) -> Result<Option<Spilled>, String> {
     entries.sort_unstable_by_key(order);
-    let mut bytes = Vec::with_capacity(entries.len() * SIZE);
-    for e in &entries {
-        encode(e, &mut bytes);
+    bytes.clear();
+    let (mut count, mut keyed, mut min_sequence) = (0u64, false, None);
+    for e in entries.iter().filter(|e| spillable(e)) {
+        encode(e, bytes);
+        count += 1;
+        keyed |= e.algorithm == Algorithm::HmacSha256;
+        min_sequence.get_or_insert(e.sequence);
     }
-    (&**file).write_all(&bytes).map_err(|e| format!("writing a sorted run to a temporary file: {e}"))?;
-    let run = Run { file: file.clone(), offset: *offset, count: entries.len() as u64 };
+    entries.retain(|e| !spillable(e));
+    if count == 0 {
+        return Ok(None);
+    }
+    (&**file).write_all(bytes).map_err(|e| format!("writing a sorted run to a temporary file: {e}"))?;
+    let run = Run { file: file.clone(), offset: *offset, count };
     *offset += bytes.len() as u64;
-    Ok(Spilled {
-        runs: vec![run],
-        count: entries.len() as u64,
-        keyed: entries.iter().any(|e| e.algorithm == Algorithm::HmacSha256),
-        min_sequence: entries.first().map(|e| e.sequence),
-    })
+    Ok(Some(Spilled { runs: vec![run], count, keyed, min_sequence }))
 }
 
 /// A new anonymous temporary file (in `TMPDIR`, gone once closed) for
@@ -274,9 +285,17 @@ mod tests {
         let mut offset = 0;
         let mut spilled = Spilled::default();
         let all: Vec<Entry> = (0..3000u64).map(|i| entry(1 + (i * 7919) % 1000, i)).collect();
+        let (mut entries, mut bytes) = (Vec::new(), Vec::new());
         for chunk in all[..2400].chunks(700) {
-            spilled.extend(write(&file, &mut offset, chunk.to_vec()).unwrap());
+            entries.extend_from_slice(chunk);
+            let control = Entry { control: Some(Box::default()), ..entry(5, 1 << 40) };
+            entries.push(control);
+            spilled.extend(write(&file, &mut offset, &mut entries, &mut bytes).unwrap().unwrap());
+            // The control record stays in memory; nothing else does.
+            assert_eq!(entries.iter().map(|e| e.loc.line).collect::<Vec<_>>(), [1 << 40]);
+            entries.clear();
         }
+        assert!(write(&file, &mut offset, &mut entries, &mut bytes).unwrap().is_none());
         assert_eq!(spilled.runs.len(), 4);
         assert_eq!(spilled.count, 2400);
         let merged: Vec<(u64, u64)> = sorted(all[2400..].to_vec(), spilled).map(|e| (e.sequence, e.loc.line)).collect();
