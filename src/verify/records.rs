@@ -167,6 +167,8 @@ pub(super) struct SpillState {
     file: Option<(std::sync::Arc<std::fs::File>, u64)>,
     /// The bytes of the run being written, kept for the next.
     bytes: Vec<u8>,
+    /// Empty room for records, kept from a stream's vector when it spilled.
+    spare: Vec<Entry>,
 }
 
 impl Collected {
@@ -179,7 +181,14 @@ impl Collected {
     pub fn hold(&mut self, stream_id: &str, e: Entry) {
         self.spill.held += usize::from(spill::spillable(&e));
         match self.streams.get_mut(stream_id) {
-            Some(v) => v.push(e),
+            Some(v) => {
+                // About to grow: into the spare's room instead, when larger.
+                if v.len() == v.capacity() && self.spill.spare.capacity() > v.capacity() {
+                    self.spill.spare.append(v);
+                    std::mem::swap(v, &mut self.spill.spare);
+                }
+                v.push(e)
+            }
             None => {
                 self.streams.insert(stream_id.to_string(), vec![e]);
             }
@@ -208,6 +217,14 @@ impl Collected {
         for (id, entries) in self.streams.iter_mut() {
             if let Some(written) = spill::write(file, offset, entries, &mut self.spill.bytes)? {
                 self.spilled.entry(id.clone()).or_default().extend(written);
+            }
+            // One room as large as a stream's records before a spill is
+            // kept, for whichever stream grows next: not one per stream
+            // (16 streams read one after another each held all of them).
+            if entries.capacity() > self.spill.spare.capacity() {
+                let mut room = std::mem::take(entries);
+                entries.append(&mut room);
+                self.spill.spare = room;
             }
         }
         self.spill.held = 0;

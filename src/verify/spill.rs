@@ -303,4 +303,22 @@ mod tests {
         want.sort_unstable();
         assert_eq!(merged, want);
     }
+
+    #[test]
+    fn streams_read_one_after_another_keep_one_room_for_records_not_one_each() {
+        use crate::verify::records::Collected;
+        let mut c = Collected::default();
+        c.spill_after(Some(1000));
+        for stream in 0..16u64 {
+            let id = format!("stream-{stream}");
+            for n in 1..=5000u64 {
+                c.hold(&id, entry(n, stream * 10_000 + n));
+            }
+        }
+        assert_eq!((0..16).map(|s| c.count(&format!("stream-{s}"))).sum::<u64>(), 80_000);
+        let room: usize = c.streams.values().map(Vec::capacity).sum();
+        // Each stream held up to 1001 records before a spill: keeping each
+        // one's room would be 16 of those.
+        assert!(room <= 2 * 1024 + 16 * 8, "room for {room} records kept");
+    }
 }
