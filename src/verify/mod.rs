@@ -263,6 +263,7 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
             spill_after: options.limits.spill_after,
             floor: cx.floor,
             ceiling: cut.as_ref().and_then(|c| c.ceiling),
+            threads: options.limits.threads,
         };
         let mut records = spill::sorted(entries, on_disk);
         let (mut a, walked) = rules::stream(&mut cx, &plan, &mut records, external, options);

@@ -221,9 +221,9 @@ impl Collected {
             // One room as large as a stream's records before a spill is
             // kept, for whichever stream grows next: not one per stream
             // (16 streams read one after another each held all of them).
-            if entries.capacity() > self.spill.spare.capacity() {
-                let mut room = std::mem::take(entries);
-                entries.append(&mut room);
+            let mut room = std::mem::take(entries);
+            entries.append(&mut room);
+            if room.capacity() > self.spill.spare.capacity() {
                 self.spill.spare = room;
             }
         }

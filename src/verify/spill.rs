@@ -307,18 +307,26 @@ mod tests {
     #[test]
     fn streams_read_one_after_another_keep_one_room_for_records_not_one_each() {
         use crate::verify::records::Collected;
-        let mut c = Collected::default();
-        c.spill_after(Some(1000));
-        for stream in 0..16u64 {
-            let id = format!("stream-{stream}");
-            for n in 1..=5000u64 {
-                c.hold(&id, entry(n, stream * 10_000 + n));
+        // Held one by one (one thread), and merged from parts (threads).
+        for merged in [false, true] {
+            let mut c = Collected::default();
+            c.spill_after(Some(1000));
+            for stream in 0..16u64 {
+                let id = format!("stream-{stream}");
+                for part in 0..10u64 {
+                    let mut p = Collected::default();
+                    let held = if merged { &mut p } else { &mut c };
+                    for n in 1..=500u64 {
+                        held.hold(&id, entry(part * 500 + n, stream * 10_000 + n));
+                    }
+                    c.merge(p);
+                }
             }
+            assert_eq!((0..16).map(|s| c.count(&format!("stream-{s}"))).sum::<u64>(), 80_000);
+            let room: usize = c.streams.values().map(Vec::capacity).sum();
+            // Each stream held up to 1500 records before a spill: keeping
+            // each one's room would be 16 of those.
+            assert!(room <= 2 * 2048 + 16 * 8, "merged: {merged}: room for {room} records kept");
         }
-        assert_eq!((0..16).map(|s| c.count(&format!("stream-{s}"))).sum::<u64>(), 80_000);
-        let room: usize = c.streams.values().map(Vec::capacity).sum();
-        // Each stream held up to 1001 records before a spill: keeping each
-        // one's room would be 16 of those.
-        assert!(room <= 2 * 1024 + 16 * 8, "room for {room} records kept");
     }
 }

@@ -10,7 +10,7 @@
 
 use super::finding;
 use super::keys::{KeyCache, Lineage, Underivable};
-use crate::core::chain::{Algorithm, EpochMac};
+use crate::core::chain::{Algorithm, EpochMac, Hash};
 use crate::core::keys::ChainKey;
 use crate::core::ranges::range_string;
 use crate::core::vocab::event;
@@ -216,25 +216,48 @@ impl Checker {
         head.filter(|e| plausible(e, (1, 0)).is_some()).take(PROBES).count() < PROBES
     }
 
-    pub fn check(&mut self, stream_id: &str, keys: &mut KeyCache, e: &mut Entry) {
+    /// How `check` would recompute `e`'s link, when that needs no key
+    /// derived anew: for computing it ahead, on another thread
+    /// ([`link_ahead`]). Which records `check` then trusts is still its
+    /// own decision, in number order.
+    pub fn ahead(&self, keys: &KeyCache, e: &Entry) -> Option<Ahead> {
+        if e.algorithm != self.algorithm || e.unlinked() {
+            return None;
+        }
+        match &self.key {
+            None if self.algorithm == Algorithm::Sha256 => Some(Ahead::Sha256),
+            None => None,
+            Some((lineage, _)) => keys.derived(lineage, e.key_epoch.unwrap_or(0)).map(Ahead::Key),
+        }
+    }
+
+    /// Sets `e.link_ok`; `ahead`: its link as [`link_ahead`] computed it
+    /// for [`Checker::ahead`]'s answer, when it was.
+    pub fn check(&mut self, stream_id: &str, keys: &mut KeyCache, e: &mut Entry, ahead: Option<Hash>) {
         e.link_ok = None;
         if e.algorithm != self.algorithm || e.unlinked() {
             return;
         }
         let Some((lineage, _)) = &self.key else {
             if self.algorithm == Algorithm::Sha256 {
-                e.link_ok = Some(e.link_inputs(stream_id).sha256() == e.value);
+                let link = ahead.unwrap_or_else(|| e.link_inputs(stream_id).sha256());
+                e.link_ok = Some(link == e.value);
             }
             return;
         };
         let Some(epoch) = plausible(e, self.base) else { return };
         let mac = &mut self.mac;
+        // The key of the same lineage and epoch as `ahead`'s, when given:
+        // a derived key never changes.
         let verified = keys.key(lineage, e.key_epoch.unwrap_or(0)).map(|key| {
-            let mac = match mac {
-                Some(m) if m.is_for(&key) => m,
-                _ => mac.insert(EpochMac::new(&key)),
-            };
-            e.link_inputs(stream_id).hmac_with(mac) == e.value
+            let link = ahead.unwrap_or_else(|| {
+                let mac = match mac {
+                    Some(m) if m.is_for(&key) => m,
+                    _ => mac.insert(EpochMac::new(&key)),
+                };
+                e.link_inputs(stream_id).hmac_with(mac)
+            });
+            link == e.value
         });
         match verified {
             Ok(ok) => {
@@ -267,6 +290,30 @@ impl Checker {
             );
         }
         self.key.map(|(_, id)| id)
+    }
+}
+
+/// How a record's link is recomputed ahead of [`Checker::check`].
+#[derive(Clone, Copy)]
+pub enum Ahead {
+    /// An unkeyed stream's: SHA-256 of the link message.
+    Sha256,
+    /// Under this epoch key, derived already.
+    Key(Hash),
+}
+
+/// `e`'s link recomputed as `how` says; `mac`: the epoch key used last,
+/// kept ready by the caller.
+pub fn link_ahead(stream_id: &str, e: &Entry, how: Ahead, mac: &mut Option<EpochMac>) -> Hash {
+    match how {
+        Ahead::Sha256 => e.link_inputs(stream_id).sha256(),
+        Ahead::Key(key) => {
+            let mac = match mac {
+                Some(m) if m.is_for(&key) => m,
+                _ => mac.insert(EpochMac::new(&key)),
+            };
+            e.link_inputs(stream_id).hmac_with(mac)
+        }
     }
 }
 

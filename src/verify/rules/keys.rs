@@ -102,6 +102,12 @@ impl KeyCache {
         Ok(at)
     }
 
+    /// The key of `epoch` of a lineage's stream when it is derived already
+    /// (nothing derived, nothing charged).
+    pub fn derived(&self, lineage: &Lineage, epoch: u64) -> Option<Hash> {
+        self.epochs.get(lineage)?.get(&epoch).copied()
+    }
+
     /// The key of `epoch` of a lineage's stream, evolved from the nearest
     /// earlier epoch derived so far.
     pub fn key(&mut self, lineage: &Lineage, epoch: u64) -> Result<Hash, Underivable> {

@@ -10,7 +10,7 @@
 //! the records: the records themselves may come from disk
 //! ([`crate::verify::spill`]).
 
-use super::content::{Checker, LineageHints};
+use super::content::{self, Checker, LineageHints};
 use super::keys::KeyCache;
 use super::signal::Signals;
 use super::{copies, epochs, leaves, links, stamps};
@@ -84,6 +84,8 @@ pub struct Plan<'a> {
     /// Records `inside(n)` only: the window's cut (§8.19).
     pub floor: u64,
     pub ceiling: Option<u64>,
+    /// Threads that hash records ahead of the pass (`--threads`).
+    pub threads: usize,
 }
 
 /// Groups records (in number order) into the copies of one number.
@@ -172,27 +174,94 @@ pub fn walk(
         walked,
     };
     for g in head {
-        pass.group(g, keys, true);
+        let none = vec![Hashed::default(); g.len()];
+        pass.group(g, &none, keys);
     }
-    for g in groups {
-        pass.group(g, keys, false);
+    loop {
+        // A batch of numbers: their links derived in order, then their
+        // hashes computed on all threads, then the pass over them.
+        let mut batch = Vec::new();
+        let mut records = 0;
+        while records < AHEAD {
+            let Some(mut g) = groups.next() else { break };
+            pass.derive(&mut g);
+            records += g.len();
+            batch.push(g);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let hashed = pass.hash_ahead(&batch, keys);
+        let mut at = 0;
+        for g in batch {
+            let n = g.len();
+            pass.group(g, &hashed[at..at + n], keys);
+            at += n;
+        }
     }
     pass.finish(outside.get())
 }
 
+/// Records hashed ahead of the pass at a time.
+const AHEAD: usize = 8192;
+
+/// A record's hashes computed ahead of the pass, when they could be: its
+/// recomputed link ([`Checker::ahead`]) and its leaf hash. Pure functions
+/// of the record (and of an epoch key derived already), so that the pass
+/// judges as it would have had it computed them itself.
+#[derive(Clone, Copy, Default)]
+struct Hashed {
+    link: Option<Hash>,
+    leaf: Option<Hash>,
+}
+
 impl Pass<'_, '_> {
-    /// One number's copies; `derived`: their previous links were derived
-    /// already (the head).
-    fn group(&mut self, mut copies: Vec<Entry>, keys: &mut KeyCache, derived: bool) {
+    /// Gives one number's compact-stamped copies their predecessor's link.
+    fn derive(&mut self, copies: &mut [Entry]) {
+        links::derive_previous(self.c, copies, self.before, &mut self.walked.findings.derive);
+        self.before = Some((copies[0].sequence, copies[0].value));
+    }
+
+    /// The hashes of every record of `batch`, in order, computed on
+    /// `plan.threads` threads.
+    fn hash_ahead(&self, batch: &[Vec<Entry>], keys: &KeyCache) -> Vec<Hashed> {
+        let stream_id = self.plan.stream_id;
+        let leaves = self.leaves.is_some();
+        let todo: Vec<(&Entry, Option<content::Ahead>)> =
+            batch.iter().flatten().map(|e| (e, self.checker.ahead(keys, e))).collect();
+        let hash = |part: &[(&Entry, Option<content::Ahead>)]| {
+            let mut mac = None;
+            let hashed = part.iter().map(|&(e, how)| Hashed {
+                link: how.map(|how| content::link_ahead(stream_id, e, how, &mut mac)),
+                leaf: leaves.then(|| leaves::leaf(stream_id, e)),
+            });
+            hashed.collect::<Vec<_>>()
+        };
+        let threads = self.plan.threads.clamp(1, todo.len().max(1));
+        if threads == 1 {
+            return hash(&todo);
+        }
+        let per = todo.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let mut parts = todo.chunks(per);
+            let first = parts.next().expect("at least one record");
+            let others: Vec<_> = parts.map(|p| s.spawn(move || hash(p))).collect();
+            let mut all = hash(first);
+            for h in others {
+                all.extend(h.join().expect("a verifier thread panicked"));
+            }
+            all
+        })
+    }
+
+    /// One number's copies (their previous links derived) with their
+    /// hashes computed ahead.
+    fn group(&mut self, mut copies: Vec<Entry>, hashed: &[Hashed], keys: &mut KeyCache) {
         let (c, stream_id) = (self.c, self.plan.stream_id);
         let f = &mut self.walked.findings;
-        if !derived {
-            links::derive_previous(c, &mut copies, self.before, &mut f.derive);
-            self.before = Some((copies[0].sequence, copies[0].value));
-        }
         let algorithm = self.walked.algorithm.unwrap_or_default();
-        for e in copies.iter_mut() {
-            self.checker.check(stream_id, keys, e);
+        for (e, h) in copies.iter_mut().zip(hashed) {
+            self.checker.check(stream_id, keys, e, h.link);
             stamps::check_algorithm(c, e, algorithm, &mut f.algorithm);
         }
         let grouped = copies::group(c, &copies, &mut f.copies);
@@ -210,7 +279,8 @@ impl Pass<'_, '_> {
         super::content_hash::check(c, seq, rep, &mut f.content_hash);
         self.signals.next(seq, rep);
         if let Some(w) = &mut self.leaves
-            && let Err(why) = w.push(seq, leaves::leaf(stream_id, rep))
+            && let leaf = hashed[grouped.representative].leaf.unwrap_or_else(|| leaves::leaf(stream_id, rep))
+            && let Err(why) = w.push(seq, leaf)
         {
             self.walked.error.get_or_insert(why);
         }
