@@ -221,7 +221,7 @@ impl Checker {
     /// ([`link_ahead`]). Which records `check` then trusts is still its
     /// own decision, in number order.
     pub fn ahead(&self, keys: &KeyCache, e: &Entry) -> Option<Ahead> {
-        if e.algorithm != self.algorithm || e.unlinked() {
+        if !self.checkable(e) {
             return None;
         }
         match &self.key {
@@ -235,29 +235,22 @@ impl Checker {
     /// for [`Checker::ahead`]'s answer, when it was.
     pub fn check(&mut self, stream_id: &str, keys: &mut KeyCache, e: &mut Entry, ahead: Option<Hash>) {
         e.link_ok = None;
-        if e.algorithm != self.algorithm || e.unlinked() {
+        if !self.checkable(e) {
             return;
         }
+        let mac = &mut self.mac;
         let Some((lineage, _)) = &self.key else {
             if self.algorithm == Algorithm::Sha256 {
-                let link = ahead.unwrap_or_else(|| e.link_inputs(stream_id).sha256());
+                let link = ahead.unwrap_or_else(|| link_ahead(stream_id, e, Ahead::Sha256, mac));
                 e.link_ok = Some(link == e.value);
             }
             return;
         };
         let Some(epoch) = plausible(e, self.base) else { return };
-        let mac = &mut self.mac;
         // The key of the same lineage and epoch as `ahead`'s, when given:
         // a derived key never changes.
         let verified = keys.key(lineage, e.key_epoch.unwrap_or(0)).map(|key| {
-            let link = ahead.unwrap_or_else(|| {
-                let mac = match mac {
-                    Some(m) if m.is_for(&key) => m,
-                    _ => mac.insert(EpochMac::new(&key)),
-                };
-                e.link_inputs(stream_id).hmac_with(mac)
-            });
-            link == e.value
+            ahead.unwrap_or_else(|| link_ahead(stream_id, e, Ahead::Key(key), mac)) == e.value
         });
         match verified {
             Ok(ok) => {
@@ -271,6 +264,12 @@ impl Checker {
                 self.beyond = Some((first, e.sequence, count + 1, why));
             }
         }
+    }
+
+    /// Whether `e`'s link can be recomputed at all: of the stream's
+    /// algorithm, and not a compact stamp whose predecessor is missing.
+    fn checkable(&self, e: &Entry) -> bool {
+        e.algorithm == self.algorithm && !e.unlinked()
     }
 
     /// The chain key id used, with the finding about records whose epochs
@@ -302,8 +301,8 @@ pub enum Ahead {
     Key(Hash),
 }
 
-/// `e`'s link recomputed as `how` says; `mac`: the epoch key used last,
-/// kept ready by the caller.
+/// `e`'s link recomputed as `how` says (by [`Checker::check`] itself, or
+/// ahead of it); `mac`: the epoch key used last, kept ready by the caller.
 pub fn link_ahead(stream_id: &str, e: &Entry, how: Ahead, mac: &mut Option<EpochMac>) -> Hash {
     match how {
         Ahead::Sha256 => e.link_inputs(stream_id).sha256(),

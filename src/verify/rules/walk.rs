@@ -173,13 +173,10 @@ pub fn walk(
         leaves: plan.leaves.then(|| leaf_store::Writer::new(plan.spill_after)),
         walked,
     };
-    for g in head {
-        let none = vec![Hashed::default(); g.len()];
-        pass.group(g, &none, keys);
-    }
+    // The head's links are derived already; then batches of numbers,
+    // their links derived in order.
+    pass.batch(head, keys);
     loop {
-        // A batch of numbers: their links derived in order, then their
-        // hashes computed on all threads, then the pass over them.
         let mut batch = Vec::new();
         let mut records = 0;
         while records < AHEAD {
@@ -191,13 +188,7 @@ pub fn walk(
         if batch.is_empty() {
             break;
         }
-        let hashed = pass.hash_ahead(&batch, keys);
-        let mut at = 0;
-        for g in batch {
-            let n = g.len();
-            pass.group(g, &hashed[at..at + n], keys);
-            at += n;
-        }
+        pass.batch(batch, keys);
     }
     pass.finish(outside.get())
 }
@@ -209,7 +200,7 @@ const AHEAD: usize = 8192;
 /// recomputed link ([`Checker::ahead`]) and its leaf hash. Pure functions
 /// of the record (and of an epoch key derived already), so that the pass
 /// judges as it would have had it computed them itself.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Hashed {
     link: Option<Hash>,
     leaf: Option<Hash>,
@@ -220,6 +211,18 @@ impl Pass<'_, '_> {
     fn derive(&mut self, copies: &mut [Entry]) {
         links::derive_previous(self.c, copies, self.before, &mut self.walked.findings.derive);
         self.before = Some((copies[0].sequence, copies[0].value));
+    }
+
+    /// Numbers in order, their links derived: their hashes computed on all
+    /// threads, then the pass over them.
+    fn batch(&mut self, batch: Vec<Vec<Entry>>, keys: &mut KeyCache) {
+        let hashed = self.hash_ahead(&batch, keys);
+        let mut at = 0;
+        for g in batch {
+            let n = g.len();
+            self.group(g, &hashed[at..at + n], keys);
+            at += n;
+        }
     }
 
     /// The hashes of every record of `batch`, in order, computed on
