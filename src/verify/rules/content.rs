@@ -249,9 +249,9 @@ impl Checker {
         let Some(epoch) = plausible(e, self.base) else { return };
         // The key of the same lineage and epoch as `ahead`'s, when given:
         // a derived key never changes.
-        let verified = keys.key(lineage, e.key_epoch.unwrap_or(0)).map(|key| {
-            ahead.unwrap_or_else(|| link_ahead(stream_id, e, Ahead::Key(key), mac)) == e.value
-        });
+        let verified = keys
+            .key(lineage, e.key_epoch.unwrap_or(0))
+            .map(|key| ahead.unwrap_or_else(|| link_ahead(stream_id, e, Ahead::Key(key), mac)) == e.value);
         match verified {
             Ok(ok) => {
                 e.link_ok = Some(ok);
