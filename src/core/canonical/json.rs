@@ -561,9 +561,31 @@ fn log_record<'v, V: Tree>(
     stamp: &mut Vec<StampAttr<'v, V>>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
+    // The record's buffers are the scratch's, kept across records: grown
+    // afresh for each record they were a third of its allocations.
+    let mut attributes = take_cleared(&mut scratch.attributes);
+    let mut body = take_cleared(&mut scratch.body);
+    let result = log_record_into(v, scratch, stamp, out, &mut attributes, &mut body);
+    (scratch.attributes, scratch.body) = (attributes, body);
+    result
+}
+
+/// A buffer of the scratch, emptied, for a record to write into.
+fn take_cleared(buffer: &mut Vec<u8>) -> Vec<u8> {
+    let mut b = std::mem::take(buffer);
+    b.clear();
+    b
+}
+
+fn log_record_into<'v, V: Tree>(
+    v: &'v V,
+    scratch: &mut Scratch,
+    stamp: &mut Vec<StampAttr<'v, V>>,
+    out: &mut Vec<u8>,
+    attributes: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+) -> Result<(), CanonicalError> {
     let mut parts = LogRecordParts::default();
-    let mut attributes = Vec::new();
-    let mut body = Vec::new();
     let (trace_id, span_id);
     let (mut trace, mut span) = (None, None);
     let mut seen = Seen::default();
@@ -576,12 +598,12 @@ fn log_record<'v, V: Tree>(
             2 => parts.severity_number = severity(v).map_err(|e| at(e, format_args!(".severityNumber")))?,
             3 => parts.severity_text = string(v).map_err(|e| at(e, format_args!(".severityText")))?,
             4 => {
-                any_value(&mut body, Some(v), 1, scratch).map_err(|e| at(e, format_args!(".body")))?;
+                any_value(body, Some(v), 1, scratch).map_err(|e| at(e, format_args!(".body")))?;
                 if body == b"{}" {
                     body.clear();
                 }
             }
-            5 => key_values(&mut attributes, Some(v), 0, scratch, Some(stamp))
+            5 => key_values(attributes, Some(v), 0, scratch, Some(stamp))
                 .map_err(|e| at(e, format_args!(".attributes")))?,
             6 => {
                 parts.dropped_attributes_count =
@@ -597,8 +619,8 @@ fn log_record<'v, V: Tree>(
     span_id = id(span, 8).map_err(|e| at(e, format_args!(".spanId")))?;
     parts.trace_id = &trace_id;
     parts.span_id = &span_id;
-    parts.attributes = &attributes;
-    parts.body = &body;
+    parts.attributes = attributes;
+    parts.body = body;
     parts.write(out);
     Ok(())
 }
@@ -628,8 +650,23 @@ fn span<'v, V: Tree>(
     stamp: &mut Vec<StampAttr<'v, V>>,
     out: &mut Vec<u8>,
 ) -> Result<(), CanonicalError> {
+    let mut b = [&mut scratch.attributes, &mut scratch.events, &mut scratch.links, &mut scratch.body].map(take_cleared);
+    let result = span_into(v, scratch, stamp, out, &mut b);
+    [scratch.attributes, scratch.events, scratch.links, scratch.body] = b;
+    result
+}
+
+/// A span, with `buffers` (emptied) for its attributes, events, links and
+/// status.
+fn span_into<'v, V: Tree>(
+    v: &'v V,
+    scratch: &mut Scratch,
+    stamp: &mut Vec<StampAttr<'v, V>>,
+    out: &mut Vec<u8>,
+    buffers: &mut [Vec<u8>; 4],
+) -> Result<(), CanonicalError> {
     let mut parts = SpanParts::default();
-    let (mut attributes, mut events, mut links, mut status) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let [attributes, events, links, status] = buffers;
     let (mut trace, mut span, mut parent) = (None, None, None);
     let mut seen = Seen::default();
     for (k, v) in object(v)? {
@@ -644,41 +681,41 @@ fn span<'v, V: Tree>(
             "kind" => parts.kind = enum_value(v, "SPAN_KIND_", &SPAN_KINDS).map_err(f)?,
             "startTimeUnixNano" | "start_time_unix_nano" => parts.start_time_unix_nano = uint64(v).map_err(f)?,
             "endTimeUnixNano" | "end_time_unix_nano" => parts.end_time_unix_nano = uint64(v).map_err(f)?,
-            "attributes" => key_values(&mut attributes, Some(v), 0, scratch, Some(stamp)).map_err(f)?,
+            "attributes" => key_values(attributes, Some(v), 0, scratch, Some(stamp)).map_err(f)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
                 parts.dropped_attributes_count = uint32(v).map_err(f)?
             }
             "events" => {
                 for (i, e) in array(v).map_err(f)?.iter().enumerate() {
-                    list_item(&mut events);
-                    event(&mut events, e, scratch).map_err(|e| at(e, format_args!(".events[{i}]")))?;
+                    list_item(events);
+                    event(events, e, scratch).map_err(|e| at(e, format_args!(".events[{i}]")))?;
                 }
             }
             "droppedEventsCount" | "dropped_events_count" => parts.dropped_events_count = uint32(v).map_err(f)?,
             "links" => {
                 for (i, l) in array(v).map_err(f)?.iter().enumerate() {
-                    list_item(&mut links);
-                    link(&mut links, l, scratch).map_err(|e| at(e, format_args!(".links[{i}]")))?;
+                    list_item(links);
+                    link(links, l, scratch).map_err(|e| at(e, format_args!(".links[{i}]")))?;
                 }
             }
             "droppedLinksCount" | "dropped_links_count" => parts.dropped_links_count = uint32(v).map_err(f)?,
-            "status" => span_status(&mut status, v).map_err(f)?,
+            "status" => span_status(status, v).map_err(f)?,
             "flags" => parts.flags = uint32(v).map_err(f)?,
             other => return Err(unknown(other)),
         }
     }
-    close_list(&mut events);
-    close_list(&mut links);
+    close_list(events);
+    close_list(links);
     let trace_id = id(trace, 16).map_err(|e| at(e, format_args!(".traceId")))?;
     let span_id = id(span, 8).map_err(|e| at(e, format_args!(".spanId")))?;
     let parent_span_id = id(parent, 8).map_err(|e| at(e, format_args!(".parentSpanId")))?;
     parts.trace_id = &trace_id;
     parts.span_id = &span_id;
     parts.parent_span_id = &parent_span_id;
-    parts.attributes = &attributes;
-    parts.events = &events;
-    parts.links = &links;
-    parts.status = &status;
+    parts.attributes = attributes;
+    parts.events = events;
+    parts.links = links;
+    parts.status = status;
     parts.write(out);
     Ok(())
 }
