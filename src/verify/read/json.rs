@@ -141,6 +141,16 @@ pub(super) fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
     i
 }
 
+/// What [`Values::read_in_place`] made of the value at hand.
+enum InPlace<'a> {
+    Read(Found<'a>),
+    /// Its line does not end in the bytes at hand, which are fewer than
+    /// the longest value: read more and try again.
+    NotAtHand,
+    /// Not a value read in place: the scanner finds its end or its fault.
+    Scan,
+}
+
 /// Why the scanner gave up on a value at a byte offset.
 enum Scan {
     /// The value's text ends just before this offset.
@@ -551,8 +561,15 @@ impl<'a, R: Read> Values<'a, R> {
             // that a borrow returned on one branch only is over on the other
             // (NLL's "problem case 3", rust-lang/rust#54663), so it is made
             // through the pointer. Nothing else holds `self` meanwhile.
-            if let Some(found) = unsafe { &mut *this }.read_in_place(p) {
-                return Some(found);
+            match unsafe { &mut *this }.read_in_place(p) {
+                InPlace::Read(found) => return Some(found),
+                // Its line goes on past the bytes at hand: more are read
+                // rather than scanning these for an end that is not there.
+                InPlace::NotAtHand => {
+                    self.fill_at_least(self.data().len() - p);
+                    continue;
+                }
+                InPlace::Scan => {}
             }
             match scan(self.data(), p, self.eof, self.max_value) {
                 Scan::NeedMore => self.fill_at_least(self.data().len() - p),
@@ -574,11 +591,11 @@ impl<'a, R: Read> Values<'a, R> {
     /// line, as exporters write them). A value that is not read so is
     /// scanned and read as any other, for its error or because it spans
     /// lines; one read so is the value the scan would have found.
-    fn read_in_place(&mut self, p: usize) -> Option<Found<'_>> {
+    fn read_in_place(&mut self, p: usize) -> InPlace<'_> {
         let Values { owned, borrowed, cur, eof, max_value, arena, in_place, .. } = self;
         let bytes: &[u8] = borrowed.unwrap_or(owned);
         if !*in_place || !matches!(bytes[p], b'{' | b'[') {
-            return None;
+            return InPlace::Scan;
         }
         // Where the scanner would give up on its length.
         let limit = bytes.len().min(p.saturating_add(*max_value));
@@ -588,13 +605,16 @@ impl<'a, R: Read> Values<'a, R> {
             match memchr::memchr(b'\n', &bytes[p..limit]) {
                 Some(n) => p + n,
                 None if *eof => limit,
-                None => return None,
+                // Fewer than `max_value` bytes at hand: the line may end in
+                // the next ones.
+                None if limit == bytes.len() => return InPlace::NotAtHand,
+                None => return InPlace::Scan,
             }
         };
-        let (v, n) = node::parse_prefix(&bytes[p..limit], arena)?;
+        let Some((v, n)) = node::parse_prefix(&bytes[p..limit], arena) else { return InPlace::Scan };
         let line = cur.line;
         cur.advance(bytes, p + n);
-        Some((line, Ok(v)))
+        InPlace::Read((line, Ok(v)))
     }
 
     /// The value from `p` to `end`, read into a [`Node`] that borrows the
