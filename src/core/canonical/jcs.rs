@@ -11,12 +11,11 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        // Most bytes need no escape; one table lookup decides.
-        if !NEEDS_ESCAPE[b as usize] {
-            continue;
-        }
+    loop {
+        // Most bytes need no escape: runs of them are found many at a time.
+        let i = string_stop(bytes, start, bytes.len());
         out.extend_from_slice(&bytes[start..i]);
+        let Some(&b) = bytes.get(i) else { break };
         start = i + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -34,22 +33,55 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             }
         }
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
-/// The bytes RFC 8785 escapes: `"`, `\` and the controls below 0x20.
-const NEEDS_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The first byte from `i` that can end or escape a JSON string (`"`,
+/// `\`, a control character: the bytes RFC 8785 escapes, and those a
+/// reader stops at), sixteen bytes at a time where SSE2 is (all
+/// of x86-64), then eight; `limit` (at most `buf.len()`) when none.
+pub fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
+    let limit = limit.min(buf.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads the
+        // 16 bytes buf[i..i + 16], within buf since i + 16 <= limit <= len.
+        unsafe {
+            let (quote, backslash, control) =
+                (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x1f));
+            while i + 16 <= limit {
+                let x = _mm_loadu_si128(buf.as_ptr().add(i).cast::<__m128i>());
+                // x <= 0x1f (unsigned) exactly when max(x, 0x1f) == 0x1f.
+                let low = _mm_cmpeq_epi8(_mm_max_epu8(x, control), control);
+                let hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), low);
+                let bits = _mm_movemask_epi8(hit) as u32;
+                if bits != 0 {
+                    return i + bits.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while i + 8 <= limit {
+        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        let hit = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < limit && !matches!(buf[i], b'"' | b'\\' | 0..0x20) {
         i += 1;
     }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
+    i
+}
 
 /// Appends a finite double as JCS formats it (shortest round-trip digits,
 /// ECMAScript layout, `-0` as `0`). The caller handles NaN and infinities,
@@ -139,6 +171,23 @@ mod tests {
         assert_eq!(s("\u{0}\u{1f}"), r#""\u0000\u001f""#);
         // DEL, non-ASCII and U+2028 stay literal; '/' is not escaped.
         assert_eq!(s("\u{7f}é€/\u{2028}😀"), "\"\u{7f}é€/\u{2028}😀\"");
+    }
+
+    #[test]
+    fn escapes_are_found_wherever_they_stand_in_long_strings() {
+        // Escapes at every offset across the 16- and 8-byte steps of
+        // string_stop, next to non-ASCII text; serde_json escapes strings
+        // as RFC 8785 does.
+        for len in [1, 7, 8, 15, 16, 17, 31, 33, 70] {
+            for at in 0..len {
+                for c in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'é'] {
+                    let mut x: String = "abcdéfghij".chars().cycle().take(len).collect();
+                    let at = x.char_indices().nth(at).map_or(x.len(), |(i, _)| i);
+                    x.insert(at, c);
+                    assert_eq!(s(&x), serde_json::to_string(&x).unwrap(), "{x:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -118,51 +118,7 @@ pub fn newlines(bytes: &[u8]) -> u64 {
     bytes.chunks(255).map(|c| u64::from(c.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>())).sum()
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The first byte from `i` that can end or escape a JSON string (`"`,
-/// `\`, a control character), sixteen bytes at a time where SSE2 is (all
-/// of x86-64), then eight; `limit` (at most `buf.len()`) when none.
-pub(super) fn string_stop(buf: &[u8], mut i: usize, limit: usize) -> usize {
-    let limit = limit.min(buf.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads the
-        // 16 bytes buf[i..i + 16], within buf since i + 16 <= limit <= len.
-        unsafe {
-            let (quote, backslash, control) =
-                (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x1f));
-            while i + 16 <= limit {
-                let x = _mm_loadu_si128(buf.as_ptr().add(i).cast::<__m128i>());
-                // x <= 0x1f (unsigned) exactly when max(x, 0x1f) == 0x1f.
-                let low = _mm_cmpeq_epi8(_mm_max_epu8(x, control), control);
-                let hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), low);
-                let bits = _mm_movemask_epi8(hit) as u32;
-                if bits != 0 {
-                    return i + bits.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    while i + 8 <= limit {
-        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
-        let hit = zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
-        if hit != 0 {
-            break;
-        }
-        i += 8;
-    }
-    while i < limit && !matches!(buf[i], b'"' | b'\\' | 0..0x20) {
-        i += 1;
-    }
-    i
-}
+pub(super) use crate::core::canonical::jcs::string_stop;
 
 /// What [`Values::read_in_place`] made of the value at hand.
 enum InPlace<'a> {
