@@ -147,29 +147,39 @@ pub fn temporary(what: &str) -> Result<Arc<File>, String> {
     tempfile::tempfile().map(Arc::new).map_err(|e| format!("creating a temporary file for {what}: {e}"))
 }
 
-/// Reads a run back, a batch at a time.
+/// Reads a run back, a batch of records at a time into one buffer kept
+/// for the next batch (a fresh one per batch was zeroed and freed: 2% of
+/// a one-thread run), each record decoded when it is taken.
 struct Reader {
     run: Run,
     batch_len: usize,
+    /// Records read from the run so far.
     next: u64,
-    batch: std::vec::IntoIter<Entry>,
+    /// The batch read last, and where its next record starts.
+    bytes: Vec<u8>,
+    at: usize,
 }
 
 impl Reader {
+    fn new(run: Run, batch_len: usize) -> Self {
+        Reader { run, batch_len, next: 0, bytes: Vec::new(), at: 0 }
+    }
+
     fn next(&mut self) -> Result<Option<Entry>, String> {
-        if let Some(e) = self.batch.next() {
-            return Ok(Some(e));
+        if self.at == self.bytes.len() {
+            if self.next == self.run.count {
+                return Ok(None);
+            }
+            let n = (self.run.count - self.next).min(self.batch_len as u64) as usize;
+            self.bytes.resize(n * SIZE, 0);
+            let at = self.run.offset + self.next * SIZE as u64;
+            self.run.file.read_exact_at(&mut self.bytes, at).map_err(|e| format!("reading a sorted run back: {e}"))?;
+            self.next += n as u64;
+            self.at = 0;
         }
-        if self.next == self.run.count {
-            return Ok(None);
-        }
-        let n = (self.run.count - self.next).min(self.batch_len as u64) as usize;
-        let mut bytes = vec![0u8; n * SIZE];
-        let at = self.run.offset + self.next * SIZE as u64;
-        self.run.file.read_exact_at(&mut bytes, at).map_err(|e| format!("reading a sorted run back: {e}"))?;
-        self.next += n as u64;
-        self.batch = bytes.chunks_exact(SIZE).map(decode).collect::<Vec<_>>().into_iter();
-        Ok(self.batch.next())
+        let e = decode(&self.bytes[self.at..self.at + SIZE]);
+        self.at += SIZE;
+        Ok(Some(e))
     }
 }
 
@@ -197,7 +207,7 @@ pub fn sorted(mut memory: Vec<Entry>, spilled: Spilled) -> Sorted {
     s.head = s.memory.next();
     let batch_len = (MERGE_BYTES / SIZE / spilled.runs.len().max(1)).clamp(8, BATCH);
     for run in spilled.runs {
-        s.readers.push(Reader { run, batch_len, next: 0, batch: Vec::new().into_iter() });
+        s.readers.push(Reader::new(run, batch_len));
         s.heads.push(None);
         s.refill(s.readers.len() - 1);
     }

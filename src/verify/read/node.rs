@@ -434,6 +434,17 @@ impl<'a> Parser<'a> {
 
 /// Sorts an object's members by name; `None` when a name appears twice.
 fn sort_members(members: &mut [(&str, Node<'_>)]) -> Option<()> {
+    // Most OTLP objects have one or two members: one comparison decides.
+    if let [a, b] = members {
+        return match a.0.cmp(b.0) {
+            std::cmp::Ordering::Less => Some(()),
+            std::cmp::Ordering::Greater => {
+                std::mem::swap(a, b);
+                Some(())
+            }
+            std::cmp::Ordering::Equal => None,
+        };
+    }
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     members.windows(2).all(|w| w[0].0 != w[1].0).then_some(())
 }
