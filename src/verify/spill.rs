@@ -148,8 +148,8 @@ pub fn temporary(what: &str) -> Result<Arc<File>, String> {
 }
 
 /// Reads a run back, a batch of records at a time into one buffer kept
-/// for the next batch (a fresh one per batch was zeroed and freed: 2% of
-/// a one-thread run), each record decoded when it is taken.
+/// for the next batch (not a fresh one zeroed and freed per batch), each
+/// record decoded when it is taken.
 struct Reader {
     run: Run,
     batch_len: usize,

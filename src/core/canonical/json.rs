@@ -563,10 +563,9 @@ fn log_record<'v, V: Tree>(
 ) -> Result<(), CanonicalError> {
     // The record's buffers are the scratch's, kept across records: grown
     // afresh for each record they were a third of its allocations.
-    let mut attributes = take_cleared(&mut scratch.attributes);
-    let mut body = take_cleared(&mut scratch.body);
-    let result = log_record_into(v, scratch, stamp, out, &mut attributes, &mut body);
-    (scratch.attributes, scratch.body) = (attributes, body);
+    let mut b = [&mut scratch.attributes, &mut scratch.body].map(take_cleared);
+    let result = log_record_into(v, scratch, stamp, out, &mut b);
+    [scratch.attributes, scratch.body] = b;
     result
 }
 
@@ -577,15 +576,16 @@ fn take_cleared(buffer: &mut Vec<u8>) -> Vec<u8> {
     b
 }
 
+/// A log record, with `buffers` (emptied) for its attributes and body.
 fn log_record_into<'v, V: Tree>(
     v: &'v V,
     scratch: &mut Scratch,
     stamp: &mut Vec<StampAttr<'v, V>>,
     out: &mut Vec<u8>,
-    attributes: &mut Vec<u8>,
-    body: &mut Vec<u8>,
+    buffers: &mut [Vec<u8>; 2],
 ) -> Result<(), CanonicalError> {
     let mut parts = LogRecordParts::default();
+    let [attributes, body] = buffers;
     let (trace_id, span_id);
     let (mut trace, mut span) = (None, None);
     let mut seen = Seen::default();
