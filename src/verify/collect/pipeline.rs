@@ -1,6 +1,7 @@
 //! Reading one file on all threads: the calling thread reads the file a
 //! window at a time and cuts its complete lines into jobs of about
-//! [`JOB_BYTES`]; worker threads parse and hash the jobs, each into a
+//! [`JOB_BYTES`], slices of the window shared with the workers (no copy);
+//! worker threads parse and hash the jobs, each into a
 //! [`Collected`] of its own; the calling thread merges those in file order
 //! while the workers go on, so that reading, merging and spilling overlap
 //! with parsing.
@@ -11,16 +12,25 @@
 //! the outcome is the one-thread reading's, whatever the cuts.
 
 use super::{Collected, InputError, Keep, Limits, Scratch, json, take};
-use std::collections::BTreeMap;
-use std::sync::{Mutex, mpsc};
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Complete lines of a file, for a worker.
 struct Job {
     /// Its place among the jobs of the file.
     index: u64,
-    bytes: Vec<u8>,
+    /// The window its lines are in, and where.
+    window: Arc<Vec<u8>>,
+    range: Range<usize>,
     /// The line its bytes start on.
     first_line: u64,
+}
+
+impl Job {
+    fn bytes(&self) -> &[u8] {
+        &self.window[self.range.clone()]
+    }
 }
 
 /// A job read: what it holds and the errors of its values.
@@ -31,11 +41,10 @@ struct Done {
 }
 
 impl Keep<'_> {
-    /// Keeps what a worker read; the job's buffer, for the next job.
-    fn merge(&mut self, done: Done) -> Vec<u8> {
+    /// Keeps what a worker read.
+    fn merge(&mut self, done: Done) {
         self.c.merge(done.part);
         self.errors.extend(done.errors);
-        done.job.bytes
     }
 }
 
@@ -64,7 +73,7 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
                     let mut part = Collected { files: files.clone(), ..Default::default() };
                     let mut part_errors = Vec::new();
                     let mut reader =
-                        json::Values::over(&job.bytes, job.first_line, limits.max_value_bytes).with_arena(arena);
+                        json::Values::over(job.bytes(), job.first_line, limits.max_value_bytes).with_arena(arena);
                     while let Some((line, value)) = reader.next_value() {
                         take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
                     }
@@ -76,8 +85,16 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
             });
         }
         drop(done_tx);
-        let mut flow =
-            Flow { tx: job_tx, rx: done_rx, sent: 0, merged: 0, ready: BTreeMap::new(), spare: Vec::new(), windows: 0 };
+        let mut flow = Flow {
+            tx: job_tx,
+            rx: done_rx,
+            sent: 0,
+            merged: 0,
+            ready: BTreeMap::new(),
+            handed: VecDeque::new(),
+            spare: Vec::new(),
+            windows: 0,
+        };
         flow.run(keep, values);
         shared = flow.sent > 0;
         // Dropping the sender (with `flow`) ends the workers.
@@ -100,7 +117,10 @@ struct Flow {
     merged: u64,
     /// Results received out of order, by job index.
     ready: BTreeMap<u64, Done>,
-    /// The buffers of jobs merged, for the next jobs: a fresh one would be
+    /// The windows handed to jobs, oldest first, until their jobs are
+    /// merged.
+    handed: VecDeque<Arc<Vec<u8>>>,
+    /// Windows whose jobs were merged, for reading on: a fresh one would be
     /// mapped and faulted in page by page, and unmapped when freed.
     spare: Vec<Vec<u8>>,
     /// Windows sent since freed memory was last given back.
@@ -161,21 +181,33 @@ impl Flow {
     /// The complete lines at hand, when there are enough to share, cut into
     /// jobs (numbered from the next to send) and consumed from `values`.
     fn cut<R: std::io::Read>(&mut self, values: &mut json::Values<R>) -> Option<Vec<Job>> {
-        let (run, first_line) = values.lines_at_hand().filter(|(run, _)| run.len() >= PARALLEL_MIN_BYTES)?;
-        let mut jobs = Vec::new();
-        let (mut at, mut line) = (0, first_line);
-        while at < run.len() {
-            let end = cut(run, at + JOB_BYTES);
-            let mut bytes = self.spare.pop().unwrap_or_default();
-            bytes.clear();
-            bytes.extend_from_slice(&run[at..end]);
-            let next_line = line + json::newlines(&bytes);
-            jobs.push(Job { index: self.sent + jobs.len() as u64, bytes, first_line: line });
-            (at, line) = (end, next_line);
+        let room = self.spare.pop().unwrap_or_default();
+        let handed = match values.hand_over(PARALLEL_MIN_BYTES, JOB_BYTES, room) {
+            Ok(handed) => handed,
+            Err(room) => {
+                self.spare.push(room);
+                return None;
+            }
+        };
+        let window = Arc::new(handed.bytes);
+        self.handed.push_back(window.clone());
+        let jobs = handed.parts.into_iter().enumerate().map(|(i, (range, first_line))| Job {
+            index: self.sent + i as u64,
+            window: window.clone(),
+            range,
+            first_line,
+        });
+        Some(jobs.collect())
+    }
+
+    /// Takes back the windows no job holds any more, oldest first.
+    fn reclaim(&mut self) {
+        while let Some(w) = self.handed.pop_front() {
+            match Arc::try_unwrap(w) {
+                Ok(bytes) => self.spare.push(bytes),
+                Err(w) => return self.handed.push_front(w),
+            }
         }
-        let len = run.len();
-        values.skip(len);
-        Some(jobs)
     }
 
     /// Waits for one result, when one is still to come.
@@ -196,10 +228,10 @@ impl Flow {
             if entry.get().part.unreadable > 0 {
                 return;
             }
-            let bytes = keep.merge(entry.remove());
-            self.spare.push(bytes);
+            keep.merge(entry.remove());
             self.merged += 1;
         }
+        self.reclaim();
     }
 
     /// The next job to merge could not read a value.
@@ -230,7 +262,9 @@ impl Flow {
         let jobs: Vec<Job> = sent.chain(unsent).collect();
         self.sent = jobs.last().map_or(self.sent, |j| j.index + 1);
         let first_line = jobs[0].first_line;
-        let bytes: Vec<u8> = jobs.into_iter().flat_map(|j| j.bytes).collect();
+        let bytes: Vec<u8> = jobs.iter().flat_map(|j| j.bytes().iter().copied()).collect();
+        drop(jobs);
+        self.reclaim();
         let stop = values.offset();
         values.unread(&bytes, first_line);
         while values.offset() < stop {
@@ -239,13 +273,4 @@ impl Flow {
         }
         self.merged = self.sent;
     }
-}
-
-/// Where a job that should end near `want` ends: just after the first line
-/// break from `want` on (or at the end of the run, which ends with one).
-fn cut(run: &[u8], want: usize) -> usize {
-    if want >= run.len() {
-        return run.len();
-    }
-    memchr::memchr(b'\n', &run[want..]).map_or(run.len(), |n| want + n + 1)
 }

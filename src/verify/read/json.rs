@@ -307,6 +307,13 @@ fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
 
 // ---- Reading a stream of values ----
 
+/// Complete lines handed over by [`Values::hand_over`].
+pub struct Handed {
+    pub bytes: Vec<u8>,
+    /// Where each part lies in `bytes`, and the line it starts on.
+    pub parts: Vec<(std::ops::Range<usize>, u64)>,
+}
+
 /// One value of an input: the line it starts on, and the value (borrowing
 /// the input, [`Node`]) or why it cannot be read.
 pub type Found<'n> = (u64, Result<Node<'n>, String>);
@@ -316,8 +323,11 @@ pub type Found<'n> = (u64, Result<Node<'n>, String>);
 /// in memory, read in place.
 pub struct Values<'a, R> {
     src: R,
-    /// What was read from `src` and not yet dropped.
+    /// What was read from `src` and not yet dropped: `owned[..filled]`.
+    /// The rest was zeroed once, when the buffer grew: a reader's own
+    /// `read_buf` (a `dyn Read`'s) would zero its room before every read.
     owned: Vec<u8>,
+    filled: usize,
     /// The bytes when they were handed over whole ([`Values::over`]).
     borrowed: Option<&'a [u8]>,
     cur: Cursor,
@@ -369,6 +379,7 @@ impl<'a, R: Read> Values<'a, R> {
         Values {
             src,
             owned: Vec::new(),
+            filled: 0,
             borrowed: None,
             cur: Cursor { pos: 0, line: first_line, doomed: VecDeque::new(), skipping: false },
             base: 0,
@@ -404,7 +415,7 @@ impl<'a, R: Read> Values<'a, R> {
     }
 
     fn data(&self) -> &[u8] {
-        self.borrowed.unwrap_or(&self.owned)
+        self.borrowed.unwrap_or(&self.owned[..self.filled])
     }
 
     /// How far the stream has been consumed, in bytes.
@@ -427,7 +438,8 @@ impl<'a, R: Read> Values<'a, R> {
             return;
         }
         if self.cur.pos > 0 {
-            self.owned.drain(..self.cur.pos);
+            self.owned.copy_within(self.cur.pos..self.filled, 0);
+            self.filled -= self.cur.pos;
             self.base += self.cur.pos as u64;
             let pos = self.cur.pos;
             self.cur.doomed.retain_mut(|d| {
@@ -436,14 +448,23 @@ impl<'a, R: Read> Values<'a, R> {
             });
             self.cur.pos = 0;
         }
-        let want = want.max(self.block) as u64;
-        // `take` + `read_to_end` append without zeroing the room first.
-        match (&mut self.src).take(want).read_to_end(&mut self.owned) {
-            Ok(n) if (n as u64) < want => self.eof = true,
-            Ok(_) => {}
-            Err(e) => {
-                self.read_error = Some(e.to_string());
-                self.eof = true;
+        let stop = self.filled + want.max(self.block);
+        if self.owned.len() < stop {
+            self.owned.resize(stop, 0);
+        }
+        while self.filled < stop {
+            match self.src.read(&mut self.owned[self.filled..stop]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return;
+                }
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.read_error = Some(e.to_string());
+                    self.eof = true;
+                    return;
+                }
             }
         }
     }
@@ -456,33 +477,65 @@ impl<'a, R: Read> Values<'a, R> {
         }
     }
 
-    /// The complete lines at hand from the current position, with the line
-    /// they start on, when nothing is pending (for reading them in
-    /// parallel); [`Values::skip`] then consumes them.
-    pub fn lines_at_hand(&self) -> Option<(&[u8], u64)> {
-        if !self.cur.doomed.is_empty() || self.cur.skipping {
-            return None;
+    /// Hands over the complete lines at hand from the current position,
+    /// when nothing is pending and they are at least `min` bytes (for
+    /// reading them in parallel), cut into parts of about `part` bytes
+    /// (whole lines, so at least one each): the buffer that holds them,
+    /// not a copy. Reading goes on in `room`, which receives the bytes
+    /// after them; it is given back when there is nothing to hand over.
+    pub fn hand_over(&mut self, min: usize, part: usize, mut room: Vec<u8>) -> Result<Handed, Vec<u8>> {
+        if self.borrowed.is_some() || !self.cur.doomed.is_empty() || self.cur.skipping {
+            return Err(room);
         }
-        let rest = &self.data()[self.cur.pos..];
-        let end = if self.eof { rest.len() } else { rest.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1) };
-        Some((&rest[..end], self.cur.line))
+        let (start, filled) = (self.cur.pos, self.filled);
+        let rest = &self.owned[start..filled];
+        // The last line break can lie a long line (a megabyte) back: found
+        // a word at a time, not byte by byte.
+        let len = if self.eof { rest.len() } else { memchr::memrchr(b'\n', rest).map_or(0, |n| n + 1) };
+        if len < min.max(1) {
+            return Err(room);
+        }
+        let end = start + len;
+        let mut parts = Vec::new();
+        let (mut at, mut line) = (start, self.cur.line);
+        while at < end {
+            let stop = match memchr::memchr(b'\n', self.owned.get(at + part..end).unwrap_or_default()) {
+                Some(n) => at + part + n + 1,
+                None => end,
+            };
+            parts.push((at..stop, line));
+            line += newlines(&self.owned[at..stop]);
+            at = stop;
+        }
+        let tail = filled - end;
+        if room.len() < tail {
+            room.resize(tail, 0);
+        }
+        room[..tail].copy_from_slice(&self.owned[end..filled]);
+        let bytes = std::mem::replace(&mut self.owned, room);
+        self.filled = tail;
+        self.base += end as u64;
+        self.cur.pos = 0;
+        self.cur.line = line;
+        Ok(Handed { bytes, parts })
     }
 
     /// Puts back `bytes`, which end where reading stands (they were
-    /// consumed by [`Values::skip`] since it last read a value), to be read
+    /// handed over since it last read a value), to be read
     /// again from line `first_line`: values handed elsewhere that could not
     /// be read there.
     pub fn unread(&mut self, bytes: &[u8], first_line: u64) {
         debug_assert!(self.borrowed.is_none() && self.cur.doomed.is_empty() && !self.cur.skipping);
         let pos = self.cur.pos;
         self.owned.splice(..pos, bytes.iter().copied());
+        self.filled = self.filled - pos + bytes.len();
         self.base = self.base + pos as u64 - bytes.len() as u64;
         self.cur.pos = 0;
         self.cur.line = first_line;
     }
 
-    /// Consumes `len` bytes that were read elsewhere.
-    pub fn skip(&mut self, len: usize) {
+    /// Consumes the next `len` bytes.
+    fn skip(&mut self, len: usize) {
         let end = self.cur.pos + len;
         self.cur.line += newlines(&self.data()[self.cur.pos..end]);
         self.cur.pos = end;
@@ -571,8 +624,8 @@ impl<'a, R: Read> Values<'a, R> {
     /// scanned and read as any other, for its error or because it spans
     /// lines; one read so is the value the scan would have found.
     fn read_in_place(&mut self, p: usize) -> InPlace<'_> {
-        let Values { owned, borrowed, cur, eof, max_value, arena, in_place, .. } = self;
-        let bytes: &[u8] = borrowed.unwrap_or(owned);
+        let Values { owned, filled, borrowed, cur, eof, max_value, arena, in_place, .. } = self;
+        let bytes: &[u8] = borrowed.unwrap_or(&owned[..*filled]);
         if !*in_place || !matches!(bytes[p], b'{' | b'[') {
             return InPlace::Scan;
         }
@@ -600,8 +653,8 @@ impl<'a, R: Read> Values<'a, R> {
     /// bytes at hand, and consumed; where it fails and why, if it does.
     fn parse(&mut self, p: usize, end: usize) -> Result<Found<'_>, (usize, String)> {
         // The bytes are borrowed apart from the cursor, which moves on.
-        let Values { owned, borrowed, cur, arena, .. } = self;
-        let data: &[u8] = borrowed.unwrap_or(owned);
+        let Values { owned, filled, borrowed, cur, arena, .. } = self;
+        let data: &[u8] = borrowed.unwrap_or(&owned[..*filled]);
         match node::parse(&data[p..end], arena) {
             Ok(v) => {
                 let line = cur.line;
@@ -636,7 +689,7 @@ impl<'a, R: Read> Values<'a, R> {
     /// read to its end first ([`Values::line_at_hand`]).
     fn fail(&mut self, p: usize, z: usize, why: String) -> Found<'static> {
         let moved = self.line_at_hand();
-        let data = self.borrowed.unwrap_or(&self.owned);
+        let data = self.borrowed.unwrap_or(&self.owned[..self.filled]);
         self.cur.fail(data, self.eof, self.max_value, p - moved, z - moved, why)
     }
 
@@ -644,7 +697,7 @@ impl<'a, R: Read> Values<'a, R> {
     /// read; its line is read to its end first.
     fn give_up(&mut self, p: usize, why: String) -> Found<'static> {
         let moved = self.line_at_hand();
-        let data = self.borrowed.unwrap_or(&self.owned);
+        let data = self.borrowed.unwrap_or(&self.owned[..self.filled]);
         self.cur.give_up(data, self.eof, self.max_value, p - moved, why)
     }
 }
