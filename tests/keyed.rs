@@ -959,3 +959,51 @@ fn a_pause_between_checkpoints_is_excused_only_by_a_restart_in_between() {
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", error_kinds(&r));
     assert!(r.streams[0].findings.iter().any(|f| f.kind == Kind::Restart));
 }
+
+#[test]
+fn every_thread_count_judges_a_long_keyed_stream_as_one_thread_does() {
+    // Longer than three batches of the pass (8192 records each), its key
+    // evolving every 7 records: with several threads each batch's links
+    // are hashed while the batch before it is judged, under the epoch
+    // keys derived so far. An edited record, a deleted one and a record
+    // whose epoch was relabelled, in later batches, are found alike.
+    let k = keys("long");
+    let state = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let mut c = config(&k, state.path(), None);
+    c.key_epoch = KeyEpochConfig { records: 7, interval: 3600 * SEC };
+    c.checkpoint = CheckpointConfig { interval: 3600 * SEC, records: 5000, file: None };
+    let e = Engine::new(c, t).unwrap();
+    let mut reqs = Vec::new();
+    for b in 0..260u64 {
+        t += SEC / 10;
+        reqs.push(deliver(&e, request((0..100).map(|i| audit_record(b * 100 + i))), t));
+    }
+    t += SEC;
+    reqs.push(close_delivered(&e, t));
+    let mut l = without(&lines(&reqs), |n| n == 17_001);
+    edit_body(&mut l, 12_345);
+    *attr_mut(record_mut(&mut l, 23_456), "audit.integrity.key_epoch") = json!({"intValue": "1"});
+    let out = tempfile::tempdir().unwrap();
+    write_lines(out.path(), "audit.jsonl", &l);
+    let run = |threads: usize| {
+        let mut o = options(&[&k], t + SEC);
+        o.limits.threads = threads;
+        verify(&[out.path().to_path_buf()], &o)
+    };
+    let report = |threads: usize| {
+        let mut v = serde_json::to_value(run(threads)).unwrap();
+        v.as_object_mut().unwrap().remove("as_of");
+        v
+    };
+    let r = run(1);
+    let one = report(1);
+    assert!(r.streams[0].records > 3 * 8192, "{} records", r.streams[0].records);
+    assert_eq!(r.streams[0].missing, vec![[17_001, 17_001]]);
+    let errors = kinds(&r, Severity::Error);
+    assert!(errors.iter().any(|e| e.0 == Kind::ContentMismatch && e.1 == Some(12_345)), "{errors:?}");
+    assert!(errors.iter().any(|e| e.1 == Some(23_456)), "{errors:?}");
+    for threads in [2, 3] {
+        assert_eq!(report(threads), one, "{threads} threads");
+    }
+}

@@ -88,24 +88,42 @@ pub struct Plan<'a> {
     pub threads: usize,
 }
 
-/// Groups records (in number order) into the copies of one number.
+/// Groups records (in number order) into the copies of one number, in
+/// vectors given back once judged: most numbers have one copy, and a fresh
+/// vector for each was a malloc and a free per record.
 struct Groups<I: Iterator<Item = Entry>> {
     records: std::iter::Peekable<I>,
+    spare: Vec<Vec<Entry>>,
 }
 
-impl<I: Iterator<Item = Entry>> Iterator for Groups<I> {
-    type Item = Vec<Entry>;
-
-    fn next(&mut self) -> Option<Vec<Entry>> {
+impl<I: Iterator<Item = Entry>> Groups<I> {
+    fn next_group(&mut self) -> Option<Vec<Entry>> {
         let first = self.records.next()?;
         let seq = first.sequence;
-        let mut group = vec![first];
+        let mut group = self.spare.pop().unwrap_or_default();
+        group.push(first);
         while let Some(e) = self.records.next_if(|e| e.sequence == seq) {
             group.push(e);
         }
         Some(group)
     }
+
+    /// The next numbers, about [`AHEAD`] records, their links derived.
+    fn next_batch(&mut self, pass: &mut Pass<'_, '_>) -> Option<Batch> {
+        let mut batch = Vec::new();
+        let mut records = 0;
+        while records < AHEAD {
+            let Some(mut g) = self.next_group() else { break };
+            pass.derive(&mut g);
+            records += g.len();
+            batch.push(g);
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
 }
+
+/// Numbers in order, each with its copies.
+type Batch = Vec<Vec<Entry>>;
 
 /// The state carried from one number to the next.
 struct Pass<'p, 'a> {
@@ -142,13 +160,13 @@ pub fn walk(
         outside.set((b + u64::from(before), a + u64::from(after)));
         !before && !after
     });
-    let mut groups = Groups { records: inside.peekable() };
+    let mut groups = Groups { records: inside.peekable(), spare: Vec::new() };
     // The head: enough of the first records to tell the stream's algorithm
     // and find a keyed stream's keys (§8.1).
     let mut head: Vec<Vec<Entry>> = Vec::new();
     let mut before = None;
     let mut findings = Findings::default();
-    for mut g in groups.by_ref() {
+    while let Some(mut g) = groups.next_group() {
         links::derive_previous(c, &mut g, before, &mut findings.derive);
         before = Some((g[0].sequence, g[0].value));
         head.push(g);
@@ -175,20 +193,18 @@ pub fn walk(
     };
     // The head's links are derived already; then batches of numbers,
     // their links derived in order.
-    pass.batch(head, keys);
-    loop {
-        let mut batch = Vec::new();
-        let mut records = 0;
-        while records < AHEAD {
-            let Some(mut g) = groups.next() else { break };
-            pass.derive(&mut g);
-            records += g.len();
-            batch.push(g);
+    let head = (!head.is_empty()).then_some(head);
+    if plan.threads > 1 {
+        pass.overlapped(&mut groups, head, keys);
+    } else {
+        let mut next = head;
+        while let Some(batch) = next {
+            let todo = pass.ahead(&batch, keys);
+            let hashed = hash(plan.stream_id, pass.leaves.is_some(), &todo);
+            drop(todo);
+            pass.judge(batch, &hashed, keys, &mut groups.spare);
+            next = groups.next_batch(&mut pass);
         }
-        if batch.is_empty() {
-            break;
-        }
-        pass.batch(batch, keys);
     }
     pass.finish(outside.get())
 }
@@ -206,6 +222,19 @@ struct Hashed {
     leaf: Option<Hash>,
 }
 
+/// A record with how its link can be recomputed ahead, if it can.
+type Todo<'e> = (&'e Entry, Option<content::Ahead>);
+
+/// The hashes of `todo`, in order.
+fn hash(stream_id: &str, leaves: bool, todo: &[Todo<'_>]) -> Vec<Hashed> {
+    let mut mac = None;
+    let hashed = todo.iter().map(|&(e, how)| Hashed {
+        link: how.map(|how| content::link_ahead(stream_id, e, how, &mut mac)),
+        leaf: leaves.then(|| leaves::leaf(stream_id, e)),
+    });
+    hashed.collect()
+}
+
 impl Pass<'_, '_> {
     /// Gives one number's compact-stamped copies their predecessor's link.
     fn derive(&mut self, copies: &mut [Entry]) {
@@ -213,53 +242,67 @@ impl Pass<'_, '_> {
         self.before = Some((copies[0].sequence, copies[0].value));
     }
 
-    /// Numbers in order, their links derived: their hashes computed on all
-    /// threads, then the pass over them.
-    fn batch(&mut self, batch: Vec<Vec<Entry>>, keys: &mut KeyCache) {
-        let hashed = self.hash_ahead(&batch, keys);
-        let mut at = 0;
-        for g in batch {
-            let n = g.len();
-            self.group(g, &hashed[at..at + n], keys);
-            at += n;
+    /// Every record of `batch`, with how its link can be hashed ahead
+    /// under the keys derived so far.
+    fn ahead<'e>(&self, batch: &'e [Vec<Entry>], keys: &KeyCache) -> Vec<Todo<'e>> {
+        batch.iter().flatten().map(|e| (e, self.checker.ahead(keys, e))).collect()
+    }
+
+    /// Several threads: each batch is hashed by the others while this one
+    /// judges the batch before it and gathers the batch after it, so that
+    /// the pass's serial work overlaps its hashing. The verdicts are those
+    /// of one thread: a batch is hashed under the keys derived before the
+    /// batch before it was judged, and a link not hashed ahead for want
+    /// of a key is hashed when judged, as on one thread.
+    fn overlapped<I: Iterator<Item = Entry>>(
+        &mut self,
+        groups: &mut Groups<I>,
+        head: Option<Batch>,
+        keys: &mut KeyCache,
+    ) {
+        let (stream_id, leaves) = (self.plan.stream_id, self.leaves.is_some());
+        let helpers = self.plan.threads - 1;
+        let mut judged: Option<(Batch, Vec<Hashed>)> = None;
+        let mut next = head;
+        while let Some(batch) = next.take() {
+            let todo = self.ahead(&batch, keys);
+            let hashed = std::thread::scope(|s| {
+                let per = todo.len().div_ceil(helpers).max(1);
+                let parts: Vec<_> = todo.chunks(per).map(|p| s.spawn(move || hash(stream_id, leaves, p))).collect();
+                if let Some((b, h)) = judged.take() {
+                    self.judge(b, &h, keys, &mut groups.spare);
+                }
+                next = groups.next_batch(self);
+                let mut all = Vec::with_capacity(todo.len());
+                for p in parts {
+                    all.extend(p.join().expect("a verifier thread panicked"));
+                }
+                all
+            });
+            drop(todo);
+            judged = Some((batch, hashed));
+        }
+        if let Some((b, h)) = judged {
+            self.judge(b, &h, keys, &mut groups.spare);
         }
     }
 
-    /// The hashes of every record of `batch`, in order, computed on
-    /// `plan.threads` threads.
-    fn hash_ahead(&self, batch: &[Vec<Entry>], keys: &KeyCache) -> Vec<Hashed> {
-        let stream_id = self.plan.stream_id;
-        let leaves = self.leaves.is_some();
-        let todo: Vec<(&Entry, Option<content::Ahead>)> =
-            batch.iter().flatten().map(|e| (e, self.checker.ahead(keys, e))).collect();
-        let hash = |part: &[(&Entry, Option<content::Ahead>)]| {
-            let mut mac = None;
-            let hashed = part.iter().map(|&(e, how)| Hashed {
-                link: how.map(|how| content::link_ahead(stream_id, e, how, &mut mac)),
-                leaf: leaves.then(|| leaves::leaf(stream_id, e)),
-            });
-            hashed.collect::<Vec<_>>()
-        };
-        let threads = self.plan.threads.clamp(1, todo.len().max(1));
-        if threads == 1 {
-            return hash(&todo);
+    /// Judges a batch in order, with its hashes computed ahead; the emptied
+    /// vectors of its numbers go to `spare`.
+    fn judge(&mut self, batch: Batch, hashed: &[Hashed], keys: &mut KeyCache, spare: &mut Vec<Vec<Entry>>) {
+        let mut at = 0;
+        for mut g in batch {
+            let n = g.len();
+            self.group(&mut g, &hashed[at..at + n], keys);
+            at += n;
+            spare.push(g);
         }
-        let per = todo.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let mut parts = todo.chunks(per);
-            let first = parts.next().expect("at least one record");
-            let others: Vec<_> = parts.map(|p| s.spawn(move || hash(p))).collect();
-            let mut all = hash(first);
-            for h in others {
-                all.extend(h.join().expect("a verifier thread panicked"));
-            }
-            all
-        })
     }
 
     /// One number's copies (their previous links derived) with their
     /// hashes computed ahead.
-    fn group(&mut self, mut copies: Vec<Entry>, hashed: &[Hashed], keys: &mut KeyCache) {
+    /// `copies` is left empty.
+    fn group(&mut self, copies: &mut Vec<Entry>, hashed: &[Hashed], keys: &mut KeyCache) {
         let (c, stream_id) = (self.c, self.plan.stream_id);
         let f = &mut self.walked.findings;
         let algorithm = self.walked.algorithm.unwrap_or_default();
@@ -267,7 +310,7 @@ impl Pass<'_, '_> {
             self.checker.check(stream_id, keys, e, h.link);
             stamps::check_algorithm(c, e, algorithm, &mut f.algorithm);
         }
-        let grouped = copies::group(c, &copies, &mut f.copies);
+        let grouped = copies::group(c, copies, &mut f.copies);
         let seq = copies[0].sequence;
         self.walked.records += 1;
         self.walked.duplicates += grouped.duplicates;
@@ -297,12 +340,13 @@ impl Pass<'_, '_> {
         let rep = copies.remove(grouped.representative);
         if matches!(self.plan.keep, Keep::All) {
             self.walked.kept.push(rep);
-            self.walked.kept.extend(copies);
+            self.walked.kept.append(copies);
         } else if keep {
             self.walked.kept.push(rep);
         } else {
             self.last = Some(rep);
         }
+        copies.clear();
     }
 
     fn finish(mut self, outside: (u64, u64)) -> Walked {
