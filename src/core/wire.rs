@@ -41,6 +41,29 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
+/// The varint at `buf[*pos..]`; `*pos` moves past it.
+pub fn get_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let mut v: u64 = 0;
+    for i in 0..10 {
+        let b = *buf.get(*pos).ok_or(WireError::Truncated)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Ok(v);
+        }
+    }
+    Err(WireError::VarintTooLong)
+}
+
+/// Appends `v` as a varint.
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
 /// Iterates over the fields of one message.
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -53,16 +76,7 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, WireError> {
-        let mut v: u64 = 0;
-        for i in 0..10 {
-            let b = *self.buf.get(self.pos).ok_or(WireError::Truncated)?;
-            self.pos += 1;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(WireError::VarintTooLong)
+        get_varint(self.buf, &mut self.pos)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
@@ -137,12 +151,8 @@ impl Writer {
         Writer::default()
     }
 
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.buf.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.buf.push(v as u8);
+    fn varint(&mut self, v: u64) {
+        put_varint(&mut self.buf, v);
     }
 
     fn tag(&mut self, field: u32, wire_type: u8) {

@@ -12,6 +12,7 @@
 use super::records::{Entry, Loc};
 use crate::core::canonical::Signal;
 use crate::core::chain::{Algorithm, Hash};
+use crate::core::wire::{self, put_varint};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -19,8 +20,8 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-/// The most bytes one record takes in a run: a flags byte, four varints
-/// (sequence step, key epoch, line, file and record), three hashes.
+/// The most bytes one record takes in a run: a flags byte, five varints
+/// (sequence step, key epoch, file, line, record), three hashes.
 const MAX_SIZE: usize = 1 + 10 + 3 * 32 + 10 + 5 + 10 + 5;
 
 /// Bytes read from a run at a time, at most; with many runs fewer, so that
@@ -92,27 +93,10 @@ impl Context {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// A varint at `b[*at..]`, which the writer wrote (a run is read back
-/// from the file this process wrote: damage is a read error, not input).
+/// A varint at `b[*at..]` (a run is read back from the file this process
+/// wrote: damage is a read error, not input).
 fn get_varint(b: &[u8], at: &mut usize) -> Result<u64, String> {
-    let mut n = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b.get(*at).ok_or("a sorted run ends inside a record")?;
-        *at += 1;
-        n |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Ok(n);
-        }
-    }
-    Err("a sorted run holds a number longer than 64 bits".into())
+    wire::get_varint(b, at).map_err(|e| format!("a sorted run holds a damaged record: {e}"))
 }
 
 fn encode(e: &Entry, before: &Context, out: &mut Vec<u8>) {

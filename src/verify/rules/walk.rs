@@ -201,7 +201,6 @@ pub fn walk(
         while let Some(batch) = next {
             let todo = pass.ahead(&batch, keys);
             let hashed = hash(plan.stream_id, pass.leaves.is_some(), &todo);
-            drop(todo);
             pass.judge(batch, &hashed, keys, &mut groups.spare);
             next = groups.next_batch(&mut pass);
         }
@@ -279,7 +278,6 @@ impl Pass<'_, '_> {
                 }
                 all
             });
-            drop(todo);
             judged = Some((batch, hashed));
         }
         if let Some((b, h)) = judged {
