@@ -13,6 +13,7 @@ pub mod read;
 pub mod records;
 pub mod report;
 pub mod rules;
+mod shares;
 mod spill;
 pub mod summary;
 pub mod window;

@@ -79,7 +79,7 @@ fn finding(severity: Severity, kind: Kind, message: impl Into<String>) -> Findin
 pub fn stream(
     cx: &mut Context<'_>,
     plan: &walk::Plan<'_>,
-    records: impl Iterator<Item = Entry>,
+    records: impl Iterator<Item = Entry> + Send,
     external: &[ExternalCheckpoint],
     options: &Options,
 ) -> (Analyzed, walk::Walked) {

@@ -21,7 +21,9 @@ use crate::verify::Options;
 use crate::verify::leaf_store;
 use crate::verify::records::{Collected, Entry};
 use crate::verify::report::Finding;
+use crate::verify::shares::Shares;
 use std::collections::BTreeSet;
+use std::sync::mpsc;
 
 /// Which representatives the pass keeps besides control records, end
 /// records, the first and the last.
@@ -88,37 +90,83 @@ pub struct Plan<'a> {
     pub threads: usize,
 }
 
-/// Groups records (in number order) into the copies of one number, in
-/// vectors given back once judged: most numbers have one copy, and a fresh
-/// vector for each was a malloc and a free per record.
-struct Groups<I: Iterator<Item = Entry>> {
-    records: std::iter::Peekable<I>,
-    spare: Vec<Vec<Entry>>,
+/// Records inside the window (§8.19), counting those before its floor and
+/// after its ceiling.
+struct Inside<I> {
+    records: I,
+    floor: u64,
+    ceiling: Option<u64>,
+    before: u64,
+    after: u64,
 }
 
-impl<I: Iterator<Item = Entry>> Groups<I> {
+impl<I: Iterator<Item = Entry>> Iterator for Inside<I> {
+    type Item = Entry;
+    fn next(&mut self) -> Option<Entry> {
+        loop {
+            let e = self.records.next()?;
+            let (before, after) = (e.sequence <= self.floor, self.ceiling.is_some_and(|n| e.sequence > n));
+            self.before += u64::from(before);
+            self.after += u64::from(after);
+            if !before && !after {
+                return Some(e);
+            }
+        }
+    }
+}
+
+/// Groups records (in number order) into the copies of one number, in
+/// vectors given back once judged (most numbers have one copy, and a fresh
+/// vector for each was a malloc and a free per record), and gives
+/// compact-stamped copies their predecessor's link (§8.4). Owns all it
+/// needs, so that on several threads it gathers on one of its own.
+struct Groups<'c, I: Iterator<Item = Entry>> {
+    c: &'c Collected,
+    records: Inside<I>,
+    /// The record read past the last number taken.
+    peeked: Option<Entry>,
+    spare: Vec<Vec<Entry>>,
+    /// The number and link of the first copy of the previous number.
+    before: Option<(u64, Hash)>,
+    /// What deriving found (§8.4), in number order.
+    derive: Vec<Finding>,
+}
+
+impl<I: Iterator<Item = Entry>> Groups<'_, I> {
+    /// The next number's copies, their previous links derived.
     fn next_group(&mut self) -> Option<Vec<Entry>> {
-        let first = self.records.next()?;
+        let first = self.peeked.take().or_else(|| self.records.next())?;
         let seq = first.sequence;
         let mut group = self.spare.pop().unwrap_or_default();
         group.push(first);
-        while let Some(e) = self.records.next_if(|e| e.sequence == seq) {
+        for e in self.records.by_ref() {
+            if e.sequence != seq {
+                self.peeked = Some(e);
+                break;
+            }
             group.push(e);
         }
+        links::derive_previous(self.c, &mut group, self.before, &mut self.derive);
+        self.before = Some((seq, group[0].value));
         Some(group)
     }
 
-    /// The next numbers, about [`AHEAD`] records, their links derived.
-    fn next_batch(&mut self, pass: &mut Pass<'_, '_>) -> Option<Batch> {
+    /// The next numbers, about [`AHEAD`] records.
+    fn next_batch(&mut self) -> Option<Batch> {
         let mut batch = Vec::new();
         let mut records = 0;
         while records < AHEAD {
-            let Some(mut g) = self.next_group() else { break };
-            pass.derive(&mut g);
+            let Some(g) = self.next_group() else { break };
             records += g.len();
             batch.push(g);
         }
         (!batch.is_empty()).then_some(batch)
+    }
+
+    /// Records before the window's floor and after its ceiling (all of
+    /// them once every group was taken).
+    fn outside(&self) -> (u64, u64) {
+        (self.records.before, self.records.after)
     }
 }
 
@@ -132,8 +180,6 @@ struct Pass<'p, 'a> {
     checker: Checker,
     epochs: epochs::Epochs,
     signals: Signals,
-    /// The number and link of the first copy of the previous number.
-    before: Option<(u64, Hash)>,
     /// The previous number's representative: its number and link.
     prev: Option<(u64, Hash)>,
     /// The last representative, when it is not kept yet.
@@ -147,28 +193,18 @@ struct Pass<'p, 'a> {
 pub fn walk(
     c: &Collected,
     plan: &Plan<'_>,
-    records: impl Iterator<Item = Entry>,
+    records: impl Iterator<Item = Entry> + Send,
     hints: &LineageHints,
     keys: &mut KeyCache,
     options: &Options,
 ) -> Walked {
-    let (floor, ceiling) = (plan.floor, plan.ceiling);
-    let outside = std::cell::Cell::new((0u64, 0u64));
-    let inside = records.filter(|e| {
-        let (before, after) = (e.sequence <= floor, ceiling.is_some_and(|n| e.sequence > n));
-        let (b, a) = outside.get();
-        outside.set((b + u64::from(before), a + u64::from(after)));
-        !before && !after
-    });
-    let mut groups = Groups { records: inside.peekable(), spare: Vec::new() };
+    let inside = Inside { records, floor: plan.floor, ceiling: plan.ceiling, before: 0, after: 0 };
+    let mut groups = Groups { c, records: inside, peeked: None, spare: Vec::new(), before: None, derive: Vec::new() };
     // The head: enough of the first records to tell the stream's algorithm
     // and find a keyed stream's keys (§8.1).
     let mut head: Vec<Vec<Entry>> = Vec::new();
-    let mut before = None;
     let mut findings = Findings::default();
-    while let Some(mut g) = groups.next_group() {
-        links::derive_previous(c, &mut g, before, &mut findings.derive);
-        before = Some((g[0].sequence, g[0].value));
+    while let Some(g) = groups.next_group() {
         head.push(g);
         let algorithm = stamps::stream_algorithm(head[0].first(), plan.keyed);
         if algorithm == Algorithm::Sha256 || !Checker::wants_more(head.iter().flatten()) {
@@ -185,14 +221,11 @@ pub fn walk(
         checker,
         epochs: epochs::Epochs::default(),
         signals: Signals::default(),
-        before,
         prev: None,
         last: None,
         leaves: plan.leaves.then(|| leaf_store::Writer::new(plan.spill_after)),
         walked,
     };
-    // The head's links are derived already; then batches of numbers,
-    // their links derived in order.
     let head = (!head.is_empty()).then_some(head);
     if plan.threads > 1 {
         pass.overlapped(&mut groups, head, keys);
@@ -202,10 +235,11 @@ pub fn walk(
             let todo = pass.ahead(&batch, keys);
             let hashed = hash(plan.stream_id, pass.leaves.is_some(), &todo);
             pass.judge(batch, &hashed, keys, &mut groups.spare);
-            next = groups.next_batch(&mut pass);
+            next = groups.next_batch();
         }
     }
-    pass.finish(outside.get())
+    pass.walked.findings.derive = std::mem::take(&mut groups.derive);
+    pass.finish(groups.outside())
 }
 
 /// Records hashed ahead of the pass at a time.
@@ -234,55 +268,76 @@ fn hash(stream_id: &str, leaves: bool, todo: &[Todo<'_>]) -> Vec<Hashed> {
     hashed.collect()
 }
 
-impl Pass<'_, '_> {
-    /// Gives one number's compact-stamped copies their predecessor's link.
-    fn derive(&mut self, copies: &mut [Entry]) {
-        links::derive_previous(self.c, copies, self.before, &mut self.walked.findings.derive);
-        self.before = Some((copies[0].sequence, copies[0].value));
-    }
+/// Records per share of a batch's hashing: small enough to even out the
+/// threads, large enough that taking one costs nothing next to hashing it.
+const SHARE: usize = 512;
 
+impl Pass<'_, '_> {
     /// Every record of `batch`, with how its link can be hashed ahead
     /// under the keys derived so far.
     fn ahead<'e>(&self, batch: &'e [Vec<Entry>], keys: &KeyCache) -> Vec<Todo<'e>> {
         batch.iter().flatten().map(|e| (e, self.checker.ahead(keys, e))).collect()
     }
 
-    /// Several threads: each batch is hashed by the others while this one
-    /// judges the batch before it and gathers the batch after it, so that
-    /// the pass's serial work overlaps its hashing. The verdicts are those
-    /// of one thread: a batch is hashed under the keys derived before the
-    /// batch before it was judged, and a link not hashed ahead for want
-    /// of a key is hashed when judged, as on one thread.
-    fn overlapped<I: Iterator<Item = Entry>>(
+    /// Several threads: while this one judges batch k, the others hash
+    /// batch k+1 and one more thread gathers the batches after it (reads
+    /// the sorted runs, groups copies, derives links), so that the pass's
+    /// serial work overlaps its hashing and its reading. The verdicts are
+    /// those of one thread: gathering depends on the records alone, a
+    /// batch is hashed under the keys derived before the batch before it
+    /// was judged, and a link not hashed ahead for want of a key is hashed
+    /// when judged, as on one thread.
+    fn overlapped<I: Iterator<Item = Entry> + Send>(
         &mut self,
-        groups: &mut Groups<I>,
+        groups: &mut Groups<'_, I>,
         head: Option<Batch>,
         keys: &mut KeyCache,
     ) {
         let (stream_id, leaves) = (self.plan.stream_id, self.leaves.is_some());
         let helpers = self.plan.threads - 1;
-        let mut judged: Option<(Batch, Vec<Hashed>)> = None;
-        let mut next = head;
-        while let Some(batch) = next.take() {
-            let todo = self.ahead(&batch, keys);
-            let hashed = std::thread::scope(|s| {
-                let per = todo.len().div_ceil(helpers).max(1);
-                let parts: Vec<_> = todo.chunks(per).map(|p| s.spawn(move || hash(stream_id, leaves, p))).collect();
-                if let Some((b, h)) = judged.take() {
-                    self.judge(b, &h, keys, &mut groups.spare);
+        std::thread::scope(|s| {
+            // One batch gathered ahead at most (and one being gathered):
+            // the memory of the pass stays a few batches.
+            let (batch_tx, batches) = mpsc::sync_channel::<Batch>(1);
+            // The judged batches' emptied vectors, for the next ones.
+            let (spare_tx, spare) = mpsc::channel::<Vec<Vec<Entry>>>();
+            s.spawn(move || {
+                loop {
+                    groups.spare.extend(spare.try_iter().flatten());
+                    let Some(batch) = groups.next_batch() else { break };
+                    if batch_tx.send(batch).is_err() {
+                        break;
+                    }
                 }
-                next = groups.next_batch(self);
-                let mut all = Vec::with_capacity(todo.len());
-                for p in parts {
-                    all.extend(p.join().expect("a verifier thread panicked"));
-                }
-                all
             });
-            judged = Some((batch, hashed));
-        }
-        if let Some((b, h)) = judged {
-            self.judge(b, &h, keys, &mut groups.spare);
-        }
+            let mut judged: Option<(Batch, Vec<Hashed>)> = None;
+            let mut next = head;
+            while let Some(batch) = next.take() {
+                let todo = self.ahead(&batch, keys);
+                // Shared by whichever threads are free: the helpers from the
+                // start, this one once it has judged the batch before.
+                let shares = Shares::new(todo.len().div_ceil(SHARE));
+                let share = |i: usize| hash(stream_id, leaves, &todo[i * SHARE..((i + 1) * SHARE).min(todo.len())]);
+                std::thread::scope(|s| {
+                    for _ in 0..helpers {
+                        s.spawn(|| shares.work(share));
+                    }
+                    if let Some((b, h)) = judged.take() {
+                        let mut emptied = Vec::with_capacity(b.len());
+                        self.judge(b, &h, keys, &mut emptied);
+                        // The gatherer gone (it ends only at the end) is no loss.
+                        let _ = spare_tx.send(emptied);
+                    }
+                    next = batches.recv().ok();
+                    shares.work(share);
+                });
+                let hashed = shares.into_results().concat();
+                judged = Some((batch, hashed));
+            }
+            if let Some((b, h)) = judged {
+                self.judge(b, &h, keys, &mut Vec::new());
+            }
+        });
     }
 
     /// Judges a batch in order, with its hashes computed ahead; the emptied
