@@ -165,6 +165,14 @@ impl Leaves {
         LeafCursor { leaves: self, first: 0, block: Vec::new(), error: None }
     }
 
+    /// One stream's leaves from leaf 0 on (for tests).
+    #[cfg(test)]
+    pub fn of_one(leaves: StreamLeaves) -> Leaves {
+        let mut l = Leaves::default();
+        l.add(0, &Arc::new(leaves), 0, &mut |_, _, _, _| {}).expect("in memory");
+        l
+    }
+
     /// Places stream `k`'s leaves from leaf `base` on; where another
     /// stream's leaf is already placed and differs, `fork(index, number,
     /// other stream, its number)`.
@@ -599,7 +607,7 @@ pub fn prepare(
     for (_, mut log) in gather(c, streams, lines, &options.witness_checkpoints) {
         validate(&mut log, options);
         log.cps.sort_by(|a, b| (a.size, a.time, &a.body).cmp(&(b.size, b.time, &b.body)));
-        log_roots::check(&mut log);
+        log_roots::check(&mut log, options.limits.threads);
         consistency::check(&mut log);
         log.witnessed = witnessing::check(&mut log, options);
         logs.push(log);
