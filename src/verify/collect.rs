@@ -58,12 +58,25 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
     c.spill_after(limits.spill_after);
     let mut errors = Vec::new();
     let mut scratch = Scratch::new();
+    // The windows the pipeline read files into, kept for the next file: a
+    // fresh window is faulted in page by page.
+    let mut windows = Vec::new();
     for (i, (name, read)) in inputs.enumerate() {
         c.files.push(name.clone());
         match read.and_then(|reader| input::classify(reader, limits.max_value_bytes)) {
             Ok(Content::Json(reader)) => {
-                let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes);
-                collect_file(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut values, limits);
+                let room = windows.pop().unwrap_or_default();
+                let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes).with_room(room);
+                let keep = Keep {
+                    c: &mut c,
+                    errors: &mut errors,
+                    scratch: &mut scratch,
+                    windows: &mut windows,
+                    file: i as u32,
+                    name: &name,
+                };
+                collect_file(keep, &mut values, limits);
+                windows.push(values.into_room());
             }
             Ok(Content::Framed(reader)) => {
                 let mut messages = protobuf::Messages::framed(reader, limits.max_value_bytes);
@@ -81,16 +94,7 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
 
 /// Reads one file into `c`: on the calling thread, or with the others
 /// of [`pipeline`].
-fn collect_file<R: std::io::Read>(
-    c: &mut Collected,
-    errors: &mut Vec<InputError>,
-    scratch: &mut Scratch,
-    file: u32,
-    name: &str,
-    values: &mut json::Values<R>,
-    limits: Limits,
-) {
-    let mut keep = Keep { c, errors, scratch, file, name };
+fn collect_file<R: std::io::Read>(mut keep: Keep<'_>, values: &mut json::Values<R>, limits: Limits) {
     if limits.threads > 1 {
         return pipeline::collect(&mut keep, values, limits);
     }
@@ -100,11 +104,13 @@ fn collect_file<R: std::io::Read>(
 }
 
 /// Where the calling thread keeps what it reads of a file: the whole
-/// run's collection and errors, and the file's number and name.
+/// run's collection and errors, its scratch and the pipeline's spare
+/// windows, and the file's number and name.
 struct Keep<'a> {
     c: &'a mut Collected,
     errors: &'a mut Vec<InputError>,
     scratch: &'a mut Scratch,
+    windows: &'a mut Vec<Vec<u8>>,
     file: u32,
     name: &'a str,
 }

@@ -171,6 +171,17 @@ pub(super) struct SpillState {
     spare: Vec<Entry>,
 }
 
+/// Before `more` records go into `v`: when they would make it grow, it
+/// moves into `spare`'s room instead, when that is larger. A stream
+/// vector grown anew after each spill was fresh memory faulted in page by
+/// page, and moved at each doubling.
+fn make_room(v: &mut Vec<Entry>, more: usize, spare: &mut Vec<Entry>) {
+    if v.capacity() - v.len() < more && spare.capacity() > v.capacity() && spare.capacity() - v.len() >= more {
+        spare.append(v);
+        std::mem::swap(v, spare);
+    }
+}
+
 impl Collected {
     /// Records spill to disk once more than `after` are held in memory.
     pub fn spill_after(&mut self, after: Option<usize>) {
@@ -182,11 +193,7 @@ impl Collected {
         self.spill.held += usize::from(spill::spillable(&e));
         match self.streams.get_mut(stream_id) {
             Some(v) => {
-                // About to grow: into the spare's room instead, when larger.
-                if v.len() == v.capacity() && self.spill.spare.capacity() > v.capacity() {
-                    self.spill.spare.append(v);
-                    std::mem::swap(v, &mut self.spill.spare);
-                }
+                make_room(v, 1, &mut self.spill.spare);
                 v.push(e)
             }
             None => {
@@ -236,11 +243,27 @@ impl Collected {
         self.streams.get(stream_id).map_or(0, |v| v.len() as u64) + self.spilled.get(stream_id).map_or(0, |s| s.count)
     }
 
-    /// Adds what another reader of the same files found.
-    pub fn merge(&mut self, other: Collected) {
-        for (id, entries) in other.streams {
+    /// Gives the next stream vector to grow this room (empty, with its
+    /// capacity), when it is larger than the one kept.
+    pub fn give_room(&mut self, room: Vec<Entry>) {
+        if room.capacity() > self.spill.spare.capacity() {
+            self.spill.spare = room;
+            self.spill.spare.clear();
+        }
+    }
+
+    /// Adds what another reader of the same files found; returns the
+    /// largest of its stream vectors, emptied, for the reader's next part.
+    pub fn merge(&mut self, other: Collected) -> Vec<Entry> {
+        let mut emptied = Vec::new();
+        for (id, mut entries) in other.streams {
             self.spill.held += entries.iter().filter(|e| spill::spillable(e)).count();
-            self.streams.entry(id).or_default().extend(entries);
+            let v = self.streams.entry(id).or_default();
+            make_room(v, entries.len(), &mut self.spill.spare);
+            v.append(&mut entries);
+            if entries.capacity() > emptied.capacity() {
+                emptied = entries;
+            }
         }
         for (id, s) in other.spilled {
             self.spilled.entry(id).or_default().extend(s);
@@ -258,6 +281,7 @@ impl Collected {
         self.checkpoint_lines += other.checkpoint_lines;
         self.unreadable += other.unreadable;
         self.maybe_spill();
+        emptied
     }
 
     pub fn location(&self, loc: Loc) -> Location {

@@ -41,12 +41,17 @@ struct Done {
 }
 
 impl Keep<'_> {
-    /// Keeps what a worker read.
-    fn merge(&mut self, done: Done) {
-        self.c.merge(done.part);
+    /// Keeps what a worker read; returns its emptied records' vector.
+    fn merge(&mut self, done: Done) -> Vec<crate::verify::records::Entry> {
         self.errors.extend(done.errors);
+        self.c.merge(done.part)
     }
 }
+
+/// Emptied record vectors of merged parts, for the workers' next parts: a
+/// part's vector grown afresh for each job was fresh memory, faulted in
+/// page by page (about a tenth of a two-thread run's time in the kernel).
+type Rooms = Mutex<Vec<Vec<crate::verify::records::Entry>>>;
 
 /// Runs of complete lines shorter than this are read by one thread.
 const PARALLEL_MIN_BYTES: usize = 4 << 20;
@@ -61,9 +66,10 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut shared = false;
+    let rooms: Rooms = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..limits.threads {
-            let (job_rx, done_tx, files) = (&job_rx, done_tx.clone(), keep.c.files.clone());
+            let (job_rx, done_tx, files, rooms) = (&job_rx, done_tx.clone(), keep.c.files.clone(), &rooms);
             s.spawn(move || {
                 let mut scratch = Scratch::new();
                 // Kept from job to job: grown once to the longest line.
@@ -71,6 +77,9 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
                 // The lock is held only while a job is taken.
                 while let Ok(job) = job_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop)) {
                     let mut part = Collected { files: files.clone(), ..Default::default() };
+                    if let Some(room) = rooms.lock().ok().and_then(|mut r| r.pop()) {
+                        part.give_room(room);
+                    }
                     let mut part_errors = Vec::new();
                     let mut reader =
                         json::Values::over(job.bytes(), job.first_line, limits.max_value_bytes).with_arena(arena);
@@ -86,17 +95,20 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
         }
         drop(done_tx);
         let mut flow = Flow {
+            rooms: &rooms,
             tx: job_tx,
             rx: done_rx,
             sent: 0,
             merged: 0,
             ready: BTreeMap::new(),
             handed: VecDeque::new(),
-            spare: Vec::new(),
+            spare: std::mem::take(keep.windows),
             windows: 0,
         };
         flow.run(keep, values);
         shared = flow.sent > 0;
+        flow.reclaim();
+        *keep.windows = std::mem::take(&mut flow.spare);
         // Dropping the sender (with `flow`) ends the workers.
     });
     // What the workers freed stays in their malloc arenas, and a file's
@@ -108,7 +120,8 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
 }
 
 /// The jobs in flight and the results not yet merged.
-struct Flow {
+struct Flow<'r> {
+    rooms: &'r Rooms,
     tx: mpsc::Sender<Job>,
     rx: mpsc::Receiver<Done>,
     /// Jobs sent so far; the next job's index.
@@ -131,6 +144,10 @@ struct Flow {
 /// (about 64 MB read; a call costs a system call per malloc arena).
 const TRIM_EVERY: u32 = 8;
 
+/// Emptied record vectors kept for the workers, at most: one per job in
+/// flight.
+const ROOMS: usize = 2 * IN_FLIGHT as usize;
+
 /// How much of a file is read and cut into jobs at a time.
 const WINDOW: usize = 8 << 20;
 
@@ -139,7 +156,7 @@ const WINDOW: usize = 8 << 20;
 /// hold) to about two windows.
 const IN_FLIGHT: u64 = (WINDOW / JOB_BYTES) as u64;
 
-impl Flow {
+impl Flow<'_> {
     fn run<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>) {
         loop {
             values.fill_to(WINDOW);
@@ -228,7 +245,13 @@ impl Flow {
             if entry.get().part.unreadable > 0 {
                 return;
             }
-            keep.merge(entry.remove());
+            let room = keep.merge(entry.remove());
+            if let Ok(mut rooms) = self.rooms.lock()
+                && rooms.len() < ROOMS
+                && room.capacity() > 0
+            {
+                rooms.push(room);
+            }
             self.merged += 1;
         }
         self.reclaim();

@@ -392,6 +392,20 @@ impl<'a, R: Read> Values<'a, R> {
         }
     }
 
+    /// Reads into `room` (a buffer kept from an earlier reader, whatever
+    /// it holds): a fresh buffer is faulted in page by page as it grows.
+    pub fn with_room(mut self, room: Vec<u8>) -> Self {
+        if self.filled == 0 && room.len() > self.owned.len() {
+            self.owned = room;
+        }
+        self
+    }
+
+    /// The buffer it read into, for the next reader.
+    pub fn into_room(self) -> Vec<u8> {
+        self.owned
+    }
+
     /// Reads its values into `arena` (one kept from an earlier reader:
     /// grown already, nothing to allocate again).
     pub fn with_arena(mut self, arena: Arena) -> Self {
