@@ -430,11 +430,21 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Names in byte order, as `str`'s `Ord`: most names of an OTLP object
+/// differ in their first byte (`key`, `value`), which decides without a
+/// call to `memcmp`.
+fn by_name(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
+}
+
 /// Sorts an object's members by name; `None` when a name appears twice.
 fn sort_members(members: &mut [(&str, Node<'_>)]) -> Option<()> {
     // Most OTLP objects have one or two members: one comparison decides.
     if let [a, b] = members {
-        return match a.0.cmp(b.0) {
+        return match by_name(a.0, b.0) {
             std::cmp::Ordering::Less => Some(()),
             std::cmp::Ordering::Greater => {
                 std::mem::swap(a, b);
@@ -443,7 +453,7 @@ fn sort_members(members: &mut [(&str, Node<'_>)]) -> Option<()> {
             std::cmp::Ordering::Equal => None,
         };
     }
-    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    members.sort_unstable_by(|a, b| by_name(a.0, b.0));
     members.windows(2).all(|w| w[0].0 != w[1].0).then_some(())
 }
 
@@ -478,6 +488,16 @@ mod tests {
             let bad = text_with_at(at, b"\xc3\x28");
             assert!(parse(&bad, &arena).is_err(), "at {at}: read");
             assert!(crate::verify::read::json::parse_strict(&bad).is_err());
+        }
+    }
+
+    #[test]
+    fn names_sort_as_strings_do() {
+        let names = ["", "a", "ab", "b", "key", "value", "values", "k", "é", "ée", "\u{0}", "Z", "~"];
+        for a in names {
+            for b in names {
+                assert_eq!(by_name(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
         }
     }
 
