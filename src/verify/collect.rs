@@ -126,7 +126,7 @@ impl Keep<'_> {
 /// run's threads allocate in their own malloc arenas, which otherwise keep
 /// the memory of the parsed lines, and the verifier's peak RSS would grow
 /// with the runs read rather than stay bounded (issue 11).
-fn release_freed_memory() {
+pub(super) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory of the arenas to the
     // system; it touches no live allocation.
