@@ -16,17 +16,17 @@ use crate::verify::report::{Kind, Severity};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-///
-/// The leaves between two sizes are appended on `threads` threads, a piece
-/// each ([`Ahead`]); the ranges are those of appending them one by one.
+/// Applies rule 15 to `log`. The leaves between two sizes are appended on
+/// `threads` threads, in pieces ([`Ahead`]); the ranges are those of
+/// appending them one by one.
 pub fn check(log: &mut Log, threads: usize) {
     let mut cur: Option<CompactRange> = Some(CompactRange::new(0));
     let mut run = 0usize;
     log.runs = vec![CompactRange::new(0)];
     let mut sizes: Vec<u64> = log.cps.iter().filter(|c| c.valid).map(|c| c.size).collect();
     sizes.dedup();
-    let mut ahead = Ahead::new(&log.leaves, sizes.clone(), threads, [PIECE, ROUND]);
-    for (i, s) in sizes.into_iter().enumerate() {
+    let mut ahead = Ahead::new(&log.leaves, &sizes, threads, [PIECE, ROUND]);
+    for (i, &s) in sizes.iter().enumerate() {
         if let Some(r) = cur.as_mut() {
             ahead.extend(r, i);
             if r.end() < s {
@@ -130,7 +130,7 @@ const ROUND: u64 = 1 << 20;
 /// intervals at a time.
 struct Ahead<'l> {
     leaves: &'l Leaves,
-    sizes: Vec<u64>,
+    sizes: &'l [u64],
     threads: usize,
     /// [`PIECE`] and [`ROUND`] (smaller in tests).
     piece: u64,
@@ -164,7 +164,7 @@ fn piece(leaves: &Leaves, [a, b]: [u64; 2]) -> Piece {
 }
 
 impl<'l> Ahead<'l> {
-    fn new(leaves: &'l Leaves, sizes: Vec<u64>, threads: usize, [piece, round]: [u64; 2]) -> Self {
+    fn new(leaves: &'l Leaves, sizes: &'l [u64], threads: usize, [piece, round]: [u64; 2]) -> Self {
         let threads = threads.max(1);
         Ahead { leaves, sizes, threads, piece, round, ready: Default::default(), computed: 0, error: None }
     }
@@ -224,22 +224,24 @@ mod tests {
     use crate::core::chain::Hash;
     use crate::verify::leaf_store::Writer;
 
-    fn leaf(n: u64) -> crate::core::chain::Hash {
+    fn leaf(n: u64) -> Hash {
         crate::core::merkle::hash::leaf_hash(&n.to_le_bytes())
     }
 
-    /// The ranges at each size, appending one leaf at a time as rule 15
-    /// reads: the reference for [`Ahead`].
-    fn one_by_one(leaves: &Leaves, sizes: &[u64], restart: &[u64]) -> Vec<Option<(u64, Hash)>> {
-        let mut cursor = leaves.cursor();
+    /// The range at each size, as rule 15 walks them: `extend(r, i, s)`
+    /// appends interval `i`'s leaves (up to size `s`) to `r`; a run broken
+    /// by a missing leaf restarts at the sizes in `restart`, as from a
+    /// checkpoint's carried range.
+    fn ranges(
+        sizes: &[u64],
+        restart: &[u64],
+        mut extend: impl FnMut(&mut CompactRange, usize, u64),
+    ) -> Vec<Option<(u64, Hash)>> {
         let mut cur = Some(CompactRange::new(0));
         let mut out = Vec::new();
-        for &s in sizes {
+        for (i, &s) in sizes.iter().enumerate() {
             if let Some(r) = cur.as_mut() {
-                while r.end() < s {
-                    let Some(l) = cursor.at(r.end()) else { break };
-                    r.append(&l).unwrap();
-                }
+                extend(r, i, s);
                 if r.end() < s {
                     cur = None;
                 }
@@ -252,6 +254,17 @@ mod tests {
         out
     }
 
+    /// The reference for [`Ahead`]: one leaf at a time.
+    fn one_by_one(leaves: &Leaves, sizes: &[u64], restart: &[u64]) -> Vec<Option<(u64, Hash)>> {
+        let mut cursor = leaves.cursor();
+        ranges(sizes, restart, |r, _, s| {
+            while r.end() < s {
+                let Some(l) = cursor.at(r.end()) else { break };
+                r.append(&l).unwrap();
+            }
+        })
+    }
+
     fn ahead(
         leaves: &Leaves,
         sizes: &[u64],
@@ -259,21 +272,8 @@ mod tests {
         threads: usize,
         sizing: [u64; 2],
     ) -> Vec<Option<(u64, Hash)>> {
-        let mut a = Ahead::new(leaves, sizes.to_vec(), threads, sizing);
-        let mut cur = Some(CompactRange::new(0));
-        let mut out = Vec::new();
-        for (i, &s) in sizes.iter().enumerate() {
-            if let Some(r) = cur.as_mut() {
-                a.extend(r, i);
-                if r.end() < s {
-                    cur = None;
-                }
-            }
-            out.push(cur.as_ref().map(|r| (r.end(), r.root().unwrap())));
-            if cur.is_none() && restart.contains(&s) {
-                cur = Some(CompactRange::from_leaves(&(0..s).map(|n| leaf(n + 1)).collect::<Vec<_>>()).unwrap());
-            }
-        }
+        let mut a = Ahead::new(leaves, sizes, threads, sizing);
+        let out = ranges(sizes, restart, |r, i, _| a.extend(r, i));
         assert!(a.error.is_none());
         out
     }

@@ -316,8 +316,9 @@ impl Pass<'_, '_> {
                 let todo = self.ahead(&batch, keys);
                 // Shared by whichever threads are free: the helpers from the
                 // start, this one once it has judged the batch before.
-                let shares = Shares::new(todo.len().div_ceil(SHARE));
-                let share = |i: usize| hash(stream_id, leaves, &todo[i * SHARE..((i + 1) * SHARE).min(todo.len())]);
+                let parts: Vec<&[Todo<'_>]> = todo.chunks(SHARE).collect();
+                let shares = Shares::new(parts.len());
+                let share = |i: usize| hash(stream_id, leaves, parts[i]);
                 std::thread::scope(|s| {
                     for _ in 0..helpers {
                         s.spawn(|| shares.work(share));
