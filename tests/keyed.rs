@@ -1007,3 +1007,53 @@ fn every_thread_count_judges_a_long_keyed_stream_as_one_thread_does() {
         assert_eq!(report(threads), one, "{threads} threads");
     }
 }
+
+#[test]
+fn streams_passed_side_by_side_share_the_work_bound_as_one_after_another_do() {
+    // Two streams, each with a record whose key epoch (3000, numbered so
+    // that the epoch rule allows it) takes 3000 derivations. Within a bound
+    // of 2·R + 4000 either fits alone and not both: passed one after
+    // another the second is refused, and passed side by side on several
+    // threads (a key cache each) it must be refused all the same. With a
+    // larger bound neither is.
+    let k = keys("ops");
+    let out = tempfile::tempdir().unwrap();
+    let mut t = T0;
+    let mut ids = Vec::new();
+    let states: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (i, state) in states.iter().enumerate() {
+        let e = Engine::new(config(&k, state.path(), None), t).unwrap();
+        let mut l = lines(&run(&e, &mut t, 10, true));
+        let r = record_mut(&mut l, 4);
+        *attr_mut(r, "audit.integrity.key_epoch") = json!({"intValue": "3000"});
+        *attr_mut(r, "audit.sequence.number") = json!({"intValue": "6000"});
+        ids.push(stream_id_of(&l));
+        write_lines(out.path(), &format!("s{i}.jsonl"), &l);
+    }
+    ids.sort();
+    let report = |slack: u64, threads: usize| {
+        let mut o = options(&[&k], t + SEC);
+        o.key_derivation_slack = slack;
+        o.limits.threads = threads;
+        let r = verify(&[out.path().to_path_buf()], &o);
+        let beyond: Vec<String> = r
+            .streams
+            .iter()
+            .filter(|s| s.findings.iter().any(|f| f.message.contains("beyond what the stream justifies")))
+            .map(|s| s.stream_id.clone())
+            .collect();
+        let mut v = serde_json::to_value(r).unwrap();
+        v.as_object_mut().unwrap().remove("as_of");
+        (v, beyond)
+    };
+    let (one, beyond) = report(4000, 1);
+    assert_eq!(beyond, vec![ids[1].clone()], "only the second stream is refused");
+    for threads in [2, 3] {
+        assert_eq!(report(4000, threads).0, one, "{threads} threads");
+    }
+    let (one, beyond) = report(10_000, 1);
+    assert!(beyond.is_empty(), "{beyond:?}");
+    for threads in [2, 3] {
+        assert_eq!(report(10_000, threads).0, one, "{threads} threads");
+    }
+}

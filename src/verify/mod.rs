@@ -8,6 +8,7 @@
 
 mod collect;
 mod leaf_store;
+mod passes;
 pub mod prove;
 pub mod read;
 pub mod records;
@@ -243,48 +244,35 @@ fn analyze_read(read: Read, paths: &[PathBuf], options: &Options) -> Analysis {
         }
     }
     let mut keys = rules::keys::KeyCache::new(stamped, options.key_derivation_slack);
-    let mut cx = rules::Context { collected: &ing, hints: &hints, keys: &mut keys, floor: 0 };
+    let to_pass: Vec<passes::Stream> = streams
+        .into_iter()
+        .map(|(id, entries)| {
+            let cut = cuts.get(&id);
+            passes::Stream {
+                on_disk: spilled.remove(&id).unwrap_or_default(),
+                floor: cut.map_or(0, |c| c.floor),
+                ceiling: cut.and_then(|c| c.ceiling),
+                id,
+                entries,
+            }
+        })
+        .collect();
+    let ids: Vec<String> = to_pass.iter().map(|s| s.id.clone()).collect();
+    let shared =
+        passes::Shared { collected: &ing, hints: &hints, numbers: &numbers, checkpoints: &checkpoints, options };
+    let passed = passes::run(&shared, to_pass, &mut keys);
     let mut analyzed = BTreeMap::new();
     let mut kept = BTreeMap::new();
-    let no_numbers = std::collections::BTreeSet::new();
-    for (id, entries) in streams {
-        let external = checkpoints.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-        let cut = cuts.remove(&id);
-        cx.floor = cut.as_ref().map_or(0, |c| c.floor);
-        let on_disk = spilled.remove(&id).unwrap_or_default();
-        let plan = rules::walk::Plan {
-            stream_id: &id,
-            keep: if options.keep_records {
-                rules::walk::Keep::All
-            } else {
-                rules::walk::Keep::Numbers(numbers.get(&id).unwrap_or(&no_numbers))
-            },
-            keyed: on_disk.keyed || entries.iter().any(|e| e.algorithm == crate::core::chain::Algorithm::HmacSha256),
-            leaves: rules::leaves::may_have_log(&entries),
-            spill_after: options.limits.spill_after,
-            floor: cx.floor,
-            ceiling: cut.as_ref().and_then(|c| c.ceiling),
-            threads: options.limits.threads,
-        };
-        let on_disk_runs = on_disk.count > 0;
-        let mut records = spill::sorted(entries, on_disk);
-        let (mut a, walked) = rules::stream(&mut cx, &plan, &mut records, external, options);
-        if let Some(why) = records.error().or(walked.error.as_deref()) {
+    for (id, p) in ids.into_iter().zip(passed) {
+        let passes::Passed { analyzed: mut a, walked, error } = p;
+        if let Some(why) = error {
             errors.push(InputError {
                 file: std::env::temp_dir().display().to_string(),
                 line: None,
                 message: format!("stream {id}: {why}: its records from there on were not checked"),
             });
         }
-        // The pass's other threads read the sorted runs into their own
-        // malloc arenas, which keep what was freed there: given back after
-        // each stream read from disk, the peak does not grow with the
-        // stream's records (issue 11).
-        drop(records);
-        if options.limits.threads > 1 && on_disk_runs {
-            collect::release_freed_memory();
-        }
-        if let Some(mut cut) = cut {
+        if let Some(mut cut) = cuts.remove(&id) {
             cut.report.before = walked.before;
             cut.report.after = walked.after;
             cut.report.through_sequence = a.report.last_sequence;

@@ -44,6 +44,8 @@ pub struct KeyCache {
     pub budget: u64,
     /// HMACs computed so far.
     pub spent: u64,
+    /// A derivation was refused for want of what is left of the bound.
+    pub refused: bool,
     epochs: HashMap<Lineage, BTreeMap<u64, Hash>>,
     /// The key looked up last: records come in number order, mostly under
     /// one epoch's key at a time, and two map lookups per record were 1%
@@ -54,16 +56,17 @@ pub struct KeyCache {
 impl KeyCache {
     /// A cache for a run that read `records` stamped records.
     pub fn new(records: u64, slack: u64) -> KeyCache {
-        KeyCache {
-            budget: records.saturating_mul(2).saturating_add(slack),
-            spent: 0,
-            epochs: HashMap::new(),
-            last: std::cell::Cell::new(None),
-        }
+        KeyCache::with_budget(records.saturating_mul(2).saturating_add(slack))
+    }
+
+    /// A cache bounded by `budget` derivations.
+    pub fn with_budget(budget: u64) -> KeyCache {
+        KeyCache { budget, spent: 0, refused: false, epochs: HashMap::new(), last: std::cell::Cell::new(None) }
     }
 
     fn charge(&mut self, needed: u64) -> Result<(), Underivable> {
         if needed > self.budget - self.spent {
+            self.refused = true;
             return Err(Underivable::Bound { needed, bound: self.budget });
         }
         self.spent += needed;
