@@ -498,3 +498,74 @@ fn every_thread_count_reads_a_file_as_one_thread_does() {
         assert_eq!(report(threads), one, "{threads} threads");
     }
 }
+
+#[test]
+fn every_thread_count_reads_many_files_as_one_thread_does() {
+    // The workers read the files one after another without stopping at a
+    // file's end: the next file is read while they finish the last jobs
+    // of the one before. Files whose last job cannot be read there (a
+    // damaged line, a value spanning lines cut short, a torn last write), a small
+    // file, a file that is not an export, a protobuf file, a gzip file
+    // cut short (a read error after its values) and files after them: the
+    // report is the one thread's, the findings in the same files and the
+    // errors in the same order.
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 400, 250, true);
+    let l = lines(&reqs);
+    let chunk = l.len() / 8;
+    let mut parts: Vec<Vec<String>> = l.chunks(chunk).map(|c| c.iter().map(Value::to_string).collect()).collect();
+    let (a, b, c) = (parts[0].len() - 2, parts[1].len() - 1, parts[2].len() - 1);
+    parts[0][a] = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":".into();
+    let pretty = serde_json::to_string_pretty(&l[chunk + b]).unwrap();
+    parts[1][b] = pretty[..pretty.len() - 1].to_string();
+    let torn = parts[2][c].clone();
+    parts[2][c] = torn[..torn.len() / 2].to_string();
+    let text = |p: &[String], newline_at_end: bool| {
+        let mut t = p.join("\n");
+        if newline_at_end {
+            t.push('\n');
+        }
+        t
+    };
+    std::fs::write(d.path().join("f0.jsonl"), text(&parts[0], true)).unwrap();
+    std::fs::write(d.path().join("f1.jsonl"), text(&parts[1], false)).unwrap();
+    std::fs::write(d.path().join("f2.jsonl"), text(&parts[2], false)).unwrap();
+    std::fs::write(d.path().join("f3.jsonl"), text(&parts[3][..3], true)).unwrap();
+    std::fs::write(d.path().join("f4.jsonl"), text(&parts[3][3..], true)).unwrap();
+    std::fs::write(d.path().join("f5.bin"), [0xffu8, 0, 1, 2, 3, 4]).unwrap();
+    std::fs::write(d.path().join("f6.jsonl"), text(&parts[4], true)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text(&parts[5], true).as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(d.path().join("f7.jsonl.gz"), &gz[..gz.len() - 100]).unwrap();
+    std::fs::write(d.path().join("f8.jsonl"), text(&parts[6], true)).unwrap();
+    let proto: Vec<u8> = reqs[reqs.len() * 7 / 8..]
+        .iter()
+        .flat_map(|r| {
+            let b = r.encode_to_vec();
+            let mut framed = (b.len() as u32).to_be_bytes().to_vec();
+            framed.extend(b);
+            framed
+        })
+        .collect();
+    std::fs::write(d.path().join("f9.pb"), proto).unwrap();
+    assert!(parts[0].iter().map(String::len).sum::<usize>() > 8 << 20, "more than a window per file");
+    let report = |threads: usize| {
+        let mut o = Options::default();
+        o.limits.threads = threads;
+        let mut v = serde_json::to_value(verify(&[d.path().to_path_buf()], &o)).unwrap();
+        v.as_object_mut().unwrap().remove("as_of");
+        v
+    };
+    let one = report(1);
+    assert_eq!(one["verdict"], "fail", "{one:#}");
+    let errors: Vec<String> = one["errors"].as_array().unwrap().iter().map(|e| e.to_string()).collect();
+    let named = |f: &str| errors.iter().any(|e| e.contains(f));
+    for f in ["f0.jsonl", "f1.jsonl", "f2.jsonl", "f5.bin", "f7.jsonl.gz"] {
+        assert!(named(f), "{f} in {errors:#?}");
+    }
+    assert!(!named("f9.pb"), "{errors:#?}");
+    for threads in [2, 3, 4] {
+        assert_eq!(report(threads), one, "{threads} threads");
+    }
+}

@@ -58,59 +58,69 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
     c.spill_after(limits.spill_after);
     let mut errors = Vec::new();
     let mut scratch = Scratch::new();
-    // The windows the pipeline read files into, kept for the next file: a
-    // fresh window is faulted in page by page.
-    let mut windows = Vec::new();
-    for (i, (name, read)) in inputs.enumerate() {
-        c.files.push(name.clone());
-        match read.and_then(|reader| input::classify(reader, limits.max_value_bytes)) {
-            Ok(Content::Json(reader)) => {
-                let room = windows.pop().unwrap_or_default();
-                let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes).with_room(room);
-                let keep = Keep {
-                    c: &mut c,
-                    errors: &mut errors,
-                    scratch: &mut scratch,
-                    windows: &mut windows,
-                    file: i as u32,
-                    name: &name,
-                };
-                collect_file(keep, &mut values, limits);
-                windows.push(values.into_room());
+    let read_all = |mut flow: Option<&mut pipeline::Flow<'_>>| {
+        // The window read into, kept for the next file: a fresh one is
+        // faulted in page by page.
+        let mut window = Vec::new();
+        for (i, (name, read)) in inputs.enumerate() {
+            c.files.push(name.clone());
+            let mut keep = Keep { c: &mut c, errors: &mut errors, scratch: &mut scratch, file: i as u32, name: &name };
+            let content = read.and_then(|reader| input::classify(reader, limits.max_value_bytes));
+            if let (Ok(Content::Json(_)), Some(flow)) = (&content, flow.as_deref_mut()) {
+                let Ok(Content::Json(reader)) = content else { unreachable!() };
+                flow.read_file(&mut keep, reader);
+                continue;
             }
-            Ok(Content::Framed(reader)) => {
-                let mut messages = protobuf::Messages::framed(reader, limits.max_value_bytes);
-                collect_messages(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut messages, limits);
+            // What the workers hold of the files before is kept first.
+            if let Some(flow) = flow.as_deref_mut() {
+                flow.drain(&mut keep);
             }
-            Ok(Content::Message(reader)) => {
-                let mut messages = protobuf::Messages::whole(reader, limits.max_value_bytes);
-                collect_messages(&mut c, &mut errors, &mut scratch, i as u32, &name, &mut messages, limits);
+            match content {
+                Ok(Content::Json(reader)) => {
+                    let room = std::mem::take(&mut window);
+                    let mut values = json::Values::with_limit(reader, 1, limits.max_value_bytes).with_room(room);
+                    while let Some((line, value)) = values.next_value() {
+                        keep.take(line, value);
+                    }
+                    window = values.into_room();
+                }
+                Ok(Content::Framed(reader)) => {
+                    let mut messages = protobuf::Messages::framed(reader, limits.max_value_bytes);
+                    collect_messages(&mut keep, &mut messages, limits);
+                }
+                Ok(Content::Message(reader)) => {
+                    let mut messages = protobuf::Messages::whole(reader, limits.max_value_bytes);
+                    collect_messages(&mut keep, &mut messages, limits);
+                }
+                Err(message) => keep.errors.push(InputError { file: name.clone(), line: None, message }),
             }
-            Err(message) => errors.push(InputError { file: name, line: None, message }),
         }
+        if let Some(flow) = flow {
+            let name = String::new();
+            flow.drain(&mut Keep {
+                c: &mut c,
+                errors: &mut errors,
+                scratch: &mut scratch,
+                file: u32::MAX,
+                name: &name,
+            });
+        }
+    };
+    if limits.threads > 1 {
+        pipeline::with_workers(limits, |flow| read_all(Some(flow)));
+    } else {
+        read_all(None);
     }
     (c, errors)
 }
 
-/// Reads one file into `c`: on the calling thread, or with the others
-/// of [`pipeline`].
-fn collect_file<R: std::io::Read>(mut keep: Keep<'_>, values: &mut json::Values<R>, limits: Limits) {
-    if limits.threads > 1 {
-        return pipeline::collect(&mut keep, values, limits);
-    }
-    while let Some((line, value)) = values.next_value() {
-        keep.take(line, value);
-    }
-}
-
 /// Where the calling thread keeps what it reads of a file: the whole
-/// run's collection and errors, its scratch and the pipeline's spare
-/// windows, and the file's number and name.
+/// run's collection and errors, its scratch, and the file's number and
+/// name.
 struct Keep<'a> {
     c: &'a mut Collected,
     errors: &'a mut Vec<InputError>,
     scratch: &'a mut Scratch,
-    windows: &'a mut Vec<Vec<u8>>,
     file: u32,
     name: &'a str,
 }
@@ -135,22 +145,17 @@ pub(super) fn release_freed_memory() {
     }
 }
 
-/// Reads the protobuf messages of one file into `c`; the number of a
+/// Reads the protobuf messages of one file into `keep`; the number of a
 /// message in its file stands where a JSON value's line does (SPEC §9).
-fn collect_messages<R: std::io::Read>(
-    c: &mut Collected,
-    errors: &mut Vec<InputError>,
-    scratch: &mut Scratch,
-    file: u32,
-    name: &str,
-    messages: &mut protobuf::Messages<R>,
-    limits: Limits,
-) {
+fn collect_messages<R: std::io::Read>(keep: &mut Keep<'_>, messages: &mut protobuf::Messages<R>, limits: Limits) {
+    let Keep { c, errors, scratch, file, name } = keep;
     while let Some(m) = messages.next() {
         let (number, offset) = (m.number, m.offset);
         let result = m.bytes.and_then(|bytes| {
-            protobuf::read_message(bytes, limits.max_value_bytes, scratch, &mut |item| admit(c, file, number, item))
-                .map_err(|e| format!("message at byte offset {offset}: {e}"))
+            protobuf::read_message(bytes, limits.max_value_bytes, scratch, &mut |item| {
+                admit(c, *file, name, number, item)
+            })
+            .map_err(|e| format!("message at byte offset {offset}: {e}"))
         });
         if let Err(message) = result {
             c.unreadable += 1;
@@ -170,7 +175,7 @@ fn take(
     line: u64,
     value: Result<read::node::Node<'_>, String>,
 ) {
-    let result = value.and_then(|v| read::read_value(&v, scratch, &mut |item| admit(c, file, line, item)));
+    let result = value.and_then(|v| read::read_value(&v, scratch, &mut |item| admit(c, file, name, line, item)));
     if let Err(message) = result {
         c.unreadable += 1;
         errors.push(InputError { file: name.to_string(), line: Some(line), message });
@@ -193,8 +198,9 @@ fn record_finding(c: &mut Collected, stream_id: Option<&str>, sequence: Option<i
 }
 
 /// Keeps what one item says: a checkpoint line, a request, or a record
-/// admitted to its stream by the stamp rule (SPEC §4.1).
-fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
+/// admitted to its stream by the stamp rule (SPEC §4.1). Findings name the
+/// file (`name`, not looked up by number: a worker's part has no file table).
+fn admit(c: &mut Collected, file: u32, name: &str, line: u64, item: Item<'_>) {
     match item {
         Item::CheckpointLine { stream_id, sequence, note, end } => {
             c.checkpoint_lines += 1;
@@ -213,14 +219,14 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                         Kind::UnreadableRecord,
                         format!("record cannot be verified: {}", u.error),
                     );
-                    let f = f.located(c.location(loc));
+                    let f = f.located(at(name, loc));
                     return record_finding(c, u.stream_id, u.sequence, f);
                 }
             };
             let content_mismatch = record.content_hash.filter(|h| h.mismatch.is_some()).map(Box::new);
             let Some(stamp) = record.stamp else {
                 if let Some(h) = &content_mismatch {
-                    c.findings.push(rules::content_hash::unstamped(h).located(c.location(loc)));
+                    c.findings.push(rules::content_hash::unstamped(h).located(at(name, loc)));
                 }
                 c.unstamped.push(loc);
                 return;
@@ -252,10 +258,15 @@ fn admit(c: &mut Collected, file: u32, line: u64, item: Item<'_>) {
                     c.hold(stream_id, entry);
                 }
                 Err(m) => {
-                    let f = Finding::new(Severity::Error, Kind::MalformedStamp, m.why).located(c.location(loc));
+                    let f = Finding::new(Severity::Error, Kind::MalformedStamp, m.why).located(at(name, loc));
                     record_finding(c, m.stream_id, m.sequence, f);
                 }
             }
         }
     }
+}
+
+/// Where a record read from file `name` is.
+fn at(name: &str, loc: Loc) -> crate::verify::report::Location {
+    crate::verify::report::Location { file: name.to_string(), line: loc.line, record: u64::from(loc.record) }
 }

@@ -1,15 +1,17 @@
-//! Reading one file on all threads: the calling thread reads the file a
-//! window at a time and cuts its complete lines into jobs of about
+//! Reading the JSON files on all threads: the calling thread reads each
+//! file a window at a time and cuts its complete lines into jobs of about
 //! [`JOB_BYTES`], slices of the window shared with the workers (no copy);
-//! worker threads parse and hash the jobs, each into a
-//! [`Collected`] of its own; the calling thread merges those in file order
-//! while the workers go on, so that reading, merging and spilling overlap
-//! with parsing.
+//! worker threads, started once for all the files, parse and hash the
+//! jobs, each into a [`Collected`] of its own; the calling thread merges
+//! those in input order while the workers go on, so that reading, merging
+//! and spilling overlap with parsing, and the next file is read while the
+//! workers finish the last jobs of the one before.
 //!
 //! A job with a value it cannot read (a value spanning lines, a damaged
-//! line) is read again, with every job after it, by the calling thread from
-//! a stream ([`json::Values::unread`]), whose results are authoritative:
-//! the outcome is the one-thread reading's, whatever the cuts.
+//! line) is read again, with every job of its file after it, by the
+//! calling thread as a stream ([`json::Values::unread`], or the rest of a
+//! file read to its end), whose results are authoritative: the outcome is
+//! the one-thread reading's, whatever the cuts.
 
 use super::{Collected, InputError, Keep, Limits, Scratch, json, take};
 use std::collections::{BTreeMap, VecDeque};
@@ -18,8 +20,11 @@ use std::sync::{Arc, Mutex, mpsc};
 
 /// Complete lines of a file, for a worker.
 struct Job {
-    /// Its place among the jobs of the file.
+    /// Its place among the jobs of the run.
     index: u64,
+    /// The file's number and name.
+    file: u32,
+    name: Arc<str>,
     /// The window its lines are in, and where.
     window: Arc<Vec<u8>>,
     range: Range<usize>,
@@ -53,30 +58,32 @@ impl Keep<'_> {
 /// page by page (about a tenth of a two-thread run's time in the kernel).
 type Rooms = Mutex<Vec<Vec<crate::verify::records::Entry>>>;
 
-/// Runs of complete lines shorter than this are read by one thread.
+/// Runs of complete lines shorter than this are read by one thread, but
+/// at a file's end.
 const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
 /// About how much of a file one job holds (whole lines, so at least one).
 const JOB_BYTES: usize = 2 << 20;
 
-/// Reads one file into `keep` on `limits.threads` workers.
-pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::Values<R>, limits: Limits) {
-    let (file, name) = (keep.file, keep.name);
+/// Runs `read` with `limits.threads` workers reading the jobs of its
+/// [`Flow`]; what was sent must be drained ([`Flow::drain`]) before it
+/// returns.
+pub(super) fn with_workers<T>(limits: Limits, read: impl FnOnce(&mut Flow<'_>) -> T) -> T {
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let mut shared = false;
     let rooms: Rooms = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
+    let (result, shared) = std::thread::scope(|s| {
         for _ in 0..limits.threads {
-            let (job_rx, done_tx, files, rooms) = (&job_rx, done_tx.clone(), keep.c.files.clone(), &rooms);
+            let (job_rx, done_tx, rooms) = (&job_rx, done_tx.clone(), &rooms);
             s.spawn(move || {
                 let mut scratch = Scratch::new();
-                // Kept from job to job: grown once to the longest line.
+                // Kept from job to job and file to file: grown once to the
+                // longest line.
                 let mut arena = super::read::node::Arena::new();
                 // The lock is held only while a job is taken.
                 while let Ok(job) = job_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop)) {
-                    let mut part = Collected { files: files.clone(), ..Default::default() };
+                    let mut part = Collected::default();
                     if let Some(room) = rooms.lock().ok().and_then(|mut r| r.pop()) {
                         part.give_room(room);
                     }
@@ -84,7 +91,7 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
                     let mut reader =
                         json::Values::over(job.bytes(), job.first_line, limits.max_value_bytes).with_arena(arena);
                     while let Some((line, value)) = reader.next_value() {
-                        take(&mut part, &mut part_errors, &mut scratch, file, name, line, value);
+                        take(&mut part, &mut part_errors, &mut scratch, job.file, &job.name, line, value);
                     }
                     arena = reader.into_arena();
                     if done_tx.send(Done { job, part, errors: part_errors }).is_err() {
@@ -95,6 +102,7 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
         }
         drop(done_tx);
         let mut flow = Flow {
+            limits,
             rooms: &rooms,
             tx: job_tx,
             rx: done_rx,
@@ -102,25 +110,26 @@ pub(super) fn collect<R: std::io::Read>(keep: &mut Keep<'_>, values: &mut json::
             merged: 0,
             ready: BTreeMap::new(),
             handed: VecDeque::new(),
-            spare: std::mem::take(keep.windows),
+            spare: Vec::new(),
             windows: 0,
+            open: None,
         };
-        flow.run(keep, values);
-        shared = flow.sent > 0;
-        flow.reclaim();
-        *keep.windows = std::mem::take(&mut flow.spare);
+        let result = read(&mut flow);
+        assert_eq!(flow.merged, flow.sent, "every job sent is merged");
+        (result, flow.sent > 0)
         // Dropping the sender (with `flow`) ends the workers.
     });
-    // What the workers freed stays in their malloc arenas, and a file's
-    // workers may get new arenas: given back after each file shared, the
-    // peak does not grow with the files read (issue 11).
+    // What the workers freed stays in their malloc arenas: given back once
+    // they are done, the peak does not grow with the files read (issue 11).
     if shared {
         super::release_freed_memory();
     }
+    result
 }
 
 /// The jobs in flight and the results not yet merged.
-struct Flow<'r> {
+pub(super) struct Flow<'r> {
+    limits: Limits,
     rooms: &'r Rooms,
     tx: mpsc::Sender<Job>,
     rx: mpsc::Receiver<Done>,
@@ -138,6 +147,8 @@ struct Flow<'r> {
     spare: Vec<Vec<u8>>,
     /// Windows sent since freed memory was last given back.
     windows: u32,
+    /// The file being read, while [`Flow::read_file`] reads it.
+    open: Option<u32>,
 }
 
 /// Windows sent between two calls of [`super::release_freed_memory`]
@@ -157,14 +168,30 @@ const WINDOW: usize = 8 << 20;
 const IN_FLIGHT: u64 = (WINDOW / JOB_BYTES) as u64;
 
 impl Flow<'_> {
-    fn run<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>) {
+    /// Reads one JSON file: its jobs go on while the next file is read;
+    /// what it reads itself (a window too short to share, a value spanning
+    /// lines) comes after every job sent before is merged.
+    pub(super) fn read_file<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, reader: R) {
+        let room = self.spare.pop().unwrap_or_default();
+        let mut values = json::Values::with_limit(reader, 1, self.limits.max_value_bytes).with_room(room);
+        self.open = Some(keep.file);
+        let name: Arc<str> = Arc::from(keep.name);
+        self.run(keep, &mut values, &name);
+        self.open = None;
+        self.spare.push(values.into_room());
+    }
+
+    fn run<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>, name: &Arc<str>) {
         loop {
             values.fill_to(WINDOW);
-            let Some(jobs) = self.cut(values) else {
-                // Too little at hand to share (the file's end, or a value
-                // spanning lines): what was sent is merged first, then a
-                // window is read here.
-                self.drain(keep, values);
+            let Some(jobs) = self.cut(values, keep.file, name) else {
+                if values.finished() {
+                    return;
+                }
+                // Too little at hand to share (a value spanning lines, or
+                // a read error to report after the values before it): what
+                // was sent is merged first, then a window is read here.
+                self.drain_with(keep, Some(values));
                 let stop = values.offset() + WINDOW as u64;
                 while values.offset() < stop {
                     let Some((line, value)) = values.next_value() else { return };
@@ -172,9 +199,15 @@ impl Flow<'_> {
                 }
                 continue;
             };
-            while self.sent - self.merged > IN_FLIGHT && !self.failed() {
-                self.wait_if_due();
-                self.merge_ready(keep);
+            loop {
+                if self.failed_in_file_read() {
+                    self.read_file_again(keep);
+                } else if self.sent - self.merged > IN_FLIGHT && !self.failed() {
+                    self.wait_if_due();
+                    self.merge_ready(keep);
+                } else {
+                    break;
+                }
             }
             if self.failed() {
                 self.read_again(keep, values, jobs);
@@ -195,11 +228,13 @@ impl Flow<'_> {
         }
     }
 
-    /// The complete lines at hand, when there are enough to share, cut into
-    /// jobs (numbered from the next to send) and consumed from `values`.
-    fn cut<R: std::io::Read>(&mut self, values: &mut json::Values<R>) -> Option<Vec<Job>> {
+    /// The complete lines at hand, when there are enough to share (or the
+    /// file ends with them), cut into jobs (numbered from the next to send)
+    /// and consumed from `values`.
+    fn cut<R: std::io::Read>(&mut self, values: &mut json::Values<R>, file: u32, name: &Arc<str>) -> Option<Vec<Job>> {
         let room = self.spare.pop().unwrap_or_default();
-        let handed = match values.hand_over(PARALLEL_MIN_BYTES, JOB_BYTES, room) {
+        let min = if values.at_end() { 1 } else { PARALLEL_MIN_BYTES };
+        let handed = match values.hand_over(min, JOB_BYTES, room) {
             Ok(handed) => handed,
             Err(room) => {
                 self.spare.push(room);
@@ -210,6 +245,8 @@ impl Flow<'_> {
         self.handed.push_back(window.clone());
         let jobs = handed.parts.into_iter().enumerate().map(|(i, (range, first_line))| Job {
             index: self.sent + i as u64,
+            file,
+            name: name.clone(),
             window: window.clone(),
             range,
             first_line,
@@ -236,7 +273,7 @@ impl Flow<'_> {
     }
 
     /// Merges the results that are next in order, up to the first job that
-    /// could not read a value (left for [`Flow::read_again`]).
+    /// could not read a value (left to be read again).
     fn merge_ready(&mut self, keep: &mut Keep<'_>) {
         while let Ok(done) = self.rx.try_recv() {
             self.ready.insert(done.job.index, done);
@@ -262,27 +299,49 @@ impl Flow<'_> {
         self.ready.get(&self.merged).is_some_and(|d| d.part.unreadable > 0)
     }
 
-    /// Waits for every job sent and merges them; a job that could not read
-    /// a value is read again here, with those after it.
-    fn drain<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>) {
+    /// The next job to merge could not read a value, and its file was read
+    /// to its end.
+    fn failed_in_file_read(&self) -> bool {
+        self.ready.get(&self.merged).is_some_and(|d| d.part.unreadable > 0 && Some(d.job.file) != self.open)
+    }
+
+    /// Waits for every job sent and merges them in order, reading again
+    /// those that could not read a value (of files read to their end).
+    pub(super) fn drain(&mut self, keep: &mut Keep<'_>) {
+        self.drain_with::<std::io::Empty>(keep, None);
+    }
+
+    /// [`Flow::drain`]; a job of the open file, `values`, that could not
+    /// read a value is read again there, with those after it.
+    fn drain_with<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, mut values: Option<&mut json::Values<R>>) {
         while self.merged < self.sent {
             self.wait_if_due();
             self.merge_ready(keep);
-            if self.failed() {
+            if self.failed_in_file_read() {
+                self.read_file_again(keep);
+            } else if self.failed() {
+                let values = values.as_deref_mut().expect("a job of the open file is read again in it");
                 self.read_again(keep, values, Vec::new());
             }
         }
     }
 
-    /// Reads again, on this thread, the bytes of the first unmerged job, of
-    /// every job sent after it and of `unsent` (they end where `values`
-    /// stands: nothing was read from it since they were cut).
-    fn read_again<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>, unsent: Vec<Job>) {
+    /// Every result still to come, in order.
+    fn wait_for_all(&mut self) -> BTreeMap<u64, Done> {
         while (self.ready.len() as u64) < self.sent - self.merged {
             self.wait_if_due();
         }
-        let sent = std::mem::take(&mut self.ready).into_values().map(|d| d.job);
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Reads again, on this thread, the bytes of the first unmerged job, of
+    /// every job sent after it and of `unsent`, all of the open file (they
+    /// end where `values` stands: nothing was read from it since they were
+    /// cut).
+    fn read_again<R: std::io::Read>(&mut self, keep: &mut Keep<'_>, values: &mut json::Values<R>, unsent: Vec<Job>) {
+        let sent = self.wait_for_all().into_values().map(|d| d.job);
         let jobs: Vec<Job> = sent.chain(unsent).collect();
+        debug_assert!(jobs.iter().all(|j| j.file == keep.file));
         self.sent = jobs.last().map_or(self.sent, |j| j.index + 1);
         let first_line = jobs[0].first_line;
         let bytes: Vec<u8> = jobs.iter().flat_map(|j| j.bytes().iter().copied()).collect();
@@ -295,5 +354,28 @@ impl Flow<'_> {
             keep.take(line, value);
         }
         self.merged = self.sent;
+    }
+
+    /// Reads again, on this thread, the first unmerged job and every job of
+    /// its file after it: the rest of a file read to its end, so read as a
+    /// stream to the end, as one thread reads it. The jobs of the files
+    /// after it stand.
+    fn read_file_again(&mut self, keep: &mut Keep<'_>) {
+        let mut ready = self.wait_for_all();
+        let file = ready.get(&self.merged).map(|d| d.job.file).expect("the job that failed");
+        let mut jobs = Vec::new();
+        while let Some(e) = ready.first_entry().filter(|e| e.get().job.file == file) {
+            jobs.push(e.remove().job);
+        }
+        self.ready = ready;
+        self.merged = jobs.last().map_or(self.merged, |j| j.index + 1);
+        let (first_line, name) = (jobs[0].first_line, jobs[0].name.clone());
+        let bytes: Vec<u8> = jobs.iter().flat_map(|j| j.bytes().iter().copied()).collect();
+        drop(jobs);
+        self.reclaim();
+        let mut values = json::Values::with_limit(&bytes[..], first_line, self.limits.max_value_bytes);
+        while let Some((line, value)) = values.next_value() {
+            take(keep.c, keep.errors, keep.scratch, file, &name, line, value);
+        }
     }
 }

@@ -491,6 +491,17 @@ impl<'a, R: Read> Values<'a, R> {
         }
     }
 
+    /// Everything the stream holds is at hand (or a read error ended it).
+    pub fn at_end(&self) -> bool {
+        self.eof
+    }
+
+    /// Everything was read or handed over, and no read error is left to
+    /// report.
+    pub fn finished(&self) -> bool {
+        self.eof && self.cur.pos == self.data().len() && self.read_error.is_none()
+    }
+
     /// Hands over the complete lines at hand from the current position,
     /// when nothing is pending and they are at least `min` bytes (for
     /// reading them in parallel), cut into parts of about `part` bytes
