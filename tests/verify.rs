@@ -478,13 +478,7 @@ fn every_thread_count_reads_a_file_as_one_thread_does() {
     }
     assert!(text.len() > 20 << 20, "several windows of the parallel reader: {} bytes", text.len());
     std::fs::write(d.path().join("audit.jsonl"), text).unwrap();
-    let report = |threads: usize| {
-        let mut o = Options::default();
-        o.limits.threads = threads;
-        let mut v = serde_json::to_value(verify(&[d.path().to_path_buf()], &o)).unwrap();
-        v.as_object_mut().unwrap().remove("as_of");
-        v
-    };
+    let report = |threads: usize| report_on_threads(d.path(), threads);
     let one = report(1);
     // What one thread finds: the edited record, the two unreadable lines
     // (the damaged one, the torn one), and the value glued after it read.
@@ -550,13 +544,7 @@ fn every_thread_count_reads_many_files_as_one_thread_does() {
         .collect();
     std::fs::write(d.path().join("f9.pb"), proto).unwrap();
     assert!(parts[0].iter().map(String::len).sum::<usize>() > 8 << 20, "more than a window per file");
-    let report = |threads: usize| {
-        let mut o = Options::default();
-        o.limits.threads = threads;
-        let mut v = serde_json::to_value(verify(&[d.path().to_path_buf()], &o)).unwrap();
-        v.as_object_mut().unwrap().remove("as_of");
-        v
-    };
+    let report = |threads: usize| report_on_threads(d.path(), threads);
     let one = report(1);
     assert_eq!(one["verdict"], "fail", "{one:#}");
     let errors: Vec<String> = one["errors"].as_array().unwrap().iter().map(|e| e.to_string()).collect();
@@ -568,4 +556,14 @@ fn every_thread_count_reads_many_files_as_one_thread_does() {
     for threads in [2, 3, 4] {
         assert_eq!(report(threads), one, "{threads} threads");
     }
+}
+
+/// The JSON report of verifying `dir` on `threads` threads, but for the
+/// time it was made.
+fn report_on_threads(dir: &Path, threads: usize) -> Value {
+    let mut o = Options::default();
+    o.limits.threads = threads;
+    let mut v = serde_json::to_value(verify(&[dir.to_path_buf()], &o)).unwrap();
+    v.as_object_mut().unwrap().remove("as_of");
+    v
 }
