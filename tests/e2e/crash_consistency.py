@@ -452,7 +452,10 @@ def assert_only_torn_writes_unread(files: FileTail, v_raw) -> None:
     # very end of a file (the store killed mid-write, nothing written
     # after it) "does not end before the input does (a torn or damaged
     # line)", or, cut inside a string, "line ends inside a string (a torn
-    # line?)" (src/verify/read/json.rs): every message names a torn write.
+    # line?)"; one with the next write glued to it, whatever the reader
+    # stumbled on, "(a torn write: another begins N bytes after it on its
+    # line)"; one that begins inside it, "(torn or damaged too)"
+    # (src/verify/read/json.rs): every message names a torn write.
     torn_message = ("not JSON", "torn")
     assert all(Path(e["file"]).name in torn_files and any(m in e["message"] for m in torn_message) for e in errs), (
         errs, [str(t) for t in files.torn])

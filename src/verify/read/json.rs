@@ -608,8 +608,9 @@ impl<'a, R: Read> Values<'a, R> {
             }
             if let Some(&(_, outer)) = self.cur.doomed.front().filter(|d| d.0 == p) {
                 self.cur.doomed.pop_front();
-                let why =
-                    format!("begins inside the unreadable value of line {outer} and does not end before it fails");
+                let why = format!(
+                    "begins inside the unreadable value of line {outer} and does not end before it fails (torn or damaged too)"
+                );
                 return Some(self.give_up(p, why));
             }
             let this: *mut Self = self;
@@ -749,9 +750,10 @@ impl Cursor {
         let line = self.line;
         if let Some(q) = glued(data, p, p.saturating_add(max_value)) {
             // A torn write with the next one appended to it: the next
-            // starts on this line.
+            // starts on this line. Said so, whatever the fragment's bytes
+            // made the reader stumble on.
             self.advance(data, q);
-            return (line, Err(why));
+            return (line, Err(format!("{why} (a torn write: another begins {} bytes after it on its line)", q - p)));
         }
         match data[p..].iter().position(|&b| b == b'\n') {
             Some(n) => self.advance(data, p + n + 1),
@@ -847,6 +849,38 @@ mod tests {
             assert_eq!(got, vec![(1, false), (1, true), (2, true)], "{}", String::from_utf8_lossy(&text));
             assert_eq!(v[1].1.as_ref().unwrap(), &serde_json::json!({"resourceLogs": []}));
         }
+    }
+
+    #[test]
+    fn a_torn_write_with_the_next_glued_to_it_is_named_as_one() {
+        // Torn inside a string, the quotes of the glued write flip what is
+        // string and what is not: the scan fails on a bracket inside it
+        // ("unexpected ']'"), which says nothing of a torn write. The error
+        // says so, and the glued write is read; so does a last write torn
+        // inside the first one's scan, which fails with it.
+        let rec = r#"{"attributes":[{"key":"audit.actor","value":{"stringValue":"u-1"}}],"body":{"stringValue":"{\"actor\":\"u-1\",\"tags\":[\"a\"]}"}}"#;
+        let line = format!(
+            r#"{{"resourceLogs":[{{"resource":{{"attributes":[]}},"scopeLogs":[{{"logRecords":[{rec},{rec}]}}]}}]}}"#
+        );
+        let line = line.as_bytes();
+        let mut unexpected = 0;
+        for cut in 1..line.len() - 1 {
+            // And the last write torn too (the store killed again).
+            let text = [&line[..cut], &line[..], b"\n", &line[..], b"\n", &line[..cut]].concat();
+            let v = json_values(&text);
+            let got: Vec<(u64, bool)> = v.iter().map(|(l, r)| (*l, r.is_ok())).collect();
+            assert_eq!(
+                got,
+                vec![(1, false), (1, true), (2, true), (3, false)],
+                "{}: {v:?}",
+                String::from_utf8_lossy(&text)
+            );
+            unexpected += usize::from(v[0].1.as_ref().unwrap_err().contains("unexpected"));
+            for e in [&v[0].1, &v[3].1] {
+                assert!(e.as_ref().unwrap_err().contains("torn"), "cut {cut}: {e:?}");
+            }
+        }
+        assert!(unexpected > 0, "no cut made the scan fail on a bracket");
     }
 
     #[test]
