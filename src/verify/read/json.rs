@@ -866,7 +866,7 @@ mod tests {
         let mut unexpected = 0;
         for cut in 1..line.len() - 1 {
             // And the last write torn too (the store killed again).
-            let text = [&line[..cut], &line[..], b"\n", &line[..], b"\n", &line[..cut]].concat();
+            let text = [&line[..cut], line, b"\n", line, b"\n", &line[..cut]].concat();
             let v = json_values(&text);
             let got: Vec<(u64, bool)> = v.iter().map(|(l, r)| (*l, r.is_ok())).collect();
             assert_eq!(
