@@ -6,7 +6,7 @@
 //! under what `auditchain verify` does with the same bytes.
 //!
 //! ```text
-//! gen_archive write --out DIR --records N [--streams S] [--batch B] [--file-records F] [--shuffle] [--keyed]
+//! gen_archive write --out DIR --records N [--streams S] [--batch B] [--file-records F] [--shuffle] [--keyed] [--proto]
 //! gen_archive parse FILE...
 //! ```
 //!
@@ -50,6 +50,10 @@ enum Command {
         shuffle: bool,
         #[arg(long)]
         keyed: bool,
+        /// Write the file exporter's `format: proto` (length-prefixed
+        /// messages) instead of JSON lines.
+        #[arg(long)]
+        proto: bool,
     },
     Parse {
         files: Vec<PathBuf>,
@@ -58,8 +62,9 @@ enum Command {
 
 fn main() -> Result<(), String> {
     match Cli::parse().command {
-        Command::Write { out, records, streams, batch, file_records, shuffle, keyed } => {
-            write_archive(&out, records, streams.max(1), batch.max(1), file_records.max(batch), shuffle, keyed)
+        Command::Write { out, records, streams, batch, file_records, shuffle, keyed, proto } => {
+            let layout = Layout { batch: batch.max(1), file_records: file_records.max(batch), shuffle, proto };
+            write_archive(&out, records, streams.max(1), keyed, layout)
         }
         Command::Parse { files } => parse_only(&files),
     }
@@ -90,12 +95,24 @@ fn engine(stream: u64, keys: Option<&(PathBuf, PathBuf)>) -> Result<Engine, Stri
     Engine::new(cfg, T0).map_err(|e| e.to_string())
 }
 
-/// Lines of one rotated file, written in order or shuffled.
+/// How the records are written: requests of `batch` records, files of
+/// `file_records`, each file's requests in order or shuffled, as JSON
+/// lines or length-prefixed protobuf messages.
+#[derive(Clone, Copy)]
+struct Layout {
+    batch: u64,
+    file_records: u64,
+    shuffle: bool,
+    proto: bool,
+}
+
+/// Requests of one rotated file, written in order or shuffled.
 struct Rotating {
     dir: PathBuf,
     file: u64,
-    lines: Vec<String>,
+    lines: Vec<Vec<u8>>,
     shuffle: bool,
+    proto: bool,
     rng: u64,
 }
 
@@ -113,11 +130,17 @@ impl Rotating {
                 self.lines.swap(i, (self.rng % (i as u64 + 1)) as usize);
             }
         }
-        let path = self.dir.join(format!("audit-{:05}.json", self.file));
+        let ext = if self.proto { "pb" } else { "json" };
+        let path = self.dir.join(format!("audit-{:05}.{ext}", self.file));
         let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut w = BufWriter::new(f);
         for l in self.lines.drain(..) {
-            w.write_all(l.as_bytes()).and_then(|_| w.write_all(b"\n")).map_err(|e| e.to_string())?;
+            let written = if self.proto {
+                w.write_all(&(l.len() as u32).to_be_bytes()).and_then(|_| w.write_all(&l))
+            } else {
+                w.write_all(&l).and_then(|_| w.write_all(b"\n"))
+            };
+            written.map_err(|e| e.to_string())?;
         }
         w.flush().map_err(|e| e.to_string())?;
         self.file += 1;
@@ -125,15 +148,7 @@ impl Rotating {
     }
 }
 
-fn write_archive(
-    out: &Path,
-    records: u64,
-    streams: u64,
-    batch: u64,
-    file_records: u64,
-    shuffle: bool,
-    keyed: bool,
-) -> Result<(), String> {
+fn write_archive(out: &Path, records: u64, streams: u64, keyed: bool, layout: Layout) -> Result<(), String> {
     let keys = if keyed { Some(write_keys(&out.join("keys"))?) } else { None };
     let per_stream = records / streams;
     // The streams are independent engines: written on all cores.
@@ -144,7 +159,7 @@ fn write_archive(
             .map(|w| {
                 scope.spawn(move || -> Result<(), String> {
                     for s in (w..streams).step_by(threads as usize) {
-                        write_stream(out, s, keys, per_stream, batch, file_records, shuffle)?;
+                        write_stream(out, s, keys, per_stream, layout)?;
                     }
                     Ok(())
                 })
@@ -160,20 +175,21 @@ fn write_stream(
     s: u64,
     keys: Option<&(PathBuf, PathBuf)>,
     per_stream: u64,
-    batch: u64,
-    file_records: u64,
-    shuffle: bool,
+    layout: Layout,
 ) -> Result<(), String> {
+    let Layout { batch, file_records, shuffle, proto } = layout;
     let e = engine(s, keys)?;
     let dir = out.join("data").join(format!("s{s:02}"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut files = Rotating { dir, file: 0, lines: Vec::new(), shuffle, rng: 0x9E37_79B9_7F4A_7C15 ^ s };
+    let mut files = Rotating { dir, file: 0, lines: Vec::new(), shuffle, proto, rng: 0x9E37_79B9_7F4A_7C15 ^ s };
+    let encode =
+        |req: &_| if proto { prost::Message::encode_to_vec(req) } else { request_json(req).to_string().into_bytes() };
     let (mut done, mut in_file, mut t) = (0u64, 0u64, T0);
     while done < per_stream {
         let n = batch.min(per_stream - done);
         t += n * 1_000_000;
         let req = deliver(&e, request((done..done + n).map(audit_record)), t);
-        files.lines.push(request_json(&req).to_string());
+        files.lines.push(encode(&req));
         done += n;
         in_file += n;
         if in_file >= file_records {
@@ -182,7 +198,7 @@ fn write_stream(
         }
     }
     let last = close_delivered(&e, t + SEC);
-    files.lines.push(request_json(&last).to_string());
+    files.lines.push(encode(&last));
     files.flush()
 }
 

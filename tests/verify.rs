@@ -558,6 +558,49 @@ fn every_thread_count_reads_many_files_as_one_thread_does() {
     }
 }
 
+#[test]
+fn every_thread_count_reads_protobuf_files_as_one_thread_does() {
+    // Protobuf files are cut into their messages on the calling thread and
+    // read by the workers: a framed file of more than a window with an
+    // unreadable message, a damaged frame and a torn last frame; JSON lines
+    // after it; single messages (awss3exporter objects), one of them not
+    // protobuf. The report is the one thread's, the errors in order.
+    let d = tempfile::tempdir().unwrap();
+    let reqs = stream(&engine(None), 400, 250, true);
+    let frame = |b: &[u8]| [&(b.len() as u32).to_be_bytes()[..], b].concat();
+    let n = reqs.len();
+    let mut framed = Vec::new();
+    for (i, r) in reqs[..n * 3 / 4].iter().enumerate() {
+        framed.extend(frame(&r.encode_to_vec()));
+        if i == 40 {
+            // A frame of JSON cut short: read (and refused) by a worker.
+            framed.extend(frame(b"{\"resourceLogs\":[{"));
+        }
+        if i == 200 {
+            framed.extend([0xff, 0xff, 0xff, 0xf0, 0x0a, 0x01]);
+        }
+    }
+    framed.extend(&frame(&reqs[n * 3 / 4].encode_to_vec())[..100]);
+    assert!(framed.len() > 8 << 20, "more than a window: {}", framed.len());
+    std::fs::write(d.path().join("p0.pb"), framed).unwrap();
+    let l = lines(&reqs[n * 3 / 4..n * 7 / 8]);
+    std::fs::write(d.path().join("p1.jsonl"), l.iter().map(|v| format!("{v}\n")).collect::<String>()).unwrap();
+    for (i, r) in reqs[n * 7 / 8..].iter().enumerate() {
+        std::fs::write(d.path().join(format!("p2-{i:03}.binpb")), r.encode_to_vec()).unwrap();
+    }
+    std::fs::write(d.path().join("p2-050.binpb"), [0x0a, 0x10, 0x01]).unwrap();
+    let one = report_on_threads(d.path(), 1);
+    assert_eq!(one["verdict"], "incomplete", "{one:#}");
+    let errors: Vec<String> = one["errors"].as_array().unwrap().iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.iter().filter(|e| e.contains("p0.pb")).count(), 3, "{errors:#?}");
+    assert!(errors[0].contains("message at byte offset"), "{errors:#?}");
+    assert_eq!(errors.iter().filter(|e| e.contains("p2-050.binpb")).count(), 1, "{errors:#?}");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    for threads in [2, 3, 4] {
+        assert_eq!(report_on_threads(d.path(), threads), one, "{threads} threads");
+    }
+}
+
 /// The JSON report of verifying `dir` on `threads` threads, but for the
 /// time it was made.
 fn report_on_threads(dir: &Path, threads: usize) -> Value {

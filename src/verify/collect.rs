@@ -71,6 +71,15 @@ pub fn collect_inputs(inputs: impl Iterator<Item = (String, Opened)>, limits: Li
                 flow.read_file(&mut keep, reader);
                 continue;
             }
+            if let (Ok(Content::Framed(_) | Content::Message(_)), Some(flow)) = (&content, flow.as_deref_mut()) {
+                let mut messages = match content {
+                    Ok(Content::Framed(reader)) => protobuf::Messages::framed(reader, limits.max_value_bytes),
+                    Ok(Content::Message(reader)) => protobuf::Messages::whole(reader, limits.max_value_bytes),
+                    _ => unreachable!(),
+                };
+                flow.read_messages(&mut keep, &mut messages);
+                continue;
+            }
             // What the workers hold of the files before is kept first.
             if let Some(flow) = flow.as_deref_mut() {
                 flow.drain(&mut keep);
@@ -148,19 +157,32 @@ pub(super) fn release_freed_memory() {
 /// Reads the protobuf messages of one file into `keep`; the number of a
 /// message in its file stands where a JSON value's line does (SPEC §9).
 fn collect_messages<R: std::io::Read>(keep: &mut Keep<'_>, messages: &mut protobuf::Messages<R>, limits: Limits) {
-    let Keep { c, errors, scratch, file, name } = keep;
     while let Some(m) = messages.next() {
-        let (number, offset) = (m.number, m.offset);
-        let result = m.bytes.and_then(|bytes| {
-            protobuf::read_message(bytes, limits.max_value_bytes, scratch, &mut |item| {
-                admit(c, *file, name, number, item)
-            })
+        let Keep { c, errors, scratch, file, name } = keep;
+        take_message(c, errors, scratch, *file, name, (m.number, m.offset), m.bytes, limits.max_value_bytes);
+    }
+}
+
+/// Keeps one protobuf message (`at`: its number in its file and its byte
+/// offset), or why it cannot be read (counted as unreadable, SPEC §9).
+#[allow(clippy::too_many_arguments)]
+fn take_message(
+    c: &mut Collected,
+    errors: &mut Vec<InputError>,
+    scratch: &mut Scratch,
+    file: u32,
+    name: &str,
+    (number, offset): (u64, u64),
+    bytes: Result<&[u8], String>,
+    max_value_bytes: usize,
+) {
+    let result = bytes.and_then(|bytes| {
+        protobuf::read_message(bytes, max_value_bytes, scratch, &mut |item| admit(c, file, name, number, item))
             .map_err(|e| format!("message at byte offset {offset}: {e}"))
-        });
-        if let Err(message) = result {
-            c.unreadable += 1;
-            errors.push(InputError { file: name.to_string(), line: Some(number), message });
-        }
+    });
+    if let Err(message) = result {
+        c.unreadable += 1;
+        errors.push(InputError { file: name.to_string(), line: Some(number), message });
     }
 }
 

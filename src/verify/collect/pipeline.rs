@@ -7,13 +7,18 @@
 //! and spilling overlap with parsing, and the next file is read while the
 //! workers finish the last jobs of the one before.
 //!
-//! A job with a value it cannot read (a value spanning lines, a damaged
-//! line) is read again, with every job of its file after it, by the
+//! Protobuf files (framed, or one message each) are cut on the calling
+//! thread into their messages, copied into a window, and read by the
+//! workers the same way; a message that cannot be read is one error
+//! wherever it is read, so it is never read again.
+//!
+//! A job with a JSON value it cannot read (a value spanning lines, a
+//! damaged line) is read again, with every job of its file after it, by the
 //! calling thread as a stream ([`json::Values::unread`], or the rest of a
 //! file read to its end), whose results are authoritative: the outcome is
 //! the one-thread reading's, whatever the cuts.
 
-use super::{Collected, InputError, Keep, Limits, Scratch, json, take};
+use super::{Collected, InputError, Keep, Limits, Scratch, json, protobuf, take, take_message};
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, mpsc};
@@ -25,16 +30,40 @@ struct Job {
     /// The file's number and name.
     file: u32,
     name: Arc<str>,
-    /// The window its lines are in, and where.
+    /// The window its bytes are in, and where.
     window: Arc<Vec<u8>>,
     range: Range<usize>,
-    /// The line its bytes start on.
-    first_line: u64,
+    what: What,
+}
+
+/// What a job's bytes are.
+enum What {
+    /// Complete JSON lines, from this line on.
+    Lines { first_line: u64 },
+    /// Protobuf messages: where each lies in the window, its number in its
+    /// file and its byte offset there.
+    Messages(Vec<(Range<usize>, (u64, u64))>),
 }
 
 impl Job {
     fn bytes(&self) -> &[u8] {
         &self.window[self.range.clone()]
+    }
+
+    /// The line a job of JSON lines starts on.
+    fn first_line(&self) -> u64 {
+        match self.what {
+            What::Lines { first_line } => first_line,
+            What::Messages(_) => unreachable!("only JSON lines are read again"),
+        }
+    }
+}
+
+impl Done {
+    /// It read JSON lines and could not read a value: its lines are read
+    /// again on the calling thread, whose reading decides.
+    fn to_read_again(&self) -> bool {
+        self.part.unreadable > 0 && matches!(self.job.what, What::Lines { .. })
     }
 }
 
@@ -88,12 +117,32 @@ pub(super) fn with_workers<T>(limits: Limits, read: impl FnOnce(&mut Flow<'_>) -
                         part.give_room(room);
                     }
                     let mut part_errors = Vec::new();
-                    let mut reader =
-                        json::Values::over(job.bytes(), job.first_line, limits.max_value_bytes).with_arena(arena);
-                    while let Some((line, value)) = reader.next_value() {
-                        take(&mut part, &mut part_errors, &mut scratch, job.file, &job.name, line, value);
+                    match &job.what {
+                        What::Lines { first_line } => {
+                            let mut reader =
+                                json::Values::over(job.bytes(), *first_line, limits.max_value_bytes).with_arena(arena);
+                            while let Some((line, value)) = reader.next_value() {
+                                take(&mut part, &mut part_errors, &mut scratch, job.file, &job.name, line, value);
+                            }
+                            arena = reader.into_arena();
+                        }
+                        What::Messages(messages) => {
+                            for (range, at) in messages {
+                                let bytes = Ok(&job.window[range.clone()]);
+                                let (c, e) = (&mut part, &mut part_errors);
+                                take_message(
+                                    c,
+                                    e,
+                                    &mut scratch,
+                                    job.file,
+                                    &job.name,
+                                    *at,
+                                    bytes,
+                                    limits.max_value_bytes,
+                                );
+                            }
+                        }
                     }
-                    arena = reader.into_arena();
                     if done_tx.send(Done { job, part, errors: part_errors }).is_err() {
                         return;
                     }
@@ -199,32 +248,122 @@ impl Flow<'_> {
                 }
                 continue;
             };
-            loop {
-                if self.failed_in_file_read() {
-                    self.read_file_again(keep);
-                } else if self.sent - self.merged > IN_FLIGHT && !self.failed() {
-                    self.wait_if_due();
-                    self.merge_ready(keep);
-                } else {
-                    break;
-                }
-            }
+            self.wait_for_room(keep);
             if self.failed() {
                 self.read_again(keep, values, jobs);
                 continue;
             }
-            for job in jobs {
-                if self.tx.send(job).is_err() {
-                    unreachable!("the workers end only when the sender is dropped");
+            self.send(keep, jobs);
+        }
+    }
+
+    /// Reads one protobuf file (framed, or one whole message): its messages
+    /// are copied into windows of about [`WINDOW`] and read by the workers,
+    /// [`JOB_BYTES`] at a time. A frame that cannot be read is reported
+    /// here (the report orders errors by their place in the inputs).
+    pub(super) fn read_messages<R: std::io::Read>(
+        &mut self,
+        keep: &mut Keep<'_>,
+        messages: &mut protobuf::Messages<R>,
+    ) {
+        let name: Arc<str> = Arc::from(keep.name);
+        let mut window = self.spare.pop().unwrap_or_default();
+        window.clear();
+        let mut parts = Vec::new();
+        loop {
+            let frame = messages.next();
+            let Some(protobuf::Frame { number, offset, bytes }) = frame else { break };
+            match bytes {
+                Ok(bytes) => {
+                    let start = window.len();
+                    window.extend_from_slice(bytes);
+                    parts.push((start..window.len(), (number, offset)));
+                    if window.len() >= WINDOW {
+                        window = self.send_messages(keep, window, &mut parts, &name);
+                    }
                 }
-                self.sent += 1;
+                Err(why) => {
+                    window = self.send_messages(keep, window, &mut parts, &name);
+                    let Keep { c, errors, scratch, file, name } = keep;
+                    take_message(c, errors, scratch, *file, name, (number, offset), Err(why), 0);
+                }
             }
-            self.merge_ready(keep);
-            self.windows += 1;
-            if self.windows == TRIM_EVERY {
-                self.windows = 0;
-                super::release_freed_memory();
+        }
+        let window = self.send_messages(keep, window, &mut parts, &name);
+        self.spare.push(window);
+    }
+
+    /// Sends the messages of `window` (`parts`) as jobs of about
+    /// [`JOB_BYTES`] each; returns an empty window to go on with.
+    fn send_messages(
+        &mut self,
+        keep: &mut Keep<'_>,
+        window: Vec<u8>,
+        parts: &mut Vec<(Range<usize>, (u64, u64))>,
+        name: &Arc<str>,
+    ) -> Vec<u8> {
+        if parts.is_empty() {
+            return window;
+        }
+        self.wait_for_room(keep);
+        let window = Arc::new(window);
+        self.handed.push_back(window.clone());
+        let mut jobs = Vec::new();
+        let mut rest = parts.drain(..).peekable();
+        while let Some(first) = rest.next() {
+            let (start, mut end) = (first.0.start, first.0.end);
+            let mut messages = vec![first];
+            while let Some(next) = rest.next_if(|_| end - start < JOB_BYTES) {
+                end = next.0.end;
+                messages.push(next);
             }
+            jobs.push(Job {
+                index: self.sent + jobs.len() as u64,
+                file: keep.file,
+                name: name.clone(),
+                window: window.clone(),
+                range: start..end,
+                what: What::Messages(messages),
+            });
+        }
+        drop(rest);
+        self.send(keep, jobs);
+        let mut next = self.spare.pop().unwrap_or_default();
+        next.clear();
+        next
+    }
+
+    /// Waits, merging, until few enough jobs are in flight to send more, or
+    /// the next to merge is a job of the open file to read again (the
+    /// caller's to read). Jobs of files read to their end that could not
+    /// read a value are read again meanwhile.
+    fn wait_for_room(&mut self, keep: &mut Keep<'_>) {
+        loop {
+            if self.failed_in_file_read() {
+                self.read_file_again(keep);
+            } else if self.sent - self.merged > IN_FLIGHT && !self.failed() {
+                self.wait_if_due();
+                self.merge_ready(keep);
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Sends `jobs` (numbered from the next to send) and merges what is
+    /// ready.
+    fn send(&mut self, keep: &mut Keep<'_>, jobs: Vec<Job>) {
+        for job in jobs {
+            if self.tx.send(job).is_err() {
+                unreachable!("the workers end only when the sender is dropped");
+            }
+            self.sent += 1;
+        }
+        self.merge_ready(keep);
+        self.windows += 1;
+        if self.windows == TRIM_EVERY {
+            self.windows = 0;
+            super::release_freed_memory();
         }
     }
 
@@ -249,7 +388,7 @@ impl Flow<'_> {
             name: name.clone(),
             window: window.clone(),
             range,
-            first_line,
+            what: What::Lines { first_line },
         });
         Some(jobs.collect())
     }
@@ -279,7 +418,7 @@ impl Flow<'_> {
             self.ready.insert(done.job.index, done);
         }
         while let Some(entry) = self.ready.first_entry().filter(|e| *e.key() == self.merged) {
-            if entry.get().part.unreadable > 0 {
+            if entry.get().to_read_again() {
                 return;
             }
             let room = keep.merge(entry.remove());
@@ -294,15 +433,15 @@ impl Flow<'_> {
         self.reclaim();
     }
 
-    /// The next job to merge could not read a value.
+    /// The next job to merge could not read a JSON value.
     fn failed(&self) -> bool {
-        self.ready.get(&self.merged).is_some_and(|d| d.part.unreadable > 0)
+        self.ready.get(&self.merged).is_some_and(Done::to_read_again)
     }
 
     /// The next job to merge could not read a value, and its file was read
     /// to its end.
     fn failed_in_file_read(&self) -> bool {
-        self.ready.get(&self.merged).is_some_and(|d| d.part.unreadable > 0 && Some(d.job.file) != self.open)
+        self.ready.get(&self.merged).is_some_and(|d| d.to_read_again() && Some(d.job.file) != self.open)
     }
 
     /// Waits for every job sent and merges them in order, reading again
@@ -343,7 +482,7 @@ impl Flow<'_> {
         let jobs: Vec<Job> = sent.chain(unsent).collect();
         debug_assert!(jobs.iter().all(|j| j.file == keep.file));
         self.sent = jobs.last().map_or(self.sent, |j| j.index + 1);
-        let first_line = jobs[0].first_line;
+        let first_line = jobs[0].first_line();
         let bytes: Vec<u8> = jobs.iter().flat_map(|j| j.bytes().iter().copied()).collect();
         drop(jobs);
         self.reclaim();
@@ -369,7 +508,7 @@ impl Flow<'_> {
         }
         self.ready = ready;
         self.merged = jobs.last().map_or(self.merged, |j| j.index + 1);
-        let (first_line, name) = (jobs[0].first_line, jobs[0].name.clone());
+        let (first_line, name) = (jobs[0].first_line(), jobs[0].name.clone());
         let bytes: Vec<u8> = jobs.iter().flat_map(|j| j.bytes().iter().copied()).collect();
         drop(jobs);
         self.reclaim();
