@@ -19,12 +19,13 @@ use super::files::ZSTD_MAGIC;
 use super::stamp;
 use super::{Item, RecordRead, Unreadable, content_hash_read, control, node, stamp_hint};
 use crate::core::canonical::proto::{self as walker, BadRecords, RecordSink, StampPolicy};
+use crate::core::canonical::tree::Tree;
 use crate::core::canonical::{CanonicalError, Envelope, MAX_DEPTH, RecordHasher, Scratch, Signal};
 use crate::core::content_hash::{Outcome, Policy as ContentPolicy};
 use crate::core::vocab;
 use crate::core::wire::{Reader, Value as Wire};
 use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use node::{Arena, Node};
 use std::io::Read;
 
 /// How much is read at a time.
@@ -396,101 +397,129 @@ pub fn signal_of(records: &[&[u8]]) -> Result<Signal, String> {
 
 /// An AnyValue message in OTLP/JSON typed form (SPEC §2.6), for the
 /// readers of stamps, control records and content hashes; `None` when it
-/// is not well-formed (the canonical walk refuses the record then).
-fn any_json(msg: &[u8], depth: usize) -> Option<Value> {
+/// is not well-formed (the canonical walk refuses the record then). Built
+/// in `arena`, as JSON records are read: a `serde_json::Value` per fact
+/// was most of a protobuf file's reading time (maps built and dropped).
+fn any_node<'a>(msg: &'a [u8], depth: usize, arena: &'a Arena) -> Option<Node<'a>> {
     if depth > MAX_DEPTH {
         return None;
     }
-    let mut out = Value::Object(Map::new());
+    let mut out = Node::Object(&[]);
     let mut r = Reader::new(msg);
     while let Some((field, v)) = r.next_field().ok()? {
-        out = match (field, v) {
-            (1, Wire::Bytes(b)) => json!({"stringValue": String::from_utf8_lossy(b)}),
-            (2, Wire::Varint(n)) => json!({"boolValue": n != 0}),
-            (3, Wire::Varint(n)) => json!({"intValue": (n as i64).to_string()}),
+        let (name, value) = match (field, v) {
+            (1, Wire::Bytes(b)) => ("stringValue", Node::String(text(b, arena))),
+            (2, Wire::Varint(n)) => ("boolValue", Node::Bool(n != 0)),
+            (3, Wire::Varint(n)) => ("intValue", Node::String(arena.alloc_str(&(n as i64).to_string()))),
             (4, Wire::Fixed64(n)) => {
                 let d = f64::from_bits(n);
-                let d = serde_json::Number::from_f64(d).map_or_else(|| Value::String(d.to_string()), Value::Number);
-                json!({ "doubleValue": d })
+                let d = serde_json::Number::from_f64(d)
+                    .map_or_else(|| Node::String(arena.alloc_str(&d.to_string())), Node::Number);
+                ("doubleValue", d)
             }
-            (5, Wire::Bytes(b)) => json!({"arrayValue": {"values": values(b, depth)?}}),
-            (6, Wire::Bytes(b)) => json!({"kvlistValue": {"values": key_values(b, depth)?}}),
-            (7, Wire::Bytes(b)) => json!({"bytesValue": base64::engine::general_purpose::STANDARD.encode(b)}),
+            (5, Wire::Bytes(b)) => ("arrayValue", object(arena, [("values", values(b, depth, arena)?)])),
+            (6, Wire::Bytes(b)) => ("kvlistValue", object(arena, [("values", key_values(b, depth, arena)?)])),
+            (7, Wire::Bytes(b)) => {
+                ("bytesValue", Node::String(arena.alloc_str(&base64::engine::general_purpose::STANDARD.encode(b))))
+            }
             _ => return None,
         };
+        out = object(arena, [(name, value)]);
     }
     Some(out)
+}
+
+/// Bytes of a protobuf string as text (replacement characters for what is
+/// not UTF-8; the canonical walk refuses such a record).
+fn text<'a>(b: &'a [u8], arena: &'a Arena) -> &'a str {
+    match std::str::from_utf8(b) {
+        Ok(s) => s,
+        Err(_) => arena.alloc_str(&String::from_utf8_lossy(b)),
+    }
+}
+
+/// An object of these members (distinct names), sorted as
+/// [`Node::Object`]'s are.
+fn object<'a, const N: usize>(arena: &'a Arena, members: [(&'a str, Node<'a>); N]) -> Node<'a> {
+    let members = arena.alloc_slice_fill_iter(members);
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    Node::Object(members)
 }
 
 /// The values of an ArrayValue (field 1, repeated AnyValue).
-fn values(msg: &[u8], depth: usize) -> Option<Vec<Value>> {
+fn values<'a>(msg: &'a [u8], depth: usize, arena: &'a Arena) -> Option<Node<'a>> {
     let mut out = Vec::new();
     let mut r = Reader::new(msg);
     while let Some((field, v)) = r.next_field().ok()? {
         if field == 1 {
-            out.push(any_json(v.bytes(1).ok()?, depth + 1)?);
+            out.push(any_node(v.bytes(1).ok()?, depth + 1, arena)?);
         }
     }
-    Some(out)
+    Some(Node::Array(arena.alloc_slice_fill_iter(out)))
 }
 
 /// The KeyValues of a KeyValueList (field 1, repeated KeyValue).
-fn key_values(msg: &[u8], depth: usize) -> Option<Vec<Value>> {
+fn key_values<'a>(msg: &'a [u8], depth: usize, arena: &'a Arena) -> Option<Node<'a>> {
     let mut out = Vec::new();
     let mut r = Reader::new(msg);
     while let Some((field, v)) = r.next_field().ok()? {
         if field == 1 {
-            out.push(key_value(v.bytes(1).ok()?, depth + 1)?);
+            out.push(key_value(v.bytes(1).ok()?, depth + 1, arena)?);
         }
     }
-    Some(out)
+    Some(Node::Array(arena.alloc_slice_fill_iter(out)))
 }
 
-fn key_value(msg: &[u8], depth: usize) -> Option<Value> {
-    let (mut key, mut value) = (String::new(), json!({}));
+fn key_value<'a>(msg: &'a [u8], depth: usize, arena: &'a Arena) -> Option<Node<'a>> {
+    let (mut key, mut value) = ("", Node::Object(&[]));
     let mut r = Reader::new(msg);
     while let Some((field, v)) = r.next_field().ok()? {
         match field {
-            1 => key = String::from_utf8_lossy(v.bytes(1).ok()?).into_owned(),
-            2 => value = any_json(v.bytes(2).ok()?, depth)?,
+            1 => key = text(v.bytes(1).ok()?, arena),
+            2 => value = any_node(v.bytes(2).ok()?, depth, arena)?,
             _ => {}
         }
     }
-    Some(json!({"key": key, "value": value}))
+    Some(object(arena, [("key", Node::String(key)), ("value", value)]))
 }
 
 /// A record's attributes, body and time in OTLP/JSON form: what the
 /// readers of stamps, control records and content hashes look at. Empty
 /// when the record is not well-formed (it has no canonical form then).
-fn facts(signal: Signal, record: &[u8]) -> Value {
+fn facts<'a>(signal: Signal, record: &'a [u8], arena: &'a Arena) -> Node<'a> {
     let (attributes_field, time_field, time_name) = match signal {
         Signal::Logs => (6, 1, "timeUnixNano"),
         Signal::Traces => (9, 7, "startTimeUnixNano"),
     };
-    let read = || -> Option<Value> {
-        let mut out = Map::new();
+    let read = || -> Option<Node<'a>> {
+        let (mut time, mut body) = (None, None);
         let mut attributes = Vec::new();
         let mut r = Reader::new(record);
         while let Some((field, v)) = r.next_field().ok()? {
             if field == attributes_field {
-                attributes.push(key_value(v.bytes(field).ok()?, 1)?);
+                attributes.push(key_value(v.bytes(field).ok()?, 1, arena)?);
             } else if field == time_field {
-                out.insert(time_name.into(), Value::String(v.fixed64(field).ok()?.to_string()));
+                time = Some(Node::String(arena.alloc_str(&v.fixed64(field).ok()?.to_string())));
             } else if signal == Signal::Logs && field == 5 {
-                out.insert("body".into(), any_json(v.bytes(5).ok()?, 1)?);
+                body = Some(any_node(v.bytes(5).ok()?, 1, arena)?);
             }
         }
-        out.insert("attributes".into(), Value::Array(attributes));
-        Some(Value::Object(out))
+        let attributes = ("attributes", Node::Array(arena.alloc_slice_fill_iter(attributes)));
+        let mut members: Vec<(&'a str, Node<'a>)> = vec![attributes];
+        members.extend(time.map(|t| (time_name, t)));
+        members.extend(body.map(|b| ("body", b)));
+        let members = arena.alloc_slice_fill_iter(members);
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Some(Node::Object(members))
     };
-    read().unwrap_or_else(|| json!({}))
+    read().unwrap_or(Node::Object(&[]))
 }
 
 /// The stamp attributes among a record's facts.
-fn stamp_attrs(facts: &Value) -> Vec<(&str, Option<&Value>)> {
+fn stamp_attrs<'v>(facts: &'v Node<'v>) -> Vec<(&'v str, Option<&'v Node<'v>>)> {
     facts
         .get("attributes")
-        .and_then(Value::as_array)
+        .and_then(Tree::as_array)
         .into_iter()
         .flatten()
         .filter_map(|kv| Some((kv.get("key")?.as_str()?, Some(kv.get("value")?))))
@@ -500,17 +529,17 @@ fn stamp_attrs(facts: &Value) -> Vec<(&str, Option<&Value>)> {
 
 struct Sink<'v, 'f, F> {
     f: &'f mut F,
-    facts: &'v [Value],
+    facts: &'v [Node<'v>],
     hasher: RecordHasher,
     index: u32,
     signal: Signal,
 }
 
 impl<'v, F: FnMut(Item<'v>)> Sink<'v, '_, F> {
-    fn next_facts(&mut self) -> (u32, &'v Value) {
+    fn next_facts(&mut self) -> (u32, &'v Node<'v>) {
         let index = self.index;
         self.index += 1;
-        const EMPTY: &Value = &Value::Null;
+        const EMPTY: &Node<'_> = &Node::Null;
         (index, self.facts.get(index as usize).unwrap_or(EMPTY))
     }
 }
@@ -555,7 +584,8 @@ pub fn read_request(request: &[u8], scratch: &mut Scratch, f: &mut impl FnMut(It
     let list = records(request).ok_or_else(|| "not a protobuf export request of logs or spans".to_string());
     let list = list?;
     let signal = signal_of(&list)?;
-    let facts: Vec<Value> = list.iter().map(|r| facts(signal, r)).collect();
+    let arena = Arena::new();
+    let facts: Vec<Node<'_>> = list.iter().map(|r| facts(signal, r, &arena)).collect();
     f(Item::Request);
     let mut sink = Sink { f, facts: &facts, hasher: RecordHasher::default(), index: 0, signal };
     walker::walk(signal, request, StampPolicy::Extract, ContentPolicy::Off, BadRecords::Reject, scratch, &mut sink)
